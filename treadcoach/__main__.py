@@ -1,0 +1,5 @@
+import sys
+
+from treadcoach.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""The ``treadcoach`` console script: argument parsing and the one place errors become messages.
+
+Each subcommand lives in ``treadcoach/commands/<name>.py`` with ``add_arguments(parser)`` and
+``run(args) -> int``. Those modules must stay cheap to import: heavy imports go inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from treadcoach.errors import TreadcoachError
+
+__all__ = ["build_parser", "main"]
+
+# name -> one-line help. Order is the order shown in --help.
+COMMANDS: dict[str, str] = {
+    "run": "run a coached session (on a treadmill, or --sim)",
+    "plans": "list plans, or 'plans show NAME'",
+    "scan": "find FTMS treadmills nearby",
+    "sim": "run the simulated treadmill on its own",
+    "history": "past sessions, progression, FIT export",
+    "bench": "benchmarks that print JSON numbers",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="treadcoach",
+        description="Backward-walking and retro-running interval coach for FTMS treadmills.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"treadcoach.commands.{name}")
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _setup_logging(args.verbose)
+    try:
+        result: int = args._module.run(args)
+        return result
+    except TreadcoachError as exc:
+        print(f"treadcoach: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("treadcoach: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the ``treadcoach`` console script (see ``treadcoach.cli``)."""

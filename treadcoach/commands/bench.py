@@ -1,0 +1,46 @@
+"""``treadcoach bench NAME``: run one benchmark and print its result as one JSON line.
+
+Benchmarks live beside the code they measure, as ``def bench(options: BenchOptions) -> dict``;
+this table names them. Numbers are measured, never asserted: tests do not time things.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from dataclasses import dataclass
+
+__all__ = ["BENCHMARKS", "BenchOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    n: int | None  # repetitions / samples (None: the benchmark's default)
+
+
+# name -> (module, help). Each module has ``bench(options) -> dict``.
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "decode": ("treadcoach.ftms.bench", "Treadmill Data decode rate (packets/s)"),
+    "sim45": ("sim.bench", "45-minute simulator run on the virtual clock (wall seconds)"),
+    "plan45": ("treadcoach.coach.bench", "45-minute plan against the simulator, virtual clock"),
+    "stop-latency": ("treadcoach.safety.bench", "stop input -> Stop opcode at bleak's write"),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", choices=sorted(BENCHMARKS), help="which benchmark")
+    parser.add_argument("-n", type=int, default=None, help="samples / repetitions")
+
+
+def run(args: argparse.Namespace) -> int:
+    module_name, _ = BENCHMARKS[args.name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        print(f"treadcoach bench {args.name}: not built yet", file=sys.stderr)
+        return 2
+    result = module.bench(BenchOptions(n=args.n))
+    print(json.dumps({"bench": args.name, **result}))
+    return 0

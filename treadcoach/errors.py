@@ -1,0 +1,146 @@
+"""Every exception treadcoach raises, in one tree.
+
+Library code raises these with typed fields; only the edges (``cli.py``, the TUI) turn them into
+one-line user messages via ``str(exc)``. Each ``__str__`` therefore reads as a complete sentence
+that names the problem.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BluetoothUnavailable",
+    "CommandTimeout",
+    "ConfigError",
+    "ControlLost",
+    "ControlRejected",
+    "DeviceNotFound",
+    "FtmsDecodeError",
+    "FtmsProtocolError",
+    "HistoryError",
+    "InputDeviceError",
+    "LinkError",
+    "LocalFtmsError",
+    "MqttBridgeError",
+    "PlanError",
+    "RemoteFtmsError",
+    "TreadcoachError",
+]
+
+
+class TreadcoachError(Exception):
+    """Root of every error treadcoach raises on purpose."""
+
+
+# --- FTMS protocol (sans-I/O codec) ------------------------------------------------------------
+
+
+class FtmsProtocolError(TreadcoachError):
+    """Something about an FTMS frame is wrong."""
+
+
+class LocalFtmsError(FtmsProtocolError, ValueError):
+    """We tried to build an illegal frame (a value out of range, a bad opcode)."""
+
+
+class RemoteFtmsError(FtmsProtocolError):
+    """The treadmill sent a frame we cannot accept."""
+
+
+class FtmsDecodeError(RemoteFtmsError, ValueError):
+    """Malformed or truncated bytes for one FTMS characteristic."""
+
+    def __init__(self, characteristic: str, offset: int, expected: str, data: bytes = b"") -> None:
+        self.characteristic = characteristic
+        self.offset = offset
+        self.expected = expected
+        self.data = bytes(data)
+        super().__init__(
+            f"{characteristic}: at byte {offset} expected {expected}"
+            + (f" (got {self.data.hex(' ')})" if self.data else "")
+        )
+
+
+# --- Bluetooth link ----------------------------------------------------------------------------
+
+
+class LinkError(TreadcoachError):
+    """The Bluetooth link to a treadmill failed."""
+
+    def __init__(self, address: str | None, message: str) -> None:
+        self.address = address
+        self.message = message
+        super().__init__(message)
+
+
+class BluetoothUnavailable(LinkError):
+    """No usable Bluetooth on this machine (no adapter, bluetoothd down, no permission, off)."""
+
+    def __init__(self, reason: str, hint: str) -> None:
+        self.reason = reason
+        self.hint = hint
+        super().__init__(None, f"Bluetooth is not available: {reason}. {hint}")
+
+
+class DeviceNotFound(LinkError):
+    """No treadmill answered to the name or address we looked for."""
+
+
+class ControlRejected(LinkError):
+    """The treadmill answered a control-point request with a failure result code."""
+
+    def __init__(self, address: str | None, opcode: int, result_code: int, detail: str) -> None:
+        self.opcode = opcode
+        self.result_code = result_code
+        super().__init__(address, detail)
+
+
+class CommandTimeout(LinkError):
+    """No control-point indication arrived in time for a request."""
+
+    def __init__(self, address: str | None, opcode: int, timeout_s: float) -> None:
+        self.opcode = opcode
+        self.timeout_s = timeout_s
+        super().__init__(
+            address, f"treadmill did not answer control opcode 0x{opcode:02X} within {timeout_s:g} s"
+        )
+
+
+class ControlLost(LinkError):
+    """Control permission was lost (0xFF): someone at the console or another app took over."""
+
+
+# --- user-supplied files and settings ----------------------------------------------------------
+
+
+class ConfigError(TreadcoachError):
+    """A devices.toml / settings file is wrong. Names the file, the key and the problem."""
+
+    def __init__(self, path: str, location: str, problem: str) -> None:
+        self.path = path
+        self.location = location
+        self.problem = problem
+        where = f"{path}: {location}" if location else path
+        super().__init__(f"{where}: {problem}")
+
+
+class PlanError(TreadcoachError):
+    """A plan file is wrong. Names the file, the segment and the problem."""
+
+    def __init__(self, path: str, segment: str, problem: str) -> None:
+        self.path = path
+        self.segment = segment
+        self.problem = problem
+        where = f"{path}: {segment}" if segment else path
+        super().__init__(f"{where}: {problem}")
+
+
+class HistoryError(TreadcoachError):
+    """The session journal cannot be opened, read or written."""
+
+
+class MqttBridgeError(TreadcoachError):
+    """The MQTT bridge is misconfigured (the broker being down is not an error: it is retried)."""
+
+
+class InputDeviceError(TreadcoachError):
+    """A stop input (evdev pedal, key) is missing or unreadable."""
