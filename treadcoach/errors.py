@@ -101,7 +101,8 @@ class CommandTimeout(LinkError):
         self.opcode = opcode
         self.timeout_s = timeout_s
         super().__init__(
-            address, f"treadmill did not answer control opcode 0x{opcode:02X} within {timeout_s:g} s"
+            address,
+            f"treadmill did not answer control opcode 0x{opcode:02X} within {timeout_s:g} s",
         )
 
 

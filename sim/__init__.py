@@ -1,0 +1,1 @@
+"""The simulated FTMS treadmill (see sim/README or docs/architecture.md)."""
