@@ -33,7 +33,7 @@ def now() -> float:
     return asyncio.get_running_loop().time()
 
 
-class _ScaledSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _ScaledSelector(selectors.DefaultSelector):
     def __init__(self, speedup: float) -> None:
         super().__init__()
         self._speedup = speedup
@@ -41,7 +41,7 @@ class _ScaledSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-typ
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is not None:
             timeout = timeout / self._speedup
-        return super().select(timeout)  # type: ignore[no-any-return]
+        return super().select(timeout)
 
 
 class ScaledEventLoop(asyncio.SelectorEventLoop):
@@ -58,7 +58,7 @@ class ScaledEventLoop(asyncio.SelectorEventLoop):
         return self._wall0 + (time.monotonic() - self._wall0) * self.speedup
 
 
-class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class _VirtualSelector(selectors.DefaultSelector):
     def __init__(self) -> None:
         super().__init__()
         self.loop: VirtualEventLoop | None = None
@@ -69,7 +69,7 @@ class _VirtualSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-ty
             return ready
         if timeout is None:
             # No timer pending: only real I/O (or a thread) can wake us, so wait for it for real.
-            return super().select(None)  # type: ignore[no-any-return]
+            return super().select(None)
         assert self.loop is not None
         self.loop.virtual_now += timeout
         return []
