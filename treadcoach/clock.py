@@ -48,9 +48,10 @@ class ScaledEventLoop(asyncio.SelectorEventLoop):
     """An event loop whose ``time()`` runs ``speedup`` times faster than the wall clock."""
 
     def __init__(self, speedup: float) -> None:
-        if not (speedup > 0 and math.isfinite(speedup)):
-            raise ValueError(f"speedup must be a positive finite number, not {speedup!r}")
         super().__init__(selector=_ScaledSelector(speedup))
+        if not (speedup > 0 and math.isfinite(speedup)):
+            self.close()
+            raise ValueError(f"speedup must be a positive finite number, not {speedup!r}")
         self.speedup = speedup
         self._wall0 = time.monotonic()
 
