@@ -18,11 +18,14 @@ __all__ = [
     "FtmsProtocolError",
     "HistoryError",
     "InputDeviceError",
+    "JournalTooNew",
+    "JournalUnreadable",
     "LinkError",
     "LocalFtmsError",
     "MqttBridgeError",
     "PlanError",
     "RemoteFtmsError",
+    "SessionNotFound",
     "TreadcoachError",
 ]
 
@@ -137,6 +140,37 @@ class PlanError(TreadcoachError):
 
 class HistoryError(TreadcoachError):
     """The session journal cannot be opened, read or written."""
+
+
+class JournalUnreadable(HistoryError):
+    """The journal file is missing, corrupt, not ours, or cannot be read or written."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"history journal {path}: {problem}")
+
+
+class JournalTooNew(HistoryError):
+    """The journal was written by a newer treadcoach (its schema version is above ours)."""
+
+    def __init__(self, path: str, found_version: int, supported_version: int) -> None:
+        self.path = path
+        self.found_version = found_version
+        self.supported_version = supported_version
+        super().__init__(
+            f"history journal {path} has schema version {found_version}, but this treadcoach "
+            f"reads up to version {supported_version}: upgrade treadcoach to read it."
+        )
+
+
+class SessionNotFound(HistoryError):
+    """No session with this id in the journal."""
+
+    def __init__(self, path: str, session_id: int) -> None:
+        self.path = path
+        self.session_id = session_id
+        super().__init__(f"history journal {path} has no session {session_id}.")
 
 
 class MqttBridgeError(TreadcoachError):
