@@ -16,6 +16,7 @@ __all__ = [
     "DeviceNotFound",
     "FtmsDecodeError",
     "FtmsProtocolError",
+    "FtmsValueOutOfRange",
     "HistoryError",
     "InputDeviceError",
     "JournalTooNew",
@@ -60,6 +61,21 @@ class FtmsDecodeError(RemoteFtmsError, ValueError):
         super().__init__(
             f"{characteristic}: at byte {offset} expected {expected}"
             + (f" (got {self.data.hex(' ')})" if self.data else "")
+        )
+
+
+class FtmsValueOutOfRange(LocalFtmsError):
+    """A value cannot be carried by its FTMS field (out of the wire range, NaN or infinite)."""
+
+    def __init__(self, field: str, value: float, minimum: float, maximum: float, unit: str) -> None:
+        self.field = field
+        self.value = value
+        self.minimum = minimum
+        self.maximum = maximum
+        self.unit = unit
+        super().__init__(
+            f"{field} = {value!r} cannot be sent over FTMS: "
+            f"it must be a finite number from {minimum:g} to {maximum:g}{unit}."
         )
 
 
