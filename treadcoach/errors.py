@@ -21,6 +21,7 @@ __all__ = [
     "InputDeviceError",
     "JournalTooNew",
     "JournalUnreadable",
+    "LimitsError",
     "LinkError",
     "LocalFtmsError",
     "MqttBridgeError",
@@ -152,6 +153,15 @@ class PlanError(TreadcoachError):
         self.problem = problem
         where = f"{path}: {segment}" if segment else path
         super().__init__(f"{where}: {problem}")
+
+
+class LimitsError(TreadcoachError):
+    """Speed limits that cannot be honoured: a bad value, or a belt whose minimum is above a cap."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}" if setting else problem)
 
 
 class HistoryError(TreadcoachError):
