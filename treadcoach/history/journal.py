@@ -1,0 +1,388 @@
+"""The session journal: an SQLite file appended as events happen (DESIGN.md invariant 6).
+
+Every ``append`` is its own committed transaction, so whatever the process showed before it died
+is in the file. Durability choice: WAL with ``synchronous=NORMAL``. A commit has been written
+into the WAL file (the kernel's page cache) before ``append`` returns, so a crash or SIGKILL of
+the process loses nothing; only an OS crash or power loss before the next checkpoint could drop
+the last few transactions. That is acceptable here because the treadmill loses power with the
+house too, and it keeps an append at tens of microseconds, where ``synchronous=FULL`` pays an
+fsync per event (milliseconds on many disks) on the session's event loop
+(numbers: ``treadcoach bench journal``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pydantic import ValidationError
+
+from treadcoach.coach.events import Event, Summary, parse_event
+from treadcoach.errors import JournalTooNew, JournalUnreadable, SessionNotFound
+from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from treadcoach.history.tally import Tally, step, summarize
+
+__all__ = ["DATA_DIR_ENV", "JOURNAL_FILENAME", "Journal", "SessionRecord", "default_journal_path"]
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "TREADCOACH_DATA_DIR"
+JOURNAL_FILENAME = "history.sqlite3"
+
+
+def default_journal_path() -> Path:
+    """``$TREADCOACH_DATA_DIR/history.sqlite3``, else the platform's user data dir."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser() / JOURNAL_FILENAME
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("treadcoach")) / JOURNAL_FILENAME
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """One journaled session. Field names match ``coach.progression.PastSession`` where shared."""
+
+    id: int
+    started_at: datetime
+    plan: str
+    device: str
+    address: str
+    simulated: bool
+    planned_backward_s: float
+    planned_duration_s: float
+    duration_s: float
+    distance_m: float
+    backward_s: float
+    backward_distance_m: float
+    completed: bool
+    stop_reason: str | None
+    finished: bool  # False: the process died mid-session (listed as "interrupted")
+    event_count: int
+
+    @property
+    def status(self) -> str:
+        """``completed``, ``stopped (reason)`` or ``interrupted``."""
+        if not self.finished:
+            return "interrupted"
+        if self.completed:
+            return "completed"
+        return f"stopped ({self.stop_reason})" if self.stop_reason else "stopped"
+
+
+_SESSION_COLUMNS = (
+    "id, started_at, plan, device, address, simulated, planned_backward_s, planned_duration_s, "
+    "duration_s, distance_m, backward_s, backward_distance_m, completed, stop_reason, finished, "
+    "event_count"
+)
+
+
+def _record(row: tuple[Any, ...]) -> SessionRecord:
+    (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
+    (duration, distance, back_s, back_m, completed, reason, finished, count) = row[8:]
+    return SessionRecord(
+        id=int(sid),
+        started_at=datetime.fromisoformat(str(started_at)),
+        plan=str(plan),
+        device=str(device),
+        address=str(address),
+        simulated=bool(simulated),
+        planned_backward_s=float(planned_back),
+        planned_duration_s=float(planned_dur),
+        duration_s=float(duration),
+        distance_m=float(distance),
+        backward_s=float(back_s),
+        backward_distance_m=float(back_m),
+        completed=bool(completed),
+        stop_reason=None if reason is None else str(reason),
+        finished=bool(finished),
+        event_count=int(count),
+    )
+
+
+def _problem(exc: sqlite3.Error, action: str) -> str:
+    text = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "corrupt" in text
+    ):
+        return f"is corrupt or not an SQLite database ({text}); move it aside to start a new one."
+    return f"cannot {action} ({text})."
+
+
+class Journal:
+    """An open journal file. ``with Journal.open(path) as journal: ...``.
+
+    Safe to call from one thread at a time or from several (a lock serialises them), so the
+    session may append from a worker thread if it wants the event loop free of disk writes.
+    """
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self._lock = threading.Lock()
+        self._tallies: dict[int, Tally] = {}  # sessions appended to through this object
+
+    # --- opening and closing ------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | None = None, *, create: bool = True) -> Journal:
+        """Open (and with ``create``, create) the journal; migrate an older schema.
+
+        Raises ``JournalUnreadable`` (missing with ``create=False``, corrupt, not ours, I/O)
+        or ``JournalTooNew`` (written by a newer treadcoach).
+        """
+        path = default_journal_path() if path is None else Path(path)
+        if not create and not path.is_file():
+            raise JournalUnreadable(str(path), "no such file.")
+        try:
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(
+                str(path), isolation_level=None, timeout=5.0, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalUnreadable(str(path), f"cannot open it ({exc}).") from exc
+        journal = cls(path, db)
+        try:
+            journal._prepare()
+        except BaseException:
+            db.close()
+            raise
+        return journal
+
+    def _prepare(self) -> None:
+        with self._guard("open it"):
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("journal %s: WAL not available, using %s", self.path, mode)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if self._check_ownership() == SCHEMA_VERSION:
+                return
+            self._db.execute("BEGIN IMMEDIATE")  # one opener migrates; others wait, then see it
+            try:
+                version = self._check_ownership()
+                for index in range(version, SCHEMA_VERSION):
+                    for statement in MIGRATIONS[index]:
+                        self._db.execute(statement)
+                if version < SCHEMA_VERSION:
+                    self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                    self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    log.info("journal %s: schema %d -> %d", self.path, version, SCHEMA_VERSION)
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _check_ownership(self) -> int:
+        app_id = int(self._db.execute("PRAGMA application_id").fetchone()[0])
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if app_id not in (0, APPLICATION_ID):
+            raise JournalUnreadable(
+                str(self.path), "is an SQLite database but not a treadcoach journal."
+            )
+        if app_id == 0:
+            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if tables:
+                raise JournalUnreadable(
+                    str(self.path), "is an SQLite database but not a treadcoach journal."
+                )
+        if version > SCHEMA_VERSION:
+            raise JournalTooNew(str(self.path), version, SCHEMA_VERSION)
+        return version
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        """Turn sqlite3 errors into a JournalUnreadable that names the file."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise JournalUnreadable(str(self.path), _problem(exc, action)) from exc
+
+    @contextmanager
+    def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
+        with self._lock, self._guard(action):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def begin_session(
+        self,
+        *,
+        plan: str,
+        device: str,
+        address: str,
+        simulated: bool,
+        planned_backward_s: float,
+        planned_duration_s: float,
+        started_at: datetime,
+    ) -> int:
+        """Record a new session (committed at once) and return its id."""
+        with self._transaction("start a session") as db:
+            cursor = db.execute(
+                "INSERT INTO sessions (started_at, started_at_utc, plan, device, address,"
+                " simulated, planned_backward_s, planned_duration_s)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    started_at.isoformat(),
+                    started_at.timestamp(),
+                    plan,
+                    device,
+                    address,
+                    int(simulated),
+                    float(planned_backward_s),
+                    float(planned_duration_s),
+                ),
+            )
+            session_id = cursor.lastrowid
+        assert session_id is not None  # an INSERT into a rowid table always sets it
+        self._tallies[session_id] = Tally()
+        return session_id
+
+    def append(self, session_id: int, event: Event) -> None:
+        """Store one event and the session's updated tally, committed before returning."""
+        body = event.model_dump_json()
+        try:
+            with self._transaction("append an event") as db:
+                self._append_locked(db, session_id, event, body)
+        except BaseException:
+            self._tallies.pop(session_id, None)  # re-derive from what was committed next time
+            raise
+
+    def finish_session(self, session_id: int, summary: Summary) -> None:
+        """Mark the session finished; store ``summary`` as its last event unless already there."""
+        try:
+            with self._transaction("finish a session") as db:
+                seen = db.execute(
+                    "SELECT 1 FROM events WHERE session_id = ? AND kind = 'summary' LIMIT 1",
+                    (session_id,),
+                ).fetchone()
+                if seen is None:
+                    self._append_locked(db, session_id, summary, summary.model_dump_json())
+                tally = self._tally_locked(db, session_id)
+                db.execute(
+                    "UPDATE sessions SET finished = 1, completed = ?, stop_reason = ? WHERE id = ?",
+                    (int(summary.completed), tally.stop_reason, session_id),
+                )
+        except BaseException:
+            self._tallies.pop(session_id, None)
+            raise
+
+    def _tally_locked(self, db: sqlite3.Connection, session_id: int) -> Tally:
+        tally = self._tallies.get(session_id)
+        if tally is None:
+            # a session begun by another Journal object (or after a failed append): re-derive
+            tally = summarize(self._events_locked(db, session_id))
+            self._tallies[session_id] = tally
+        return tally
+
+    def _append_locked(
+        self, db: sqlite3.Connection, session_id: int, event: Event, body: str
+    ) -> None:
+        tally = step(self._tally_locked(db, session_id), event)
+        db.execute(
+            "INSERT INTO events (session_id, t, kind, body) VALUES (?, ?, ?, ?)",
+            (session_id, event.t, event.event, body),
+        )
+        db.execute(
+            "UPDATE sessions SET event_count = event_count + 1, duration_s = ?, distance_m = ?,"
+            " backward_s = ?, backward_distance_m = ?, stop_reason = ?, completed = ?"
+            " WHERE id = ?",
+            (
+                tally.duration_s,
+                tally.distance_m,
+                tally.backward_s,
+                tally.backward_distance_m,
+                tally.stop_reason,
+                int(tally.completed),
+                session_id,
+            ),
+        )
+        self._tallies[session_id] = tally
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def sessions(self, limit: int | None = None) -> list[SessionRecord]:
+        """Sessions, newest first (by start time)."""
+        sql = f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY started_at_utc DESC, id DESC"
+        params: tuple[int, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (max(0, limit),)
+        with self._lock, self._guard("list sessions"):
+            rows = self._db.execute(sql, params).fetchall()
+        return [_record(row) for row in rows]
+
+    def past_sessions(self) -> list[SessionRecord]:
+        """Every session, oldest first: the input of progression (fields as ``PastSession``)."""
+        with self._lock, self._guard("list sessions"):
+            rows = self._db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY started_at_utc, id"
+            ).fetchall()
+        return [_record(row) for row in rows]
+
+    def session(self, session_id: int) -> SessionRecord:
+        """One session; ``SessionNotFound`` if there is no such id."""
+        with self._lock, self._guard("read a session"):
+            row = self._db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+        if row is None:
+            raise SessionNotFound(str(self.path), session_id)
+        return _record(row)
+
+    def events(self, session_id: int) -> list[Event]:
+        """The session's events in the order they were appended."""
+        with self._lock, self._guard("read events"):
+            return self._events_locked(self._db, session_id)
+
+    def _events_locked(self, db: sqlite3.Connection, session_id: int) -> list[Event]:
+        if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            raise SessionNotFound(str(self.path), session_id)
+        rows = db.execute(
+            "SELECT id, body FROM events WHERE session_id = ? ORDER BY id", (session_id,)
+        ).fetchall()
+        events: list[Event] = []
+        for row_id, body in rows:
+            try:
+                events.append(parse_event(body))
+            except ValidationError as exc:
+                raise JournalUnreadable(
+                    str(self.path),
+                    f"event {row_id} of session {session_id} is not a valid event "
+                    f"({exc.error_count()} problem(s), first: {exc.errors()[0]['msg']}).",
+                ) from exc
+        return events

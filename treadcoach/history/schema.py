@@ -1,0 +1,55 @@
+"""The journal's SQLite schema and its migrations.
+
+``PRAGMA user_version`` holds the schema version; ``MIGRATIONS[i]`` takes a journal from version
+``i`` to ``i + 1``. To change the schema, append a migration (never edit a shipped one) and the
+version follows. ``PRAGMA application_id`` marks the file as ours, so pointing ``--db`` at some
+other SQLite database is refused instead of being written into.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION"]
+
+APPLICATION_ID = 0x54434A31  # "TCJ1"
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # 0 -> 1: sessions with a running tally, and the event stream as it happened.
+    (
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,          -- ISO 8601 as given (keeps the UTC offset)
+            started_at_utc REAL NOT NULL,      -- Unix seconds, for ordering
+            plan TEXT NOT NULL,
+            device TEXT NOT NULL,
+            address TEXT NOT NULL,
+            simulated INTEGER NOT NULL,
+            planned_backward_s REAL NOT NULL,
+            planned_duration_s REAL NOT NULL,
+            -- running tally, updated in the same transaction as each appended event
+            event_count INTEGER NOT NULL DEFAULT 0,
+            duration_s REAL NOT NULL DEFAULT 0,
+            distance_m REAL NOT NULL DEFAULT 0,
+            backward_s REAL NOT NULL DEFAULT 0,
+            backward_distance_m REAL NOT NULL DEFAULT 0,
+            stop_reason TEXT,
+            completed INTEGER NOT NULL DEFAULT 0,
+            -- 0 until finish_session: a session left at 0 was interrupted (the process died)
+            finished INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX sessions_by_start ON sessions (started_at_utc, id)",
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            t REAL NOT NULL,
+            kind TEXT NOT NULL,
+            body TEXT NOT NULL                 -- the event's JSON, exactly as the stream has it
+        )
+        """,
+        "CREATE INDEX events_by_session ON events (session_id, id)",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
