@@ -1,0 +1,105 @@
+"""``treadcoach bench decode``: Treadmill Data decode rate on a realistic mix of packets.
+
+The mix is what treadmills in the wild send (see DESIGN.md and the quirks reference): speed only,
+speed + distance + elapsed time (a typical walking pad), the same with heart rate, a full packet
+with every field, and a full record split into More Data fragments fed through the assembler.
+Every packet is decoded once per round; the result counts packets, not records.
+
+Wall time is measured with ``time.perf_counter`` because this measures the host, not a session.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from ._treadmill_data import (
+    TreadmillData,
+    TreadmillDataAssembler,
+    decode_treadmill_data,
+    encode_treadmill_data,
+    split_treadmill_data,
+)
+
+__all__ = ["bench", "sample_packets"]
+
+_DEFAULT_SECONDS = 1.0
+
+
+class _Options(Protocol):
+    @property
+    def n(self) -> int | None: ...
+
+
+_FULL = TreadmillData(
+    speed_kmh=4.83,
+    average_speed_kmh=4.1,
+    distance_m=1234,
+    inclination_pct=1.5,
+    ramp_angle_deg=0.9,
+    positive_elevation_gain_m=12.3,
+    negative_elevation_gain_m=0.0,
+    instantaneous_pace_km_per_min=0.8,
+    average_pace_km_per_min=0.7,
+    energy_kcal=87,
+    energy_per_hour_kcal=310,
+    energy_per_minute_kcal=5,
+    heart_rate_bpm=128,
+    met=4.5,
+    elapsed_s=912,
+    remaining_s=888,
+    force_on_belt_n=None,
+    power_w=None,
+)
+
+
+def sample_packets() -> tuple[list[bytes], list[bytes]]:
+    """(single packets, fragments of one split record): the benchmark's input, also for pyftms."""
+    singles = [
+        encode_treadmill_data(TreadmillData(speed_kmh=3.22)),
+        encode_treadmill_data(TreadmillData(speed_kmh=3.22, distance_m=412, elapsed_s=461)),
+        encode_treadmill_data(
+            TreadmillData(speed_kmh=4.83, distance_m=1210, heart_rate_bpm=131, elapsed_s=905)
+        ),
+        encode_treadmill_data(_FULL),
+    ]
+    fragments = split_treadmill_data(_FULL, max_len=20)
+    return singles, fragments
+
+
+def bench(options: _Options) -> dict[str, float | int]:
+    singles, fragments = sample_packets()
+    round_size = len(singles) + len(fragments)
+    assembler = TreadmillDataAssembler()
+    decode = decode_treadmill_data
+    feed = assembler.feed
+
+    def one_round() -> None:
+        for packet in singles:
+            decode(packet)
+        for packet in fragments:
+            feed(packet)
+
+    one_round()  # warm the per-flags plan cache outside the measurement
+    rounds = 0
+    start = time.perf_counter()
+    if options.n is not None:
+        target_rounds = max(1, -(-options.n // round_size))
+        for _ in range(target_rounds):
+            one_round()
+        rounds = target_rounds
+        elapsed = time.perf_counter() - start
+    else:
+        elapsed = 0.0
+        while elapsed < _DEFAULT_SECONDS:
+            for _ in range(1000):
+                one_round()
+            rounds += 1000
+            elapsed = time.perf_counter() - start
+    packets = rounds * round_size
+    return {
+        "packets": packets,
+        "seconds": round(elapsed, 4),
+        "packets_per_s": round(packets / elapsed),
+        "us_per_packet": round(elapsed / packets * 1e6, 3),
+    }
