@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "BluetoothUnavailable",
+    "CommandSuperseded",
     "CommandTimeout",
     "ConfigError",
     "ControlLost",
@@ -128,6 +129,15 @@ class CommandTimeout(LinkError):
 
 class ControlLost(LinkError):
     """Control permission was lost (0xFF): someone at the console or another app took over."""
+
+
+class CommandSuperseded(LinkError):
+    """A queued control-point command was dropped unsent because a Stop or Pause overtook it."""
+
+    def __init__(self, address: str | None, opcode: int, by: str) -> None:
+        self.opcode = opcode
+        self.by = by
+        super().__init__(address, f"control opcode 0x{opcode:02X} was not sent: {by} overtook it")
 
 
 # --- user-supplied files and settings ----------------------------------------------------------
