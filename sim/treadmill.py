@@ -1,0 +1,335 @@
+"""``SimTreadmill``: the FTMS server and belt physics, alive on the event loop's clock.
+
+``async with SimTreadmill(name=..., address=...) as treadmill:`` advertises while inside. Time is
+the running loop's ``time()`` (see ``treadcoach/clock.py``): on the virtual loop a 45-minute
+session takes milliseconds. Physics is advanced lazily to ``loop.time()`` whenever anything looks
+at or changes the treadmill, so readings are exact whatever the notification rate; one task owned
+by the ``async with`` block notifies Treadmill Data at ``notify_hz``.
+
+Transports (``sim.bleak_backend``, a future bumble peripheral) talk to it through
+:meth:`SimTreadmill.connect`, :meth:`read` and :meth:`write`, and receive notifications on the
+:class:`~sim.link.SimLink` they got from ``connect``. Like most real FTMS treadmills it takes one
+central at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+
+from sim import registry
+from sim.errors import AttError, SimConfigError, SimError
+from sim.faults import FaultKind, FaultSpec, garbage_packet, parse_fault_spec
+from sim.link import CCCD_INDICATE, SimLink
+from sim.physics import Belt, Runner
+from sim.profiles import Profile, get_profile
+from sim.server import FtmsServer, Notification, RunState
+from treadcoach.ftms import FtmsServiceData, encode_service_data, encode_treadmill_data, uuids
+from treadcoach.ftms.enums import MachineType
+
+__all__ = ["Advertisement", "SimTreadmill"]
+
+log = logging.getLogger(__name__)
+
+# An ATT payload at the default MTU of 23: what a notification can carry without More Data.
+ATT_PAYLOAD = 20
+ATT_CCCD_IMPROPERLY_CONFIGURED = 0xFD
+ATT_WRITE_NOT_PERMITTED = 0x03
+
+
+@dataclass(frozen=True, slots=True)
+class Advertisement:
+    """What the treadmill puts on the air (bleak's AdvertisementData, transport-free)."""
+
+    local_name: str
+    service_uuids: tuple[str, ...]
+    service_data: dict[str, bytes]
+    tx_power: int
+    rssi: int
+
+
+class SimTreadmill:
+    """A simulated FTMS treadmill; see the module docstring."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        address: str | None = None,
+        *,
+        profile: Profile | str = "standard",
+        faults: Iterable[FaultSpec | str] = (),
+        notify_hz: float = 1.0,
+        runner: Runner | bool = False,
+        belt: Belt | None = None,
+        rssi: int = -60,
+    ) -> None:
+        if not (math.isfinite(notify_hz) and 0 < notify_hz <= 50):
+            raise SimConfigError("notify_hz", f"must be above 0 and at most 50, not {notify_hz!r}")
+        self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
+        self.address = address if address is not None else registry.new_address()
+        self.name = (
+            name
+            if name is not None
+            else self.profile.name_prefix + self.address[-5:].replace(":", "")
+        )
+        self.notify_hz = notify_hz
+        self.rssi = rssi
+        serial = "SIM" + self.address.replace(":", "")[-8:]
+        the_runner = Runner() if runner is True else runner or None
+        self.server = FtmsServer(self.profile, belt=belt, runner=the_runner, serial=serial)
+        self._planned = [f if isinstance(f, FaultSpec) else parse_fault_spec(f) for f in faults]
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._t0 = 0.0
+        self._synced_at = 0.0
+        self._ticker: asyncio.Task[None] | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self._link: SimLink | None = None
+        self._modes: set[FaultKind] = set()
+        self._garbage_seq = 0
+        #: (sim seconds, kind) of every fault that happened, in order
+        self.fault_log: list[tuple[float, FaultKind]] = []
+
+    # --- lifetime ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> SimTreadmill:
+        if self._loop is not None:
+            raise SimError(f"simulated treadmill {self.name} is already running")
+        self._loop = asyncio.get_running_loop()
+        self._t0 = self._synced_at = self._loop.time()
+        registry.register(self)
+        self._ticker = asyncio.create_task(self._notify_forever(), name=f"sim {self.name}")
+        for spec in self._planned:
+            self.schedule_fault(spec.kind, spec.at_s)
+        log.info("simulated treadmill %s (%s) advertising", self.name, self.address)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        registry.unregister(self)
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        if self._link is not None:  # powered off under the central's feet
+            self._drop_link()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        self._ticker = None
+        self._loop = None
+
+    @property
+    def running(self) -> bool:
+        """Inside its ``async with`` block (so advertising)."""
+        return self._loop is not None
+
+    # --- readings (the truth, not what is reported) --------------------------------------------
+
+    @property
+    def belt_speed_kmh(self) -> float:
+        self._sync()
+        return self.server.belt.speed_kmh
+
+    @property
+    def target_speed_kmh(self) -> float:
+        """The belt's own target in km/h (differs from the commanded one on an mph machine)."""
+        self._sync()
+        return self.server.belt.target_kmh
+
+    @property
+    def incline_pct(self) -> float:
+        self._sync()
+        return self.server.belt.incline_pct
+
+    @property
+    def distance_m(self) -> float:
+        """Metres the belt really moved since the simulator started."""
+        self._sync()
+        return self.server.belt.distance_m
+
+    @property
+    def elapsed_s(self) -> float:
+        """Sim seconds since the treadmill started (0 before ``async with``)."""
+        return self._now() - self._t0 if self._loop is not None else 0.0
+
+    @property
+    def state(self) -> RunState:
+        return self.server.state
+
+    @property
+    def heart_rate_bpm(self) -> float | None:
+        self._sync()
+        return self.server.runner.heart_rate_bpm if self.server.runner is not None else None
+
+    @property
+    def connected(self) -> bool:
+        return self._link is not None
+
+    @property
+    def control_granted(self) -> bool:
+        return self.server.control_granted
+
+    @property
+    def active_faults(self) -> frozenset[FaultKind]:
+        modes = set(self._modes)
+        if self.server.ignore_speed:
+            modes.add(FaultKind.IGNORE_SPEED)
+        if self.server.nack_remaining:
+            modes.add(FaultKind.NACK)
+        return frozenset(modes)
+
+    def advertisement(self) -> Advertisement:
+        service_data = encode_service_data(
+            FtmsServiceData(available=True, machine_types=MachineType.TREADMILL)
+        )
+        return Advertisement(
+            local_name=self.name,
+            service_uuids=(uuids.FTMS_SERVICE_UUID,),
+            service_data={uuids.FTMS_SERVICE_UUID: service_data},
+            tx_power=0,
+            rssi=self.rssi,
+        )
+
+    # --- faults --------------------------------------------------------------------------------
+
+    def inject(self, kind: FaultKind | str, *, count: int = 1) -> None:
+        """Make fault ``kind`` happen now (``count`` is how many writes ``nack`` rejects)."""
+        kind = FaultKind.parse(kind) if isinstance(kind, str) else kind
+        self._sync()
+        self.fault_log.append((self.elapsed_s, kind))
+        log.info("simulated treadmill %s: fault %s", self.name, kind)
+        match kind:
+            case FaultKind.DISCONNECT:
+                if self._link is not None:
+                    self._drop_link()
+            case FaultKind.NACK:
+                self.server.nack_remaining += max(1, count)
+            case FaultKind.CONTROL_LOST:
+                self._send_all(self.server.take_control_at_console())
+            case FaultKind.SAFETY_KEY:
+                self._send_all(self.server.pull_safety_key())
+            case FaultKind.IGNORE_SPEED:
+                self.server.ignore_speed = True
+            case FaultKind.STALE | FaultKind.GARBAGE:
+                self._modes.add(kind)
+
+    def clear_fault(self, kind: FaultKind | str) -> None:
+        """End a mode fault (``stale``, ``garbage``, ``ignore_speed``) or pending ``nack``s."""
+        kind = FaultKind.parse(kind) if isinstance(kind, str) else kind
+        self._modes.discard(kind)
+        if kind is FaultKind.IGNORE_SPEED:
+            self.server.ignore_speed = False
+        elif kind is FaultKind.NACK:
+            self.server.nack_remaining = 0
+
+    def schedule_fault(self, kind: FaultKind | str, at_s: float) -> None:
+        """Make ``kind`` happen ``at_s`` sim seconds after the treadmill started."""
+        spec = FaultSpec(FaultKind.parse(kind) if isinstance(kind, str) else kind, at_s)
+        if self._loop is None:
+            self._planned.append(spec)
+            return
+        timer = self._loop.call_at(self._t0 + spec.at_s, self.inject, spec.kind)
+        self._timers.append(timer)
+
+    # --- the GATT face, for transports ---------------------------------------------------------
+
+    def connect(self, on_lost: Callable[[], None] | None = None) -> SimLink:
+        """A central connects; ``on_lost`` runs (soon) when the link drops from this side."""
+        if self._loop is None:
+            raise SimError(f"simulated treadmill {self.name} is not running")
+        if self._link is not None:
+            raise SimError(f"simulated treadmill {self.name} is already connected to a central")
+        self._sync()
+        self._link = SimLink(self.address, on_lost)
+        return self._link
+
+    def disconnect(self, link: SimLink) -> None:
+        """The central hangs up (its own disconnected callback is its transport's business)."""
+        if link is self._link:
+            self._forget_link()
+        link.close(notify_central=False)
+
+    def read(self, uuid: str) -> bytes:
+        self._sync()
+        return self.server.read(uuid)
+
+    def write(self, link: SimLink, uuid: str, data: bytes) -> None:
+        """A write with response from ``link``; its indication and notifications follow soon."""
+        if uuid != uuids.CONTROL_POINT_UUID:
+            raise AttError(ATT_WRITE_NOT_PERMITTED, f"characteristic {uuid} cannot be written")
+        if link.cccd.get(uuid, 0) & CCCD_INDICATE == 0:
+            # FTMS: a control-point write before indications are enabled is an ATT error 0xFD
+            raise AttError(
+                ATT_CCCD_IMPROPERLY_CONFIGURED,
+                "indications on the control point must be enabled before writing to it",
+            )
+        self._sync()
+        outcome = self.server.write_control_point(bytes(data))
+        link.send(uuids.CONTROL_POINT_UUID, outcome.indication)  # answered even when stale
+        self._send_all(outcome.notifications)
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time()
+
+    def _sync(self) -> None:
+        """Advance the physics to the loop's now."""
+        if self._loop is None:
+            return
+        now = self._loop.time()
+        self.server.advance(now - self._synced_at)
+        self._synced_at = now
+
+    def _send_all(self, notifications: Iterable[Notification]) -> None:
+        link = self._link
+        if link is None or FaultKind.STALE in self._modes:
+            return
+        for note in notifications:
+            link.send(note.uuid, note.data)
+
+    def _drop_link(self) -> None:
+        link = self._link
+        self._forget_link()
+        if link is not None:
+            link.close(notify_central=True)
+
+    def _forget_link(self) -> None:
+        self._link = None
+        self.server.link_lost()
+        # a frozen or noisy link is cured by reconnecting; a machine ignoring speed is not
+        self._modes -= {FaultKind.STALE, FaultKind.GARBAGE}
+
+    async def _notify_forever(self) -> None:
+        assert self._loop is not None
+        period = 1.0 / self.notify_hz
+        n = 0
+        while True:
+            n += 1
+            await asyncio.sleep(max(0.0, self._t0 + n * period - self._loop.time()))
+            self._notify_treadmill_data()
+
+    def _notify_treadmill_data(self) -> None:
+        link = self._link
+        if link is None or not link.enabled(uuids.TREADMILL_DATA_UUID):
+            return
+        if FaultKind.STALE in self._modes:
+            return
+        self._sync()
+        data = self.server.treadmill_data_packets(max_len=ATT_PAYLOAD)
+        if FaultKind.GARBAGE in self._modes:
+            whole = encode_treadmill_data(self.server.treadmill_data())
+            link.send(uuids.TREADMILL_DATA_UUID, garbage_packet(self._garbage_seq, whole))
+            self._garbage_seq += 1
+        for packet in data:
+            link.send(uuids.TREADMILL_DATA_UUID, packet)
