@@ -15,6 +15,7 @@ __all__ = [
     "ControlLost",
     "ControlRejected",
     "DeviceNotFound",
+    "FitExportError",
     "FtmsDecodeError",
     "FtmsProtocolError",
     "FtmsValueOutOfRange",
@@ -207,6 +208,15 @@ class SessionNotFound(HistoryError):
         self.path = path
         self.session_id = session_id
         super().__init__(f"history journal {path} has no session {session_id}.")
+
+
+class FitExportError(HistoryError):
+    """A session could not be exported as a FIT file (nothing to export, or the write failed)."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"FIT export {path}: {problem}")
 
 
 class MqttBridgeError(TreadcoachError):
