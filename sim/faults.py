@@ -37,13 +37,18 @@ class FaultKind(enum.StrEnum):
     IGNORE_SPEED = "ignore_speed"
 
     @classmethod
-    def parse(cls, text: str) -> FaultKind:
-        """The kind named ``text`` (``control-lost`` is accepted for ``control_lost``)."""
+    def parse(cls, text: str, spec: str | None = None) -> FaultKind:
+        """The kind named ``text`` (``control-lost`` is accepted for ``control_lost``).
+
+        ``spec`` is the whole text it came from, for the error message.
+        """
         try:
             return cls(text.strip().lower().replace("-", "_"))
         except ValueError:
             known = ", ".join(k.value for k in cls)
-            raise FaultSpecError(text, f"unknown fault kind; choose one of {known}") from None
+            raise FaultSpecError(
+                text if spec is None else spec, f"unknown fault kind; choose one of {known}"
+            ) from None
 
 
 #: the kinds that stay on until cleared
@@ -70,7 +75,7 @@ def parse_fault_spec(text: str) -> FaultSpec:
     kind_text, sep, seconds_text = text.strip().partition("@")
     if not sep:
         raise FaultSpecError(text, "expected KIND@SECONDS, for example stale@30")
-    kind = FaultKind.parse(kind_text) if kind_text else None
+    kind = FaultKind.parse(kind_text, text) if kind_text.strip() else None
     if kind is None:
         raise FaultSpecError(text, "the fault kind before '@' is missing")
     try:
