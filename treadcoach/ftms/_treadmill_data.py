@@ -32,14 +32,17 @@ would come after bit 12's), so we decode every known field, keep the reserved bi
 ``reserved_flags`` and the bytes after the known fields in ``extra`` (a machine in the wild sends a
 u24 step count under bit 13). Refusing such packets would lose the speed of a working treadmill.
 
-Decoding is table-driven: for each flags value seen, one precompiled ``struct.Struct`` covers all
-its fields, so a packet costs one ``unpack_from`` plus a short loop (see ``treadcoach bench decode``).
+Everything below reads one table, ``_GROUPS``: the encoder, the splitter, and two decoders (a
+field-by-field walk, and per-flags decoders compiled from the table for the flags values a machine
+actually sends; see the decode section and ``treadcoach bench decode``).
 """
 
 from __future__ import annotations
 
+import operator
 import struct
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple, NoReturn
 
 from treadcoach.errors import LocalFtmsError
@@ -158,7 +161,7 @@ _GROUPS: tuple[tuple[int, tuple[_Field, ...]], ...] = (
 _VALUE_NAMES: tuple[str, ...] = tuple(f.name for _, group in _GROUPS for f in group)
 _SLOT = {name: i for i, name in enumerate(_VALUE_NAMES)}
 _ALL_NAMES: tuple[str, ...] = tuple(f.name for f in fields(TreadmillData))
-if _ALL_NAMES[: len(_VALUE_NAMES)] != _VALUE_NAMES:  # pragma: no cover - guards the table
+if (*_VALUE_NAMES, "more_data", "extra", "reserved_flags") != _ALL_NAMES:  # pragma: no cover
     raise RuntimeError("TreadmillData fields and the Treadmill Data table disagree")
 
 
@@ -169,57 +172,94 @@ def _present(flags: int) -> list[tuple[int, tuple[_Field, ...]]]:
 
 
 # --- decode -------------------------------------------------------------------------------------
+#
+# Two decoders read the same table. ``_decode_walk`` steps through the fields one by one and
+# names the first one that does not fit; it serves every flags value the first time it is seen,
+# and every truncated packet. A flags value seen again gets a decoder compiled from the table
+# (as ``dataclasses`` and ``namedtuple`` compile their methods): one precompiled ``struct``
+# unpacks all fields, then straight-line code scales them and fills the record's slots, skipping
+# the frozen ``__init__`` (one ``object.__setattr__`` per field, half the cost of a decode).
+# Values read from the table need no validation. tests/ftms check both decoders against each
+# other and against an independent reference.
+
+_Decoder = Callable[[bytes], TreadmillData]
+_DECODERS: dict[int, _Decoder] = {}
+_SIGHTINGS: dict[int, int] = {}
+_MAX_DECODERS = 256  # real machines use a handful of flags values; garbage must not fill memory
+_MAX_SIGHTINGS = 4096
 
 
-class _Plan(NamedTuple):
-    """How to read every field of one flags value at once."""
-
-    struct: struct.Struct  # all fields after the flags
-    size: int  # bytes the fields need, flags included
-    steps: tuple[tuple[int, int, int, int], ...]  # (item index, value slot, per_unit, n/a or -1)
-    u24_item: int  # item index of Total Distance's low u16 (high u8 follows), or -1
+def _walk_failure(data: bytes, flags: int) -> NoReturn:
+    _decode_walk(data, flags)
+    raise AssertionError("unreachable: a packet too short for its flags")  # pragma: no cover
 
 
-_PLANS: dict[int, _Plan] = {}
-_PLAN_CACHE_LIMIT = 4096  # flags values seen from real machines are few; random input is not
-
-
-def _plan(flags: int) -> _Plan:
-    codes: list[str] = []
-    steps: list[tuple[int, int, int, int]] = []
-    u24_item = -1
-    for _, group in _present(flags):
-        for field in group:
-            index = len(codes)
-            if field.code == "u24":
-                u24_item = index
-                codes += ["H", "B"]
-            else:
-                codes.append(field.code)
-            na = -1 if field.not_available is None else field.not_available
-            steps.append((index, _SLOT[field.name], field.per_unit, na))
-    body = struct.Struct("<" + "".join(codes))
-    plan = _Plan(body, 2 + body.size, tuple(steps), u24_item)
-    if len(_PLANS) < _PLAN_CACHE_LIMIT:
-        _PLANS[flags] = plan
-    return plan
-
-
-def _raise_truncated(data: bytes, flags: int) -> NoReturn:
-    """Name the first field that does not fit (called only when the packet is too short)."""
+def _decode_walk(data: bytes, flags: int) -> TreadmillData:
+    values: list[Any] = [None] * len(_VALUE_NAMES)
     offset = 2
     for bit, group in _present(flags):
         for field in group:
-            condition = "clear" if bit == 0 else "set"
-            need(
-                data,
-                offset,
-                field.size,
-                TREADMILL_DATA,
-                f"{field.label} (flags bit {bit} {condition})",
-            )
-            offset += field.size
-    raise AssertionError("unreachable: the packet was long enough")  # pragma: no cover
+            size = field.size
+            if len(data) < offset + size:
+                condition = "clear" if bit == 0 else "set"
+                need(
+                    data,
+                    offset,
+                    size,
+                    TREADMILL_DATA,
+                    f"{field.label} (flags bit {bit} {condition})",
+                )
+            raw = int.from_bytes(data[offset : offset + size], "little", signed=field.code == "h")
+            offset += size
+            if raw != field.not_available:
+                values[_SLOT[field.name]] = raw if field.per_unit == 1 else raw / field.per_unit
+    values += (flags & MORE_DATA == MORE_DATA, bytes(data[offset:]), flags & RESERVED_FLAGS)
+    return TreadmillData(*values)
+
+
+def _compile(flags: int) -> _Decoder:
+    """Source for one flags value, e.g. 0x0404: ``v0, v1, v2, v3 = _unpack(data, 2)``, then
+    ``_set_speed_kmh(r, v0 / 100)``, ``_set_distance_m(r, (v1 | v2 << 16))``, ..."""
+    codes: list[str] = []
+    exprs = dict.fromkeys(_VALUE_NAMES, "None")
+    for _, group in _present(flags):
+        for field in group:
+            item = len(codes)
+            if field.code == "u24":
+                codes += ["H", "B"]
+                raw = f"(v{item} | v{item + 1} << 16)"
+            else:
+                codes.append(field.code)
+                raw = f"v{item}"
+            value = raw if field.per_unit == 1 else f"{raw} / {field.per_unit}"
+            if field.not_available is not None:
+                value = f"None if {raw} == {field.not_available} else {value}"
+            exprs[field.name] = value
+    exprs["more_data"] = repr(flags & MORE_DATA == MORE_DATA)
+    exprs["reserved_flags"] = repr(flags & RESERVED_FLAGS)
+    body = struct.Struct("<" + "".join(codes))
+    size = 2 + body.size
+    exprs["extra"] = f"bytes(data[{size}:])"
+    lines = [
+        "def decode(data):",
+        f"    if len(data) < {size}:",
+        f"        _walk_failure(data, {flags})",
+    ]
+    if codes:
+        lines.append(f"    {''.join(f'v{i}, ' for i in range(len(codes)))}= _unpack(data, 2)")
+    lines.append("    r = _new(_T)")
+    lines += [f"    _set_{name}(r, {exprs[name]})" for name in _ALL_NAMES]
+    lines.append("    return r")
+    namespace: dict[str, Any] = {
+        "_unpack": body.unpack_from,
+        "_walk_failure": _walk_failure,
+        "_new": object.__new__,
+        "_T": TreadmillData,
+        **{f"_set_{name}": getattr(TreadmillData, name).__set__ for name in _ALL_NAMES},
+    }
+    exec(compile("\n".join(lines), f"<treadmill data decoder 0x{flags:04X}>", "exec"), namespace)
+    decoder: _Decoder = namespace["decode"]
+    return decoder
 
 
 def decode_treadmill_data(data: bytes) -> TreadmillData:
@@ -231,22 +271,18 @@ def decode_treadmill_data(data: bytes) -> TreadmillData:
     if len(data) < 2:
         need(data, 0, 2, TREADMILL_DATA, "Flags (uint16)")
     flags = data[0] | data[1] << 8
-    plan = _PLANS.get(flags) or _plan(flags)
-    if len(data) < plan.size:
-        _raise_truncated(data, flags)
-    items = plan.struct.unpack_from(data, 2)
-    if plan.u24_item >= 0:
-        i = plan.u24_item
-        items = (*items[:i], items[i] | items[i + 1] << 16, *items[i + 1 :])
-    # Positional construction in dataclass field order (checked at import): value slots first,
-    # then more_data, extra, reserved_flags.
-    values: list[Any] = [None] * len(_VALUE_NAMES)
-    for index, slot, per_unit, not_available in plan.steps:
-        raw = items[index]
-        if raw != not_available:
-            values[slot] = raw if per_unit == 1 else raw / per_unit
-    values += (flags & MORE_DATA == MORE_DATA, bytes(data[plan.size :]), flags & RESERVED_FLAGS)
-    return TreadmillData(*values)
+    decoder = _DECODERS.get(flags)
+    if decoder is not None:
+        return decoder(data)
+    seen = _SIGHTINGS.get(flags, 0)
+    if seen and len(_DECODERS) < _MAX_DECODERS:
+        del _SIGHTINGS[flags]
+        decoder = _DECODERS[flags] = _compile(flags)
+        return decoder(data)
+    if len(_SIGHTINGS) >= _MAX_SIGHTINGS:
+        _SIGHTINGS.clear()
+    _SIGHTINGS[flags] = seen + 1
+    return _decode_walk(data, flags)
 
 
 # --- encode -------------------------------------------------------------------------------------
@@ -302,23 +338,20 @@ def encode_treadmill_data(data: TreadmillData) -> bytes:
 # --- More Data: reassembly (client) and splitting (server) --------------------------------------
 
 
+_values_of = operator.attrgetter(*_VALUE_NAMES)
+
+
 def _merge(parts: list[TreadmillData]) -> TreadmillData:
     """One record from fragments: a later fragment's value wins, extras are concatenated."""
-    merged: dict[str, object] = {}
-    for part in parts:
-        for name in _VALUE_NAMES:
-            value = getattr(part, name)
+    merged: list[Any] = list(_values_of(parts[0]))
+    reserved = parts[0].reserved_flags
+    for part in parts[1:]:
+        for slot, value in enumerate(_values_of(part)):
             if value is not None:
-                merged[name] = value
-    reserved = 0
-    for part in parts:
+                merged[slot] = value
         reserved |= part.reserved_flags
-    return replace(
-        parts[-1],
-        **merged,  # type: ignore[arg-type]
-        extra=b"".join(part.extra for part in parts),
-        reserved_flags=reserved,
-    )
+    merged += (False, b"".join(part.extra for part in parts), reserved)
+    return TreadmillData(*merged)
 
 
 class TreadmillDataAssembler:
