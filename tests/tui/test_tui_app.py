@@ -1,0 +1,349 @@
+"""The app against a scripted session: countdown, banners, cues, and the keys that must always work."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input
+from tui_double import (
+    BACKWARD,
+    TURN_IN,
+    TURN_OUT,
+    WARMUP,
+    RecordingSpeaker,
+    ScriptedSession,
+    running,
+)
+
+from treadcoach.coach.events import SegmentStarted, Summary
+from treadcoach.coach.state import Phase
+from treadcoach.safety.reasons import StopReason
+from treadcoach.tui import Choice, SessionRequest, SetupChoices, TreadcoachApp, TuiSettings
+from treadcoach.tui.screens.session import SessionScreen
+from treadcoach.tui.screens.setup import SetupScreen
+from treadcoach.tui.screens.summary import SummaryScreen
+from treadcoach.tui.widgets.countdown import Countdown
+
+FAST = TuiSettings(summary_delay_s=0, quit_wait_s=2.0)
+
+CHOICES = SetupChoices(
+    devices=[
+        Choice("Simulated treadmill", "sim"),
+        Choice("KS-ST A1 (C4:12:..)", "C4:12:34:56:78:9A"),
+    ],
+    plans=[
+        Choice("Backward-walk starter", "backward-walk-starter", "22 min · 3 min backward"),
+        Choice("Retro intervals", "retro-intervals"),
+    ],
+    default_device="sim",
+    suggested_plan="retro-intervals",
+    suggested_reason="Last time: 2:30 backward, so 3:00 today.",
+)
+
+
+def _banner(app: TreadcoachApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, SessionScreen)
+    assert screen.view is not None
+    return screen.view.banner
+
+
+def _countdown(app: TreadcoachApp) -> str:
+    return app.screen.query_one(Countdown).value
+
+
+async def _settle(pilot: Pilot[object]) -> None:
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def test_countdown_follows_the_session_state() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=125.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert _countdown(app) == "02:05"
+        shown = []
+        for remaining in (124.2, 123.9, 60.0, 0.5):
+            session.set_state(running(BACKWARD, TURN_OUT, remaining=remaining))
+            await _settle(pilot)
+            shown.append(_countdown(app))
+        assert shown == ["02:05", "02:04", "01:00", "00:01"]
+
+
+async def test_the_tick_repaints_a_state_that_changed_without_an_event() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=125.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        session.set_state_quietly(running(BACKWARD, TURN_OUT, remaining=42.0))
+        for _ in range(40):  # the tick is 5 Hz; give it up to 2 s
+            await pilot.pause(0.05)
+            if _countdown(app) == "00:42":
+                break
+        assert _countdown(app) == "00:42"
+
+
+async def test_backward_segment_is_preceded_by_its_turnaround_banner() -> None:
+    timeline = [
+        running(WARMUP, TURN_IN, remaining=2.0),
+        running(TURN_IN, BACKWARD, remaining=5.0),
+        running(TURN_IN, BACKWARD, remaining=3.5, turnaround_countdown_s=4),
+        running(TURN_IN, BACKWARD, remaining=0.5, turnaround_countdown_s=1),
+        running(BACKWARD, TURN_OUT, remaining=150.0),
+    ]
+    session = ScriptedSession(timeline[0])
+    speaker = RecordingSpeaker()
+    app = TreadcoachApp(session=session, settings=FAST, speaker=speaker)
+    async with app.run_test(size=(80, 24)) as pilot:
+        banners = []
+        tones = []
+        for state in timeline:
+            seg = state.segment
+            assert seg is not None
+            session.set_state(
+                state,
+                event=SegmentStarted(
+                    t=0,
+                    index=seg.index,
+                    kind=seg.kind,
+                    target_kmh=seg.target_kmh,
+                    duration_s=seg.duration_s,
+                ),
+            )
+            await _settle(pilot)
+            banners.append(_banner(app))
+            tones.append(sorted(app.screen.classes))
+        assert banners == [
+            "WARM-UP",
+            "TURN AROUND IN 5",
+            "TURN AROUND IN 4",
+            "TURN AROUND IN 1",
+            "BACKWARD WALK",
+        ]
+        assert tones[1] == ["-turnaround"]
+        assert tones[-1] == ["-backward"]
+        assert "Backward walk, 2 minutes 30." in speaker.texts
+
+
+@pytest.mark.parametrize("key", ["space", "ctrl+c"])
+async def test_stop_key_on_the_session_screen_stops_and_shows_why(key: str) -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    speaker = RecordingSpeaker()
+    settings = replace(FAST, summary_delay_s=30)
+    app = TreadcoachApp(session=session, settings=settings, speaker=speaker)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(key)
+        await _settle(pilot)
+        assert session.calls == [("stop", StopReason.KEY)]
+        assert _banner(app) == "STOPPED — STOP KEY"
+        assert "-stopped" in app.screen.classes
+        assert speaker.said[-1].kind == "stop"
+
+
+async def test_a_configured_stop_key_replaces_space() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    settings = replace(FAST, stop_key="f5")
+    app = TreadcoachApp(session=session, settings=settings, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await _settle(pilot)
+        assert session.calls == []
+        await pilot.press("f5")
+        await _settle(pilot)
+        assert session.calls == [("stop", StopReason.KEY)]
+
+
+async def test_stop_key_with_an_input_focused_on_setup_stops_and_types_nothing() -> None:
+    # A finished session, then "n" back to setup: the stop key still reaches the session.
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    app = TreadcoachApp(
+        session=session,
+        setup=CHOICES,
+        session_factory=lambda request: ScriptedSession(),
+        settings=FAST,
+        speaker=RecordingSpeaker(),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        session.finish(Summary(t=60, completed=True, plan="starter"))
+        await _settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        await pilot.press("n")
+        await _settle(pilot)
+        assert isinstance(app.screen, SetupScreen)
+        field = app.screen.query_one("#plan-file", Input)
+        field.focus()
+        await pilot.press("a", "space", "b")
+        await _settle(pilot)
+        assert app.focused is field
+        assert field.value == "ab"
+        assert session.calls == [("stop", StopReason.KEY)]
+
+
+async def test_stop_key_with_nothing_running_types_nothing_and_says_so() -> None:
+    app = TreadcoachApp(
+        setup=CHOICES,
+        session_factory=lambda r: ScriptedSession(),
+        settings=FAST,
+        speaker=RecordingSpeaker(),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        field = app.screen.query_one("#plan-file", Input)
+        field.focus()
+        await pilot.press("space")
+        await _settle(pilot)
+        assert field.value == ""
+        assert any(
+            "nothing" in str(n.message) or "no belt" in str(n.message) for n in app._notifications
+        )
+
+
+async def test_stop_key_on_the_summary_with_the_table_focused_reaches_the_session() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        session.finish(
+            Summary(t=60, completed=True, plan="starter", planned_backward_s=180, backward_s=180)
+        )
+        await _settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        assert isinstance(app.focused, DataTable)
+        await pilot.press("space")
+        await _settle(pilot)
+        assert session.calls == [("stop", StopReason.KEY)]
+
+
+async def test_setup_pick_starts_the_session_the_factory_built() -> None:
+    built: list[SessionRequest] = []
+    started = ScriptedSession(running(WARMUP, TURN_IN, remaining=300.0))
+
+    def factory(request: SessionRequest) -> ScriptedSession:
+        built.append(request)
+        return started
+
+    app = TreadcoachApp(
+        setup=CHOICES, session_factory=factory, settings=FAST, speaker=RecordingSpeaker()
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        await pilot.click("#start")
+        await _settle(pilot)
+        assert built == [SessionRequest(device="sim", plan="retro-intervals")]
+        assert isinstance(app.screen, SessionScreen)
+        assert _countdown(app) == "05:00"
+        await pilot.press("space")
+        await _settle(pilot)
+        assert started.calls == [("stop", StopReason.KEY)]
+
+
+async def test_quitting_stops_the_belt_first_and_waits_for_the_stop() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0), stop_takes_s=0.2)
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+q")
+        await pilot.pause(1.0)
+    assert session.calls == [("stop", StopReason.QUIT)]
+    # run() returned its summary: the app waited for the stop rather than cancelling the session
+    assert session.run_returned
+    assert not session.run_cancelled
+    assert isinstance(app.return_value, Summary)
+    assert app.return_value.stop_reason is StopReason.QUIT
+
+
+async def test_q_quits_too_but_types_into_a_focused_input() -> None:
+    app = TreadcoachApp(
+        setup=CHOICES,
+        session_factory=lambda r: ScriptedSession(),
+        settings=FAST,
+        speaker=RecordingSpeaker(),
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        field = app.screen.query_one("#plan-file", Input)
+        field.focus()
+        await pilot.press("q", "p")
+        await _settle(pilot)
+        assert field.value == "qp"
+        assert app.is_running
+
+
+async def test_pause_key_pauses_then_resumes() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await _settle(pilot)
+        assert _banner(app) == "PAUSED"
+        await pilot.press("p")
+        await _settle(pilot)
+    assert session.calls == [("pause", StopReason.KEY), ("resume", StopReason.KEY)]
+
+
+async def test_mute_key_silences_cues() -> None:
+    session = ScriptedSession(running(WARMUP, TURN_IN, remaining=10.0))
+    speaker = RecordingSpeaker()
+    app = TreadcoachApp(session=session, settings=FAST, speaker=speaker)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        await _settle(pilot)
+        session.set_state(running(WARMUP, TURN_IN, remaining=2.5))
+        await _settle(pilot)
+        assert speaker.said == []
+        assert speaker.hushed == 1
+        await pilot.press("m")
+        session.set_state(running(WARMUP, TURN_IN, remaining=1.5))
+        await _settle(pilot)
+        assert speaker.texts == ["2"]
+
+
+async def test_mph_user_reads_mph() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0, speed_kmh=4.83))
+    app = TreadcoachApp(
+        session=session, settings=replace(FAST, units="mph"), speaker=RecordingSpeaker()
+    )
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        assert screen.view is not None
+        assert (screen.view.target, screen.view.actual) == ("2.0 mph", "3.0 mph")
+        rendered = str(screen.query_one("#target").render())
+        assert "2.0 mph" in rendered
+
+
+async def test_finished_plan_shows_planned_against_done() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=1.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        session.set_state(
+            replace(session.state, phase=Phase.FINISHED, stop_reason=StopReason.PLAN_END)
+        )
+        session.finish(
+            Summary(
+                t=1300,
+                completed=True,
+                plan="backward-walk starter",
+                duration_s=1300,
+                distance_m=2100,
+                planned_backward_s=180,
+                backward_s=175,
+                stop_reason=StopReason.PLAN_END,
+            )
+        )
+        await _settle(pilot)
+        assert isinstance(app.screen, SummaryScreen)
+        table = app.screen.query_one(DataTable)
+        rows = [table.get_row_at(i) for i in range(table.row_count)]
+        assert ["Backward time", "03:00", "02:55"] in rows
+        assert ["Distance", "", "2.10 km"] in rows
+
+
+def test_the_app_needs_something_to_show() -> None:
+    with pytest.raises(ValueError, match="needs a session"):
+        TreadcoachApp()
+
+
+def test_setting_the_same_key_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="must differ"):
+        TuiSettings(stop_key="p")

@@ -1,0 +1,122 @@
+"""What the session screen says for a state: words, numbers and units."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tui_double import BACKWARD, RETRO, TURN_IN, TURN_OUT, WARMUP, running
+
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.state import LinkState, Phase, SessionState
+from treadcoach.safety.reasons import StopReason
+from treadcoach.tui.present import _STOP_WORDS, format_clock, format_speed, present
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (125.0, "02:05"),
+        (124.2, "02:05"),
+        (124.0, "02:04"),
+        (0.4, "00:01"),
+        (0.0, "00:00"),
+        (3725, "1:02:05"),
+    ],
+)
+def test_clock_counts_whole_seconds_up_so_zero_means_over(seconds: float, shown: str) -> None:
+    assert format_clock(seconds) == shown
+
+
+@given(st.floats(min_value=0, max_value=36_000), st.floats(min_value=0, max_value=36_000))
+def test_clock_never_goes_up_as_time_runs_out(a: float, b: float) -> None:
+    later, earlier = sorted((a, b))
+    assert _seconds(format_clock(later)) <= _seconds(format_clock(earlier))
+
+
+def _seconds(text: str) -> int:
+    total = 0
+    for part in text.split(":"):
+        total = total * 60 + int(part)
+    return total
+
+
+def test_speeds_render_in_the_users_units_with_one_decimal() -> None:
+    assert format_speed(4.828032, "kmh") == "4.8 km/h"
+    assert format_speed(4.828032, "mph") == "3.0 mph"
+    assert format_speed(None, "mph") == "--"
+
+
+def test_mph_user_sees_mph_and_miles() -> None:
+    view = present(running(BACKWARD, TURN_OUT, remaining=90, distance_m=1609.344), "mph")
+    assert view.target == "2.0 mph"
+    assert view.actual == "2.0 mph"
+    assert view.distance == "1.00 mi"
+    assert view.next_up == "TURN AROUND · 00:05 · 0.9 mph"
+
+
+def test_backward_segment_is_named_and_toned_backward() -> None:
+    view = present(running(BACKWARD, TURN_OUT, remaining=90), "kmh")
+    assert (view.banner, view.tone) == ("BACKWARD WALK", "backward")
+    assert (view.countdown, view.countdown_label) == ("01:30", "left")
+
+
+def test_warmup_is_toned_forward() -> None:
+    view = present(running(WARMUP, TURN_IN, remaining=10), "kmh")
+    assert (view.banner, view.tone) == ("WARM-UP", "forward")
+
+
+def test_turnaround_segment_counts_down_in_the_banner() -> None:
+    view = present(running(TURN_IN, BACKWARD, remaining=4.2), "kmh")
+    assert (view.banner, view.tone) == ("TURN AROUND IN 5", "turnaround")
+    counting = present(running(TURN_IN, BACKWARD, remaining=4.2, turnaround_countdown_s=4), "kmh")
+    assert counting.banner == "TURN AROUND IN 4"
+
+
+def test_countdown_into_a_direction_change_overrides_the_segment_name() -> None:
+    view = present(running(WARMUP, TURN_IN, remaining=3, turnaround_countdown_s=3), "kmh")
+    assert (view.banner, view.tone) == ("TURN AROUND IN 3", "turnaround")
+
+
+def test_distance_segment_counts_metres() -> None:
+    view = present(running(RETRO, None, remaining=37.4), "kmh")
+    assert (view.banner, view.countdown, view.countdown_label) == ("RETRO RUN", "38", "metres left")
+    assert view.next_up == "last segment"
+
+
+@pytest.mark.parametrize(
+    ("reason", "banner"),
+    [
+        (StopReason.KEY, "STOPPED — STOP KEY"),
+        (StopReason.SAFETY_KEY, "STOPPED — SAFETY KEY PULLED"),
+        (StopReason.CONTROL_LOST, "STOPPED — CONSOLE TOOK CONTROL"),
+    ],
+)
+def test_stopped_says_why_and_hides_the_countdown(reason: StopReason, banner: str) -> None:
+    state = running(BACKWARD, TURN_OUT, remaining=90, phase=Phase.STOPPED, stop_reason=reason)
+    view = present(state, "kmh")
+    assert (view.banner, view.tone, view.countdown) == (banner, "stopped", "")
+
+
+def test_every_stop_reason_has_words_of_its_own() -> None:
+    # a reason added to StopReason must get words, not fall back to its enum value
+    assert set(StopReason) <= set(_STOP_WORDS)
+
+
+def test_link_trouble_is_not_shown_as_ok() -> None:
+    for link in LinkState:
+        view = present(replace(SessionState(), link=link), "kmh")
+        assert view.link_ok is (link is LinkState.CONNECTED)
+
+
+def test_heart_rate_only_when_present() -> None:
+    assert present(running(WARMUP, None, remaining=5), "kmh").heart_rate == "118 bpm"
+    assert present(running(WARMUP, None, remaining=5, heart_rate_bpm=None), "kmh").heart_rate == ""
+
+
+def test_every_kind_has_a_banner() -> None:
+    for kind in SegmentKind:
+        seg = replace(WARMUP, kind=kind)
+        assert present(running(seg, None, remaining=30), "kmh").banner

@@ -1,0 +1,200 @@
+"""Turn a ``SessionState`` into the words and numbers the session screen shows.
+
+Pure functions, no Textual: what to *show* for a state the controller already decided on. Nothing
+here decides anything about training (targets, caps, turnarounds all come from the controller).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
+from treadcoach.safety.reasons import StopReason
+from treadcoach.tui.settings import Units
+
+__all__ = [
+    "KM_PER_MILE",
+    "SessionView",
+    "format_clock",
+    "format_distance",
+    "format_speed",
+    "kind_words",
+    "present",
+    "stop_words",
+]
+
+KM_PER_MILE = 1.609344
+
+_KIND_WORDS: dict[SegmentKind, str] = {
+    SegmentKind.WARMUP: "WARM-UP",
+    SegmentKind.FORWARD_WALK: "FORWARD WALK",
+    SegmentKind.FORWARD_RUN: "FORWARD RUN",
+    SegmentKind.BACKWARD_WALK: "BACKWARD WALK",
+    SegmentKind.RETRO_RUN: "RETRO RUN",
+    SegmentKind.RECOVERY: "RECOVERY",
+    SegmentKind.TURNAROUND: "TURN AROUND",
+    SegmentKind.COOLDOWN: "COOL-DOWN",
+}
+
+_STOP_WORDS: dict[StopReason, str] = {
+    StopReason.KEY: "stop key",
+    StopReason.PEDAL: "foot pedal",
+    StopReason.MQTT: "remote stop",
+    StopReason.QUIT: "quit",
+    StopReason.PLAN_END: "plan complete",
+    StopReason.ERROR: "error",
+    StopReason.SIGINT: "interrupted",
+    StopReason.SIGTERM: "terminated",
+    StopReason.SIGHUP: "terminal closed",
+    StopReason.SAFETY_KEY: "safety key pulled",
+    StopReason.CONSOLE: "stopped at the console",
+    StopReason.STALE: "no data from the treadmill",
+    StopReason.OVERSPEED: "belt too fast",
+    StopReason.TARGET_IGNORED: "belt ignored the target speed",
+    StopReason.DISCONNECT: "link lost",
+    StopReason.CONTROL_LOST: "console took control",
+}
+
+_LINK_WORDS: dict[LinkState, str] = {
+    LinkState.CONNECTING: "connecting",
+    LinkState.CONNECTED: "connected",
+    LinkState.RECONNECTING: "reconnecting",
+    LinkState.DISCONNECTED: "disconnected",
+    LinkState.NO_CONTROL: "console has control",
+}
+
+
+def kind_words(kind: SegmentKind) -> str:
+    return _KIND_WORDS[kind]
+
+
+def stop_words(reason: StopReason | None) -> str:
+    return _STOP_WORDS.get(reason, str(reason)) if reason is not None else "stopped"
+
+
+def format_speed(kmh: float | None, units: Units) -> str:
+    """'3.2 km/h' or '2.0 mph', one decimal; '--' when unknown."""
+    if kmh is None:
+        return "--"
+    if units == "mph":
+        return f"{kmh / KM_PER_MILE:.1f} mph"
+    return f"{kmh:.1f} km/h"
+
+
+def format_distance(metres: float, units: Units) -> str:
+    """Session distance: metres below 1 km (or 0.1 mi), then km / mi with two decimals."""
+    if units == "mph":
+        miles = metres / 1000 / KM_PER_MILE
+        return f"{metres:.0f} m" if miles < 0.1 else f"{miles:.2f} mi"
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.2f} km"
+
+
+def format_clock(seconds: float) -> str:
+    """Whole seconds left, rounded up, as mm:ss (h:mm:ss past an hour): '00:01' until it is over."""
+    whole = max(0, math.ceil(seconds - 1e-9))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def _segment_size(segment: SegmentView) -> str:
+    if segment.distance_m is not None:
+        return f"{segment.distance_m:.0f} m"
+    if segment.duration_s is not None:
+        return format_clock(segment.duration_s)
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """Everything the session screen displays, as strings; equal views need no repaint."""
+
+    banner: str  # "BACKWARD WALK", "TURN AROUND IN 5", "STOPPED — SAFETY KEY PULLED"
+    tone: str  # css class: forward / backward / turnaround / stopped / paused / idle
+    countdown: str  # for Digits: "02:15", "120" (metres) or "" (nothing to count)
+    countdown_label: str  # "left", "metres left", ""
+    target: str
+    actual: str
+    distance: str
+    heart_rate: str  # "" when absent
+    next_up: str
+    segment_of: str  # "segment 3 of 12"
+    progress_pct: float  # 0..100
+    link: str
+    link_ok: bool
+    cue: str
+    plan: str
+    elapsed: str
+
+
+def _banner(state: SessionState) -> tuple[str, str]:
+    phase = state.phase
+    if phase is Phase.STOPPED:
+        return f"STOPPED — {stop_words(state.stop_reason).upper()}", "stopped"
+    if phase is Phase.FINISHED:
+        return "DONE — PLAN COMPLETE", "idle"
+    if phase is Phase.CONNECTING:
+        return "CONNECTING…", "idle"
+    if phase is Phase.READY:
+        return "READY", "idle"
+    if phase is Phase.PAUSED:
+        return "PAUSED", "paused"
+    segment = state.segment
+    countdown = state.turnaround_countdown_s
+    if segment is not None and segment.kind is SegmentKind.TURNAROUND:
+        if countdown is None and state.remaining is not None and state.remaining_unit == "s":
+            countdown = max(0, math.ceil(state.remaining - 1e-9))
+        if countdown:
+            return f"TURN AROUND IN {countdown}", "turnaround"
+        return "TURN AROUND", "turnaround"
+    if countdown:
+        # the controller is counting down into a direction change at the end of this segment
+        return f"TURN AROUND IN {countdown}", "turnaround"
+    if segment is None:
+        return "RUNNING", "idle"
+    return kind_words(segment.kind), "backward" if segment.kind.is_backward else "forward"
+
+
+def present(state: SessionState, units: Units) -> SessionView:
+    banner, tone = _banner(state)
+    if state.remaining is None or state.phase in (Phase.STOPPED, Phase.FINISHED):
+        countdown, label = "", ""
+    elif state.remaining_unit == "m":
+        countdown, label = f"{max(0, math.ceil(state.remaining - 1e-9))}", "metres left"
+    else:
+        countdown, label = format_clock(state.remaining), "left"
+    nxt = state.next_segment
+    if nxt is None:
+        next_up = "last segment" if state.segment is not None else ""
+    else:
+        parts = [kind_words(nxt.kind), _segment_size(nxt), format_speed(nxt.target_kmh, units)]
+        next_up = " · ".join(p for p in parts if p)
+    if state.segment is not None and state.segment_count:
+        segment_of = f"segment {state.segment.index + 1} of {state.segment_count}"
+    else:
+        segment_of = ""
+    cue = state.cue
+    if state.phase is Phase.STOPPED and state.stop_detail:
+        cue = state.stop_detail
+    return SessionView(
+        banner=banner,
+        tone=tone,
+        countdown=countdown,
+        countdown_label=label,
+        target=format_speed(state.target_kmh, units),
+        actual=format_speed(state.speed_kmh, units),
+        distance=format_distance(state.distance_m, units),
+        heart_rate=f"{state.heart_rate_bpm} bpm" if state.heart_rate_bpm else "",
+        next_up=next_up,
+        segment_of=segment_of,
+        progress_pct=max(0.0, min(100.0, state.progress * 100)),
+        link=_LINK_WORDS[state.link],
+        link_ok=state.link is LinkState.CONNECTED,
+        cue=cue,
+        plan=state.plan_name,
+        elapsed=format_clock(state.elapsed_s),
+    )

@@ -1,0 +1,177 @@
+"""The session screen: what the user reads from the belt, one glance at a time."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Label, ProgressBar, Static
+
+from treadcoach.tui.present import SessionView
+from treadcoach.tui.settings import TuiSettings
+from treadcoach.tui.widgets.countdown import Countdown
+
+__all__ = ["TONES", "SessionScreen", "key_hints"]
+
+TONES = ("forward", "backward", "turnaround", "stopped", "paused", "idle")
+
+# Terminals at least this tall get the roomier layout.
+TALL_ROWS = 40
+
+
+def key_hints(settings: TuiSettings) -> Text:
+    return Text.assemble(
+        (f" {settings.stop_key.upper()} ", "bold reverse"),
+        " stop  ",
+        (settings.pause_key.upper(), "bold"),
+        " pause  ",
+        (settings.mute_key.upper(), "bold"),
+        " mute  ",
+        ("Q", "bold"),
+        " quit",
+    )
+
+
+class SessionScreen(Screen[None]):
+    """Renders a :class:`SessionView`; the app calls :meth:`show` (it owns the session)."""
+
+    DEFAULT_CSS = """
+    SessionScreen {
+        layout: vertical;
+        background: $background;
+    }
+    SessionScreen #banner {
+        height: 3;
+        width: 1fr;
+        content-align: center middle;
+        text-style: bold;
+        background: $panel;
+        color: $foreground;
+    }
+    SessionScreen.-tall #banner { height: 7; }
+    SessionScreen.-forward #banner { background: #1b5e20; color: #ffffff; }
+    SessionScreen.-backward #banner { background: #0d47a1; color: #ffffff; }
+    SessionScreen.-turnaround #banner { background: #ffd600; color: #000000; }
+    SessionScreen.-stopped #banner { background: #b71c1c; color: #ffffff; }
+    SessionScreen.-paused #banner { background: #e65100; color: #ffffff; }
+    SessionScreen #countdown { color: $foreground; padding: 0 1; }
+    SessionScreen.-forward #countdown { color: #66bb6a; }
+    SessionScreen.-backward #countdown { color: #64b5f6; }
+    SessionScreen.-turnaround #countdown { color: #ffd600; }
+    SessionScreen.-stopped #countdown { color: #ef5350; }
+    SessionScreen.-paused #countdown { color: #ffa726; }
+    SessionScreen #countdown-label {
+        width: 1fr;
+        height: 1;
+        content-align: center middle;
+        color: $text-muted;
+    }
+    SessionScreen #readouts { height: 2; margin: 0 1; }
+    SessionScreen.-tall #readouts { height: 4; margin: 1 2; }
+    SessionScreen .readout {
+        width: 1fr;
+        height: 100%;
+        content-align: center middle;
+    }
+    SessionScreen #next, SessionScreen #cue {
+        height: 1;
+        width: 1fr;
+        padding: 0 1;
+    }
+    SessionScreen.-tall #next, SessionScreen.-tall #cue { height: 2; padding: 0 2; }
+    SessionScreen #cue { text-style: bold; color: $warning; }
+    SessionScreen #progress-row { height: 1; padding: 0 1; }
+    SessionScreen.-tall #progress-row { padding: 0 2; }
+    SessionScreen #progress { width: 1fr; }
+    SessionScreen #progress Bar { width: 1fr; }
+    SessionScreen #segment-of { width: auto; padding: 0 0 0 1; color: $text-muted; }
+    SessionScreen #plan { width: auto; max-width: 40%; padding: 0 1 0 0; color: $text-muted; }
+    SessionScreen #status {
+        dock: bottom;
+        height: 1;
+        background: $panel;
+        padding: 0 1;
+    }
+    SessionScreen #status-left { width: 1fr; }
+    SessionScreen #status-keys { width: auto; }
+    """
+
+    def __init__(self, settings: TuiSettings) -> None:
+        super().__init__()
+        self._settings = settings
+        self._view: SessionView | None = None
+        self._muted = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner")
+        yield Countdown("", id="countdown")
+        yield Label("", id="countdown-label")
+        with Horizontal(id="readouts"):
+            yield Static("", id="target", classes="readout")
+            yield Static("", id="actual", classes="readout")
+            yield Static("", id="distance", classes="readout")
+            yield Static("", id="heart", classes="readout")
+        yield Static("", id="next")
+        with Horizontal(id="progress-row"):
+            yield Label("", id="plan")
+            yield ProgressBar(total=100, show_eta=False, show_percentage=True, id="progress")
+            yield Label("", id="segment-of")
+        yield Static("", id="cue")
+        with Horizontal(id="status"):
+            yield Static("", id="status-left")
+            yield Static(key_hints(self._settings), id="status-keys")
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.height >= TALL_ROWS, "-tall")
+
+    @property
+    def view(self) -> SessionView | None:
+        """The view shown last (tests and the app read it)."""
+        return self._view
+
+    def show(self, view: SessionView, *, muted: bool) -> None:
+        """Repaint what changed since the last view."""
+        old, self._view = self._view, view
+        if old == view and muted == self._muted:
+            return
+        self._muted = muted
+        if old is None or old.tone != view.tone:
+            for tone in TONES:
+                self.set_class(tone == view.tone, f"-{tone}")
+        if old is None or old.banner != view.banner:
+            self.query_one("#banner", Static).update(Text(view.banner))
+        if old is None or old.countdown != view.countdown:
+            self.query_one(Countdown).update(view.countdown)
+        if old is None or old.countdown_label != view.countdown_label:
+            self.query_one("#countdown-label", Label).update(Text(view.countdown_label))
+        self._readout("#target", "TARGET", view.target)
+        self._readout("#actual", "BELT", view.actual)
+        self._readout("#distance", "DISTANCE", view.distance)
+        self._readout("#heart", "HEART", view.heart_rate or "--")
+        next_text = Text.assemble(("NEXT  ", "dim"), (view.next_up or "—", "bold"))
+        self.query_one("#next", Static).update(next_text)
+        self.query_one(ProgressBar).update(progress=view.progress_pct)
+        self.query_one("#segment-of", Label).update(Text(view.segment_of))
+        self.query_one("#plan", Label).update(Text(view.plan))
+        self.query_one("#cue", Static).update(Text(view.cue))
+        self.query_one("#status-left", Static).update(self._status(view, muted))
+
+    def _readout(self, selector: str, label: str, value: str) -> None:
+        text = Text.assemble((label, "dim"), "\n", (value, "bold"))
+        text.justify = "center"
+        self.query_one(selector, Static).update(text)
+
+    def _status(self, view: SessionView, muted: bool) -> Text:
+        link_style = "bold green" if view.link_ok else "bold red"
+        text = Text.assemble(
+            ("● ", link_style),
+            (view.link, link_style),
+            "  ",
+            (view.elapsed, "bold"),
+            " elapsed",
+        )
+        if muted:
+            text.append("  MUTED", "bold yellow")
+        return text

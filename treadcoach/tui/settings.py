@@ -1,0 +1,37 @@
+"""What the TUI needs to know about the user to render and speak: units, keys, audio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["AudioEngine", "TuiSettings", "Units"]
+
+Units = Literal["kmh", "mph"]
+AudioEngine = Literal["auto", "espeak", "bell", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class TuiSettings:
+    """Rendering and input settings. Key names are Textual key names ("space", "p", "f5", "ctrl+x")."""
+
+    units: Units = "kmh"
+    stop_key: str = "space"  # contract: space by default; foot pedals can be set to send it
+    pause_key: str = "p"
+    mute_key: str = "m"
+    audio: AudioEngine = "auto"
+    muted: bool = False
+    # how long quitting waits for the session to finish stopping before leaving anyway
+    # (leaving cancels the session, and cancelling a session stops the belt too)
+    quit_wait_s: float = 3.0
+    # how long STOPPED / DONE stays on the session screen before the summary replaces it
+    summary_delay_s: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.units not in ("kmh", "mph"):
+            raise ValueError(f"units must be 'kmh' or 'mph', not {self.units!r}")
+        if self.audio not in ("auto", "espeak", "bell", "none"):
+            raise ValueError(f"audio must be auto, espeak, bell or none, not {self.audio!r}")
+        keys = [self.stop_key, self.pause_key, self.mute_key]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"stop, pause and mute keys must differ, got {keys}")
