@@ -46,7 +46,11 @@ def parse_toml(shown: str, raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(shown, f"byte {exc.start}", "the file is not UTF-8 text") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start : exc.end].hex(" ")
+        raise ConfigError(
+            shown, f"line {line}", f"the file is not UTF-8 text (bytes {bad})"
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -127,7 +131,8 @@ def _explain(exc: ValidationError, shipped: _Document, user: _Document | None) -
                 document = user
         else:
             document = user
-        if document is user and not _has_path(user.data, local) and _has_path(shipped.data, loc):
+        from_shipped = loc[0] != "device" and _has_path(shipped.data, loc)
+        if document is user and from_shipped and not _has_path(user.data, local):
             problem += f" (that value comes from {shipped.shown}; set it in this file)"
     where = render_location(local)
     line = line_of(document.text, local)

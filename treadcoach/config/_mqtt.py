@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -14,7 +14,9 @@ from treadcoach.config._base import ConfigModel, quoted
 
 __all__ = ["MqttButton", "MqttSettings"]
 
-_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+# The same schemes the bridge's parse_broker_url takes (tcp:// and ssl:// are aliases).
+_DEFAULT_PORTS = {"mqtt": 1883, "tcp": 1883, "mqtts": 8883, "ssl": 8883}
+_TLS_SCHEMES = ("mqtts", "ssl")
 _DEVICE_ID = re.compile(r"[A-Za-z0-9_-]+")
 _TOPIC_LEVEL_WILDCARDS = ("+", "#")
 
@@ -22,24 +24,39 @@ ButtonPayload = str | dict[str, str | int | float | bool]
 
 
 class MqttButton(ConfigModel):
-    """A message that means "stop" (or "pause"): ``[[mqtt.buttons]]``.
+    """A message that stops the belt: one ``[[mqtt.buttons]]`` table.
 
-    ``payload`` is either a string, matched exactly against the whole message, or a table, matched
-    as a subset of a JSON object message: every key must be present with an equal value, other keys
-    are ignored. zigbee2mqtt publishes ``{"action":"single","battery":97,"linkquality":120}``, so
-    ``payload = { action = "single" }`` is the one to use for its buttons.
+    The MQTT bridge (``treadcoach.mqtt.buttons.ButtonTrigger``) owns the matching; this model only
+    checks the entry when the file is loaded. ``payload`` is either a string, which the bridge reads
+    as the exact message text (surrounding whitespace ignored), ``"key=value"`` (a JSON message
+    whose ``key`` is ``value``) or ``"*"`` (any message on the topic), or a table, which matches a
+    JSON object message holding every key of the table with an equal value (other keys ignored):
+    zigbee2mqtt publishes ``{"action":"single","battery":97,...}``, so ``payload = { action =
+    "single" }`` fits its buttons.
     """
 
-    topic: str = Field(min_length=1)
+    topic: str = Field(min_length=1, description="MQTT topic; + and # wildcards allowed")
     payload: ButtonPayload
-    action: Literal["stop", "pause"] = "stop"
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_or_wildcard(cls, value: str) -> str:
+        levels = value.split("/")
+        for position, level in enumerate(levels):
+            misplaced_hash = "#" in level and (level != "#" or position != len(levels) - 1)
+            if misplaced_hash or ("+" in level and level != "+"):
+                raise ValueError(
+                    "is not a valid MQTT topic: + must be a whole level and # the whole last "
+                    f"level, got {quoted(value)}"
+                )
+        return value
 
     @field_validator("payload", mode="before")
     @classmethod
     def _string_or_flat_table(cls, value: Any) -> Any:
         if isinstance(value, str):
-            if not value:
-                raise ValueError("must not be empty")
+            if not value.strip():
+                raise ValueError('must not be empty (use "*" for any message on the topic)')
             return value
         if isinstance(value, dict):
             if not value:
@@ -50,34 +67,14 @@ class MqttButton(ConfigModel):
                         f"table values must be strings, numbers or booleans ({key} is not)"
                     )
             return value
-        raise ValueError('must be a string ("ON") or a table ({ action = "single" })')
+        raise ValueError('must be a string ("single") or a table ({ action = "single" })')
 
-    def matches(self, payload: bytes | str) -> bool:
-        """Does a message payload received on ``topic`` press this button?"""
-        if isinstance(payload, bytes):
-            try:
-                payload = payload.decode("utf-8")
-            except UnicodeDecodeError:
-                return False
+    @property
+    def payload_spec(self) -> str:
+        """The payload as the bridge's ``ButtonTrigger.parse(topic, payload)`` takes it."""
         if isinstance(self.payload, str):
-            return payload == self.payload
-        try:
-            message = json.loads(payload)
-        except ValueError:
-            return False
-        if not isinstance(message, dict):
-            return False
-        return all(
-            key in message and _same_json_value(message[key], expected)
-            for key, expected in self.payload.items()
-        )
-
-
-def _same_json_value(got: object, expected: object) -> bool:
-    # JSON true must not equal 1 (Python's bool is an int).
-    if isinstance(got, bool) or isinstance(expected, bool):
-        return type(got) is type(expected) and got == expected
-    return got == expected
+            return self.payload
+        return json.dumps(self.payload, separators=(",", ":"), ensure_ascii=False)
 
 
 class MqttSettings(ConfigModel):
@@ -125,7 +122,7 @@ class MqttSettings(ConfigModel):
     @classmethod
     def _tls_options_need_mqtts(cls, value: object, info: ValidationInfo) -> object:
         url = info.data.get("url")
-        if value and url is not None and not _split_url(url).scheme == "mqtts":
+        if value and url is not None and _split_url(url).scheme not in _TLS_SCHEMES:
             raise ValueError(f"only applies to an mqtts:// url, got {quoted(_masked(url))}")
         return value
 
@@ -143,7 +140,7 @@ class MqttSettings(ConfigModel):
 
     @property
     def tls(self) -> bool:
-        return _split_url(self.url).scheme == "mqtts"
+        return _split_url(self.url).scheme in _TLS_SCHEMES
 
     @property
     def hostname(self) -> str:
