@@ -1,15 +1,83 @@
-"""`treadcoach sim` (not built yet)."""
+"""``treadcoach sim``: run a simulated treadmill on its own and print its state once per second.
+
+    treadcoach sim --speed 4.83 --fault stale@30 --speedup 10 --duration 60
+
+``--speed`` drives it from an in-process bleak central (Request Control, Start, Set Target
+Speed), so the belt moves and faults can be watched; without it the treadmill idles, advertising.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 
-from treadcoach.commands._unbuilt import add_nothing, not_built
+__all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_nothing(parser)
+    parser.add_argument("--name", help="advertised name (default: the profile's prefix + id)")
+    parser.add_argument("--address", help="Bluetooth address (default: F0:0D:00:00:00:01 and up)")
+    parser.add_argument(
+        "--profile",
+        default="standard",
+        help="quirk profile to imitate; 'list' shows them (default: standard)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="KIND@SECONDS",
+        help="schedule a fault (disconnect, nack, control_lost, safety_key, stale, garbage, "
+        "ignore_speed) at a sim time; repeatable",
+    )
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=1.0,
+        help="sim seconds per wall second; 'inf' runs on virtual time (needs --duration)",
+    )
+    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this")
+    parser.add_argument(
+        "--speed", type=float, metavar="KMH", help="drive the belt at this speed from a central"
+    )
+    parser.add_argument("--notify-hz", type=float, default=1.0, help="Treadmill Data rate")
+    parser.add_argument("--runner", action="store_true", help="simulate a runner's heart rate")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("sim", "issue 4")
+    from sim.errors import SimConfigError
+    from sim.faults import parse_fault_spec
+    from sim.profiles import PROFILES
+    from sim.standalone import StandaloneOptions, run_standalone
+    from treadcoach import clock
+
+    if args.profile == "list":
+        for profile in PROFILES.values():
+            print(f"{profile.name:<20} {profile.name_prefix!r:<16} {profile.description}")
+        return 0
+    if not args.speedup > 0:
+        raise SimConfigError("--speedup", f"must be a positive number, not {args.speedup:g}")
+    if math.isinf(args.speedup) and args.duration is None:
+        raise SimConfigError("--speedup", "virtual time ('inf') needs --duration to end")
+    options = StandaloneOptions(
+        name=args.name,
+        address=args.address,
+        profile=args.profile,
+        faults=tuple(parse_fault_spec(text) for text in args.fault),
+        duration_s=args.duration,
+        drive_kmh=args.speed,
+        notify_hz=args.notify_hz,
+        runner=args.runner,
+        as_json=args.json,
+    )
+
+    def write(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        clock.run(run_standalone(options, write), speedup=args.speedup)
+    except KeyboardInterrupt:
+        print("treadcoach sim: stopped", file=sys.stderr)
+    return 0

@@ -1,0 +1,144 @@
+"""A simulated treadmill on its own, reporting its state once per sim second (``treadcoach sim``).
+
+Optionally drives it from an in-process bleak central (``drive_kmh``): Request Control, Start,
+Set Target Speed, through ``SimBleakClient``, so the whole GATT path and the faults can be
+watched without writing any code. Output goes to a ``write`` callable: this module never prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sim.faults import FaultSpec
+from sim.profiles import get_profile
+from sim.treadmill import SimTreadmill
+
+if TYPE_CHECKING:
+    from bleak import BleakClient
+
+__all__ = ["StandaloneOptions", "run_standalone", "state_line"]
+
+_RESULTS = {1: "success", 2: "not supported", 3: "invalid parameter", 4: "failed", 5: "no control"}
+_OPS = {0x00: "Request Control", 0x07: "Start/Resume", 0x02: "Set Target Speed"}
+
+
+@dataclass(frozen=True, slots=True)
+class StandaloneOptions:
+    name: str | None = None
+    address: str | None = None
+    profile: str = "standard"
+    faults: Sequence[FaultSpec] = ()
+    duration_s: float | None = None  # sim seconds; None = until cancelled
+    drive_kmh: float | None = None
+    notify_hz: float = 1.0
+    runner: bool = False
+    as_json: bool = False
+
+
+def state_line(treadmill: SimTreadmill, *, as_json: bool = False) -> str:
+    """One line describing the treadmill now (sim time, state, belt, link, active faults)."""
+    t = treadmill.elapsed_s
+    speed, target = treadmill.belt_speed_kmh, treadmill.target_speed_kmh
+    incline, distance = treadmill.incline_pct, treadmill.distance_m
+    faults = sorted(f.value for f in treadmill.active_faults)
+    heart = treadmill.heart_rate_bpm
+    if as_json:
+        state: dict[str, object] = {
+            "t": round(t, 1),
+            "state": treadmill.state.value,
+            "speed_kmh": round(speed, 2),
+            "target_kmh": round(target, 2),
+            "incline_pct": round(incline, 1),
+            "distance_m": round(distance, 1),
+            "connected": treadmill.connected,
+            "control": treadmill.control_granted,
+            "faults": faults,
+        }
+        if heart is not None:
+            state["heart_rate_bpm"] = round(heart)
+        return json.dumps(state)
+    link = "no central"
+    if treadmill.connected:
+        link = "connected, in control" if treadmill.control_granted else "connected"
+    return (
+        f"{t:8.1f} s  {treadmill.state.value:<8} {speed:5.2f} km/h (target {target:.2f})"
+        f"  {incline:+.1f} %  {distance:8.1f} m"
+        + (f"  {heart:.0f} bpm" if heart is not None else "")
+        + f"  [{link}]"
+        + (f"  faults: {', '.join(faults)}" if faults else "")
+    )
+
+
+async def _drive(
+    treadmill: SimTreadmill,
+    kmh: float,
+    write: Callable[[str], None],
+    quitting: asyncio.Event,
+    as_json: bool,
+) -> BleakClient:
+    """Take control and run the belt at ``kmh`` from a bleak central in this process."""
+    from bleak import BleakClient
+
+    from sim.bleak_backend import SimBleakClient
+    from treadcoach.ftms import uuids
+
+    def say(event: str) -> None:
+        t = treadmill.elapsed_s
+        write(
+            json.dumps({"t": round(t, 1), "central": event})
+            if as_json
+            else f"{t:8.1f} s  central: {event}"
+        )
+
+    replies: asyncio.Queue[bytes] = asyncio.Queue()
+    client = BleakClient(
+        treadmill.address,
+        disconnected_callback=lambda _: None if quitting.is_set() else say("link lost"),
+        backend=SimBleakClient,
+    )
+    await client.connect()
+    await client.start_notify(uuids.CONTROL_POINT_UUID, lambda _, d: replies.put_nowait(bytes(d)))
+    await client.start_notify(uuids.TREADMILL_DATA_UUID, lambda _, d: None)
+    for request in (b"\x00", b"\x07", b"\x02" + round(kmh * 100).to_bytes(2, "little")):
+        await client.write_gatt_char(uuids.CONTROL_POINT_UUID, request, response=True)
+        reply = await asyncio.wait_for(replies.get(), 2)
+        result = _RESULTS.get(reply[2], f"0x{reply[2]:02X}")
+        say(f"{_OPS[request[0]]} -> {result}")
+    return client
+
+
+async def run_standalone(options: StandaloneOptions, write: Callable[[str], None]) -> None:
+    """Run until ``duration_s`` sim seconds passed (or forever), writing one line per second."""
+    profile = get_profile(options.profile)
+    async with SimTreadmill(
+        options.name,
+        options.address,
+        profile=profile,
+        faults=options.faults,
+        notify_hz=options.notify_hz,
+        runner=options.runner,
+    ) as treadmill:
+        if not options.as_json:
+            faults = ", ".join(str(f) for f in options.faults) or "none"
+            write(
+                f"simulated treadmill {treadmill.name!r} at {treadmill.address}, profile"
+                f" {profile.name} ({profile.description}); faults: {faults}"
+            )
+        central = None
+        quitting = asyncio.Event()
+        if options.drive_kmh is not None:
+            central = await _drive(treadmill, options.drive_kmh, write, quitting, options.as_json)
+        end = math.inf if options.duration_s is None else options.duration_s
+        second = 0
+        while second <= end:
+            await asyncio.sleep(max(0.0, second - treadmill.elapsed_s))
+            write(state_line(treadmill, as_json=options.as_json))
+            second += 1
+        if central is not None:
+            quitting.set()
+            await central.disconnect()
