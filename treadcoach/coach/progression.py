@@ -166,7 +166,10 @@ def suggest_next(
     """The plan for the next session, and why."""
     volume, reason = next_backward_s(history, today, settings)
     plan = plan_for(volume)
-    return Suggestion(plan=plan, backward_s=_backward_s(plan), reason=reason)
+    planned = _backward_s(plan)
+    return Suggestion(
+        plan=plan, backward_s=planned, reason=f"{reason} Next: {_mmss(planned)} backward."
+    )
 
 
 def first_plan() -> Plan:
@@ -190,14 +193,18 @@ def next_backward_s(
     today: date,
     settings: ProgressionSettings = DEFAULT_SETTINGS,
 ) -> tuple[float, str]:
-    """The next session's backward volume (s) and the reason, by the rules in the module doc."""
+    """The next session's backward volume (s) and the reason, by the rules in the module doc.
+
+    New volumes (a step up or back) are rounded down to 5 s; a repeat keeps the exact volume, so
+    repeating never drifts downward.
+    """
     relevant = sorted(
         (s for s in history if math.isfinite(s.planned_backward_s) and s.planned_backward_s > 0),
         key=lambda s: s.started_at,
     )
     if not relevant:
         volume = settings.start_backward_s
-        return _round(volume), (
+        return volume, (
             f"First session: {_mmss(volume)} of backward walking "
             '("Begin with backward walking for 2\u20133 minutes").'
         )
@@ -205,21 +212,23 @@ def next_backward_s(
     last_day = _local_date(last.started_at)
     completed = [s for s in relevant if s.completed]
     ceiling = (
-        settings.grow(completed[-1].planned_backward_s) if completed else settings.start_backward_s
+        _round(settings.grow(completed[-1].planned_backward_s))
+        if completed
+        else settings.start_backward_s
     )
-    done = f"{_mmss(last.planned_backward_s)} backward on {last_day.isoformat()} ({last.plan})"
+    done = f"{_mmss(last.planned_backward_s)} backward ({last.plan}, {last_day.isoformat()})"
 
     if last.completed:
         if last_day >= today:
             volume, why = last.planned_backward_s, f"Completed {done}; one increase a day: repeat."
         else:
-            volume = settings.grow(last.planned_backward_s)
+            volume = _round(settings.grow(last.planned_backward_s))
             why = f"Completed {done}: a small step up."
     elif last.stop_reason in FAULT_STOPS:
         volume = last.planned_backward_s
         why = f"Stopped by a fault ({last.stop_reason}) at {done}: repeat it."
     else:
-        volume = settings.step_back(last.planned_backward_s)
+        volume = _round(settings.step_back(last.planned_backward_s))
         stopped = f"stopped ({last.stop_reason})" if last.stop_reason else "stopped"
         why = f"Session {stopped} at {done}: step back {settings.stepback_fraction:.0%}."
 
@@ -228,7 +237,7 @@ def next_backward_s(
         volume = min(volume, settings.start_backward_s)
         why = f"{gap_days} days since the last session: restart near the beginning."
     elif gap_days > settings.missed_days:
-        volume = min(volume, settings.step_back(last.planned_backward_s))
+        volume = min(volume, _round(settings.step_back(last.planned_backward_s)))
         why = (
             f"{gap_days} days since the last session ({done}): "
             f"step back {settings.stepback_fraction:.0%}."
@@ -237,8 +246,7 @@ def next_backward_s(
     volume = max(volume, settings.min_backward_s)
     if volume > ceiling:
         volume = ceiling  # never more than one step above the last completed session
-    volume = min(volume, settings.max_backward_s)
-    return _round(volume), f"{why} Next: {_mmss(_round(volume))} backward."
+    return min(volume, settings.max_backward_s), why
 
 
 def plan_for(backward_s: float) -> Plan:
