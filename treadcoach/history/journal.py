@@ -5,9 +5,10 @@ is in the file. Durability choice: WAL with ``synchronous=NORMAL``. A commit has
 into the WAL file (the kernel's page cache) before ``append`` returns, so a crash or SIGKILL of
 the process loses nothing; only an OS crash or power loss before the next checkpoint could drop
 the last few transactions. That is acceptable here because the treadmill loses power with the
-house too, and it keeps an append at tens of microseconds, where ``synchronous=FULL`` pays an
-fsync per event (milliseconds on many disks) on the session's event loop
-(numbers: ``treadcoach bench journal``).
+house too, and it keeps an append near 0.1 ms, where ``synchronous=FULL`` pays an fsync per
+event (~0.35 ms median, several ms p99 here; more on slow disks) on the session's event loop.
+Checkpoints (the fsyncs WAL does need) run on a background thread, see ``checkpoint.py``.
+Numbers: ``treadcoach bench journal``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 
 from treadcoach.coach.events import Event, Summary, parse_event
 from treadcoach.errors import JournalTooNew, JournalUnreadable, SessionNotFound
+from treadcoach.history.checkpoint import Checkpointer
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from treadcoach.history.tally import Tally, step, summarize
 
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "TREADCOACH_DATA_DIR"
 JOURNAL_FILENAME = "history.sqlite3"
+# ~3 WAL pages per append: a checkpoint every 100 commits keeps the WAL near 1-2 MB
+CHECKPOINT_EVERY_COMMITS = 100
 
 
 def default_journal_path() -> Path:
@@ -131,6 +135,8 @@ class Journal:
         self._db = connection
         self._lock = threading.Lock()
         self._tallies: dict[int, Tally] = {}  # sessions appended to through this object
+        self._checkpointer: Checkpointer | None = None  # started by the first write
+        self._commits_since_nudge = 0
 
     # --- opening and closing ------------------------------------------------------------------
 
@@ -167,6 +173,8 @@ class Journal:
                 log.warning("journal %s: WAL not available, using %s", self.path, mode)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # checkpoints run on a background thread (checkpoint.py), never inside an append
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
             if self._check_ownership() == SCHEMA_VERSION:
                 return
             self._db.execute("BEGIN IMMEDIATE")  # one opener migrates; others wait, then see it
@@ -203,6 +211,10 @@ class Journal:
         return version
 
     def close(self) -> None:
+        """Close the file (the last connection to close folds the WAL back in)."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._lock:
             self._db.close()
 
@@ -236,6 +248,15 @@ class Journal:
                     self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._after_commit()
+
+    def _after_commit(self) -> None:
+        if self._checkpointer is None:
+            self._checkpointer = Checkpointer(self.path)
+        self._commits_since_nudge += 1
+        if self._commits_since_nudge >= CHECKPOINT_EVERY_COMMITS:
+            self._commits_since_nudge = 0
+            self._checkpointer.nudge()
 
     # --- writing ------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Rules (the lead's brief, issue 6 part 5):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from treadcoach.coach.events import (
     Event,
@@ -54,51 +54,57 @@ class Tally:
         return self.closed_backward_s
 
 
-def _close(tally: Tally, at_t: float) -> Tally:
-    if tally.open_kind is None:
-        return tally
-    closed = tally.closed_backward_s
-    if tally.open_kind in BACKWARD_KINDS:
-        closed += max(0.0, at_t - tally.open_since)
-    return replace(tally, closed_backward_s=closed, open_kind=None)
-
-
 def step(tally: Tally, event: Event) -> Tally:
     """The tally after one more event."""
-    tally = replace(tally, duration_s=max(tally.duration_s, event.t))
-    if isinstance(event, SegmentStarted):
-        tally = _close(tally, event.t)
-        return replace(tally, open_kind=event.kind, open_since=event.t, open_until=event.t)
+    # Plain locals and one constructor call: this runs for every appended event.
+    duration = tally.duration_s if tally.duration_s >= event.t else event.t
+    distance = tally.distance_m
+    closed = tally.closed_backward_s
+    backward_m = tally.backward_distance_m
+    reason = tally.stop_reason
+    completed = tally.completed
+    open_kind = tally.open_kind
+    open_since = tally.open_since
+    open_until = tally.open_until
+    reading = tally.last_reading_m
     if isinstance(event, Telemetry):
-        reading = event.distance_m
-        last = tally.last_reading_m
-        if last is None:
+        if reading is None:
             delta = 0.0
-        elif reading >= last:
-            delta = reading - last
+        elif event.distance_m >= reading:
+            delta = event.distance_m - reading
         else:
-            delta = max(0.0, reading)  # the counter restarted: the reading is distance since then
-        backward = tally.backward_distance_m
-        if tally.open_kind in BACKWARD_KINDS:
-            backward += delta
-        open_until = max(tally.open_until, event.t) if tally.open_kind else tally.open_until
-        return replace(
-            tally,
-            distance_m=tally.distance_m + delta,
-            backward_distance_m=backward,
-            last_reading_m=reading,
-            open_until=open_until,
-        )
-    if isinstance(event, Stop):
-        tally = _close(tally, event.t)
-        if tally.stop_reason is None:
-            tally = replace(tally, stop_reason=str(event.reason))
-        return tally
-    if isinstance(event, Summary):
-        tally = _close(tally, event.t)
-        reason = str(event.stop_reason) if event.stop_reason is not None else tally.stop_reason
-        return replace(tally, completed=event.completed, stop_reason=reason)
-    return tally
+            delta = max(0.0, event.distance_m)  # the counter restarted: it counts from there
+        reading = event.distance_m
+        distance += delta
+        if open_kind is not None:
+            if open_kind in BACKWARD_KINDS:
+                backward_m += delta
+            open_until = max(open_until, event.t)
+    elif isinstance(event, SegmentStarted | Stop | Summary):
+        if open_kind in BACKWARD_KINDS:
+            closed += max(0.0, event.t - open_since)  # the open segment ends here
+        open_kind = None
+        if isinstance(event, SegmentStarted):
+            open_kind, open_since, open_until = event.kind, event.t, event.t
+        elif isinstance(event, Stop):
+            if reason is None:
+                reason = str(event.reason)
+        else:
+            completed = event.completed
+            if event.stop_reason is not None:
+                reason = str(event.stop_reason)
+    return Tally(
+        duration_s=duration,
+        distance_m=distance,
+        closed_backward_s=closed,
+        backward_distance_m=backward_m,
+        stop_reason=reason,
+        completed=completed,
+        open_kind=open_kind,
+        open_since=open_since,
+        open_until=open_until,
+        last_reading_m=reading,
+    )
 
 
 def summarize(events: Iterable[Event]) -> Tally:
@@ -132,34 +138,39 @@ class SegmentDone:
 def segments_done(events: Iterable[Event]) -> list[SegmentDone]:
     """Every segment that started, with its actual time and distance (same rules as ``step``)."""
     done: list[SegmentDone] = []
-    current: SegmentDone | None = None
+    started: SegmentStarted | None = None
+    end_t = distance = max_kmh = 0.0
+
+    def close(at_t: float) -> None:
+        assert started is not None
+        done.append(
+            SegmentDone(
+                index=started.index,
+                kind=started.kind,
+                target_kmh=started.target_kmh,
+                planned_duration_s=started.duration_s,
+                planned_distance_m=started.distance_m,
+                start_t=started.t,
+                end_t=max(started.t, at_t),
+                distance_m=distance,
+                max_speed_kmh=max_kmh,
+                label=started.label,
+            )
+        )
+
     tally = Tally()
     for event in events:
-        before = tally
+        before = tally.distance_m
         tally = step(tally, event)
-        if isinstance(event, SegmentStarted | Stop | Summary) and current is not None:
-            done.append(replace(current, end_t=max(current.start_t, event.t)))
-            current = None
+        if isinstance(event, SegmentStarted | Stop | Summary) and started is not None:
+            close(event.t)
+            started = None
         if isinstance(event, SegmentStarted):
-            current = SegmentDone(
-                index=event.index,
-                kind=event.kind,
-                target_kmh=event.target_kmh,
-                planned_duration_s=event.duration_s,
-                planned_distance_m=event.distance_m,
-                start_t=event.t,
-                end_t=event.t,
-                distance_m=0.0,
-                max_speed_kmh=0.0,
-                label=event.label,
-            )
-        elif isinstance(event, Telemetry) and current is not None:
-            current = replace(
-                current,
-                end_t=max(current.end_t, event.t),
-                distance_m=current.distance_m + (tally.distance_m - before.distance_m),
-                max_speed_kmh=max(current.max_speed_kmh, event.speed_kmh),
-            )
-    if current is not None:
-        done.append(current)  # interrupted: it ran to its last telemetry
+            started, end_t, distance, max_kmh = event, event.t, 0.0, 0.0
+        elif isinstance(event, Telemetry) and started is not None:
+            end_t = max(end_t, event.t)
+            distance += tally.distance_m - before
+            max_kmh = max(max_kmh, event.speed_kmh)
+    if started is not None:
+        close(end_t)  # interrupted: it ran to its last telemetry
     return done

@@ -1,0 +1,153 @@
+"""Text and JSON views of the journal for ``treadcoach history`` (pure: records in, lines out)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from treadcoach.coach.events import Cue, Event, Fault, Stop
+from treadcoach.history.journal import SessionRecord
+from treadcoach.history.tally import segments_done
+
+__all__ = [
+    "format_distance",
+    "format_duration",
+    "session_json",
+    "session_lines",
+    "sessions_table",
+    "table",
+]
+
+
+def format_duration(seconds: float) -> str:
+    """``m:ss``, or ``h:mm:ss`` from an hour up."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_distance(metres: float) -> str:
+    """``850 m`` below a kilometre, ``1.23 km`` from there."""
+    if metres < 1000:
+        return f"{round(metres)} m"
+    return f"{metres / 1000:.2f} km"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int]) -> list[str]:
+    """Aligned columns, two spaces apart; columns in ``right`` are right-aligned."""
+    widths = [len(h) for h in header]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        parts = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(header), *(line(row) for row in rows)]
+
+
+def _when(record: SessionRecord) -> str:
+    return record.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def sessions_table(records: Sequence[SessionRecord]) -> list[str]:
+    """The ``treadcoach history`` listing."""
+    header = [
+        "ID",
+        "DATE",
+        "PLAN",
+        "STATUS",
+        "TIME",
+        "DISTANCE",
+        "BACKWARD",
+        "PLANNED",
+        "BACK DIST",
+    ]
+    rows = [
+        [
+            str(r.id),
+            _when(r),
+            r.plan + (" (sim)" if r.simulated else ""),
+            r.status,
+            format_duration(r.duration_s),
+            format_distance(r.distance_m),
+            format_duration(r.backward_s),
+            format_duration(r.planned_backward_s),
+            format_distance(r.backward_distance_m),
+        ]
+        for r in records
+    ]
+    return table(header, rows, right={0, 4, 5, 6, 7, 8})
+
+
+def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
+    """``treadcoach history show ID``: the session, its segments, and what stopped it."""
+    device = f"{record.device} ({record.address}{', simulated' if record.simulated else ''})"
+    lines = [
+        f"Session {record.id} · {_when(record)} · {record.plan} · {record.status}",
+        f"Device: {device}",
+        f"Time {format_duration(record.duration_s)} of {format_duration(record.planned_duration_s)}"
+        f" planned · distance {format_distance(record.distance_m)}"
+        f" · backward {format_duration(record.backward_s)} of"
+        f" {format_duration(record.planned_backward_s)} planned,"
+        f" {format_distance(record.backward_distance_m)}",
+        "",
+    ]
+    done = segments_done(events)
+    if done:
+        rows = [
+            [
+                str(s.index),
+                str(s.kind),
+                f"{s.target_kmh:.1f} km/h",
+                format_duration(s.planned_duration_s)
+                if s.planned_duration_s is not None
+                else format_distance(s.planned_distance_m or 0.0),
+                format_duration(s.duration_s),
+                format_distance(s.distance_m),
+                f"{s.max_speed_kmh:.1f} km/h",
+                s.label,
+            ]
+            for s in done
+        ]
+        header = ["#", "SEGMENT", "TARGET", "PLANNED", "ACTUAL", "DISTANCE", "MAX", "LABEL"]
+        lines += table(header, rows, right={0, 2, 3, 4, 5, 6})
+    else:
+        lines.append("No segment started.")
+    cues = sum(isinstance(e, Cue) for e in events)
+    notable = [e for e in events if isinstance(e, Stop | Fault)]
+    lines += ["", f"{len(events)} events, {cues} cues."]
+    for event in notable:
+        what = f"stop: {event.reason}" if isinstance(event, Stop) else f"fault: {event.kind}"
+        detail = f" ({event.detail})" if event.detail else ""
+        lines.append(f"  {format_duration(event.t)}  {what}{detail}")
+    if not record.finished:
+        lines.append("The session was interrupted: the numbers run to its last recorded event.")
+    return lines
+
+
+def session_json(record: SessionRecord) -> dict[str, Any]:
+    """A session as JSON-ready data (``--json``)."""
+    return {
+        "id": record.id,
+        "started_at": record.started_at.isoformat(),
+        "plan": record.plan,
+        "device": record.device,
+        "address": record.address,
+        "simulated": record.simulated,
+        "status": record.status,
+        "finished": record.finished,
+        "completed": record.completed,
+        "stop_reason": record.stop_reason,
+        "duration_s": round(record.duration_s, 3),
+        "planned_duration_s": record.planned_duration_s,
+        "distance_m": round(record.distance_m, 3),
+        "planned_backward_s": record.planned_backward_s,
+        "backward_s": round(record.backward_s, 3),
+        "backward_distance_m": round(record.backward_distance_m, 3),
+        "events": record.event_count,
+    }
