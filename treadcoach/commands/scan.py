@@ -1,15 +1,158 @@
-"""`treadcoach scan` (not built yet)."""
+"""``treadcoach scan``: list the FTMS treadmills in range, and save one as the default device.
+
+With ``--sim`` it starts simulated treadmills in this process (one per ``--sim-profile``) and
+scans them through the simulator's bleak backend, on virtual time, so the listing is instant.
+Kept cheap to import (the CLI imports every command module): bleak and the link load in ``run``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
-from treadcoach.commands._unbuilt import add_nothing, not_built
+if TYPE_CHECKING:
+    from treadcoach.config import Settings
+    from treadcoach.link import FoundTreadmill
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_nothing(parser)
+    parser.add_argument(
+        "--sim",
+        action="store_true",
+        help="scan simulated treadmills started in this process instead of Bluetooth",
+    )
+    parser.add_argument(
+        "--sim-profile",
+        action="append",
+        metavar="PROFILE",
+        help="with --sim: start one simulated treadmill with this quirk profile (repeatable; "
+        "default: one 'standard' treadmill)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, metavar="SECONDS", help="how long to listen (5)"
+    )
+    parser.add_argument(
+        "--name", metavar="PATTERN", help="only names starting with / matching this"
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="also list FTMS machines that are not treadmills"
+    )
+    parser.add_argument(
+        "--save",
+        metavar="ADDRESS",
+        help="save the treadmill heard at ADDRESS as the default device in your devices.toml",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("scan", "issue 5")
+    from treadcoach.config import load_settings
+
+    if not args.timeout > 0:
+        print("treadcoach scan: --timeout must be more than 0 seconds", file=sys.stderr)
+        return 2
+    if args.sim_profile and not args.sim:
+        print("treadcoach scan: --sim-profile needs --sim", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    found = _scan_sim(args, settings) if args.sim else _scan_bluetooth(args, settings)
+    _print_table(found, args.timeout, sys.stdout)
+    if args.save:
+        return _save(args.save, found, sys.stdout)
+    return 0 if found else 1
+
+
+def _scan_bluetooth(args: argparse.Namespace, settings: Settings) -> list[FoundTreadmill]:
+    import asyncio
+
+    from treadcoach.link import discover_treadmills
+
+    return asyncio.run(
+        discover_treadmills(
+            timeout_s=args.timeout,
+            name_pattern=args.name,
+            other_machines=args.all,
+            profile_lookup=_known_profile(settings),
+        )
+    )
+
+
+def _known_profile(settings: Settings) -> Callable[[str | None, str], str | None]:
+    def known(name: str | None, address: str) -> str | None:
+        profile = settings.known_profile(name, address)
+        return profile.name if profile is not None else None
+
+    return known
+
+
+def _scan_sim(args: argparse.Namespace, settings: Settings) -> list[FoundTreadmill]:
+    import contextlib
+    import math
+
+    import sim
+    from sim.bleak_backend import SimBleakScanner
+    from treadcoach.clock import run as run_on_clock
+    from treadcoach.link import discover_treadmills
+
+    profiles = [sim.get_profile(name) for name in (args.sim_profile or ["standard"])]
+
+    async def scan() -> list[FoundTreadmill]:
+        async with contextlib.AsyncExitStack() as stack:
+            for profile in profiles:
+                await stack.enter_async_context(sim.SimTreadmill(profile=profile))
+            return await discover_treadmills(
+                timeout_s=args.timeout,
+                name_pattern=args.name,
+                other_machines=args.all,
+                scanner_backend=SimBleakScanner,
+                profile_lookup=_known_profile(settings),
+            )
+
+    return run_on_clock(scan(), speedup=math.inf)
+
+
+def _print_table(found: list[FoundTreadmill], timeout_s: float, out: TextIO) -> None:
+    if not found:
+        print(
+            f"No FTMS treadmill heard in {timeout_s:g} s. Is it switched on, awake, and not "
+            "connected to another app (a phone, a watch)?",
+            file=out,
+        )
+        return
+    rows = [("NAME", "ADDRESS", "RSSI", "TYPE", "KNOWN PROFILE")]
+    for f in found:
+        rows.append(
+            (
+                f.name or "(no name)",
+                f.address,
+                "" if f.rssi is None else str(f.rssi),
+                f.type_label,
+                f.known_profile or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+
+
+def _save(address: str, found: list[FoundTreadmill], out: TextIO) -> int:
+    from treadcoach.config import save_default_device
+    from treadcoach.errors import DeviceNotFound
+
+    match = next((f for f in found if f.address.upper() == address.upper()), None)
+    if match is None:
+        raise DeviceNotFound(
+            address,
+            f"no treadmill at {address} was heard in this scan, so it was not saved; switch it on "
+            "and scan again (addresses are listed above)",
+        )
+    path = save_default_device(match.address)
+    print(
+        f"Saved {match.name or match.address} ({match.address}) as the default device in {path}.",
+        file=out,
+    )
+    return 0
