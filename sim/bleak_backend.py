@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,7 +54,13 @@ from sim.gatt import CCCD_UUID, GATT_TABLE, CharacteristicSpec
 from sim.link import CCCD_INDICATE, CCCD_NOTIFY, SimLink
 from sim.treadmill import SimTreadmill
 
-__all__ = ["ADVERTISING_INTERVAL_S", "SimBleakClient", "SimBleakScanner", "SimDeviceDetails"]
+__all__ = [
+    "ADVERTISING_INTERVAL_S",
+    "SimBleakClient",
+    "SimBleakScanner",
+    "SimDeviceDetails",
+    "use_sim_backends",
+]
 
 log = logging.getLogger(__name__)
 
@@ -301,3 +307,35 @@ def _att(operation: Callable[..., Any], *args: Any) -> Any:
         return operation(*args)
     except AttError as exc:
         raise BleakGATTProtocolError(exc.code) from exc
+
+
+@contextlib.contextmanager
+def use_sim_backends() -> Iterator[None]:
+    """Make the simulator bleak's default backend in this process, while inside.
+
+    For apps that build ``BleakClient(...)``/``BleakScanner(...)`` without a ``backend=`` seam
+    (pyftms passes its options to bleak in a way that cannot carry one): every client and scanner
+    created inside reaches the simulated treadmills instead of the radio. Test-only: it swaps
+    bleak's platform lookup, process-wide, and restores it on exit.
+    """
+    import bleak
+
+    def client_backend() -> tuple[type[BaseBleakClient], str]:
+        return SimBleakClient, SimBleakClient.__name__
+
+    def scanner_backend() -> tuple[type[BaseBleakScanner], str]:
+        return SimBleakScanner, SimBleakScanner.__name__
+
+    # BleakClient/BleakScanner look these up in bleak's own namespace when no backend is given
+    swaps = {
+        "get_platform_client_backend_type": client_backend,
+        "get_platform_scanner_backend_type": scanner_backend,
+    }
+    saved = {name: getattr(bleak, name) for name in swaps}
+    for name, replacement in swaps.items():
+        setattr(bleak, name, replacement)
+    try:
+        yield
+    finally:
+        for name, original in saved.items():
+            setattr(bleak, name, original)

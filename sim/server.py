@@ -138,10 +138,14 @@ class FtmsServer:
     def advance(self, dt: float) -> None:
         if dt <= 0:
             return
-        self.belt.advance(dt)
+        # the workout clock runs while running, and while the belt still rolls after a
+        # stop or pause, so the average speed stays distance / time
         if self.state is RunState.RUNNING:
             self.elapsed_s += dt
             self.running_s += dt
+        else:  # the belt's target is 0: it rolls for speed / deceleration more seconds
+            self.elapsed_s += min(dt, self.belt.speed_kmh / self.belt.decel_kmh_per_s)
+        self.belt.advance(dt)
         if self.runner is not None:
             self.runner.advance(dt, self.belt.speed_kmh, self.belt.incline_pct)
 

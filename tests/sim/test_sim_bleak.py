@@ -22,7 +22,7 @@ from sim_helpers import (
 )
 
 from sim import SimTreadmill
-from sim.bleak_backend import SimBleakClient, SimBleakScanner
+from sim.bleak_backend import SimBleakClient, SimBleakScanner, use_sim_backends
 from treadcoach import clock
 from treadcoach.ftms import decode_speed_range, decode_training_status, uuids
 from treadcoach.ftms.enums import MachineStatusOp, TrainingStatusCode
@@ -293,3 +293,28 @@ def _only_address() -> str:
 
     (treadmill,) = registry.advertising()
     return treadmill.address
+
+
+def test_use_sim_backends_reaches_the_simulator_from_apps_without_a_backend_seam() -> None:
+    import bleak
+
+    lookup = bleak.get_platform_client_backend_type
+
+    async def scenario() -> None:
+        async with SimTreadmill(name="Hard-coded app") as treadmill:
+            with use_sim_backends():
+                # the way pyftms calls bleak: no backend=, options under a literal "kwargs="
+                device = await BleakScanner.find_device_by_filter(
+                    lambda d, adv: FTMS in adv.service_uuids, 2, kwargs={}
+                )
+                assert device is not None
+                client = await establish_connection(
+                    BleakClient, device, "app", services=[FTMS], kwargs={}
+                )
+                assert client.is_connected
+                assert client.backend_id == "SimBleakClient"
+                await client.disconnect()
+            assert treadmill.name == device.name
+
+    virtual(scenario)
+    assert bleak.get_platform_client_backend_type is lookup
