@@ -97,7 +97,7 @@ def test_show_marks_speeds_clamped_to_the_backward_cap(
     assert main(["plans", "show", "mine", "--backward-max-kmh", "4"]) == 0
     out = capsys.readouterr().out
     assert "4.00*" in out
-    assert "clamped to the cap" in out
+    assert "clamped to the cap that applies" in out
 
 
 def test_a_bad_plan_file_is_one_line_and_exit_2(

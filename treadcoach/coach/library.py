@@ -139,12 +139,9 @@ def discover(user_dir: Path | None = None) -> Library:
 
 def is_plan_path(name_or_path: str) -> bool:
     """A path to a plan file (as opposed to a plan name)?"""
-    return (
-        name_or_path.endswith(".toml")
-        or os.sep in name_or_path
-        or "/" in name_or_path
-        or Path(name_or_path).is_file()
-    )
+    # Deliberately not "an existing file": a stray file named like a built-in plan in the
+    # current folder must not replace it. Paths end in .toml or contain a separator.
+    return name_or_path.endswith(".toml") or os.sep in name_or_path or "/" in name_or_path
 
 
 def find_plan(name_or_path: str, user_dir: Path | None = None) -> Plan:

@@ -44,6 +44,7 @@ __all__ = [
     "Repeat",
     "Segment",
     "Units",
+    "describe_path",
     "load_plan",
     "parse_distance_m",
     "parse_duration_s",

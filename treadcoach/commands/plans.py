@@ -100,7 +100,11 @@ def _show(name: str, caps: Caps, out: TextIO) -> int:
         file=out,
     )
     if any(s.clamped for s in t.steps):
-        print("* clamped to the cap that applies (the plan asked for more)", file=out)
+        print(
+            "* adjusted to the limits: clamped to the cap that applies, "
+            "or raised to the belt's minimum",
+            file=out,
+        )
     return 0
 
 
