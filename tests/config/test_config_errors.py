@@ -19,6 +19,16 @@ BAD_FILES = [
         id="unknown-key-with-suggestion",
     ),
     pytest.param(
+        "# comment\nlimits.max_kph = 10\n",
+        'line 2, limits.max_kph: unknown key (did you mean "max_kmh"?)',
+        id="unknown-dotted-key",
+    ),
+    pytest.param(
+        "limits = { max_kmh = 10, max_kph = 10 }\n",
+        'line 1, limits.max_kph: unknown key (did you mean "max_kmh"?)',
+        id="unknown-key-in-inline-table",
+    ),
+    pytest.param(
         "[limits]\nmaximum = 10\n",
         "line 2, limits.maximum: unknown key (known keys: backward_max_kmh, max_kmh, "
         "overspeed_tolerance_kmh, stale_after_s, target_deadline_s, turnaround_kmh, "
