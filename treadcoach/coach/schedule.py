@@ -43,8 +43,10 @@ __all__ = [
     "backward_distance_m",
     "backward_time_s",
     "expand",
+    "kind_phrase",
     "planned_duration_s",
     "step_at",
+    "step_distance_m",
     "step_duration_s",
     "totals",
 ]
