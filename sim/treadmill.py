@@ -99,9 +99,9 @@ class SimTreadmill:
     async def __aenter__(self) -> SimTreadmill:
         if self._loop is not None:
             raise SimError(f"simulated treadmill {self.name} is already running")
+        registry.register(self)  # first: a clash leaves this treadmill untouched
         self._loop = asyncio.get_running_loop()
         self._t0 = self._synced_at = self._loop.time()
-        registry.register(self)
         self._ticker = asyncio.create_task(self._notify_forever(), name=f"sim {self.name}")
         for spec in self._planned:
             self.schedule_fault(spec.kind, spec.at_s)

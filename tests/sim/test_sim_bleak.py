@@ -21,7 +21,7 @@ from sim_helpers import (
     virtual,
 )
 
-from sim import SimTreadmill
+from sim import AddressInUse, SimTreadmill
 from sim.bleak_backend import SimBleakClient, SimBleakScanner, use_sim_backends
 from treadcoach import clock
 from treadcoach.ftms import decode_speed_range, decode_training_status, uuids
@@ -318,3 +318,49 @@ def test_use_sim_backends_reaches_the_simulator_from_apps_without_a_backend_seam
 
     virtual(scenario)
     assert bleak.get_platform_client_backend_type is lookup
+
+
+def test_cccd_descriptors_read_back_what_start_notify_enabled() -> None:
+    async def scenario() -> None:
+        async with SimTreadmill() as treadmill:
+            central = await connect(treadmill.address)
+            client = central.client
+            cccd = {
+                char.uuid: await client.read_gatt_descriptor(char.descriptors[0])
+                for char in client.services.characteristics.values()
+                if char.descriptors
+            }
+            assert cccd[TD] == b"\x01\x00"  # notifications
+            assert cccd[CP] == b"\x02\x00"  # indications
+            await client.stop_notify(TD)
+            td = client.services.get_characteristic(TD)
+            assert td is not None
+            assert await client.read_gatt_descriptor(td.descriptors[0]) == b"\x00\x00"
+
+    virtual(scenario)
+
+
+def test_async_notification_callbacks_work_as_bleak_wraps_them() -> None:
+    async def scenario() -> None:
+        async with SimTreadmill() as treadmill:
+            got: list[bytearray] = []
+
+            async def on_data(_: object, data: bytearray) -> None:
+                got.append(data)
+
+            async with BleakClient(treadmill.address, backend=SimBleakClient) as client:
+                await client.start_notify(TD, on_data)
+                await asyncio.sleep(3.5)
+            assert len(got) == 3
+
+    virtual(scenario)
+
+
+def test_two_treadmills_cannot_share_an_address() -> None:
+    async def scenario() -> None:
+        async with SimTreadmill(address="F0:0D:00:00:99:01"):
+            with pytest.raises(AddressInUse):
+                async with SimTreadmill(address="f0:0d:00:00:99:01"):
+                    pass
+
+    virtual(scenario)
