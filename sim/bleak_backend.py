@@ -99,8 +99,7 @@ class SimBleakScanner(BaseBleakScanner):
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
+            await asyncio.wait([listener])  # without swallowing a cancellation of our own
 
     async def _listen(self) -> None:
         while True:

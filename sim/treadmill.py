@@ -15,7 +15,6 @@ central at a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Callable, Iterable
@@ -122,8 +121,8 @@ class SimTreadmill:
             self._drop_link()
         if self._ticker is not None:
             self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
+            # wait() neither raises the ticker's CancelledError nor swallows our own
+            await asyncio.wait([self._ticker])
         self._ticker = None
         self._loop = None
 
