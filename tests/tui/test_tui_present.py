@@ -71,6 +71,7 @@ def test_warmup_is_toned_forward() -> None:
 def test_turnaround_segment_counts_down_in_the_banner() -> None:
     view = present(running(TURN_IN, BACKWARD, remaining=4.2), "kmh")
     assert (view.banner, view.tone) == ("TURN AROUND IN 5", "turnaround")
+    assert (view.countdown, view.countdown_label) == ("5", "seconds to turn around")
     counting = present(running(TURN_IN, BACKWARD, remaining=4.2, turnaround_countdown_s=4), "kmh")
     assert counting.banner == "TURN AROUND IN 4"
 

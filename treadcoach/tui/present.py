@@ -131,6 +131,18 @@ class SessionView:
     elapsed: str
 
 
+def _turnaround_count(state: SessionState) -> int | None:
+    """The seconds to turn, while a direction change is being counted down; else None."""
+    segment = state.segment
+    countdown = state.turnaround_countdown_s
+    if segment is not None and segment.kind is SegmentKind.TURNAROUND:
+        if countdown is None and state.remaining is not None and state.remaining_unit == "s":
+            countdown = max(0, math.ceil(state.remaining - 1e-9))
+        return countdown
+    # the controller may count down into a direction change at the end of another segment
+    return countdown or None
+
+
 def _banner(state: SessionState) -> tuple[str, str]:
     phase = state.phase
     if phase is Phase.STOPPED:
@@ -144,16 +156,11 @@ def _banner(state: SessionState) -> tuple[str, str]:
     if phase is Phase.PAUSED:
         return "PAUSED", "paused"
     segment = state.segment
-    countdown = state.turnaround_countdown_s
-    if segment is not None and segment.kind is SegmentKind.TURNAROUND:
-        if countdown is None and state.remaining is not None and state.remaining_unit == "s":
-            countdown = max(0, math.ceil(state.remaining - 1e-9))
-        if countdown:
-            return f"TURN AROUND IN {countdown}", "turnaround"
-        return "TURN AROUND", "turnaround"
+    countdown = _turnaround_count(state)
     if countdown:
-        # the controller is counting down into a direction change at the end of this segment
         return f"TURN AROUND IN {countdown}", "turnaround"
+    if segment is not None and segment.kind is SegmentKind.TURNAROUND:
+        return "TURN AROUND", "turnaround"
     if segment is None:
         return "RUNNING", "idle"
     return kind_words(segment.kind), "backward" if segment.kind.is_backward else "forward"
@@ -163,6 +170,9 @@ def present(state: SessionState, units: Units) -> SessionView:
     banner, tone = _banner(state)
     if state.remaining is None or state.phase in (Phase.STOPPED, Phase.FINISHED):
         countdown, label = "", ""
+    elif tone == "turnaround" and (count := _turnaround_count(state)) is not None:
+        # one big number to turn on, readable over a shoulder
+        countdown, label = str(count), "seconds to turn around"
     elif state.remaining_unit == "m":
         countdown, label = f"{max(0, math.ceil(state.remaining - 1e-9))}", "metres left"
     else:

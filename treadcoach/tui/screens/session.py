@@ -41,10 +41,11 @@ class SessionScreen(Screen[None]):
     SessionScreen {
         layout: vertical;
         background: $background;
+        overflow: hidden;  /* never a scrollbar: everything must be on screen at once */
     }
     SessionScreen #banner {
         height: 3;
-        width: 1fr;
+        width: 100%;
         content-align: center middle;
         text-style: bold;
         background: $panel;
@@ -54,7 +55,8 @@ class SessionScreen(Screen[None]):
     SessionScreen.-forward #banner { background: #1b5e20; color: #ffffff; }
     SessionScreen.-backward #banner { background: #0d47a1; color: #ffffff; }
     SessionScreen.-turnaround #banner { background: #ffd600; color: #000000; }
-    SessionScreen.-stopped #banner { background: #b71c1c; color: #ffffff; }
+    SessionScreen.-stopped #banner { background: #b71c1c; color: #ffffff; height: 1fr; }
+    SessionScreen.-stopped #countdown, SessionScreen.-stopped #countdown-label { display: none; }
     SessionScreen.-paused #banner { background: #e65100; color: #ffffff; }
     SessionScreen #countdown { color: $foreground; padding: 0 1; }
     SessionScreen.-forward #countdown { color: #66bb6a; }

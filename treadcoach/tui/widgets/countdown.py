@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.align import Align
+from rich.console import Console, ConsoleOptions
+from rich.console import RenderResult as RichRenderResult
+from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.app import RenderResult
 from textual.renderables.digits import DIGITS, DIGITS3X3_BOLD
 from textual.renderables.digits import Digits as DigitsRenderable
@@ -123,7 +125,32 @@ def scaled_lines(value: str, scale: GlyphScale) -> list[str]:
                     ink(x, x + col1, y + row0, y + row1)
                 if "E" in arms:
                     ink(x + col0, x + cw, y + row0, y + row1)
-    return ["".join(line).rstrip() for line in canvas]
+    return ["".join(line) for line in canvas]
+
+
+class _Centred:
+    """Lines drawn centred in a fixed box, every line padded to the full width.
+
+    (Handing Textual ragged ``Text`` lines inside ``Align`` lost their leading spaces.)
+    """
+
+    def __init__(self, lines: list[str], width: int, height: int, style: Style) -> None:
+        self._lines = lines
+        self._width = width
+        self._height = height
+        self._style = style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RichRenderResult:
+        width = self._width
+        body_w = max((len(line) for line in self._lines), default=0)
+        left = max(0, (width - body_w) // 2)
+        top = max(0, (self._height - len(self._lines)) // 2)
+        blank = " " * width
+        rows = [blank] * top + [(" " * left + line).ljust(width)[:width] for line in self._lines]
+        rows += [blank] * max(0, self._height - len(rows))
+        for row in rows[: self._height]:
+            yield Segment(row, self._style)
+            yield Segment.line()
 
 
 class Countdown(Digits):
@@ -143,9 +170,8 @@ class Countdown(Digits):
         size = self.content_size
         style = self.rich_style + Style(bold=True)
         scale = fit_scale(self.value, size.width, size.height)
-        body: DigitsRenderable | Text
         if scale is None:
             body = DigitsRenderable(self.value, style)
-        else:
-            body = Text("\n".join(scaled_lines(self.value, scale)), style=style, no_wrap=True)
-        return Align(body, "center", style, vertical="middle", height=size.height)
+            return Align(body, "center", style, vertical="middle", height=size.height)
+        lines = scaled_lines(self.value, scale)
+        return _Centred(lines, size.width, size.height, style)
