@@ -53,6 +53,7 @@ from treadcoach.errors import (
     ControlLost,
     ControlRejected,
     FtmsDecodeError,
+    LimitsError,
     LinkError,
     LocalFtmsError,
     TreadcoachError,
@@ -543,7 +544,7 @@ class TreadmillLink:
         self._drop_queued(lambda job: CommandSuperseded(self._address, job.request.opcode, "Pause"))
         await self._submit(StopPause(StopPauseParam.PAUSE))
 
-    async def set_speed(self, kmh: float) -> float:
+    async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float:
         """Set Target Speed; returns the km/h actually commanded.
 
         ``kmh`` is clamped to ``speed_range`` and rounded to its increment (never rejected for
@@ -551,6 +552,10 @@ class TreadmillLink:
         call replaces a queued older one; both callers then get the newer value. On
         ``start_before_speed`` machines it first waits (up to ``running_wait_s``) for the belt
         to run.
+
+        ``ceiling_kmh`` is the session's active cap (DESIGN invariant 1): the result never
+        exceeds it, rounding down to the increment where nearest-rounding would go above. A cap
+        below the machine's minimum speed raises LimitsError.
         """
         if not self._profile.speed_control:
             raise ControlRejected(
@@ -561,7 +566,16 @@ class TreadmillLink:
             )
         self._check_commandable()
         r = self._speed_range
-        value = snap(kmh, r.min_kmh, r.max_kmh, r.increment_kmh)
+        hi = r.max_kmh
+        if ceiling_kmh is not None:
+            if ceiling_kmh < r.min_kmh:
+                raise LimitsError(
+                    "ceiling_kmh",
+                    f"the cap of {ceiling_kmh:g} km/h is below {self.name}'s minimum speed of "
+                    f"{r.min_kmh:g} km/h",
+                )
+            hi = min(hi, ceiling_kmh)
+        value = snap(kmh, r.min_kmh, hi, r.increment_kmh)
         wire = value / KMH_PER_MPH if self._profile.target_speed_in_mph else value
         request = SetTargetSpeed(round(wire, 2))
         return await self._coalesce(request, value)
