@@ -1,0 +1,298 @@
+"""The session controller against the simulator, through bleak's backend seam, on virtual time.
+
+Each test runs a real ``TreadmillLink`` over ``SimBleakClient`` to a ``SimTreadmill``; the only
+fault source is the simulator's fault injection. Belt outcomes are checked at the simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from sim import SimTreadmill
+from sim.bleak_backend import SimBleakClient, SimBleakScanner
+from treadcoach import clock
+from treadcoach.coach.controller import SessionConfig, SessionController
+from treadcoach.coach.events import Event, Stop, Summary
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.library import find_plan
+from treadcoach.coach.plan import parse_plan
+from treadcoach.coach.schedule import Caps, Step, backward_time_s, expand
+from treadcoach.coach.state import Phase
+from treadcoach.link import TreadmillLink
+from treadcoach.safety.reasons import StopReason
+
+SHORT_PLAN = """
+name = "short"
+title = "Short"
+units = "kmh"
+
+[[segments]]
+kind = "warmup"
+duration = 60
+speed = 4.0
+
+[[segments]]
+kind = "backward_walk"
+duration = 90
+speed = 9.0          # far above the backward cap: must be clamped to 4.83 -> 4.8
+
+[[segments]]
+kind = "cooldown"
+duration = 60
+speed = 3.5
+"""
+
+
+def short_steps() -> list[Step]:
+    return expand(parse_plan(SHORT_PLAN, "short.toml"), Caps())
+
+
+@dataclass
+class Run:
+    events: list[Event] = field(default_factory=list)
+    summary: Summary | None = None
+    belt_target_kmh: float | None = None
+    controller: SessionController | None = None
+
+    def of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.event == kind]
+
+    @property
+    def stop(self) -> Stop:
+        stops = self.of("stop")
+        assert len(stops) == 1, stops
+        stop = stops[0]
+        assert isinstance(stop, Stop)
+        return stop
+
+
+Scenario = Callable[[SimTreadmill, SessionController], Awaitable[None]]
+
+
+async def _nothing(treadmill: SimTreadmill, controller: SessionController) -> None:
+    return None
+
+
+def run_session(
+    steps: list[Step] | None = None,
+    *,
+    faults: tuple[str, ...] = (),
+    profile: str = "standard",
+    during: Scenario = _nothing,
+    config: SessionConfig | None = None,
+    notify_hz: float = 1.0,
+) -> Run:
+    """Run one whole session on virtual time; return its events and the belt's final target."""
+    steps = steps or short_steps()
+    result = Run()
+
+    async def scenario() -> None:
+        async with SimTreadmill(
+            name="SimTread", profile=profile, faults=faults, notify_hz=notify_hz
+        ) as treadmill:
+
+            def link() -> TreadmillLink:
+                return TreadmillLink(
+                    treadmill.address,
+                    client_backend=SimBleakClient,
+                    scanner_backend=SimBleakScanner,
+                    max_reconnect_s=20.0,
+                )
+
+            controller = SessionController(
+                link,
+                steps,
+                config or SessionConfig(plan_name="short", simulated=True),
+                planned_backward_s=backward_time_s(steps),
+            )
+            result.controller = controller
+            controller.add_listener(result.events.append)
+            async with asyncio.TaskGroup() as tg:
+                session = tg.create_task(controller.run())
+                tg.create_task(during(treadmill, controller))
+            result.summary = session.result()
+            result.belt_target_kmh = treadmill.target_speed_kmh
+
+    clock.run(scenario(), speedup=math.inf)
+    return result
+
+
+# --- a whole plan ------------------------------------------------------------------------------
+
+
+def test_gentle_intro_runs_every_segment_in_order_with_turnarounds() -> None:
+    steps = expand(find_plan("gentle-intro"), Caps())
+    run = run_session(steps)
+    segments = run.of("segment")
+    assert [s.index for s in segments] == list(range(len(steps)))  # type: ignore[union-attr]
+    kinds = [s.kind for s in segments]  # type: ignore[union-attr]
+    for i, kind in enumerate(kinds):
+        if kind.is_backward:
+            assert kinds[i - 1] is SegmentKind.TURNAROUND
+            assert (
+                i + 1 == len(kinds)
+                or kinds[i + 1] in (SegmentKind.TURNAROUND,)
+                or (kinds[i + 1].is_backward)
+            )
+    assert run.summary is not None
+    assert run.summary.completed
+    assert run.stop.reason is StopReason.PLAN_END
+    assert run.belt_target_kmh == 0.0  # the plan end stopped the belt
+
+
+def test_no_telemetry_ever_exceeds_the_cap_of_its_segment() -> None:
+    run = run_session()
+    cap_by_index = {s.index: s.target_kmh for s in short_steps()}
+    tolerance = 0.2  # one increment of belt overshoot would already be a bug; allow rounding
+    prev_cap = 0.0
+    for event in run.events:
+        if event.event == "telemetry" and event.segment_index is not None:
+            cap = cap_by_index[event.segment_index]
+            # while slowing into a lower-capped segment the belt may still carry the old speed
+            assert event.speed_kmh <= max(cap, prev_cap) + tolerance
+        if event.event == "segment":
+            prev_cap = cap_by_index.get(event.index - 1, 0.0)
+    backward = [e for e in run.of("segment") if e.kind is SegmentKind.BACKWARD_WALK]
+    assert backward
+    assert all(e.target_kmh <= 4.83 for e in backward)
+
+
+def test_turnaround_counts_down_at_least_five_seconds_before_backward() -> None:
+    run = run_session()
+    seq = run.events
+    backward_at = next(i for i, e in enumerate(seq) if e.event == "segment" and e.kind.is_backward)
+    countdown = [e for e in seq[:backward_at] if e.event == "cue" and e.kind == "countdown"]
+    assert [c.countdown_s for c in countdown[-5:]] == [5, 4, 3, 2, 1]
+    assert backward_at
+    assert seq[backward_at].t - countdown[-5].t >= 5.0 - 1e-6
+
+
+def test_a_45_minute_plan_finishes_on_virtual_time() -> None:
+    steps = expand(find_plan("gentle-intro"), Caps())
+    run = run_session(steps)
+    assert run.summary is not None
+    assert run.summary.duration_s > 45 * 60
+
+
+# --- stops from inputs -------------------------------------------------------------------------
+
+
+async def _stop_key_at_100s(treadmill: SimTreadmill, controller: SessionController) -> None:
+    await asyncio.sleep(100)
+    controller.request_stop(StopReason.KEY, "space pressed")
+
+
+def test_stop_key_stops_the_belt_and_records_the_reason() -> None:
+    run = run_session(during=_stop_key_at_100s)
+    assert run.stop.reason is StopReason.KEY
+    assert run.summary is not None
+    assert not run.summary.completed
+    assert run.belt_target_kmh == 0.0
+
+
+async def _pause_then_resume(treadmill: SimTreadmill, controller: SessionController) -> None:
+    await asyncio.sleep(30)
+    controller.request_pause(StopReason.KEY)
+    await asyncio.sleep(40)
+    assert controller.state.phase is Phase.PAUSED
+    assert treadmill.target_speed_kmh == 0.0
+    remaining = controller.state.remaining
+    await asyncio.sleep(20)
+    assert controller.state.remaining == remaining  # the plan clock stands still
+    controller.request_resume(StopReason.KEY)
+
+
+def test_pause_and_resume_keep_the_plan_position() -> None:
+    run = run_session(during=_pause_then_resume)
+    assert run.summary is not None
+    assert run.summary.completed
+    warmup_end = next(e for e in run.of("segment") if e.index == 1)
+    # 60 s of warm-up + 60 s paused
+    assert warmup_end.t == pytest.approx(120.0, abs=1.5)
+
+
+async def _remote_speed_and_resume(treadmill: SimTreadmill, controller: SessionController) -> None:
+    await asyncio.sleep(30)
+    controller.request_speed(9.0, StopReason.MQTT)
+    await asyncio.sleep(10)
+    assert treadmill.target_speed_kmh == pytest.approx(4.0)
+    controller.request_pause(StopReason.MQTT)
+    await asyncio.sleep(10)
+    controller.request_resume(StopReason.MQTT)
+    await asyncio.sleep(10)
+    assert controller.state.phase is Phase.PAUSED  # resume refused
+    controller.request_stop(StopReason.MQTT, "done")
+
+
+def test_remote_may_pause_and_stop_but_not_resume_or_speed_up_by_default() -> None:
+    run = run_session(during=_remote_speed_and_resume)
+    assert run.stop.reason is StopReason.MQTT
+
+
+# --- the fault matrix --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [
+        ("safety_key@80", StopReason.SAFETY_KEY),
+        ("stale@80", StopReason.STALE),
+        # ignored while speeding up: the belt lags its target
+        ("ignore_speed@1", StopReason.TARGET_IGNORED),
+        # ignored while slowing into the turnaround: the belt runs faster than its target
+        ("ignore_speed@40", StopReason.OVERSPEED),
+        ("disconnect@80", StopReason.DISCONNECT),
+        ("control_lost@80", StopReason.CONTROL_LOST),
+    ],
+)
+def test_each_fault_ends_the_session_with_its_reason(fault: str, reason: StopReason) -> None:
+    run = run_session(faults=(fault,))
+    assert run.stop.reason is reason
+    assert run.summary is not None
+    assert not run.summary.completed
+    assert any(f.kind == reason.value for f in run.of("fault"))
+
+
+@pytest.mark.parametrize(
+    "fault", ["safety_key@80", "stale@80", "ignore_speed@1", "ignore_speed@40"]
+)
+def test_faults_with_a_live_link_leave_the_belt_commanded_to_stop(fault: str) -> None:
+    run = run_session(faults=(fault,))
+    assert run.belt_target_kmh == 0.0
+
+
+def test_disconnect_stops_the_belt_when_the_link_comes_back() -> None:
+    run = run_session(faults=("disconnect@80",))
+    assert run.stop.reason is StopReason.DISCONNECT
+    assert run.belt_target_kmh == 0.0
+
+
+def test_control_lost_sends_no_more_commands_to_the_belt() -> None:
+    # Whoever took over at the console keeps the belt: we do not fight them with a Stop.
+    run = run_session(faults=("control_lost@80",))
+    assert run.stop.reason is StopReason.CONTROL_LOST
+    assert run.belt_target_kmh != 0.0
+
+
+def test_garbage_frames_are_reported_but_the_session_completes() -> None:
+    run = run_session(faults=("garbage@30",))
+    assert run.summary is not None
+    assert run.summary.completed
+    assert any(f.kind == "garbage" for f in run.of("fault"))
+
+
+def test_a_refused_command_ends_the_session_through_the_stop_path() -> None:
+    # nack answers the next writes with 0x04: the governor's Set Target Speed fails, the task
+    # raises, and the task group's failure goes through the one stop path.
+    async def nack_later(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(61)
+        treadmill.inject("nack", count=1)
+
+    run = run_session(during=nack_later)
+    assert run.stop.reason is StopReason.ERROR
+    assert run.belt_target_kmh == 0.0

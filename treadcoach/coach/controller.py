@@ -1,0 +1,778 @@
+"""The session controller: walks the expanded plan on the loop clock and drives the belt.
+
+The only place that joins the plan, the link and the safety rules. One ``asyncio.TaskGroup`` owns
+the link reader, the coach (plan walker), the speed governor and the watchdog; leaving the group is
+how a session ends. Every way out goes through :meth:`SessionController.request_stop`, which hands
+Stop to the transport before anything else happens (DESIGN.md invariant 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from treadcoach.coach.events import (
+    Connected,
+    Cue,
+    Event,
+    Fault,
+    SegmentStarted,
+    Stop,
+    Summary,
+    Telemetry,
+)
+from treadcoach.coach.handle import EventListener
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
+from treadcoach.errors import LinkError
+from treadcoach.safety.reasons import StopReason
+from treadcoach.safety.watchdog import BeltWatch, WatchLimits
+
+__all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
+
+log = logging.getLogger(__name__)
+
+_REMOTE_SOURCES = frozenset({StopReason.MQTT})
+
+
+class StepLike(Protocol):
+    """What the controller needs of an expanded plan step (``coach.schedule.Step``)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def kind(self) -> SegmentKind: ...
+    @property
+    def target_kmh(self) -> float: ...
+    @property
+    def duration_s(self) -> float | None: ...
+    @property
+    def distance_m(self) -> float | None: ...
+    @property
+    def incline_pct(self) -> float | None: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def cue(self) -> str | None: ...
+
+
+class Link(Protocol):
+    """What the controller needs of ``treadcoach.link.TreadmillLink``."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def belt_running(self) -> bool: ...
+
+    def events(self) -> AsyncIterator[Any]: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def pause(self) -> None: ...
+    async def set_speed(self, kmh: float) -> float: ...
+    async def set_incline(self, pct: float) -> float: ...
+    async def request_control(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    plan_name: str = ""
+    watch: WatchLimits = field(default_factory=WatchLimits)
+    # Commanded speed moves toward each new target at these rates (invariant 4): a person on the
+    # belt feels a ramp, never a jump.
+    ramp_up_kmh_per_s: float = 1.0
+    ramp_down_kmh_per_s: float = 2.0
+    governor_interval_s: float = 1.0
+    # Direction changes (invariant 3): slow to turnaround speed, then count down >= 5 s.
+    turnaround_countdown_s: int = 5
+    turnaround_settle_max_s: float = 20.0
+    # After the link drops, how long to wait for it to come back and stop the belt.
+    reconnect_grace_s: float = 30.0
+    # Watchdog period; speed rules are also checked on every telemetry record.
+    tick_s: float = 0.5
+    # Invariant 5: a remote may stop or pause; resume/speed only when the user enabled it.
+    remote_control: bool = False
+    # "device": use the treadmill's Total Distance; "integrated": integrate speed (default:
+    # some machines report a lifetime odometer, see ftms-quirks.md).
+    distance_source: str = "integrated"
+    simulated: bool = False
+
+
+class _SessionOver(Exception):
+    """Raised inside the task group to leave it once the session has stopped."""
+
+
+class SessionController:
+    """Implements :class:`treadcoach.coach.handle.SessionHandle`."""
+
+    def __init__(
+        self,
+        link_factory: Callable[[], AbstractAsyncContextManager[Link]],
+        steps: Sequence[StepLike],
+        config: SessionConfig | None = None,
+        *,
+        planned_backward_s: float = 0.0,
+        planned_duration_s: float | None = None,
+    ) -> None:
+        if not steps:
+            raise ValueError("a session needs at least one step")
+        self._link_factory = link_factory
+        self._steps = list(steps)
+        self.config = config = config or SessionConfig()
+        self._planned_backward_s = planned_backward_s
+        self._planned_duration_s = planned_duration_s or sum(
+            _planned_step_s(s) for s in self._steps
+        )
+        self._listeners: list[EventListener] = []
+        self._planned_before = [0.0]
+        for step in self._steps:
+            self._planned_before.append(self._planned_before[-1] + _planned_step_s(step))
+        # Renderers read ``state`` a few times a second while the controller changes fields on
+        # every tick: keep the fields mutable and build the frozen snapshot only when read.
+        self._fields: dict[str, Any] = {
+            "plan_name": config.plan_name,
+            "segment_count": len(self._steps),
+        }
+        self._snapshot: SessionState | None = None
+        self._link: Link | None = None
+        self._t0: float | None = None
+        self._done = asyncio.Event()
+        self._stop_reason: StopReason | None = None
+        self._stop_detail = ""
+        self._stop_task: asyncio.Task[None] | None = None
+        self._watch: BeltWatch | None = None
+        # speed governor
+        self._goal_kmh = 0.0
+        self._commanded_kmh = 0.0
+        self._goal_changed = asyncio.Event()
+        self._belt_started = False
+        # plan position
+        self._paused = False
+        self._resumed = asyncio.Event()
+        self._step_index = -1
+        self._step_clock = _StepClock(0.0, running=False)
+        self._step_distance0 = 0.0
+        self._countdown_end: float | None = None
+        self._paused_event = asyncio.Event()
+        self._telemetry_seen = asyncio.Event()
+        # telemetry
+        self._distance_m = 0.0
+        self._device_distance0: float | None = None
+        self._last_speed_at: float | None = None
+        self._speed_kmh = 0.0
+        self._backward_s = 0.0
+        self._backward_distance_m = 0.0
+        self._self_stop_until = 0.0  # status "stopped by user" before this is our own echo
+        self._link_up = asyncio.Event()
+        self._last_bad_frame_fault = -1e9
+        self._completed = False
+        self._summary: Summary | None = None
+        self._tg: asyncio.TaskGroup | None = None
+
+    # --- SessionHandle --------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        if self._t0 is not None and self._step_index >= 0 and self._stop_task is None:
+            self._update(**self._live_fields(asyncio.get_running_loop().time()))
+        if self._snapshot is None:
+            self._snapshot = SessionState(**self._fields)
+        return self._snapshot
+
+    def _live_fields(self, now: float) -> dict[str, Any]:
+        """Clock-derived fields, computed when read (the walker sleeps to boundaries)."""
+        step = self._steps[self._step_index]
+        elapsed = self._step_clock.elapsed(now)
+        if self._countdown_end is not None:
+            left = max(0.0, self._countdown_end - elapsed)
+            remaining: float | None = left
+            countdown: int | None = (
+                int(left + 0.999) if left <= self.config.turnaround_countdown_s else None
+            )
+        elif step.duration_s is not None:
+            remaining, countdown = max(0.0, step.duration_s - elapsed), None
+        elif step.distance_m is not None:
+            covered = self._distance_m - self._step_distance0
+            remaining, countdown = max(0.0, step.distance_m - covered), None
+        else:
+            remaining, countdown = None, None
+        return {
+            "elapsed_s": now - (self._t0 or now),
+            "remaining": remaining,
+            "turnaround_countdown_s": countdown,
+            "progress": self._progress(step, elapsed),
+        }
+
+    @property
+    def summary(self) -> Summary | None:
+        return self._summary
+
+    def add_listener(self, listener: EventListener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
+
+    def request_stop(self, reason: StopReason, detail: str = "") -> None:
+        if self._stop_task is not None:
+            log.info(
+                "stop already under way (%s); also asked: %s %s", self._stop_reason, reason, detail
+            )
+            return
+        self._stop_reason = reason
+        self._stop_detail = detail
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: nothing is running, so nothing to stop
+            return
+        self._stop_task = loop.create_task(self._stop_now(reason, detail), name="treadcoach-stop")
+
+    def request_pause(self, source: StopReason) -> None:
+        if (
+            self._stop_task is not None
+            or self._paused
+            or self._fields.get("phase") is not Phase.RUNNING
+        ):
+            return
+        self._paused = True
+        self._resumed.clear()
+        self._spawn(self._pause_belt(source))
+
+    def request_resume(self, source: StopReason) -> None:
+        if source in _REMOTE_SOURCES and not self.config.remote_control:
+            log.warning("refused remote resume from %s: remote control is not enabled", source)
+            return
+        if self._stop_task is not None or not self._paused:
+            return
+        self._spawn(self._resume_belt(source))
+
+    def request_speed(self, kmh: float, source: StopReason) -> None:
+        if source in _REMOTE_SOURCES and not self.config.remote_control:
+            log.warning(
+                "refused remote speed %.2f from %s: remote control is not enabled", kmh, source
+            )
+            return
+        if self._stop_task is not None or self._step_index < 0:
+            return
+        step = self._steps[self._step_index]
+        # Never above what the plan allowed for this step: its target is already capped
+        # (invariant 1), so a manual change may go down freely but not above the step's cap.
+        self._set_goal(max(0.0, min(kmh, step.target_kmh)))
+
+    # --- running --------------------------------------------------------------------------
+
+    async def run(self) -> Summary:
+        loop = asyncio.get_running_loop()
+        self._t0 = loop.time()
+        self._watch = BeltWatch(self.config.watch, now=loop.time())
+        async with self._link_factory() as link:
+            self._link = link
+            self._link_up.set()
+            self._emit(
+                Connected(
+                    t=self._t(),
+                    device=link.name,
+                    address=link.address,
+                    simulated=self.config.simulated,
+                )
+            )
+            self._update(link=LinkState.CONNECTED, phase=Phase.READY)
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    self._tg = tg
+                    tg.create_task(self._read(link), name="treadcoach-reader")
+                    tg.create_task(self._coach(), name="treadcoach-coach")
+                    tg.create_task(self._governor(link), name="treadcoach-governor")
+                    tg.create_task(self._watchdog(), name="treadcoach-watchdog")
+                    tg.create_task(self._until_done(), name="treadcoach-end")
+            except* _SessionOver:
+                pass
+            except* Exception as group:
+                # An exception in any task of the session is a way out like any other.
+                failure = group.exceptions[0]
+                log.error("session task failed: %s", _describe(failure))
+                log.debug("session task failure", exc_info=failure)
+                self._fault("error", _describe(failure))
+                self.request_stop(StopReason.ERROR, _describe(failure))
+            finally:
+                self._tg = None
+                if self._stop_task is None:
+                    self.request_stop(StopReason.QUIT, "the session was cancelled")
+                if self._stop_task is not None:
+                    # Shielded: a cancelled session still gets its Stop out.
+                    await asyncio.shield(self._stop_task)
+        self._summary = self._make_summary()
+        self._emit(self._summary)
+        return self._summary
+
+    async def _until_done(self) -> None:
+        await self._done.wait()
+        raise _SessionOver
+
+    # --- the stop path --------------------------------------------------------------------
+
+    async def _stop_now(self, reason: StopReason, detail: str) -> None:
+        link = self._link
+        self._goal_kmh = 0.0
+        self._goal_changed.set()
+        if self._watch is not None:
+            self._watch.disarm()
+        sender: asyncio.Task[None] | None = None
+        if reason is not StopReason.CONTROL_LOST and link is not None and link.connected:
+            # Hand Stop to the transport first; record it once it is on its way.
+            self._self_stop_until = asyncio.get_running_loop().time() + 5.0
+            sender = asyncio.get_running_loop().create_task(self._send_stop(link))
+            await asyncio.sleep(0)
+        phase = Phase.FINISHED if reason is StopReason.PLAN_END else Phase.STOPPED
+        self._update(
+            phase=phase,
+            stop_reason=reason,
+            stop_detail=detail,
+            target_kmh=0.0,
+            turnaround_countdown_s=None,
+        )
+        self._emit(Stop(t=self._t(), reason=reason, detail=detail))
+        if reason is not StopReason.PLAN_END:
+            self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
+        if sender is not None:
+            await sender
+        elif reason is StopReason.DISCONNECT:
+            await self._await_reconnect_stop()
+        self._done.set()
+
+    async def _send_stop(self, link: Link) -> None:
+        for attempt in range(3):
+            try:
+                await link.stop()
+                return
+            except LinkError as exc:
+                log.warning("stop attempt %d failed: %s", attempt + 1, exc)
+                self._emit(Fault(t=self._t(), kind="stop_failed", detail=str(exc)))
+                if not link.connected:
+                    await self._await_reconnect_stop()
+                    return
+        log.error("the treadmill did not confirm Stop")
+
+    async def _await_reconnect_stop(self) -> None:
+        """The link is down: it stops the belt first thing on reconnect. Wait for that."""
+        try:
+            async with asyncio.timeout(self.config.reconnect_grace_s):
+                await self._link_up.wait()
+        except TimeoutError:
+            self._emit(
+                Fault(
+                    t=self._t(),
+                    kind="link_lost",
+                    detail="could not reconnect to confirm the belt stopped: check the treadmill",
+                )
+            )
+
+    # --- tasks ----------------------------------------------------------------------------
+
+    async def _read(self, link: Link) -> None:
+        from treadcoach.ftms.enums import MachineStatusOp
+        from treadcoach.link import events as le
+
+        async for ev in link.events():
+            now = asyncio.get_running_loop().time()
+            if isinstance(ev, le.TelemetryEvent):
+                self._on_telemetry(ev.data, now)
+            elif isinstance(ev, le.StatusEvent):
+                op = ev.status.op
+                if op == MachineStatusOp.STOPPED_BY_SAFETY_KEY:
+                    self._fault("safety_key", "the treadmill's safety key was pulled")
+                    self.request_stop(StopReason.SAFETY_KEY, "safety key pulled")
+                elif (
+                    op == MachineStatusOp.STOPPED_OR_PAUSED_BY_USER and now > self._self_stop_until
+                ):
+                    self.request_stop(StopReason.CONSOLE, "stopped at the treadmill console")
+            elif isinstance(ev, le.ControlLostEvent):
+                self._fault("control_lost", "the treadmill console or another app took control")
+                self._update(link=LinkState.NO_CONTROL)
+                self.request_stop(
+                    StopReason.CONTROL_LOST,
+                    "the treadmill console or another app took control; treadcoach stopped "
+                    "sending commands",
+                )
+            elif isinstance(ev, le.LinkDownEvent):
+                self._link_up.clear()
+                self._update(link=LinkState.RECONNECTING)
+                self._fault("disconnect", f"link lost: {ev.reason}")
+                self.request_stop(
+                    StopReason.DISCONNECT,
+                    "Bluetooth link lost; the belt is stopped as soon as it reconnects",
+                )
+            elif isinstance(ev, le.LinkUpEvent):
+                self._update(link=LinkState.CONNECTED)
+                self._link_up.set()
+            elif isinstance(ev, le.BadFrameEvent) and now - self._last_bad_frame_fault >= 1.0:
+                self._last_bad_frame_fault = now
+                self._fault("garbage", f"skipped a malformed frame: {ev.error}")
+
+    async def _watchdog(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.config.tick_s)
+            self._judge(loop.time())
+
+    def _judge(self, now: float) -> None:
+        if self._watch is None or self._stop_task is not None or self._paused:
+            return
+        verdict = self._watch.check(now)
+        if verdict is not None:
+            self._fault(verdict.reason.value, verdict.detail)
+            self.request_stop(verdict.reason, verdict.detail)
+
+    async def _governor(self, link: Link) -> None:
+        """Moves the commanded speed toward the goal in ramp steps (invariant 4)."""
+        cfg = self.config
+        while True:
+            if self._stop_task is not None:
+                return
+            if self._paused or abs(self._goal_kmh - self._commanded_kmh) < 1e-6:
+                self._goal_changed.clear()
+                await self._goal_changed.wait()
+                continue
+            goal = self._goal_kmh
+            if goal > self._commanded_kmh:
+                step = cfg.ramp_up_kmh_per_s * cfg.governor_interval_s
+                nxt = min(goal, self._commanded_kmh + step)
+            else:
+                step = cfg.ramp_down_kmh_per_s * cfg.governor_interval_s
+                nxt = max(goal, self._commanded_kmh - step)
+            if not self._belt_started:
+                await link.start()
+                self._belt_started = True
+            sent = await link.set_speed(nxt)
+            if self._stop_task is not None:
+                return
+            self._commanded_kmh = nxt
+            if self._watch is not None:
+                self._watch.commanded(sent, now=asyncio.get_running_loop().time())
+            # Wait out one governor interval, unless the goal changes direction meanwhile.
+            self._goal_changed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(cfg.governor_interval_s):
+                    await self._goal_changed.wait()
+
+    async def _coach(self) -> None:
+        for step in self._steps:
+            await self._enter_step(step)
+            if step.kind is SegmentKind.TURNAROUND:
+                await self._turnaround(step)
+            else:
+                await self._walk_step(step)
+        self._close_step(asyncio.get_running_loop().time())
+        self._completed = True
+        self.request_stop(StopReason.PLAN_END, "plan complete")
+
+    async def _enter_step(self, step: StepLike) -> None:
+        now = asyncio.get_running_loop().time()
+        self._close_step(now)
+        self._step_index = step.index
+        self._step_clock = _StepClock(now, running=not self._paused)
+        self._step_distance0 = self._distance_m
+        view = _view(step)
+        nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
+        self._emit(
+            SegmentStarted(
+                t=self._t(),
+                index=step.index,
+                kind=step.kind,
+                target_kmh=step.target_kmh,
+                duration_s=step.duration_s,
+                distance_m=step.distance_m,
+                incline_pct=step.incline_pct,
+                label=step.label,
+                total=len(self._steps),
+            )
+        )
+        self._update(
+            phase=Phase.PAUSED if self._paused else Phase.RUNNING,
+            segment=view,
+            next_segment=_view(nxt) if nxt is not None else None,
+            target_kmh=step.target_kmh,
+            remaining_unit="s" if step.duration_s is not None else "m",
+            cue=step.cue or "",
+        )
+        if step.cue:
+            self._emit(
+                Cue(
+                    t=self._t(),
+                    text=step.cue,
+                    kind="turnaround" if step.kind is SegmentKind.TURNAROUND else "form",
+                )
+            )
+        if step.incline_pct is not None and self._link is not None:
+            self._spawn(self._link.set_incline(step.incline_pct))
+        self._set_goal(step.target_kmh)
+
+    async def _walk_step(self, step: StepLike) -> None:
+        if step.duration_s is not None:
+            await self._wait_step_time(step.duration_s)
+            return
+        assert step.distance_m is not None
+        while self._distance_m - self._step_distance0 < step.distance_m:
+            await self._wait_telemetry()
+
+    async def _turnaround(self, step: StepLike) -> None:
+        """Slow to turnaround speed, then count down (>= 5 s) into the new direction."""
+        tol = self.config.watch.follow_tolerance_kmh
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.config.turnaround_settle_max_s):
+                while self._speed_kmh > step.target_kmh + tol:
+                    await self._wait_telemetry()
+        except TimeoutError:
+            log.warning(
+                "belt did not slow to %.1f km/h in time; counting down anyway", step.target_kmh
+            )
+        nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
+        direction = _direction_words(nxt.kind) if nxt is not None else "the next segment"
+        countdown = self.config.turnaround_countdown_s
+        total = max(float(countdown), step.duration_s or 0.0)
+        start = self._step_clock.elapsed(loop.time())
+        self._countdown_end = start + total
+        # Hold at turnaround speed until the countdown starts, then one cue per second.
+        await self._wait_step_time(start + total - countdown)
+        for whole in range(countdown, 0, -1):
+            self._emit(
+                Cue(
+                    t=self._t(),
+                    text=f"Turn around: {direction} in {whole}",
+                    kind="countdown",
+                    countdown_s=whole,
+                )
+            )
+            await self._wait_step_time(start + total - (whole - 1))
+        self._countdown_end = None
+
+    async def _wait_step_time(self, until_s: float) -> None:
+        """Wait until the step clock reads ``until_s``; the step clock stops while paused."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._paused:
+                await self._resumed.wait()
+                continue
+            left = until_s - self._step_clock.elapsed(loop.time())
+            if left <= 0:
+                return
+            self._paused_event.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._paused_event.wait()
+
+    async def _wait_telemetry(self) -> None:
+        self._telemetry_seen.clear()
+        await self._telemetry_seen.wait()
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _on_telemetry(self, data: Any, now: float) -> None:
+        speed = data.speed_kmh if data.speed_kmh is not None else self._speed_kmh
+        if self._last_speed_at is not None:
+            dt = max(0.0, now - self._last_speed_at)
+            gained = (self._speed_kmh + speed) / 2 / 3.6 * dt
+        else:
+            gained = 0.0
+        if self.config.distance_source == "device" and data.distance_m is not None:
+            if self._device_distance0 is None:
+                self._device_distance0 = float(data.distance_m)
+            new_distance = float(data.distance_m) - self._device_distance0
+            gained = max(0.0, new_distance - self._distance_m)
+        self._distance_m += gained
+        if (
+            0 <= self._step_index < len(self._steps)
+            and self._steps[self._step_index].kind.is_backward
+        ):
+            self._backward_distance_m += gained
+        self._last_speed_at = now
+        self._speed_kmh = speed
+        self._telemetry_seen.set()
+        self._judge(now)
+        if self._watch is not None:
+            self._watch.telemetry(speed, now=now)
+        self._update(
+            speed_kmh=speed,
+            distance_m=self._distance_m,
+            incline_pct=data.inclination_pct,
+            heart_rate_bpm=data.heart_rate_bpm,
+        )
+        self._emit(
+            Telemetry(
+                t=self._t(),
+                speed_kmh=round(speed, 2),
+                distance_m=round(self._distance_m, 1),
+                target_kmh=self._fields.get("target_kmh"),
+                incline_pct=data.inclination_pct,
+                heart_rate_bpm=data.heart_rate_bpm,
+                segment_index=self._step_index if self._step_index >= 0 else None,
+                segment_remaining=self._remaining_now(now),
+            )
+        )
+
+    async def _pause_belt(self, source: StopReason) -> None:
+        assert self._link is not None
+        self._step_clock.pause(asyncio.get_running_loop().time())
+        self._paused_event.set()
+        self._self_stop_until = asyncio.get_running_loop().time() + 5.0
+        await self._link.pause()
+        self._commanded_kmh = 0.0
+        self._belt_started = False
+        if self._watch is not None:
+            self._watch.commanded(0.0, now=asyncio.get_running_loop().time())
+        self._update(phase=Phase.PAUSED, cue="Paused")
+        self._emit(Cue(t=self._t(), text=f"Paused ({source.value})", kind="info"))
+
+    async def _resume_belt(self, source: StopReason) -> None:
+        self._paused = False
+        self._step_clock.resume(asyncio.get_running_loop().time())
+        self._update(phase=Phase.RUNNING, cue="")
+        self._emit(Cue(t=self._t(), text=f"Resumed ({source.value})", kind="info"))
+        self._resumed.set()
+        self._goal_changed.set()
+
+    def _close_step(self, now: float) -> None:
+        """Book the finished step's active time (backward time feeds the journal/progression)."""
+        if (
+            0 <= self._step_index < len(self._steps)
+            and self._steps[self._step_index].kind.is_backward
+        ):
+            self._backward_s += self._step_clock.elapsed(now)
+        self._step_clock = _StepClock(now, running=False)
+
+    def _open_backward_s(self) -> float:
+        if (
+            0 <= self._step_index < len(self._steps)
+            and self._steps[self._step_index].kind.is_backward
+        ):
+            return self._step_clock.elapsed(asyncio.get_running_loop().time())
+        return 0.0
+
+    def _remaining_now(self, now: float) -> float | None:
+        if self._step_index < 0:
+            return None
+        remaining: float | None = self._live_fields(now)["remaining"]
+        return None if remaining is None else round(remaining, 2)
+
+    def _set_goal(self, kmh: float) -> None:
+        self._goal_kmh = kmh
+        self._goal_changed.set()
+
+    def _spawn(self, coro: Any) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except LinkError as exc:
+                self._fault("command_failed", str(exc))
+
+        if self._tg is None:
+            coro.close()  # the session is over: nothing left to command
+            return
+        self._tg.create_task(guarded())
+
+    def _fault(self, kind: str, detail: str) -> None:
+        self._emit(Fault(t=self._t(), kind=kind, detail=detail))
+        self._update(faults=(*self._fields.get("faults", ()), kind))
+
+    def _t(self) -> float:
+        if self._t0 is None:
+            return 0.0
+        return round(asyncio.get_running_loop().time() - self._t0, 3)
+
+    def _progress(self, step: StepLike, elapsed: float) -> float:
+        done = self._planned_before[step.index]
+        planned = _planned_step_s(step)
+        within = min(elapsed, planned)
+        return (
+            min(1.0, (done + within) / self._planned_duration_s)
+            if self._planned_duration_s
+            else 0.0
+        )
+
+    def _update(self, **changes: Any) -> None:
+        self._fields.update(changes)
+        self._snapshot = None
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken renderer must never break the session
+                log.exception("event listener failed")
+
+    def _make_summary(self) -> Summary:
+        return Summary(
+            t=self._t(),
+            completed=self._completed and self._stop_reason is StopReason.PLAN_END,
+            plan=self.config.plan_name,
+            duration_s=self._t(),
+            distance_m=round(self._distance_m, 1),
+            planned_backward_s=self._planned_backward_s,
+            backward_s=round(self._backward_s + self._open_backward_s(), 1),
+            backward_distance_m=round(self._backward_distance_m, 1),
+            stop_reason=self._stop_reason,
+        )
+
+
+class _StepClock:
+    """Active seconds within one step: runs while the belt runs, stops while paused."""
+
+    __slots__ = ("_acc", "_since")
+
+    def __init__(self, now: float, *, running: bool) -> None:
+        self._acc = 0.0
+        self._since: float | None = now if running else None
+
+    def elapsed(self, now: float) -> float:
+        return self._acc + (now - self._since if self._since is not None else 0.0)
+
+    def pause(self, now: float) -> None:
+        self._acc = self.elapsed(now)
+        self._since = None
+
+    def resume(self, now: float) -> None:
+        if self._since is None:
+            self._since = now
+
+
+def _planned_step_s(step: StepLike) -> float:
+    if step.duration_s is not None:
+        return step.duration_s
+    if step.distance_m is not None and step.target_kmh > 0:
+        return step.distance_m / (step.target_kmh / 3.6)
+    return 0.0
+
+
+def _view(step: StepLike) -> SegmentView:
+    return SegmentView(
+        index=step.index,
+        kind=step.kind,
+        target_kmh=step.target_kmh,
+        duration_s=step.duration_s,
+        distance_m=step.distance_m,
+        label=step.label,
+    )
+
+
+def _direction_words(kind: SegmentKind) -> str:
+    return kind.value.replace("_", " ")
+
+
+def _stop_cue(reason: StopReason, detail: str) -> str:
+    return f"Stop: {detail}" if detail else f"Stop ({reason.value})"
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
