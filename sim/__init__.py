@@ -9,7 +9,8 @@ Layout: ``physics`` (belt, runner) and ``server`` (FTMS server semantics) are tr
 clock-free; ``treadmill`` runs them on the event loop's clock and advertises through
 ``registry``; ``bleak_backend`` is the bleak seam; ``faults`` and ``profiles`` describe what can go
 wrong and which odd machine to imitate. ``sim.bleak_backend`` is imported on its own (it pulls in
-bleak), so ``import sim`` stays light.
+bleak), so ``import sim`` stays light; so is ``sim.bumble_peripheral`` (optional, needs bumble).
+``standalone`` and ``bench`` back ``treadcoach sim`` and ``treadcoach bench sim45``.
 """
 
 from __future__ import annotations
