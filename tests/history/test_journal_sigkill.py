@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from treadcoach.cli import main
 from treadcoach.coach.events import SegmentStarted, Telemetry
 from treadcoach.history import Journal, summarize
 
@@ -47,7 +49,9 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_sigkill_mid_session_keeps_every_event_already_appended(tmp_path: Path) -> None:
+def test_sigkill_mid_session_keeps_every_event_already_appended(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "history.sqlite3"
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)],
@@ -64,7 +68,9 @@ def test_sigkill_mid_session_keeps_every_event_already_appended(tmp_path: Path) 
         for _ in range(300):  # let it run mid-session
             assert proc.stdout.readline()
         os.kill(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        # read through the same buffered reader (communicate() would skip what it buffered)
+        rest = proc.stdout.read()
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -85,3 +91,10 @@ def test_sigkill_mid_session_keeps_every_event_already_appended(tmp_path: Path) 
     assert record.status == "interrupted"
     assert record.backward_s == pytest.approx(summarize(events).backward_s)
     assert record.backward_s >= expected_ts[-1]
+
+    # and `treadcoach history` reads the killed journal (issue 7)
+    assert main(["history", "--db", str(path)]) == 0
+    assert "interrupted" in capsys.readouterr().out
+    assert main(["history", "show", str(session_id), "--json", "--db", str(path)]) == 0
+    shown = json.loads(capsys.readouterr().out)["events"]
+    assert [e["t"] for e in shown if e["event"] == "telemetry"] == stored_ts
