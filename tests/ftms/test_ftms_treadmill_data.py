@@ -18,6 +18,7 @@ from treadcoach.ftms import (
     encode_treadmill_data,
     split_treadmill_data,
 )
+from treadcoach.ftms._treadmill_data import _COMPILE_AFTER, _compile, _decode_walk
 
 T = TreadmillData
 
@@ -113,13 +114,15 @@ def test_treadmill_data_encodes_to_the_bytes(hex_bytes: str, record: TreadmillDa
 
 
 @pytest.mark.parametrize(("hex_bytes", "record"), EXACT)
-def test_compiled_decoder_matches_the_first_sighting_decoder(
-    hex_bytes: str, record: TreadmillData
-) -> None:
-    # The first packets with a flags value go through the field walk, later ones through the
-    # decoder compiled for that value: both must give the same record.
+def test_compiled_decoder_matches_the_field_walk(hex_bytes: str, record: TreadmillData) -> None:
+    # The first packets of a flags value go through the field walk, later ones through a decoder
+    # compiled for that value: both must give the same record.
     data = bytes.fromhex(hex_bytes)
-    assert [decode_treadmill_data(data) for _ in range(4)] == [record] * 4
+    flags = data[0] | data[1] << 8
+    assert _decode_walk(data, flags) == record
+    assert _compile(flags)(data) == record
+    repeats = _COMPILE_AFTER + 2
+    assert [decode_treadmill_data(data) for _ in range(repeats)] == [record] * repeats
 
 
 def test_group_with_every_member_unavailable_decodes_to_nothing() -> None:
@@ -193,15 +196,17 @@ def _expected_failure(length: int) -> tuple[int, str]:
 
 @pytest.mark.parametrize("length", range(len(FULL)))
 def test_truncated_packet_names_the_offset_and_field(length: int) -> None:
-    for _ in range(3):  # the field walk and the compiled decoder both
-        decode_treadmill_data(FULL)
-    with pytest.raises(FtmsDecodeError) as caught:
-        decode_treadmill_data(FULL[:length])
     offset, label = _expected_failure(length)
-    assert caught.value.characteristic == "Treadmill Data (0x2ACD)"
-    assert caught.value.offset == offset
-    assert label in caught.value.expected
-    assert f"at byte {offset}" in str(caught.value)
+    decoders = [decode_treadmill_data]
+    if length >= 2:  # the compiled decoder runs once the flags were read
+        decoders.append(_compile(0x1FFE))
+    for decode in decoders:
+        with pytest.raises(FtmsDecodeError) as caught:
+            decode(FULL[:length])
+        assert caught.value.characteristic == "Treadmill Data (0x2ACD)"
+        assert caught.value.offset == offset
+        assert label in caught.value.expected
+        assert f"at byte {offset}" in str(caught.value)
 
 
 def test_empty_notification_is_a_decode_error_not_an_index_error() -> None:

@@ -98,22 +98,22 @@ class _Field(NamedTuple):
     name: str  # attribute of TreadmillData
     label: str  # name in the FTMS specification, for error messages
     code: str  # struct code; "u24" is read as "HB"
+    size: int  # bytes on the wire
     per_unit: int  # raw steps per unit (100 -> 0.01 resolution)
     not_available: int | None  # raw "data not available" value (group members only)
     lo: int
     hi: int
     unit: str
 
-    @property
-    def size(self) -> int:
-        return 3 if self.code == "u24" else struct.calcsize("<" + self.code)
+
+_WIRE_TYPES = {"H": (2, *U16), "h": (2, *S16), "B": (1, *U8), "u24": (3, *U24)}
 
 
 def _f(name: str, label: str, code: str, per_unit: int, na: int | None, unit: str) -> _Field:
-    lo, hi = {"H": U16, "h": S16, "B": U8, "u24": U24}[code]
+    size, lo, hi = _WIRE_TYPES[code]
     if na is not None:  # the not-available value cannot also be a measurement
         hi = min(hi, na - 1)
-    return _Field(name, label, code, per_unit, na, lo, hi, unit)
+    return _Field(name, label, code, size, per_unit, na, lo, hi, unit)
 
 
 # (flag bit, fields in wire order). Bit 0 is inverted: its field is present when the bit is 0.
@@ -174,8 +174,8 @@ def _present(flags: int) -> list[tuple[int, tuple[_Field, ...]]]:
 # --- decode -------------------------------------------------------------------------------------
 #
 # Two decoders read the same table. ``_decode_walk`` steps through the fields one by one and
-# names the first one that does not fit; it serves every flags value the first time it is seen,
-# and every truncated packet. A flags value seen again gets a decoder compiled from the table
+# names the first one that does not fit; it serves the first few packets of each flags value,
+# and every truncated packet. A flags value seen often gets a decoder compiled from the table
 # (as ``dataclasses`` and ``namedtuple`` compile their methods): one precompiled ``struct``
 # unpacks all fields, then straight-line code scales them and fills the record's slots, skipping
 # the frozen ``__init__`` (one ``object.__setattr__`` per field, half the cost of a decode).
@@ -187,6 +187,9 @@ _DECODERS: dict[int, _Decoder] = {}
 _SIGHTINGS: dict[int, int] = {}
 _MAX_DECODERS = 256  # real machines use a handful of flags values; garbage must not fill memory
 _MAX_SIGHTINGS = 4096
+# Compiling costs about as much as a hundred walks: do it for the flags a machine keeps sending
+# (it repeats them at 1-10 Hz), not for every stray value a garbled packet carries.
+_COMPILE_AFTER = 8
 
 
 def _walk_failure(data: bytes, flags: int) -> NoReturn:
@@ -274,14 +277,14 @@ def decode_treadmill_data(data: bytes) -> TreadmillData:
     decoder = _DECODERS.get(flags)
     if decoder is not None:
         return decoder(data)
-    seen = _SIGHTINGS.get(flags, 0)
-    if seen and len(_DECODERS) < _MAX_DECODERS:
-        del _SIGHTINGS[flags]
+    seen = _SIGHTINGS.get(flags, 0) + 1
+    if seen >= _COMPILE_AFTER and len(_DECODERS) < _MAX_DECODERS:
+        _SIGHTINGS.pop(flags, None)
         decoder = _DECODERS[flags] = _compile(flags)
         return decoder(data)
     if len(_SIGHTINGS) >= _MAX_SIGHTINGS:
         _SIGHTINGS.clear()
-    _SIGHTINGS[flags] = seen + 1
+    _SIGHTINGS[flags] = seen
     return _decode_walk(data, flags)
 
 
