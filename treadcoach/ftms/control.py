@@ -20,7 +20,9 @@ Rules (all in the tables below):
   bookkeeping). Answers are matched by request opcode, since the indication echoes it: a 0x08
   answer goes to the oldest pending Stop/Pause, any other answer to the pending request of that
   opcode. An answer nobody waits for (a late one after ``timeout()``, or a wrong opcode) becomes
-  ``UnexpectedResponse``, never an exception.
+  ``UnexpectedResponse``, never an exception. FTMS echoes only the opcode, so an answer that
+  arrives after its request timed out, while a new request of the same opcode waits, is taken as
+  the new request's answer: nothing on the wire can tell them apart.
 * While permission is LOST only RequestControl and Stop may be sent: never fight the console
   (DESIGN.md, safety invariant 2). Getting control back takes an explicit RequestControl.
 * Permission changes: RequestControl answered SUCCESS -> GRANTED; Reset answered SUCCESS ->
