@@ -87,6 +87,8 @@ def test_empty_history_is_a_friendly_line(
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "fresh"))
     assert main(["history"]) == 0
     assert capsys.readouterr().out.strip() == "No sessions recorded yet."
+    assert main(["history", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
     assert not (tmp_path / "fresh").exists()  # listing never creates a journal
 
     Journal.open(tmp_path / "empty.sqlite3").close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -80,9 +81,8 @@ def test_an_interrupted_session_lists_correct_numbers_up_to_its_last_event(
         if isinstance(e, SegmentStarted) and e.kind == SegmentKind.BACKWARD_WALK
     )
     cut = first_backward + 15
-    journal = Journal.open(journal_path)
-    record_session(journal, events[:cut])
-    journal._db.close()  # the process dies: no finish_session, no orderly close
+    with Journal.open(journal_path) as journal:
+        record_session(journal, events[:cut])  # the process dies here: no finish_session
 
     with Journal.open(journal_path) as journal:
         [record] = journal.sessions()
@@ -140,15 +140,19 @@ def test_sessions_are_newest_first_and_past_sessions_oldest_first(journal_path: 
         assert [s.started_at for s in journal.past_sessions()] == sorted(starts)
 
 
-def test_records_carry_the_fields_progression_reads(journal_path: Path) -> None:
-    # coach.progression.PastSession has these names; the lead converts field for field
+def test_records_convert_field_for_field_to_progressions_past_session(
+    journal_path: Path, make_stream: Stream, record_session: JournalFiller
+) -> None:
+    progression = pytest.importorskip("treadcoach.coach.progression")
+    names = [f.name for f in dataclasses.fields(progression.PastSession)]
     with Journal.open(journal_path) as journal:
-        _begin(journal)
-        [past] = journal.past_sessions()
-    for name in ("started_at", "plan", "planned_backward_s", "backward_s", "completed"):
-        assert hasattr(past, name)
-    assert past.stop_reason is None
-    assert isinstance(past.started_at, datetime)
+        record_session(journal, make_stream())
+        _begin(journal, started_at=STARTED_AT + timedelta(days=1))  # interrupted, no events
+        records = journal.past_sessions()
+    past = [progression.PastSession(**{n: getattr(r, n) for n in names}) for r in records]
+    assert [(p.completed, p.stop_reason) for p in past] == [(True, "plan_end"), (False, None)]
+    assert past[0].backward_s == pytest.approx(20.0)
+    assert isinstance(past[0].started_at, datetime)
 
 
 def test_the_default_path_follows_the_data_dir_override(

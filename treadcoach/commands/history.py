@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     path: Path = args.db if args.db is not None else default_journal_path()
     if args.action is None and args.db is None and not path.exists():
-        print("No sessions recorded yet.")
+        print("[]" if args.json else "No sessions recorded yet.")  # and create no file
         return 0
     with Journal.open(path, create=False) as journal:
         if args.action == "show":

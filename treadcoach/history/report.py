@@ -110,17 +110,20 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
                 format_duration(s.duration_s),
                 format_distance(s.distance_m),
                 f"{s.max_speed_kmh:.1f} km/h",
-                s.label,
             ]
             for s in done
         ]
-        header = ["#", "SEGMENT", "TARGET", "PLANNED", "ACTUAL", "DISTANCE", "MAX", "LABEL"]
+        header = ["#", "SEGMENT", "TARGET", "PLANNED", "ACTUAL", "DISTANCE", "MAX"]
+        if any(s.label for s in done):
+            header.append("LABEL")
+            for row, s in zip(rows, done, strict=True):
+                row.append(s.label)
         lines += table(header, rows, right={0, 2, 3, 4, 5, 6})
     else:
         lines.append("No segment started.")
     cues = sum(isinstance(e, Cue) for e in events)
     notable = [e for e in events if isinstance(e, Stop | Fault)]
-    lines += ["", f"{len(events)} events, {cues} cues."]
+    lines += ["", f"{_count(len(events), 'event')}, {_count(cues, 'cue')}."]
     for event in notable:
         what = f"stop: {event.reason}" if isinstance(event, Stop) else f"fault: {event.kind}"
         detail = f" ({event.detail})" if event.detail else ""
@@ -128,6 +131,10 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
     if not record.finished:
         lines.append("The session was interrupted: the numbers run to its last recorded event.")
     return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def session_json(record: SessionRecord) -> dict[str, Any]:
