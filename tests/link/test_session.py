@@ -313,3 +313,43 @@ def test_cancelling_the_session_stops_the_belt() -> None:
             assert treadmill.belt_speed_kmh == 0.0
 
     on_virtual_time(scenario)
+
+
+def test_never_request_control_profile_commands_a_machine_that_needs_none() -> None:
+    async def scenario() -> None:
+        profile = GenericProfile(request_control="never")
+        async with sim_link("no_request_control", profile=profile) as (treadmill, link):
+            assert not treadmill.control_granted  # no Request Control was sent
+            await link.start()
+            assert await link.set_speed(4.0) == 4.0
+            await asyncio.sleep(10)
+            assert treadmill.belt_speed_kmh == pytest.approx(4.0)
+
+    on_virtual_time(scenario)
+
+
+def test_before_every_command_profile_still_commands_the_belt() -> None:
+    async def scenario() -> None:
+        profile = GenericProfile(request_control="before_every_command")
+        async with sim_link(profile=profile) as (treadmill, link):
+            await link.start()
+            assert await link.set_speed(4.0) == 4.0
+            assert await link.set_incline(2.0) == 2.0
+            await asyncio.sleep(10)
+            assert treadmill.belt_speed_kmh == pytest.approx(4.0)
+            assert treadmill.control_granted
+
+    on_virtual_time(scenario)
+
+
+def test_a_machine_that_ignores_speed_targets_is_refused_locally() -> None:
+    async def scenario() -> None:
+        profile = GenericProfile(speed_control=False)
+        async with sim_link(profile=profile) as (treadmill, link):
+            await link.start()
+            with pytest.raises(ControlRejected) as caught:
+                await link.set_speed(4.0)
+            assert caught.value.result_code == ResultCode.NOT_SUPPORTED
+            assert treadmill.target_speed_kmh == pytest.approx(0.8)  # nothing was sent
+
+    on_virtual_time(scenario)

@@ -93,6 +93,7 @@ from treadcoach.ftms.enums import (
     TargetSettingFeature,
     TrainingStatusCode,
 )
+from treadcoach.link.belt import BeltBelief
 from treadcoach.link.bluetooth import bluetooth_unavailable
 from treadcoach.link.events import (
     BadFrameEvent,
@@ -290,10 +291,9 @@ class TreadmillLink:
         self._speed_range = DEFAULT_SPEED_RANGE
         self._incline_range = DEFAULT_INCLINE_RANGE
 
-        self._belt_running: bool | None = None
+        self._belt = BeltBelief()
         self._running_event = asyncio.Event()
         self._state_known = asyncio.Event()
-        self._belt_speed_kmh: float | None = None
         self._running_at_drop = False
         self._target_speed_kmh: float | None = None
         self._target_incline_pct: float | None = None
@@ -358,12 +358,12 @@ class TreadmillLink:
 
         A belt coasting down after Stop is *not* running: its state is stopped.
         """
-        return self._belt_running
+        return self._belt.running
 
     @property
     def belt_speed_kmh(self) -> float | None:
         """The belt speed in the last telemetry record (true km/h), None before the first."""
-        return self._belt_speed_kmh
+        return self._belt.speed_kmh
 
     @property
     def target_speed_kmh(self) -> float | None:
@@ -435,7 +435,7 @@ class TreadmillLink:
                 self._keepalive_task = self._tg.create_task(
                     self._keepalive(self._profile.keepalive_s), name=f"link {self.name} keep-alive"
                 )
-            self._emit(LinkUpEvent(False, bool(self._belt_running), False, self._now()))
+            self._emit(LinkUpEvent(False, bool(self._belt.running), False, self._now()))
         except BaseException:
             await self._shutdown()
             raise
@@ -486,9 +486,9 @@ class TreadmillLink:
     def _known_stopped(self) -> bool:
         age = self.telemetry_age_s()
         return (
-            self._belt_running is False
-            and self._belt_speed_kmh is not None
-            and self._belt_speed_kmh <= 0.0
+            self._belt.running is False
+            and self._belt.speed_kmh is not None
+            and self._belt.speed_kmh <= 0.0
             and age <= _FRESH_S
         )
 
@@ -507,11 +507,11 @@ class TreadmillLink:
         belt state is not known yet, waits up to ``command_timeout_s`` for telemetry to tell.
         """
         self._check_commandable()
-        if self._belt_running is None:
+        if self._belt.running is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.command_timeout_s):
                     await self._state_known.wait()
-        if self._belt_running:
+        if self._belt.running:
             logger.info("%s: belt already running; Start not sent", self.name)
             return False
         job = self._enqueue(StartResume(), None)
@@ -674,7 +674,9 @@ class TreadmillLink:
         request = job.request
         if (error := self._superseded(job)) is not None:
             raise error
-        if isinstance(request, StartResume) and self._belt_running:
+        if self._control_lost and not isinstance(request, RequestControl):
+            raise self._control_lost_error()
+        if isinstance(request, StartResume) and self._belt.running:
             # The belt started while Start waited in the queue (the console, a toggle...).
             logger.info("%s: belt already running; queued Start not sent", self.name)
             job.skipped = True
@@ -682,7 +684,7 @@ class TreadmillLink:
         if (
             isinstance(request, SetTargetSpeed)
             and self._profile.start_before_speed
-            and not self._belt_running
+            and not self._belt.running
         ):
             await self._wait_running(self._profile.running_wait_s)
             if (error := self._superseded(job)) is not None:
@@ -736,9 +738,11 @@ class TreadmillLink:
         elif isinstance(request, SetTargetInclination):
             self._target_incline_pct = value
         elif isinstance(request, StartResume):
-            self._set_running(True)
+            self._belt.started(self._now())
+            self._belt_changed()
         elif isinstance(request, StopPause):
-            self._set_running(False)
+            self._belt.stopped(self._now())
+            self._belt_changed()
             self._target_speed_kmh = 0.0
         elif isinstance(request, RequestControl) and self._control_lost:
             logger.info("%s: control regained", self.name)
@@ -915,8 +919,9 @@ class TreadmillLink:
         training = await self._read(client, uuids.TRAINING_STATUS_UUID, decode_training_status)
         if training is not None:
             self._training_status = training
-            if training.status in _IDLE_TRAINING and self._belt_running is None:
-                self._set_running(False)
+            if training.status in _IDLE_TRAINING:
+                self._belt.idle()
+                self._belt_changed()
         # FTMS: the control point's indications must be on before the first write to it.
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, self._on_treadmill_data)
@@ -995,7 +1000,7 @@ class TreadmillLink:
         self._link_down("the treadmill dropped the Bluetooth link")
 
     def _link_down(self, reason: str) -> None:
-        self._running_at_drop = bool(self._belt_running) or (self._belt_speed_kmh or 0.0) > 0.0
+        self._running_at_drop = bool(self._belt.running) or (self._belt.speed_kmh or 0.0) > 0.0
         self._client = None
         self._gatt_up = False
         self._ready = False
@@ -1101,10 +1106,10 @@ class TreadmillLink:
         logger.debug("%s: bad %s frame %s: %s", self.name, characteristic, raw.hex(" "), error)
         self._emit(BadFrameEvent(characteristic, str(error), raw, self._now()))
 
-    def _set_running(self, running: bool) -> None:
-        self._belt_running = running
-        self._state_known.set()
-        if running:
+    def _belt_changed(self) -> None:
+        if self._belt.running is not None:
+            self._state_known.set()
+        if self._belt.running:
             self._running_event.set()
         else:
             self._running_event.clear()
@@ -1164,13 +1169,8 @@ class TreadmillLink:
         self._last_telemetry_at = now
         self._last_telemetry = record
         if record.speed_kmh is not None:
-            before = self._belt_speed_kmh
-            self._belt_speed_kmh = record.speed_kmh
-            if record.speed_kmh <= 0.0:
-                self._set_running(False)
-            elif self._belt_running is None or (before is not None and before <= 0.0):
-                # Moving from standstill without a status (started at the console): running.
-                self._set_running(True)
+            self._belt.telemetry(record.speed_kmh, now)
+            self._belt_changed()
         self._emit(TelemetryEvent(record, now))
 
     def _on_machine_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
@@ -1187,9 +1187,11 @@ class TreadmillLink:
             )
         op = status.op
         if op == MachineStatusOp.STARTED_OR_RESUMED_BY_USER:
-            self._set_running(True)
+            self._belt.started(self._now())
+            self._belt_changed()
         elif op in _STOPPED_STATUSES:
-            self._set_running(False)
+            self._belt.stopped(self._now())
+            self._belt_changed()
             self._target_speed_kmh = 0.0
         elif op == MachineStatusOp.TARGET_SPEED_CHANGED and status.target_speed_kmh is not None:
             self._target_speed_kmh = status.target_speed_kmh
@@ -1207,5 +1209,6 @@ class TreadmillLink:
             return
         self._training_status = status
         if status.status in _IDLE_TRAINING:
-            self._set_running(False)
+            self._belt.idle()
+            self._belt_changed()
         self._emit(TrainingStatusEvent(status, self._now()))

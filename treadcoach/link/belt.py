@@ -1,0 +1,63 @@
+"""What the link believes about the belt: is it running (as a machine state), and how fast.
+
+Pure and clock-free (times are passed in). The belief decides whether Start may be sent, and a
+wrong "not running" on a toggle machine (TM11GY) turns Start into a pause, so the rules lean on
+the machine's own word and distrust lone zeros:
+
+* Machine Status (started / stopped, paused, safety key, reset) and our own accepted Start or
+  Stop/Pause set the state outright.
+* Telemetry moving from standstill means running (started at the console, no status sent).
+* Telemetry at 0 means stopped only once the belt has had time to spin up after a start
+  (``spin_up_s``; QZ waits 10 s) and the zero is not a lone glitch (``zero_glitch_s`` after the
+  last non-zero speed; Merach sends single 0 frames while running).
+* A belt coasting down after Stop keeps its speed above 0 for a while but is *not* running.
+"""
+
+from __future__ import annotations
+
+__all__ = ["BeltBelief"]
+
+
+class BeltBelief:
+    __slots__ = ("_moving_at", "_started_at", "running", "speed_kmh", "spin_up_s", "zero_glitch_s")
+
+    def __init__(self, *, spin_up_s: float = 10.0, zero_glitch_s: float = 3.0) -> None:
+        self.spin_up_s = spin_up_s
+        self.zero_glitch_s = zero_glitch_s
+        #: None until anything said; True = the machine is in a running state.
+        self.running: bool | None = None
+        #: the last reported belt speed (true km/h), None before the first record
+        self.speed_kmh: float | None = None
+        self._started_at: float | None = None
+        self._moving_at: float | None = None
+
+    def started(self, now: float) -> None:
+        """Start/Resume accepted, or Machine Status "started or resumed"."""
+        self.running = True
+        self._started_at = now
+
+    def stopped(self, now: float) -> None:
+        """Stop/Pause accepted, or Machine Status stopped/paused, safety key, reset."""
+        self.running = False
+        self._started_at = None
+
+    def telemetry(self, speed_kmh: float, now: float) -> None:
+        before = self.speed_kmh
+        self.speed_kmh = speed_kmh
+        if speed_kmh > 0.0:
+            self._moving_at = now
+            if self.running is None or (before is not None and before <= 0.0):
+                self.running = True
+            return
+        if self.running is not True:
+            self.running = False
+            return
+        spinning_up = self._started_at is not None and now - self._started_at < self.spin_up_s
+        glitch = self._moving_at is not None and now - self._moving_at < self.zero_glitch_s
+        if not (spinning_up or glitch):
+            self.running = False
+
+    def idle(self) -> None:
+        """Training Status says idle before any other word on the belt: not running."""
+        if self.running is None:
+            self.running = False
