@@ -201,7 +201,8 @@ def present(state: SessionState, units: Units) -> SessionView:
         heart_rate=f"{state.heart_rate_bpm} bpm" if state.heart_rate_bpm else "",
         next_up=next_up,
         segment_of=segment_of,
-        progress_pct=max(0.0, min(100.0, state.progress * 100)),
+        # whole percent: finer steps cannot be seen and would repaint the bar on every tick
+        progress_pct=float(round(max(0.0, min(100.0, state.progress * 100)))),
         link=_LINK_WORDS[state.link],
         link_ok=state.link is LinkState.CONNECTED,
         cue=cue,

@@ -134,36 +134,52 @@ class SessionScreen(Screen[None]):
         return self._view
 
     def show(self, view: SessionView, *, muted: bool) -> None:
-        """Repaint what changed since the last view."""
+        """Repaint only what changed since the last view (an idle screen must cost ~nothing)."""
         old, self._view = self._view, view
-        if old == view and muted == self._muted:
-            return
-        self._muted = muted
-        if old is None or old.tone != view.tone:
+        muted_changed, self._muted = muted != self._muted, muted
+
+        def changed(*fields: str) -> bool:
+            return old is None or any(getattr(old, f) != getattr(view, f) for f in fields)
+
+        if changed("tone"):
             for tone in TONES:
                 self.set_class(tone == view.tone, f"-{tone}")
-        if old is None or old.banner != view.banner:
-            self.query_one("#banner", Static).update(Text(view.banner))
-        if old is None or old.countdown != view.countdown:
+        # Fixed-size widgets repaint without a layout pass (layout=False).
+        if changed("banner"):
+            self.query_one("#banner", Static).update(Text(view.banner), layout=False)
+        if changed("countdown"):
             self.query_one(Countdown).update(view.countdown)
-        if old is None or old.countdown_label != view.countdown_label:
-            self.query_one("#countdown-label", Label).update(Text(view.countdown_label))
-        self._readout("#target", "TARGET", view.target)
-        self._readout("#actual", "BELT", view.actual)
-        self._readout("#distance", "DISTANCE", view.distance)
-        self._readout("#heart", "HEART", view.heart_rate or "--")
-        next_text = Text.assemble(("NEXT  ", "dim"), (view.next_up or "—", "bold"))
-        self.query_one("#next", Static).update(next_text)
-        self.query_one(ProgressBar).update(progress=view.progress_pct)
-        self.query_one("#segment-of", Label).update(Text(view.segment_of))
-        self.query_one("#plan", Label).update(Text(view.plan))
-        self.query_one("#cue", Static).update(Text(view.cue))
-        self.query_one("#status-left", Static).update(self._status(view, muted))
+        if changed("countdown_label"):
+            self.query_one("#countdown-label", Label).update(
+                Text(view.countdown_label), layout=False
+            )
+        if changed("target"):
+            self._readout("#target", "TARGET", view.target)
+        if changed("actual"):
+            self._readout("#actual", "BELT", view.actual)
+        if changed("distance"):
+            self._readout("#distance", "DISTANCE", view.distance)
+        if changed("heart_rate"):
+            self._readout("#heart", "HEART", view.heart_rate or "--")
+        if changed("next_up"):
+            next_text = Text.assemble(("NEXT  ", "dim"), (view.next_up or "—", "bold"))
+            self.query_one("#next", Static).update(next_text, layout=False)
+        if changed("progress_pct"):
+            self.query_one(ProgressBar).update(progress=view.progress_pct)
+        # these two are sized to their text, so they keep the layout pass
+        if changed("segment_of"):
+            self.query_one("#segment-of", Label).update(Text(view.segment_of))
+        if changed("plan"):
+            self.query_one("#plan", Label).update(Text(view.plan))
+        if changed("cue"):
+            self.query_one("#cue", Static).update(Text(view.cue), layout=False)
+        if muted_changed or changed("link", "link_ok", "elapsed"):
+            self.query_one("#status-left", Static).update(self._status(view, muted), layout=False)
 
     def _readout(self, selector: str, label: str, value: str) -> None:
         text = Text.assemble((label, "dim"), "\n", (value, "bold"))
         text.justify = "center"
-        self.query_one(selector, Static).update(text)
+        self.query_one(selector, Static).update(text, layout=False)
 
     def _status(self, view: SessionView, muted: bool) -> Text:
         link_style = "bold green" if view.link_ok else "bold red"

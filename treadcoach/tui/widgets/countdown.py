@@ -9,6 +9,7 @@ belt, over a shoulder.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.align import Align
 from rich.console import Console, ConsoleOptions
@@ -86,6 +87,11 @@ def fit_scale(value: str, width: int, height: int) -> GlyphScale | None:
 def _glyph(character: str) -> list[str]:
     position = DIGITS.index(character) * 3
     return [DIGITS3X3_BOLD[position + row].ljust(3)[:3] for row in range(3)]
+
+
+@lru_cache(maxsize=64)
+def _scaled(value: str, scale: GlyphScale) -> tuple[str, ...]:
+    return tuple(scaled_lines(value, scale))
 
 
 def scaled_lines(value: str, scale: GlyphScale) -> list[str]:
@@ -173,5 +179,4 @@ class Countdown(Digits):
         if scale is None:
             body = DigitsRenderable(self.value, style)
             return Align(body, "center", style, vertical="middle", height=size.height)
-        lines = scaled_lines(self.value, scale)
-        return _Centred(lines, size.width, size.height, style)
+        return _Centred(list(_scaled(self.value, scale)), size.width, size.height, style)
