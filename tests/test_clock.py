@@ -62,3 +62,13 @@ def test_scaled_loop_runs_faster_than_the_wall() -> None:
 def test_scaled_loop_rejects_nonsense_speedup() -> None:
     with pytest.raises(ValueError, match="speedup"):
         clock.ScaledEventLoop(0)
+
+
+def test_scaled_loop_dilates_a_stall_instead_of_jumping_ahead() -> None:
+    async def stall() -> float:
+        start = clock.now()
+        time.sleep(0.05)  # noqa: ASYNC251 -- the point: a 50 ms stall is 30 s at 600x
+        return clock.now() - start
+
+    elapsed = clock.run(stall(), speedup=600)
+    assert elapsed <= 0.1 + 1e-9

@@ -20,7 +20,7 @@ import asyncio
 import math
 import selectors
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["ScaledEventLoop", "VirtualEventLoop", "new_event_loop", "now", "run"]
@@ -34,29 +34,54 @@ def now() -> float:
 
 
 class _ScaledSelector(selectors.DefaultSelector):
-    def __init__(self, speedup: float) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._speedup = speedup
+        self.loop: ScaledEventLoop | None = None
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        if timeout is not None:
-            timeout = timeout / self._speedup
-        return super().select(timeout)
+        assert self.loop is not None
+        return self.loop._scaled_select(super().select, timeout)
 
 
 class ScaledEventLoop(asyncio.SelectorEventLoop):
-    """An event loop whose ``time()`` runs ``speedup`` times faster than the wall clock."""
+    """An event loop whose ``time()`` runs ``speedup`` times faster than the wall clock.
 
-    def __init__(self, speedup: float) -> None:
-        super().__init__(selector=_ScaledSelector(speedup))
+    A stall (a GC pause, a busy CPU) would otherwise be multiplied too: at 600x, 5 ms of wall
+    time is 3 s of session time, enough to make telemetry look stale or a command time out. So
+    the clock is *dilated*, never jumped: work between two waits counts for at most
+    ``max_lag_s`` session seconds, and a wait for at most what was asked plus ``max_lag_s``. Under
+    load the session clock runs slower than ``speedup``; it never skips ahead of the code.
+    """
+
+    def __init__(self, speedup: float, *, max_lag_s: float = 0.1) -> None:
+        selector = _ScaledSelector()
+        super().__init__(selector=selector)
+        selector.loop = self
         if not (speedup > 0 and math.isfinite(speedup)):
             self.close()
             raise ValueError(f"speedup must be a positive finite number, not {speedup!r}")
         self.speedup = speedup
-        self._wall0 = time.monotonic()
+        self.max_lag_s = max_lag_s
+        self._virtual = time.monotonic()
+        self._wall_mark = self._virtual
 
     def time(self) -> float:
-        return self._wall0 + (time.monotonic() - self._wall0) * self.speedup
+        busy = (time.monotonic() - self._wall_mark) * self.speedup
+        return self._virtual + min(busy, self.max_lag_s)
+
+    def _scaled_select(
+        self,
+        select: Callable[[float | None], list[tuple[selectors.SelectorKey, int]]],
+        timeout: float | None,
+    ) -> list[tuple[selectors.SelectorKey, int]]:
+        self._virtual = self.time()
+        self._wall_mark = time.monotonic()
+        ready = select(None if timeout is None else timeout / self.speedup)
+        waited = (time.monotonic() - self._wall_mark) * self.speedup
+        allowed = math.inf if timeout is None else timeout + self.max_lag_s
+        self._virtual += min(waited, allowed)
+        self._wall_mark = time.monotonic()
+        return ready
 
 
 class _VirtualSelector(selectors.DefaultSelector):

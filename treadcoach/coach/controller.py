@@ -270,6 +270,10 @@ class SessionController:
         # (invariant 1), so a manual change may go down freely but not above the step's cap.
         self._set_goal(max(0.0, min(kmh, step.target_kmh)))
 
+    def report_fault(self, kind: str, detail: str) -> None:
+        """Something beside the session went wrong (MQTT down, a stop input lost): tell the user."""
+        self._fault(kind, detail)
+
     # --- running --------------------------------------------------------------------------
 
     async def run(self) -> Summary:
@@ -387,7 +391,8 @@ class SessionController:
         async for ev in link.events():
             now = asyncio.get_running_loop().time()
             if isinstance(ev, le.TelemetryEvent):
-                self._on_telemetry(ev.data, now)
+                # Judged by when the link received it, not when this task got round to it.
+                self._on_telemetry(ev.data, ev.at)
             elif isinstance(ev, le.StatusEvent):
                 op = ev.status.op
                 if op == MachineStatusOp.STOPPED_BY_SAFETY_KEY:

@@ -1,15 +1,273 @@
-"""`treadcoach run` (not built yet)."""
+"""``treadcoach run``: a coached session, in the TUI or headless (``--headless [--json]``).
+
+Exit status: 0 only when the plan completed; 1 when the session stopped early (the reason is
+printed as one line); 2 for bad input (cli.py).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from treadcoach.commands._unbuilt import add_nothing, not_built
+if TYPE_CHECKING:
+    from treadcoach.coach.events import Event, Summary
+    from treadcoach.coach.plan import Plan
+    from treadcoach.coach.progression import Suggestion
+    from treadcoach.config import Settings
+    from treadcoach.session import Session
+    from treadcoach.tui import TuiSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_nothing(parser)
+    parser.add_argument("--sim", action="store_true", help="use the bundled simulated treadmill")
+    parser.add_argument(
+        "--plan",
+        metavar="NAME|FILE",
+        help="a built-in or user plan, or a plan .toml file "
+        "(default: the next progression step from your history)",
+    )
+    parser.add_argument("--device", metavar="NAME|ADDRESS", help="which treadmill (see 'scan')")
+    parser.add_argument("--headless", action="store_true", help="no TUI: print events instead")
+    parser.add_argument("--json", action="store_true", help="with --headless: one JSON per line")
+    parser.add_argument(
+        "--speedup",
+        type=_positive_float,
+        metavar="X",
+        help="--sim only: run the session clock X times faster ('inf': as fast as possible)",
+    )
+    parser.add_argument(
+        "--sim-fault",
+        action="append",
+        default=[],
+        metavar="KIND@SECONDS",
+        help="--sim only: inject a simulator fault (repeatable): disconnect, nack, control_lost, "
+        "safety_key, stale, garbage, ignore_speed",
+    )
+    parser.add_argument("--sim-profile", default="standard", help="--sim only: quirk profile")
+    parser.add_argument("--mqtt", metavar="URL", help="MQTT broker, e.g. mqtt://user:pw@host:1883")
+    parser.add_argument("--config", type=Path, help="devices.toml to use instead of the user's")
+    parser.add_argument("--db", type=Path, help="history database (default: platform data dir)")
+    parser.add_argument("--no-history", action="store_true", help="do not journal this session")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or math.isnan(value):
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
-    return not_built("run", "issue 6")
+    from treadcoach import clock
+    from treadcoach.config import load_settings
+    from treadcoach.errors import TreadcoachError
+    from treadcoach.session import Session, SessionOptions
+
+    if not args.sim and (args.speedup is not None or args.sim_fault):
+        print("treadcoach run: --speedup and --sim-fault need --sim", file=sys.stderr)
+        return 2
+    if args.json and not args.headless:
+        print("treadcoach run: --json needs --headless", file=sys.stderr)
+        return 2
+    faults = tuple(args.sim_fault)
+    if faults:
+        from sim import parse_fault_spec
+
+        for spec in faults:
+            parse_fault_spec(spec)  # a bad spec raises a one-line SimError
+
+    settings = load_settings(args.config)
+    if args.mqtt:
+        settings = settings.with_mqtt_url(args.mqtt)
+    journal_path = args.db if args.db is not None else settings.history_db
+
+    if not args.headless and args.plan is None:
+        return _run_tui_setup(args, settings, journal_path)
+
+    plan = _choose_plan(args.plan, journal_path)
+    options = SessionOptions(
+        plan=plan,
+        device=args.device,
+        sim=args.sim,
+        sim_faults=faults,
+        sim_profile=args.sim_profile,
+        journal_path=journal_path,
+        record=not args.no_history,
+        mqtt=settings.mqtt,
+    )
+    session = Session(options, settings)
+    speedup = args.speedup if args.sim else None
+    if not args.headless:
+        return _run_tui(session, settings, speedup)
+
+    printer = _json_line if args.json else _human_line
+    session.add_listener(printer)
+    try:
+        summary = clock.run(_headless(session), speedup=speedup)
+    except TreadcoachError:
+        raise
+    return _exit_status(summary)
+
+
+async def _headless(session: Session) -> Summary:
+    return await session.run()
+
+
+def _exit_status(summary: Summary) -> int:
+    if summary.completed:
+        return 0
+    reason = summary.stop_reason.value if summary.stop_reason else "unknown"
+    print(f"treadcoach: session stopped before the end ({reason})", file=sys.stderr)
+    return 1
+
+
+def _choose_plan(name: str | None, journal_path: Path | None) -> Plan:
+    from treadcoach.coach.library import PROGRESSION_NAME, find_plan
+
+    if name is None or name == PROGRESSION_NAME:
+        return _suggested(journal_path).plan
+    return find_plan(name)
+
+
+def _suggested(journal_path: Path | None) -> Suggestion:
+    from treadcoach.coach.progression import PastSession, suggest_next
+    from treadcoach.history import Journal
+
+    with Journal.open(journal_path) as journal:
+        past = [
+            PastSession(
+                started_at=r.started_at,
+                plan=r.plan,
+                planned_backward_s=r.planned_backward_s,
+                backward_s=r.backward_s,
+                completed=r.completed,
+                stop_reason=r.stop_reason,
+            )
+            for r in journal.past_sessions()
+        ]
+    return suggest_next(past, date.today())
+
+
+def _json_line(event: Event) -> None:
+    print(event.model_dump_json(exclude_none=True), flush=True)
+
+
+def _human_line(event: Event) -> None:
+    match event.event:
+        case "telemetry":
+            return
+        case "segment":
+            what = (
+                f"{event.duration_s:.0f} s"
+                if event.duration_s is not None
+                else f"{event.distance_m:.0f} m"
+            )
+            text = f"segment {event.index + 1}/{event.total}: {event.kind.value} {event.target_kmh:.1f} km/h for {what}"
+        case "cue":
+            text = f"  {event.text}"
+        case "stop":
+            text = f"STOP ({event.reason.value}) {event.detail}"
+        case "fault":
+            text = f"fault {event.kind}: {event.detail}"
+        case "summary":
+            text = (
+                f"{'completed' if event.completed else 'stopped'}: {event.duration_s / 60:.1f} min, "
+                f"{event.distance_m:.0f} m, backward {event.backward_s:.0f} s"
+            )
+        case "connected":
+            text = f"connected to {event.device} ({event.address})"
+        case _:
+            text = event.model_dump_json()
+    print(f"[{event.t:8.1f}] {text}", flush=True)
+
+
+def _tui_settings(settings: Settings) -> TuiSettings:
+    from treadcoach.tui import TuiSettings
+
+    audio = settings.audio
+    return TuiSettings(
+        units=settings.limits.units,
+        stop_key=settings.inputs.stop_key,
+        pause_key=settings.inputs.pause_key,
+        audio=audio.engine if audio.enabled else "none",
+    )
+
+
+def _run_tui(session: Session, settings: Settings, speedup: float | None) -> int:
+    from treadcoach import clock
+    from treadcoach.tui import TreadcoachApp
+
+    app = TreadcoachApp(session=session, settings=_tui_settings(settings))
+    clock.run(app.run_async(), speedup=speedup)
+    summary = session.controller.summary
+    if summary is None:
+        return 1
+    return _exit_status(summary)
+
+
+def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: Path | None) -> int:
+    from treadcoach import clock
+    from treadcoach.coach.library import discover
+    from treadcoach.coach.schedule import totals
+    from treadcoach.session import SIM_DEVICE, Session, SessionOptions, caps_from
+    from treadcoach.tui import Choice, SessionRequest, SetupChoices, TreadcoachApp
+
+    caps = caps_from(settings)
+    suggestion = _suggested(journal_path)
+    plans = [
+        Choice(
+            label=f"Next progression step: {suggestion.plan.title}",
+            value="progression",
+            detail=suggestion.reason,
+        )
+    ]
+    for entry in discover().entries:
+        t = totals(entry.plan, caps)
+        plans.append(
+            Choice(
+                label=entry.plan.title,
+                value=entry.plan.name,
+                detail=f"{t.duration_s / 60:.0f} min · {t.backward_s / 60:.1f} min backward",
+            )
+        )
+    devices = [Choice(label="Simulated treadmill", value=SIM_DEVICE, detail="no hardware needed")]
+    if settings.default_device:
+        devices.insert(0, Choice(label=settings.default_device, value=settings.default_device))
+
+    def factory(request: SessionRequest) -> Session:
+        sim = args.sim or request.device == SIM_DEVICE
+        return Session(
+            SessionOptions(
+                plan=_choose_plan(request.plan, journal_path),
+                device=None if sim else request.device,
+                sim=sim,
+                sim_faults=tuple(args.sim_fault),
+                sim_profile=args.sim_profile,
+                journal_path=journal_path,
+                record=not args.no_history,
+                mqtt=settings.mqtt,
+            ),
+            settings,
+        )
+
+    setup = SetupChoices(
+        devices=devices,
+        plans=plans,
+        default_device=SIM_DEVICE if args.sim else settings.default_device,
+        suggested_plan="progression",
+        suggested_reason=suggestion.reason,
+    )
+    app = TreadcoachApp(setup=setup, session_factory=factory, settings=_tui_settings(settings))
+    clock.run(app.run_async(), speedup=args.speedup if args.sim else None)
+    session = app.session
+    summary = session.controller.summary if isinstance(session, Session) else None
+    if summary is None:
+        return 0
+    return _exit_status(summary)

@@ -1,0 +1,277 @@
+"""A whole session as the user runs it: treadmill (or simulator), controller, journal, MQTT, signals.
+
+:class:`Session` is what ``treadcoach run`` (headless) and the TUI hold. It implements
+:class:`~treadcoach.coach.handle.SessionHandle` by delegating to the controller, and its
+:meth:`Session.run` owns everything the session needs while it lasts: the simulated treadmill,
+the journal entry, the MQTT bridge, and SIGINT/SIGTERM/SIGHUP handlers that go through the stop path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from treadcoach.coach.controller import SessionConfig, SessionController
+from treadcoach.coach.events import Event, Summary
+from treadcoach.coach.handle import EventListener
+from treadcoach.coach.plan import Plan
+from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
+from treadcoach.coach.state import SessionState
+from treadcoach.config import MqttSettings, Settings
+from treadcoach.errors import ConfigError
+from treadcoach.safety.reasons import StopReason
+from treadcoach.safety.watchdog import WatchLimits
+
+if TYPE_CHECKING:
+    from sim import SimTreadmill
+    from treadcoach.history import Journal
+
+__all__ = ["SIM_DEVICE", "Session", "SessionOptions", "caps_from"]
+
+log = logging.getLogger(__name__)
+
+SIM_DEVICE = "sim"  # the device value that means "the bundled simulator"
+
+_SIGNALS: tuple[tuple[signal.Signals, StopReason], ...] = (
+    (signal.SIGINT, StopReason.SIGINT),
+    (signal.SIGTERM, StopReason.SIGTERM),
+    (signal.SIGHUP, StopReason.SIGHUP),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    plan: Plan
+    device: str | None = None  # name or address; SIM_DEVICE or None with sim=True: simulator
+    sim: bool = False
+    sim_faults: tuple[str, ...] = ()  # KIND@SECONDS
+    sim_profile: str = "standard"
+    sim_notify_hz: float = 1.0
+    journal_path: Path | None = None
+    record: bool = True  # write the journal
+    mqtt: MqttSettings | None = None
+    handle_signals: bool = True
+
+
+def caps_from(settings: Settings) -> Caps:
+    limits = settings.limits
+    return Caps(
+        max_kmh=limits.max_kmh,
+        backward_max_kmh=limits.backward_max_kmh,
+        turnaround_kmh=max(limits.turnaround_kmh, 0.5),
+        turnaround_s=limits.turnaround_s,
+    )
+
+
+class Session:
+    """One coached session; see the module docstring."""
+
+    def __init__(self, options: SessionOptions, settings: Settings) -> None:
+        self.options = options
+        self.settings = settings
+        self.steps = expand(options.plan, caps_from(settings))
+        self.planned_backward_s = backward_time_s(self.steps)
+        self.treadmill: SimTreadmill | None = None
+        target, client_backend, scanner_backend = self._target()
+        # The link resolves the profile again from the advertised name once connected; this
+        # early look-up (by what the user typed) sets the watchdog's acceleration and distance.
+        self.device_label = self.treadmill.name if self.treadmill is not None else target
+        profile = settings.profile_for(self.device_label, target)
+        limits = settings.limits
+        config = SessionConfig(
+            plan_name=options.plan.name,
+            watch=WatchLimits(
+                stale_after_s=limits.stale_after_s,
+                overspeed_tolerance_kmh=limits.overspeed_tolerance_kmh,
+                follow_tolerance_kmh=limits.overspeed_tolerance_kmh,
+                follow_margin_s=limits.target_deadline_s,
+                accel_kmh_per_s=profile.accel_kmh_per_s,
+            ),
+            turnaround_countdown_s=5,
+            remote_control=bool(options.mqtt and options.mqtt.remote_control),
+            distance_source=profile.distance_source,
+            simulated=options.sim,
+        )
+
+        def link() -> Any:
+            from treadcoach.link import TreadmillLink
+
+            return TreadmillLink(
+                target,
+                profile=settings.profile_for,
+                client_backend=client_backend,
+                scanner_backend=scanner_backend,
+            )
+
+        self.controller = SessionController(
+            link,
+            self.steps,
+            config,
+            planned_backward_s=self.planned_backward_s,
+            planned_duration_s=planned_duration_s(self.steps),
+        )
+        self.mqtt_connected: bool | None = None
+
+    def _target(self) -> tuple[str, Any, Any]:
+        opts = self.options
+        if opts.sim:
+            from sim import SimTreadmill
+            from sim.bleak_backend import SimBleakClient, SimBleakScanner
+
+            self.treadmill = SimTreadmill(
+                name="treadcoach-sim",
+                profile=opts.sim_profile,
+                faults=opts.sim_faults,
+                notify_hz=opts.sim_notify_hz,
+                runner=True,
+            )
+            return self.treadmill.address, SimBleakClient, SimBleakScanner
+        target = opts.device or self.settings.default_device
+        if not target or target == SIM_DEVICE:
+            raise ConfigError(
+                "devices.toml",
+                "default_device",
+                "no treadmill chosen: pass --device NAME|ADDRESS, save one with "
+                "'treadcoach scan --save ADDRESS', or try the simulator with --sim",
+            )
+        return target, None, None
+
+    # --- SessionHandle ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        return self.controller.state
+
+    def add_listener(self, listener: EventListener) -> Callable[[], None]:
+        return self.controller.add_listener(listener)
+
+    def request_stop(self, reason: StopReason, detail: str = "") -> None:
+        self.controller.request_stop(reason, detail)
+
+    def request_pause(self, source: StopReason) -> None:
+        self.controller.request_pause(source)
+
+    def request_resume(self, source: StopReason) -> None:
+        self.controller.request_resume(source)
+
+    def request_speed(self, kmh: float, source: StopReason) -> None:
+        self.controller.request_speed(kmh, source)
+
+    async def run(self) -> Summary:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.treadmill is not None:
+                await stack.enter_async_context(self.treadmill)
+            if self.options.record:
+                stack.enter_context(self._journal())
+            if self.options.handle_signals:
+                stack.enter_context(self._signals())
+            bridge_task = self._start_bridge()
+            try:
+                return await self.controller.run()
+            finally:
+                if bridge_task is not None:
+                    # Let the bridge publish the final state before it says offline.
+                    await asyncio.sleep(0)
+                    bridge_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await bridge_task
+
+    # --- what a session owns while it runs ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def _journal(self) -> Iterator[Journal]:
+        from treadcoach.history import Journal
+
+        journal = Journal.open(self.options.journal_path)
+        try:
+            session_id = journal.begin_session(
+                plan=self.options.plan.name,
+                device=self.device_label,
+                address=self.treadmill.address if self.treadmill else (self.options.device or ""),
+                simulated=self.options.sim,
+                planned_backward_s=self.planned_backward_s,
+                planned_duration_s=planned_duration_s(self.steps),
+                started_at=datetime.now().astimezone(),
+            )
+
+            def record(event: Event) -> None:
+                # Appended (and committed) as each event happens: invariant 6.
+                if isinstance(event, Summary):
+                    journal.finish_session(session_id, event)
+                else:
+                    journal.append(session_id, event)
+
+            remove = self.controller.add_listener(record)
+            try:
+                yield journal
+            finally:
+                remove()
+        finally:
+            journal.close()
+
+    @contextlib.contextmanager
+    def _signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        installed: list[signal.Signals] = []
+        for sig, reason in _SIGNALS:
+            try:
+                loop.add_signal_handler(sig, self.controller.request_stop, reason, sig.name)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):
+                log.debug("cannot handle %s here", sig.name)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    def _start_bridge(self) -> asyncio.Task[None] | None:
+        settings = self.options.mqtt
+        if settings is None:
+            return None
+        from treadcoach.mqtt.bridge import MqttBridge
+        from treadcoach.mqtt.connection import make_tls_context
+
+        def on_status(connected: bool, detail: str) -> None:
+            if connected != self.mqtt_connected:
+                self.mqtt_connected = connected
+                if not connected:
+                    self.controller.report_fault("mqtt_down", detail)
+
+        bridge = MqttBridge(
+            self,
+            hostname=settings.hostname,
+            port=settings.port,
+            username=settings.username,
+            password=settings.password,
+            tls_context=(
+                make_tls_context(settings.ca_file, insecure=settings.tls_insecure)
+                if settings.tls
+                else None
+            ),
+            device_id=settings.device_id,
+            discovery_prefix=settings.discovery_prefix,
+            discovery=settings.discovery,
+            remote_control=settings.remote_control,
+            buttons=[(b.topic, b.payload_spec) for b in settings.buttons],
+            on_status=on_status,
+        )
+
+        async def run_bridge() -> None:
+            # The broker is optional: a bridge failure is reported, never a session failure.
+            try:
+                await bridge.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("MQTT bridge stopped: %s", exc)
+                self.controller.report_fault("mqtt_failed", str(exc))
+
+        return asyncio.get_running_loop().create_task(run_bridge(), name="treadcoach-mqtt")
