@@ -31,13 +31,14 @@ async def sim_link(
     sim_profile: str | sim.Profile = "standard",
     *,
     notify_hz: float = 1.0,
+    client_backend: type[SimBleakClient] = SimBleakClient,
     **link_kwargs: Any,
 ) -> AsyncIterator[tuple[sim.SimTreadmill, TreadmillLink]]:
     """A simulated treadmill and a link connected to it through the bleak backends."""
     async with sim.SimTreadmill(profile=sim_profile, notify_hz=notify_hz) as treadmill:
         link = TreadmillLink(
             treadmill.address,
-            client_backend=SimBleakClient,
+            client_backend=client_backend,
             scanner_backend=SimBleakScanner,
             **link_kwargs,
         )
@@ -64,3 +65,19 @@ async def collect(link: TreadmillLink, for_s: float) -> list[LinkEvent]:
     except TimeoutError:
         pass
     return events
+
+
+def recording_client() -> tuple[type[SimBleakClient], list[bytes]]:
+    """The simulator's client backend, noting every control-point write (an observation of
+    what went on the air through bleak's seam; nothing of the link is replaced)."""
+    from treadcoach.ftms import uuids
+
+    writes: list[bytes] = []
+
+    class RecordingSimClient(SimBleakClient):
+        async def write_gatt_char(self, characteristic: Any, data: Any, response: bool) -> None:
+            if characteristic.uuid == uuids.CONTROL_POINT_UUID:
+                writes.append(bytes(data))
+            await super().write_gatt_char(characteristic, data, response)
+
+    return RecordingSimClient, writes

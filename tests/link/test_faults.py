@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import collect, next_event, on_virtual_time, sim_link
+from link_helpers import collect, next_event, on_virtual_time, recording_client, sim_link
 
 import sim
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
@@ -50,12 +50,15 @@ def test_control_lost_is_reported_commands_refused_then_requested_on_demand() ->
 
 
 def test_disconnect_reconnects_and_stops_the_belt_first() -> None:
+    client, writes = recording_client()
+
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with sim_link(client_backend=client) as (treadmill, link):
             await link.start()
             await link.set_speed(5.0)
             await asyncio.sleep(15)
             assert treadmill.belt_speed_kmh == pytest.approx(5.0)
+            before_drop = len(writes)
             treadmill.inject("disconnect")
             down = await next_event(link, LinkDownEvent, within_s=2)
             assert down.reconnecting
@@ -69,6 +72,9 @@ def test_disconnect_reconnects_and_stops_the_belt_first() -> None:
             assert treadmill.belt_speed_kmh == 0.0  # the simulator's belt, not our belief
             assert treadmill.state is sim.RunState.STOPPED  # stopped, and never started again
             assert link.belt_running is False
+            # the first things on the new connection: take control, then Stop; never Start
+            assert writes[before_drop : before_drop + 2] == [bytes([0x00]), bytes([0x08, 0x01])]
+            assert bytes([0x07]) not in writes[before_drop:]
 
     on_virtual_time(scenario)
 

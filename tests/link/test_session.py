@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import collect, next_event, on_virtual_time, sim_link
+from link_helpers import collect, next_event, on_virtual_time, recording_client, sim_link
 
 import sim
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
@@ -182,13 +182,15 @@ def test_nack_raises_control_rejected_with_the_result_code() -> None:
 
 def test_start_is_never_sent_to_a_running_belt() -> None:
     # TM11GY pauses when it gets Start while running; the link must not send it.
+    client, writes = recording_client()
+
     async def scenario() -> None:
         async with sim.SimTreadmill(profile="start_toggle") as treadmill:
             settings = load_settings()
             async with TreadmillLink(
                 "TM11GY",  # by name, with the devices.toml entry it matches
                 profile=settings.profile_for,
-                client_backend=SimBleakClient,
+                client_backend=client,
                 scanner_backend=SimBleakScanner,
             ) as link:
                 assert link.profile.start_toggles
@@ -202,6 +204,7 @@ def test_start_is_never_sent_to_a_running_belt() -> None:
                 await asyncio.sleep(5)
                 assert treadmill.state is sim.RunState.RUNNING
                 assert treadmill.belt_speed_kmh == pytest.approx(running_at)
+                assert writes.count(bytes([0x07])) == 1
 
     on_virtual_time(scenario)
 
@@ -220,8 +223,10 @@ def test_start_before_speed_waits_for_the_belt_then_sets_speed() -> None:
 
 
 def test_stop_jumps_the_command_in_flight_and_drops_the_queued_ones() -> None:
+    client, writes = recording_client()
+
     async def scenario() -> None:
-        async with sim_link("speed_needs_running") as (treadmill, link):
+        async with sim_link("speed_needs_running", client_backend=client) as (treadmill, link):
             await link.start()
             await link.set_speed(3.0)  # accepted after the 0x05 retries ride out the spin-up
             await asyncio.sleep(10)
@@ -235,7 +240,9 @@ def test_stop_jumps_the_command_in_flight_and_drops_the_queued_ones() -> None:
             await asyncio.sleep(0)
             assert not in_flight.done()
             assert not queued.done()
+            before_stop = len(writes)
             await link.stop()  # ...yet Stop is written and answered at once
+            assert writes[before_stop] == bytes([0x08, 0x01])
             assert link.belt_running is False
             with pytest.raises(CommandSuperseded):
                 await queued
@@ -245,6 +252,8 @@ def test_stop_jumps_the_command_in_flight_and_drops_the_queued_ones() -> None:
             assert treadmill.belt_speed_kmh == 0.0
             assert treadmill.target_speed_kmh == 0.0
             assert treadmill.incline_pct == 0.0
+            # nothing but Stop went out after the Stop: no speed, no incline, no retry
+            assert set(writes[before_stop:]) == {bytes([0x08, 0x01])}
 
     on_virtual_time(scenario)
 
@@ -351,5 +360,23 @@ def test_a_machine_that_ignores_speed_targets_is_refused_locally() -> None:
                 await link.set_speed(4.0)
             assert caught.value.result_code == ResultCode.NOT_SUPPORTED
             assert treadmill.target_speed_kmh == pytest.approx(0.8)  # nothing was sent
+
+    on_virtual_time(scenario)
+
+
+def test_keepalive_profile_talks_to_an_idle_machine_without_starting_it() -> None:
+    client, writes = recording_client()
+
+    async def scenario() -> None:
+        profile = GenericProfile(keepalive_s=2.0)
+        async with sim_link(profile=profile, client_backend=client) as (treadmill, link):
+            await link.start()
+            await link.set_speed(3.0)
+            sent = len(writes)
+            await asyncio.sleep(11)
+            keepalives = writes[sent:]
+            assert len(keepalives) >= 4
+            assert set(keepalives) == {bytes([0x00])}  # Request Control: never Start
+            assert treadmill.belt_speed_kmh == pytest.approx(3.0)
 
     on_virtual_time(scenario)
