@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 from bleak.exc import (
     BleakBluetoothNotAvailableError,
@@ -11,7 +14,7 @@ from bleak.exc import (
 )
 
 from treadcoach.errors import BluetoothUnavailable
-from treadcoach.link import bluetooth_unavailable, translate_bluetooth_errors
+from treadcoach.link import TreadmillLink, bluetooth_unavailable, translate_bluetooth_errors
 
 R = BleakBluetoothNotAvailableReason
 
@@ -88,3 +91,20 @@ def test_translate_reraises_as_bluetooth_unavailable_keeping_the_cause() -> None
 def test_translate_leaves_other_errors_as_they_are() -> None:
     with pytest.raises(BleakError, match="Not connected"), translate_bluetooth_errors():
         raise BleakError("Not connected")
+
+
+def test_opening_a_link_without_bluetooth_raises_bluetooth_unavailable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # What `treadcoach run` without --sim meets on a machine with no D-Bus / bluetoothd.
+    missing = tmp_path / "no-such-dbus-socket"
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={missing}")
+
+    async def open_link() -> None:
+        async with TreadmillLink("AA:BB:CC:DD:EE:FF", find_timeout_s=1.0):
+            pass
+
+    with pytest.raises(BluetoothUnavailable) as caught:
+        asyncio.run(open_link())
+    assert str(missing) in str(caught.value)
+    assert "--sim" in caught.value.hint
