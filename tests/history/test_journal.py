@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -275,3 +276,14 @@ def _begin(journal: Journal, *, started_at: datetime = STARTED_AT) -> int:
         planned_duration_s=600.0,
         started_at=started_at.astimezone(UTC),
     )
+
+
+def test_closing_a_journal_stops_its_checkpoint_thread(journal_path: Path) -> None:
+    with Journal.open(journal_path) as journal:
+        session_id = _begin(journal)
+        for i in range(250):  # past a checkpoint nudge
+            journal.append(session_id, Telemetry(t=i / 10, speed_kmh=3.0, distance_m=i / 12))
+        assert any(t.name.startswith("journal-checkpoint") for t in threading.enumerate())
+    assert not any(t.name.startswith("journal-checkpoint") for t in threading.enumerate())
+    with Journal.open(journal_path) as journal:
+        assert journal.session(session_id).event_count == 250
