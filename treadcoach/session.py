@@ -208,7 +208,7 @@ class Session:
                 else:
                     journal.append(session_id, event)
 
-            remove = self.controller.add_listener(record)
+            remove = self.controller.add_recorder(record)
             try:
                 yield journal
             finally:

@@ -296,3 +296,33 @@ def test_a_refused_command_ends_the_session_through_the_stop_path() -> None:
     run = run_session(during=nack_later)
     assert run.stop.reason is StopReason.ERROR
     assert run.belt_target_kmh == 0.0
+
+
+def test_the_journal_recorder_sees_each_event_before_any_renderer() -> None:
+    # Invariant 6: whatever is shown is already journaled, so a kill loses nothing shown.
+    order: list[str] = []
+
+    async def attach(treadmill: SimTreadmill, controller: SessionController) -> None:
+        controller.add_recorder(lambda e: order.append(f"journal:{e.event}"))
+
+    steps = short_steps()
+    run = Run()
+
+    async def scenario() -> None:
+        async with SimTreadmill(name="SimTread") as treadmill:
+            controller = SessionController(
+                lambda: TreadmillLink(
+                    treadmill.address,
+                    client_backend=SimBleakClient,
+                    scanner_backend=SimBleakScanner,
+                ),
+                steps,
+            )
+            controller.add_listener(lambda e: order.append(f"shown:{e.event}"))
+            await attach(treadmill, controller)
+            run.summary = await controller.run()
+
+    clock.run(scenario(), speedup=math.inf)
+    assert order[:2] == ["journal:connected", "shown:connected"]
+    pairs = list(zip(order[::2], order[1::2], strict=True))
+    assert all(a.startswith("journal:") and b.startswith("shown:") for a, b in pairs)

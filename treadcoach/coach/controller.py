@@ -224,6 +224,17 @@ class SessionController:
 
         return remove
 
+    def add_recorder(self, recorder: EventListener) -> Callable[[], None]:
+        """Like ``add_listener``, but called before every listener, so that whatever a renderer
+        shows is already in the journal (invariant 6: a crash loses nothing already shown)."""
+        self._listeners.insert(0, recorder)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(recorder)
+
+        return remove
+
     def request_stop(self, reason: StopReason, detail: str = "") -> None:
         if self._stop_task is not None:
             log.info(
