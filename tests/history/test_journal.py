@@ -129,6 +129,9 @@ def test_finish_does_not_store_a_summary_twice(journal_path: Path) -> None:
         assert journal.events(appended) == [summary]
         assert journal.events(only_finished) == [summary]
         assert journal.session(only_finished).status == "stopped (key)"
+        appended_only = _begin(journal)
+        journal.append(appended_only, summary)  # the stream's summary alone ends the session
+        assert journal.session(appended_only).status == "stopped (key)"
 
 
 def test_sessions_are_newest_first_and_past_sessions_oldest_first(journal_path: Path) -> None:

@@ -294,7 +294,11 @@ class Journal:
         return session_id
 
     def append(self, session_id: int, event: Event) -> None:
-        """Store one event and the session's updated tally, committed before returning."""
+        """Store one event and the session's updated tally, committed before returning.
+
+        A ``summary`` event also marks the session finished, so a listener may simply append
+        every event of the stream; ``finish_session`` is for when the summary is not appended.
+        """
         body = event.model_dump_json()
         try:
             with self._transaction("append an event") as db:
@@ -340,8 +344,8 @@ class Journal:
         )
         db.execute(
             "UPDATE sessions SET event_count = event_count + 1, duration_s = ?, distance_m = ?,"
-            " backward_s = ?, backward_distance_m = ?, stop_reason = ?, completed = ?"
-            " WHERE id = ?",
+            " backward_s = ?, backward_distance_m = ?, stop_reason = ?, completed = ?,"
+            " finished = max(finished, ?) WHERE id = ?",
             (
                 tally.duration_s,
                 tally.distance_m,
@@ -349,6 +353,7 @@ class Journal:
                 tally.backward_distance_m,
                 tally.stop_reason,
                 int(tally.completed),
+                int(isinstance(event, Summary)),  # the stream's last word: the session ended
                 session_id,
             ),
         )
