@@ -89,7 +89,8 @@ async def test_the_tick_repaints_a_state_that_changed_without_an_event() -> None
 async def test_backward_segment_is_preceded_by_its_turnaround_banner() -> None:
     timeline = [
         running(WARMUP, TURN_IN, remaining=2.0),
-        running(TURN_IN, BACKWARD, remaining=5.0),
+        running(TURN_IN, BACKWARD, remaining=7.0),
+        running(TURN_IN, BACKWARD, remaining=5.0, turnaround_countdown_s=5),
         running(TURN_IN, BACKWARD, remaining=3.5, turnaround_countdown_s=4),
         running(TURN_IN, BACKWARD, remaining=0.5, turnaround_countdown_s=1),
         running(BACKWARD, TURN_OUT, remaining=150.0),
@@ -118,12 +119,13 @@ async def test_backward_segment_is_preceded_by_its_turnaround_banner() -> None:
             tones.append(sorted(app.screen.classes))
         assert banners == [
             "WARM-UP",
+            "SLOWING — GET READY TO TURN",
             "TURN AROUND IN 5",
             "TURN AROUND IN 4",
             "TURN AROUND IN 1",
             "BACKWARD WALK",
         ]
-        assert tones[1] == ["-turnaround"]
+        assert tones[1] == tones[2] == ["-turnaround"]
         assert tones[-1] == ["-backward"]
         assert "Backward walk, 2 minutes 30." in speaker.texts
 

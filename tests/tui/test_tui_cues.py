@@ -46,6 +46,19 @@ def test_last_three_seconds_are_counted_once_each() -> None:
     assert all(u.interrupts for u in said)
 
 
+def test_a_turnaround_is_not_counted_while_the_belt_slows() -> None:
+    planner = CuePlanner()
+    said = []
+    for remaining in (
+        3.0,
+        2.0,
+        1.0,
+    ):  # the segment clock runs, the controller's count has not begun
+        said += planner.on_state(running(TURN_IN, BACKWARD, remaining=remaining))
+    said += planner.on_state(running(TURN_IN, BACKWARD, remaining=5.0, turnaround_countdown_s=3))
+    assert _texts(said) == ["3"]
+
+
 def test_distance_segments_are_not_counted_in_seconds() -> None:
     planner = CuePlanner()
     said = planner.on_state(running(RETRO, None, remaining=2.0))
@@ -67,8 +80,10 @@ def test_controller_countdown_and_ticking_state_do_not_double_a_number() -> None
         said += planner.on_event(
             Cue(t=0, text=f"Turn around: face away in {n}", kind="countdown", countdown_s=n)
         )
-        said += planner.on_state(running(TURN_IN, BACKWARD, remaining=n - 0.5))
-    said += planner.on_state(running(TURN_IN, BACKWARD, remaining=1.5))
+        said += planner.on_state(
+            running(TURN_IN, BACKWARD, remaining=n - 0.5, turnaround_countdown_s=n)
+        )
+    said += planner.on_state(running(TURN_IN, BACKWARD, remaining=1.5, turnaround_countdown_s=2))
     said += planner.on_event(Cue(t=0, text="Turn around: in 2", kind="countdown", countdown_s=2))
     # the first number carries the controller's words, then bare numbers, none twice
     assert _texts(said) == ["Turn around: face away in 5", "4", "3", "2"]

@@ -68,12 +68,17 @@ def test_warmup_is_toned_forward() -> None:
     assert (view.banner, view.tone) == ("WARM-UP", "forward")
 
 
-def test_turnaround_segment_counts_down_in_the_banner() -> None:
-    view = present(running(TURN_IN, BACKWARD, remaining=4.2), "kmh")
+def test_turnaround_segment_counts_down_in_the_banner_and_the_digits() -> None:
+    view = present(running(TURN_IN, BACKWARD, remaining=4.2, turnaround_countdown_s=5), "kmh")
     assert (view.banner, view.tone) == ("TURN AROUND IN 5", "turnaround")
     assert (view.countdown, view.countdown_label) == ("5", "seconds to turn around")
-    counting = present(running(TURN_IN, BACKWARD, remaining=4.2, turnaround_countdown_s=4), "kmh")
-    assert counting.banner == "TURN AROUND IN 4"
+
+
+def test_turnaround_shows_no_number_while_the_belt_is_still_slowing() -> None:
+    # the controller has not started counting: a number from the segment time would jump back up
+    view = present(running(TURN_IN, BACKWARD, remaining=4.2), "kmh")
+    assert (view.banner, view.tone) == ("SLOWING — GET READY TO TURN", "turnaround")
+    assert (view.countdown, view.countdown_label) == ("", "slowing down")
 
 
 def test_countdown_into_a_direction_change_overrides_the_segment_name() -> None:

@@ -255,7 +255,9 @@ class TreadcoachApp(App["Summary | None"]):
         session = self.session
         if session is None:
             self.bell()
-            self.notify("No session is running, so there is no belt to stop.", timeout=3)
+            self.notify(
+                "No session is running, so there is no belt to stop. ctrl+q quits.", timeout=4
+            )
             return
         session.request_stop(StopReason.KEY)
         self.refresh_session()
@@ -276,6 +278,8 @@ class TreadcoachApp(App["Summary | None"]):
 
     def action_new_session(self) -> None:
         if self._setup is None or self._factory is None or self.session_running:
+            return
+        if not isinstance(self.screen, SummaryScreen):
             return
         self._session_screen = None
         self._show_screen(SetupScreen(self._setup, self.settings))

@@ -135,8 +135,15 @@ class CuePlanner:
             or state.remaining <= 0
         ):
             return []
-        whole = math.ceil(state.remaining - 1e-9)
-        if whole > LAST_SECONDS or not self._count(segment.index, whole):
+        if segment.kind is SegmentKind.TURNAROUND or state.turnaround_countdown_s is not None:
+            # A direction change is counted by the controller (its cues carry the numbers);
+            # while the belt is still slowing there is no count, whatever the segment time says.
+            whole = state.turnaround_countdown_s
+            if whole is None:
+                return []
+        else:
+            whole = math.ceil(state.remaining - 1e-9)
+        if whole <= 0 or whole > LAST_SECONDS or not self._count(segment.index, whole):
             return []
         return [Utterance(str(whole), "countdown")]
 

@@ -132,15 +132,12 @@ class SessionView:
 
 
 def _turnaround_count(state: SessionState) -> int | None:
-    """The seconds to turn, while a direction change is being counted down; else None."""
-    segment = state.segment
-    countdown = state.turnaround_countdown_s
-    if segment is not None and segment.kind is SegmentKind.TURNAROUND:
-        if countdown is None and state.remaining is not None and state.remaining_unit == "s":
-            countdown = max(0, math.ceil(state.remaining - 1e-9))
-        return countdown
-    # the controller may count down into a direction change at the end of another segment
-    return countdown or None
+    """The seconds to turn while the controller counts down a direction change, else None.
+
+    Only the controller's own count is shown: while the belt is still slowing into a turnaround
+    it has not started counting, and a number taken from the segment's time would jump back up.
+    """
+    return state.turnaround_countdown_s
 
 
 def _banner(state: SessionState) -> tuple[str, str]:
@@ -157,10 +154,10 @@ def _banner(state: SessionState) -> tuple[str, str]:
         return "PAUSED", "paused"
     segment = state.segment
     countdown = _turnaround_count(state)
-    if countdown:
-        return f"TURN AROUND IN {countdown}", "turnaround"
+    if countdown is not None:
+        return (f"TURN AROUND IN {countdown}" if countdown > 0 else "TURN AROUND NOW"), "turnaround"
     if segment is not None and segment.kind is SegmentKind.TURNAROUND:
-        return "TURN AROUND", "turnaround"
+        return "SLOWING — GET READY TO TURN", "turnaround"
     if segment is None:
         return "RUNNING", "idle"
     return kind_words(segment.kind), "backward" if segment.kind.is_backward else "forward"
@@ -170,9 +167,11 @@ def present(state: SessionState, units: Units) -> SessionView:
     banner, tone = _banner(state)
     if state.remaining is None or state.phase in (Phase.STOPPED, Phase.FINISHED):
         countdown, label = "", ""
-    elif tone == "turnaround" and (count := _turnaround_count(state)) is not None:
-        # one big number to turn on, readable over a shoulder
-        countdown, label = str(count), "seconds to turn around"
+    elif tone == "turnaround":
+        # one big number to turn on, readable over a shoulder (none while the belt slows)
+        count = _turnaround_count(state)
+        countdown = "" if count is None else str(count)
+        label = "seconds to turn around" if count is not None else "slowing down"
     elif state.remaining_unit == "m":
         countdown, label = f"{max(0, math.ceil(state.remaining - 1e-9))}", "metres left"
     else:
