@@ -483,21 +483,27 @@ class SessionController:
                     await self._goal_changed.wait()
 
     async def _coach(self) -> None:
+        overshoot = 0.0
         for step in self._steps:
-            await self._enter_step(step)
+            await self._enter_step(step, overshoot)
             if step.kind is SegmentKind.TURNAROUND:
                 await self._turnaround(step)
             else:
                 await self._walk_step(step)
+            # A timed step ends a hair after its boundary (the loop wakes late); the next step's
+            # clock starts at the boundary, so lateness never accumulates over a plan.
+            end = _planned_end_s(step)
+            elapsed = self._step_clock.elapsed(asyncio.get_running_loop().time())
+            overshoot = max(0.0, elapsed - end) if end is not None else 0.0
         self._close_step(asyncio.get_running_loop().time())
         self._completed = True
         self.request_stop(StopReason.PLAN_END, "plan complete")
 
-    async def _enter_step(self, step: StepLike) -> None:
+    async def _enter_step(self, step: StepLike, carried_s: float = 0.0) -> None:
         now = asyncio.get_running_loop().time()
-        self._close_step(now)
+        self._close_step(now - carried_s)
         self._step_index = step.index
-        self._step_clock = _StepClock(now, running=not self._paused)
+        self._step_clock = _StepClock(now, running=not self._paused, carried_s=carried_s)
         self._step_distance0 = self._distance_m
         view = _view(step)
         nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
@@ -747,8 +753,8 @@ class _StepClock:
 
     __slots__ = ("_acc", "_since")
 
-    def __init__(self, now: float, *, running: bool) -> None:
-        self._acc = 0.0
+    def __init__(self, now: float, *, running: bool, carried_s: float = 0.0) -> None:
+        self._acc = carried_s
         self._since: float | None = now if running else None
 
     def elapsed(self, now: float) -> float:
@@ -761,6 +767,13 @@ class _StepClock:
     def resume(self, now: float) -> None:
         if self._since is None:
             self._since = now
+
+
+def _planned_end_s(step: StepLike) -> float | None:
+    """Where a timed step ends on its own step clock (None: it ends on distance)."""
+    if step.kind is SegmentKind.TURNAROUND or step.duration_s is None:
+        return None
+    return step.duration_s
 
 
 def _planned_step_s(step: StepLike) -> float:

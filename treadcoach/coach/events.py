@@ -49,7 +49,7 @@ class SegmentStarted(_Event):
     distance_m: float | None = None
     incline_pct: float | None = None
     label: str = ""
-    total: int = Field(0, description="number of segments in the expanded plan")
+    total: int = Field(default=0, description="number of segments in the expanded plan")
 
 
 class Cue(_Event):
@@ -68,7 +68,7 @@ class Telemetry(_Event):
     heart_rate_bpm: int | None = None
     segment_index: int | None = None
     segment_remaining: float | None = Field(
-        None, description="seconds (duration segment) or metres (distance segment) left"
+        default=None, description="seconds (duration segment) or metres (distance segment) left"
     )
 
 

@@ -20,12 +20,16 @@ class BenchOptions:
     n: int | None  # repetitions / samples (None: the benchmark's default)
 
 
-# name -> (module, help). Each module has ``bench(options) -> dict``.
+# name -> ("module[:function]", help). The function (default ``bench``) takes BenchOptions and
+# returns a dict.
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "decode": ("treadcoach.ftms.bench", "Treadmill Data decode rate (packets/s)"),
     "sim45": ("sim.bench", "45-minute simulator run on the virtual clock (wall seconds)"),
     "plan45": ("treadcoach.coach.bench", "45-minute plan against the simulator, virtual clock"),
+    "boundary": ("treadcoach.coach.bench:bench_boundary", "segment start error, real clock"),
     "stop-latency": ("treadcoach.safety.bench", "stop input -> Stop opcode at bleak's write"),
+    "journal": ("treadcoach.history.bench", "journal append: events/s and latency"),
+    "tui-idle": ("treadcoach.tui.bench", "idle session screen: CPU % of a core and RSS"),
 }
 
 
@@ -35,12 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    module_name, _ = BENCHMARKS[args.name]
+    target, _ = BENCHMARKS[args.name]
+    module_name, _, function = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError:
         print(f"treadcoach bench {args.name}: not built yet", file=sys.stderr)
         return 2
-    result = module.bench(BenchOptions(n=args.n))
+    result = getattr(module, function or "bench")(BenchOptions(n=args.n))
     print(json.dumps({"bench": args.name, **result}))
     return 0
