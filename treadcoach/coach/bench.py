@@ -9,6 +9,7 @@ against the plan's own timeline (p50/p99 ms).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import statistics
 import time
@@ -34,9 +35,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def _session(steps: list[Step], events: list[Event], notify_hz: float = 1.0) -> float:
-    from sim import SimTreadmill  # noqa: PLC0415
-    from sim.bleak_backend import SimBleakClient, SimBleakScanner  # noqa: PLC0415
-    from treadcoach.link import TreadmillLink  # noqa: PLC0415
+    from sim import SimTreadmill
+    from sim.bleak_backend import SimBleakClient, SimBleakScanner
+    from treadcoach.link import TreadmillLink
 
     async with SimTreadmill(name="bench", notify_hz=notify_hz) as treadmill:
         controller = SessionController(
@@ -100,7 +101,7 @@ def bench_boundary(options: Any) -> dict[str, Any]:
     t0 = starts[0].t
     errors_ms = [abs((e.t - t0) - e.index * seg_s) * 1000 for e in starts]
     # each start relative to the previous one: the error a user feels segment by segment
-    step_ms = [abs((b.t - a.t) - seg_s) * 1000 for a, b in zip(starts, starts[1:], strict=False)]
+    step_ms = [abs((b.t - a.t) - seg_s) * 1000 for a, b in itertools.pairwise(starts)]
     return {
         "segments": len(starts),
         "segment_s": seg_s,
