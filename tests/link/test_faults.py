@@ -247,3 +247,24 @@ def test_safety_key_is_reported_and_the_belt_is_known_stopped() -> None:
             assert await link.start() is True
 
     on_virtual_time(scenario)
+
+
+def test_leaving_while_the_link_is_down_lets_the_reconnect_stop_the_belt() -> None:
+    async def scenario() -> None:
+        async with sim.SimTreadmill() as treadmill:
+            async with TreadmillLink(
+                treadmill.address,
+                client_backend=SimBleakClient,
+                scanner_backend=SimBleakScanner,
+            ) as link:
+                link.resume_after_reconnect = True
+                await link.start()
+                await link.set_speed(5.0)
+                await asyncio.sleep(15)
+                treadmill.inject("disconnect")
+                await next_event(link, LinkDownEvent, within_s=2)
+                assert link.reconnecting
+            await asyncio.sleep(20)
+            assert treadmill.belt_speed_kmh == 0.0
+
+    on_virtual_time(scenario)

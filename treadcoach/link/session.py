@@ -293,6 +293,7 @@ class TreadmillLink:
 
         self._belt = BeltBelief()
         self._running_event = asyncio.Event()
+        self._up = asyncio.Event()  # set while ``_ready``
         self._state_known = asyncio.Event()
         self._running_at_drop = False
         self._target_speed_kmh: float | None = None
@@ -421,7 +422,10 @@ class TreadmillLink:
             await self._connect_once(self.find_timeout_s)
             if self._profile.request_control != "never":
                 result = await self._round_trip(RequestControl(), self.command_timeout_s)
-                if result != ResultCode.SUCCESS:
+                if result == ResultCode.NOT_SUPPORTED:
+                    # It has no Request Control: its commands will tell whether they need one.
+                    logger.info("%s: Request Control is not supported; going on", self.name)
+                elif result != ResultCode.SUCCESS:
                     raise ControlRejected(
                         self._address,
                         OpCode.REQUEST_CONTROL,
@@ -430,6 +434,7 @@ class TreadmillLink:
                         "another app may be connected to it",
                     )
             self._ready = True
+            self._up.set()
             self._worker = self._tg.create_task(self._work(), name=f"link {self.name} commands")
             if self._profile.keepalive_s:
                 self._keepalive_task = self._tg.create_task(
@@ -447,6 +452,13 @@ class TreadmillLink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if not self._gatt_up and self.reconnecting:
+            # Leaving while the link is down: give the reconnect a moment to come back, because
+            # coming back stops the belt (nobody else will once we are gone).
+            self.resume_after_reconnect = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.exit_stop_timeout_s):
+                    await self._up.wait()
         self._closing = True
         self._ready = False
         self._drop_queued(lambda job: LinkError(self._address, "the link is closing"))
@@ -1004,6 +1016,7 @@ class TreadmillLink:
         self._client = None
         self._gatt_up = False
         self._ready = False
+        self._up.clear()
         self._fail_waiters(LinkError(self._address, f"the link to {self.name} dropped"))
         self._drop_queued(lambda job: LinkError(self._address, f"the link to {self.name} dropped"))
         self._cp.reset()
@@ -1037,6 +1050,7 @@ class TreadmillLink:
                 stopped = await self._after_reconnect()
                 if self._gatt_up:
                     self._ready = True
+                    self._up.set()
                     self._emit(LinkUpEvent(True, self._running_at_drop, stopped, self._now()))
                     return
                 last_error = "the link dropped again during the reconnect handshake"
