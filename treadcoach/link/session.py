@@ -673,6 +673,11 @@ class TreadmillLink:
                 except TreadcoachError as error:
                     if not job.future.done():
                         job.future.set_exception(error)
+                except Exception as error:
+                    # A bug: fail the caller too, then end the link's task group (structured).
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                    raise
                 else:
                     if not job.future.done():
                         job.future.set_result(result)
