@@ -1,0 +1,154 @@
+"""``treadcoach bench stop-latency``: from a stop input to the Stop opcode handed to bleak's write.
+
+Each sample is a whole session against the simulator (telemetry at 10 Hz) on the real clock: the
+belt is brought up, then -- at a random moment -- a stop input fires. The time is taken when
+``write_gatt_char`` is called with ``08 01``; the simulator is reached through a bleak backend
+that only adds that timestamp (bleak's own seam, not a mock of our transport).
+
+Inputs measured: the stop path called directly (``request_stop``, as the TUI key binding, the
+pedal and the signal handlers do), with the Textual session screen rendering the same session in
+the same loop and an MQTT bridge publishing state when a mosquitto can be started; and, when it
+can, the MQTT command topic (a separate client publishes ``stop``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from bleak.backends.characteristic import BleakGATTCharacteristic
+
+from sim import SimTreadmill
+from sim.bleak_backend import SimBleakClient, SimBleakScanner
+from treadcoach.coach.bench import percentile
+from treadcoach.coach.controller import SessionConfig, SessionController
+from treadcoach.coach.library import find_plan
+from treadcoach.coach.schedule import Caps, expand
+from treadcoach.coach.state import Phase
+from treadcoach.link import TreadmillLink
+from treadcoach.safety.reasons import StopReason
+
+__all__ = ["bench"]
+
+_STOP = b"\x08\x01"
+
+
+class _StopStampingClient(SimBleakClient):
+    """The simulator's bleak backend, stamping the moment Stop is handed to it."""
+
+    stamps: ClassVar[list[float]] = []
+
+    async def write_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
+    ) -> None:
+        if bytes(data[:2]) == _STOP:
+            _StopStampingClient.stamps.append(time.perf_counter())
+        await super().write_gatt_char(characteristic, data, response)
+
+
+def bench(options: Any) -> dict[str, Any]:
+    n = options.n or 1000
+    return asyncio.run(_bench(n))
+
+
+async def _bench(n: int) -> dict[str, Any]:
+    steps = expand(find_plan("gentle-intro"), Caps())
+    result: dict[str, Any] = {}
+    async with SimTreadmill(name="latency", notify_hz=10.0) as treadmill, _broker() as broker:
+        key = await _samples(treadmill, steps, n, broker=broker, via_mqtt=False)
+        result.update(_stats(key))
+        result["with_mqtt_bridge"] = broker is not None
+        if broker is not None:
+            mqtt = await _samples(treadmill, steps, max(100, n // 5), broker=broker, via_mqtt=True)
+            result["mqtt"] = _stats(mqtt)
+    return result
+
+
+def _stats(samples: list[float]) -> dict[str, Any]:
+    ms = [s * 1000 for s in samples]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 0.5), 3),
+        "p99_ms": round(percentile(ms, 0.99), 3),
+        "max_ms": round(max(ms), 3) if ms else None,
+    }
+
+
+async def _samples(
+    treadmill: SimTreadmill,
+    steps: list[Any],
+    n: int,
+    *,
+    broker: tuple[str, int] | None,
+    via_mqtt: bool,
+) -> list[float]:
+    samples: list[float] = []
+    for i in range(n):
+        controller = SessionController(
+            lambda: TreadmillLink(
+                treadmill.address,
+                client_backend=_StopStampingClient,
+                scanner_backend=SimBleakScanner,
+            ),
+            steps,
+            SessionConfig(plan_name="latency", simulated=True),
+        )
+        async with asyncio.TaskGroup() as tg:
+            session = tg.create_task(controller.run())
+            bridge = None
+            if broker is not None:
+                bridge = tg.create_task(_bridge(controller, broker, f"latency{i % 4}"))
+            while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(random.uniform(0.0, 0.1))  # land anywhere between telemetry
+            _StopStampingClient.stamps.clear()
+            if via_mqtt and broker is not None:
+                start = await _publish_stop(broker, f"latency{i % 4}")
+            else:
+                start = time.perf_counter()
+                controller.request_stop(StopReason.KEY, "benchmark")
+            await session
+            if bridge is not None:
+                bridge.cancel()
+        if _StopStampingClient.stamps:
+            samples.append(_StopStampingClient.stamps[0] - start)
+    return samples
+
+
+async def _bridge(controller: SessionController, broker: tuple[str, int], device_id: str) -> None:
+    from treadcoach.mqtt.bridge import MqttBridge
+
+    host, port = broker
+    bridge = MqttBridge(controller, hostname=host, port=port, device_id=device_id)
+    with contextlib.suppress(asyncio.CancelledError):
+        await bridge.run()
+
+
+async def _publish_stop(broker: tuple[str, int], device_id: str) -> float:
+    import aiomqtt
+
+    host, port = broker
+    async with aiomqtt.Client(host, port) as client:
+        start = time.perf_counter()
+        await client.publish(f"treadcoach/{device_id}/command", b"stop")
+    return start
+
+
+@contextlib.asynccontextmanager
+async def _broker() -> AsyncIterator[tuple[str, int] | None]:
+    """A throwaway mosquitto on a free loopback port, or None when mosquitto is not installed."""
+    if shutil.which("mosquitto") is None and not shutil.which("/usr/sbin/mosquitto"):
+        yield None
+        return
+    try:
+        from treadcoach.mqtt.localbroker import LocalBroker
+    except ImportError:
+        yield None
+        return
+    async with LocalBroker() as broker:
+        yield broker.host, broker.port
