@@ -29,7 +29,7 @@ from treadcoach.coach.events import (
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
-from treadcoach.errors import LinkError
+from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch, WatchLimits
 
@@ -77,7 +77,7 @@ class Link(Protocol):
     async def start(self) -> bool: ...
     async def stop(self) -> None: ...
     async def pause(self) -> None: ...
-    async def set_speed(self, kmh: float) -> float: ...
+    async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float: ...
     async def set_incline(self, pct: float) -> float: ...
     async def request_control(self) -> None: ...
 
@@ -467,10 +467,23 @@ class SessionController:
             else:
                 step = cfg.ramp_down_kmh_per_s * cfg.governor_interval_s
                 nxt = max(goal, self._commanded_kmh - step)
-            if not self._belt_started:
-                await link.start()
-                self._belt_started = True
-            sent = await link.set_speed(nxt)
+            try:
+                if not self._belt_started:
+                    await link.start()
+                    self._belt_started = True
+                ceiling = (
+                    self._steps[self._step_index].target_kmh if self._step_index >= 0 else None
+                )
+                # The step's target is its cap (invariant 1): rounding may never land above it.
+                sent = await link.set_speed(nxt, ceiling_kmh=ceiling)
+            except ControlLost:
+                return  # the console took over: the reader reports it; we command no more
+            except CommandSuperseded:
+                # A Stop or Pause overtook this command: after a Stop there is nothing left to
+                # govern; after a Pause the loop waits for the resume.
+                if self._stop_task is not None:
+                    return
+                continue
             if self._stop_task is not None:
                 return
             self._commanded_kmh = nxt

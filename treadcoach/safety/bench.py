@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import shutil
 import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
@@ -103,7 +102,7 @@ async def _samples(
             bridge = None
             if broker is not None:
                 bridge = tg.create_task(_bridge(controller, broker, f"latency{i % 4}"))
-            while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:
+            while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:  # noqa: ASYNC110 -- polling the sim is the point
                 await asyncio.sleep(0.005)
             await asyncio.sleep(random.uniform(0.0, 0.1))  # land anywhere between telemetry
             _StopStampingClient.stamps.clear()
@@ -142,13 +141,13 @@ async def _publish_stop(broker: tuple[str, int], device_id: str) -> float:
 @contextlib.asynccontextmanager
 async def _broker() -> AsyncIterator[tuple[str, int] | None]:
     """A throwaway mosquitto on a free loopback port, or None when mosquitto is not installed."""
-    if shutil.which("mosquitto") is None and not shutil.which("/usr/sbin/mosquitto"):
-        yield None
-        return
+    from treadcoach.errors import MqttBridgeError
+    from treadcoach.mqtt.localbroker import LocalMosquitto
+
     try:
-        from treadcoach.mqtt.localbroker import LocalBroker
-    except ImportError:
+        broker = LocalMosquitto()
+    except MqttBridgeError:
         yield None
         return
-    async with LocalBroker() as broker:
+    with broker:
         yield broker.host, broker.port
