@@ -187,8 +187,10 @@ def present(state: SessionState, units: Units) -> SessionView:
     else:
         segment_of = ""
     cue = state.cue
-    if state.phase is Phase.STOPPED and state.stop_detail:
-        cue = state.stop_detail
+    if state.phase in (Phase.STOPPED, Phase.FINISHED):
+        # the plan's cue and next segment no longer apply once the session is over
+        next_up = ""
+        cue = state.stop_detail or "Session over: the summary follows."
     return SessionView(
         banner=banner,
         tone=tone,

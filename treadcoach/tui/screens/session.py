@@ -82,6 +82,7 @@ class SessionScreen(Screen[None]):
         width: 1fr;
         padding: 0 1;
     }
+    SessionScreen #cue { height: 2; }  /* form cues are a sentence: let them wrap once */
     SessionScreen.-tall #next, SessionScreen.-tall #cue { height: 2; padding: 0 2; }
     SessionScreen #cue { text-style: bold; color: $warning; }
     SessionScreen #progress-row { height: 1; padding: 0 1; }
