@@ -107,6 +107,11 @@ class CliResult:
         """stdout as events; fails unless every line honours the event stream contract."""
         return parse_stream(self.stdout)
 
+    @cached_property
+    def shown(self) -> list[dict[str, Any]]:
+        """The whole event lines printed (a process killed mid-write may leave a torn one)."""
+        return parse_stream(self.stdout[: self.stdout.rfind("\n") + 1])
+
     @property
     def stderr_lines(self) -> list[str]:
         return self.stderr.splitlines()
