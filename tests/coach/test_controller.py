@@ -190,6 +190,10 @@ async def _stop_key_at_100s(treadmill: SimTreadmill, controller: SessionControll
 def test_stop_key_stops_the_belt_and_records_the_reason() -> None:
     run = run_session(during=_stop_key_at_100s)
     assert run.stop.reason is StopReason.KEY
+    # the session listens on until the belt reports standstill, so the stop is seen confirmed
+    last = [e for e in run.events if e.event == "telemetry"][-1]
+    assert last.speed_kmh <= 0.2
+    assert not any(f.kind == "stop_unconfirmed" for f in run.of("fault"))
     assert run.summary is not None
     assert not run.summary.completed
     assert run.belt_target_kmh == 0.0

@@ -38,6 +38,7 @@ __all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
 log = logging.getLogger(__name__)
 
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
+_STANDSTILL_KMH = 0.2
 
 
 class StepLike(Protocol):
@@ -98,6 +99,8 @@ class SessionConfig:
     reconnect_grace_s: float = 30.0
     # Watchdog period; speed rules are also checked on every telemetry record.
     tick_s: float = 0.5
+    # After Stop, how long to keep listening for the belt to report standstill.
+    stop_confirm_s: float = 15.0
     # Invariant 5: a remote may stop or pause; resume/speed only when the user enabled it.
     remote_control: bool = False
     # "device": use the treadmill's Total Distance; "integrated": integrate speed (default:
@@ -362,9 +365,25 @@ class SessionController:
             self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
         if sender is not None:
             await sender
+            if self._tg is not None and reason is not StopReason.STALE:
+                await self._await_belt_stopped()
         elif reason is StopReason.DISCONNECT:
             await self._await_reconnect_stop()
         self._done.set()
+
+    async def _await_belt_stopped(self) -> None:
+        """Keep listening until the belt reports standstill, so the user (and the journal) see
+        the stop confirmed rather than the last speed before it."""
+        try:
+            async with asyncio.timeout(self.config.stop_confirm_s):
+                while self._speed_kmh > _STANDSTILL_KMH:
+                    await self._wait_telemetry()
+        except TimeoutError:
+            self._fault(
+                "stop_unconfirmed",
+                f"the belt still reports {self._speed_kmh:.1f} km/h "
+                f"{self.config.stop_confirm_s:g} s after Stop",
+            )
 
     async def _send_stop(self, link: Link) -> None:
         for attempt in range(3):
