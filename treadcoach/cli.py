@@ -32,7 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="treadcoach",
         description="Backward-walking and retro-running interval coach for FTMS treadmills.",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="copy the log (kept in the user log dir) to stderr; -vv for debug",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"treadcoach.commands.{name}")
@@ -42,9 +48,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+LOG_ENV = "TREADCOACH_LOG"
+
+
 def _setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Logs go to a file (stderr carries one clear line per problem, and the TUI owns the
+    terminal); ``-v`` also copies INFO (``-vv`` DEBUG) to stderr."""
+    import os
+
+    import platformdirs
+
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbosity > 1 else logging.INFO)
+    path = os.environ.get(LOG_ENV) or str(
+        platformdirs.user_log_path("treadcoach", ensure_exists=True) / "treadcoach.log"
+    )
+    try:
+        file_handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        file_handler = logging.NullHandler()
+    file_handler.setFormatter(fmt)
+    root.addHandler(file_handler)
+    if verbosity:
+        stderr = logging.StreamHandler()
+        stderr.setFormatter(fmt)
+        root.addHandler(stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
