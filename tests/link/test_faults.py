@@ -49,6 +49,23 @@ def test_control_lost_is_reported_commands_refused_then_requested_on_demand() ->
     on_virtual_time(scenario)
 
 
+def test_leaving_after_control_lost_sends_no_stop_to_the_console() -> None:
+    client, writes = recording_client()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=client) as (treadmill, link):
+            await link.start()
+            await link.set_speed(4.0)
+            await asyncio.sleep(10)
+            treadmill.inject("control_lost")
+            await next_event(link, ControlLostEvent, within_s=2)
+            lost_at = len(writes)
+        assert bytes([0x08, 0x01]) not in writes[lost_at:]
+        assert treadmill.target_speed_kmh == pytest.approx(4.0)
+
+    on_virtual_time(scenario)
+
+
 def test_disconnect_reconnects_and_stops_the_belt_first() -> None:
     client, writes = recording_client()
 

@@ -463,7 +463,9 @@ class TreadmillLink:
         self._ready = False
         self._drop_queued(lambda job: LinkError(self._address, "the link is closing"))
         try:
-            if self._gatt_up and not self._known_stopped():
+            # After 0xFF the belt belongs to whoever took over at the console: a parting Stop
+            # would fight them (DESIGN.md invariant 2), so none is sent.
+            if self._gatt_up and not self._known_stopped() and not self._control_lost:
                 try:
                     async with asyncio.timeout(self.exit_stop_timeout_s):
                         await self._stop_round_trips(StopPause(StopPauseParam.STOP), 1.0, 2)
