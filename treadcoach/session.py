@@ -58,6 +58,9 @@ class SessionOptions:
     record: bool = True  # write the journal
     mqtt: MqttSettings | None = None
     handle_signals: bool = True
+    # TUI: when the console takes control, hold the plan and let the user take it back.
+    # Headless: the session ends with reason control_lost.
+    hold_on_control_lost: bool = False
 
 
 def caps_from(settings: Settings) -> Caps:
@@ -98,6 +101,7 @@ class Session:
             remote_control=bool(options.mqtt and options.mqtt.remote_control),
             distance_source=profile.distance_source,
             simulated=options.sim,
+            end_on_control_lost=not options.hold_on_control_lost,
         )
 
         def link() -> Any:
@@ -163,6 +167,9 @@ class Session:
 
     def request_speed(self, kmh: float, source: StopReason) -> None:
         self.controller.request_speed(kmh, source)
+
+    def request_control_back(self) -> None:
+        self.controller.request_control_back()
 
     async def run(self) -> Summary:
         async with contextlib.AsyncExitStack() as stack:

@@ -330,3 +330,27 @@ def test_the_journal_recorder_sees_each_event_before_any_renderer() -> None:
     assert order[:2] == ["journal:connected", "shown:connected"]
     pairs = list(zip(order[::2], order[1::2], strict=True))
     assert all(a.startswith("journal:") and b.startswith("shown:") for a, b in pairs)
+
+
+async def _take_control_back_later(treadmill: SimTreadmill, controller: SessionController) -> None:
+    await asyncio.sleep(100)  # control was lost at 80 s
+    assert controller.state.phase is Phase.PAUSED
+    assert not treadmill.control_granted
+    controller.request_resume(StopReason.KEY)  # refused: resume cannot fight the console
+    await asyncio.sleep(5)
+    assert controller.state.phase is Phase.PAUSED
+    assert not treadmill.control_granted
+    controller.request_control_back()
+
+
+def test_tui_session_holds_on_control_lost_until_the_user_takes_control_back() -> None:
+    run = run_session(
+        faults=("control_lost@80",),
+        during=_take_control_back_later,
+        config=SessionConfig(plan_name="short", simulated=True, end_on_control_lost=False),
+    )
+    assert run.summary is not None
+    assert run.summary.completed
+    assert any(f.kind == "control_lost" for f in run.of("fault"))
+    # the plan clock stood still while the console had control
+    assert run.summary.duration_s > 60 + 8 + 90 + 8 + 60 + 20

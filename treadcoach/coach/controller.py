@@ -103,6 +103,9 @@ class SessionConfig:
     stop_confirm_s: float = 15.0
     # Invariant 5: a remote may stop or pause; resume/speed only when the user enabled it.
     remote_control: bool = False
+    # A headless session ends when the console takes control (0xFF); the TUI instead holds the
+    # plan and offers to take control back (request_control_back).
+    end_on_control_lost: bool = True
     # "device": use the treadmill's Total Distance; "integrated": integrate speed (default:
     # some machines report a lifetime odometer, see ftms-quirks.md).
     distance_source: str = "integrated"
@@ -177,6 +180,7 @@ class SessionController:
         self._link_up = asyncio.Event()
         self._last_bad_frame_fault = -1e9
         self._completed = False
+        self._control_lost = False
         self._summary: Summary | None = None
         self._tg: asyncio.TaskGroup | None = None
 
@@ -267,9 +271,18 @@ class SessionController:
         if source in _REMOTE_SOURCES and not self.config.remote_control:
             log.warning("refused remote resume from %s: remote control is not enabled", source)
             return
-        if self._stop_task is not None or not self._paused:
-            return
+        if self._stop_task is not None or not self._paused or self._control_lost:
+            return  # after 0xFF only request_control_back() may carry on
         self._spawn(self._resume_belt(source))
+
+    def request_control_back(self) -> None:
+        """After the console took over (0xFF): ask for control again and carry on the plan.
+
+        Only ever on the user's explicit request (a key in the TUI): never automatically.
+        """
+        if self._stop_task is not None or not self._control_lost:
+            return
+        self._spawn(self._take_control_back())
 
     def request_speed(self, kmh: float, source: StopReason) -> None:
         if source in _REMOTE_SOURCES and not self.config.remote_control:
@@ -433,13 +446,7 @@ class SessionController:
                 ):
                     self.request_stop(StopReason.CONSOLE, "stopped at the treadmill console")
             elif isinstance(ev, le.ControlLostEvent):
-                self._fault("control_lost", "the treadmill console or another app took control")
-                self._update(link=LinkState.NO_CONTROL)
-                self.request_stop(
-                    StopReason.CONTROL_LOST,
-                    "the treadmill console or another app took control; treadcoach stopped "
-                    "sending commands",
-                )
+                self._on_control_lost()
             elif isinstance(ev, le.LinkDownEvent):
                 self._link_up.clear()
                 self._update(link=LinkState.RECONNECTING)
@@ -688,6 +695,42 @@ class SessionController:
             self._watch.commanded(0.0, now=asyncio.get_running_loop().time())
         self._update(phase=Phase.PAUSED, cue="Paused")
         self._emit(Cue(t=self._t(), text=f"Paused ({source.value})", kind="info"))
+
+    def _on_control_lost(self) -> None:
+        detail = "the treadmill console or another app took control"
+        self._fault("control_lost", detail)
+        self._update(link=LinkState.NO_CONTROL)
+        if self.config.end_on_control_lost or self._stop_task is not None:
+            self.request_stop(
+                StopReason.CONTROL_LOST, f"{detail}; treadcoach stopped sending commands"
+            )
+            return
+        # Hold the plan where it is and command nothing until the user takes control back.
+        self._control_lost = True
+        self._paused = True
+        self._resumed.clear()
+        self._step_clock.pause(asyncio.get_running_loop().time())
+        self._paused_event.set()
+        if self._watch is not None:
+            self._watch.disarm()
+        self._update(phase=Phase.PAUSED, cue="The console has control. Take it back to go on.")
+        self._emit(
+            Cue(
+                t=self._t(),
+                text="The treadmill console took control: treadcoach sends nothing until you "
+                "take control back",
+                kind="info",
+            )
+        )
+
+    async def _take_control_back(self) -> None:
+        assert self._link is not None
+        await self._link.request_control()
+        self._control_lost = False
+        self._commanded_kmh = 0.0
+        self._belt_started = False  # start() itself never starts a belt that already runs
+        self._update(link=LinkState.CONNECTED)
+        await self._resume_belt(StopReason.KEY)
 
     async def _resume_belt(self, source: StopReason) -> None:
         self._paused = False

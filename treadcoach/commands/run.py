@@ -7,6 +7,7 @@ printed as one line); 2 for bad input (cli.py).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from datetime import date
@@ -102,10 +103,11 @@ def run(args: argparse.Namespace) -> int:
         record=not args.no_history,
         mqtt=settings.mqtt,
     )
-    session = Session(options, settings)
     speedup = args.speedup if args.sim else None
     if not args.headless:
-        return _run_tui(session, settings, speedup)
+        options = dataclasses.replace(options, hold_on_control_lost=True)
+        return _run_tui(Session(options, settings), settings, speedup)
+    session = Session(options, settings)
 
     printer = _json_line if args.json else _human_line
     session.add_listener(printer)
@@ -253,6 +255,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
                 journal_path=journal_path,
                 record=not args.no_history,
                 mqtt=settings.mqtt,
+                hold_on_control_lost=True,
             ),
             settings,
         )
