@@ -45,6 +45,7 @@ SUBPROCESS_TIMEOUT_S = 60.0
 
 EVENT_KINDS = frozenset({"connected", "segment", "cue", "telemetry", "stop", "fault", "summary"})
 BACKWARD_KINDS = frozenset({"backward_walk", "retro_run"})
+STANDSTILL_KMH = 0.2
 
 
 # --- the event stream contract --------------------------------------------------------------------
@@ -132,6 +133,21 @@ class CliResult:
         assert len(summaries) == 1, f"expected one summary, got {summaries}\n{self.describe()}"
         assert events[-1] == summaries[0], "the summary must be the stream's last event"
         return summaries[0]
+
+    def assert_ends_at_standstill(self) -> None:
+        """After the stop the stream shows the belt at standstill, or says it could not confirm
+        that (``stop_unconfirmed``): never a frozen speed and no word."""
+        events = self.events
+        after_stop = events[events.index(self.stop()) :]
+        if any(e["event"] == "fault" and e["kind"] == "stop_unconfirmed" for e in after_stop):
+            return
+        telemetry = [e for e in events if e["event"] == "telemetry"]
+        assert telemetry, self.describe()
+        last = telemetry[-1]
+        assert last["speed_kmh"] <= STANDSTILL_KMH, (
+            f"the stream ends with the belt at {last['speed_kmh']} km/h (t={last['t']}) and no "
+            f"stop_unconfirmed fault\n{self.describe()}"
+        )
 
     def describe(self) -> str:
         tail = "\n".join(self.stdout.splitlines()[-5:])
@@ -307,6 +323,7 @@ class Cli:
             env.pop(name, None)
         env.update(
             TREADCOACH_DATA_DIR=str(self.data_dir),
+            TREADCOACH_LOG=str(self.root / "treadcoach.log"),
             XDG_CONFIG_HOME=str(self.root / "config"),  # no user devices.toml or plans
             XDG_DATA_HOME=str(self.root / "xdg-data"),
         )

@@ -39,6 +39,9 @@ class FaultCase:
     fault: str  # KIND@SECONDS, as typed on the command line
     reason: str  # the stop event's reason
     fault_kind: str  # the fault event that must come before the stop
+    # Stop went out on a live link with telemetry flowing: the stream must show the belt
+    # coming to a standstill (or say it could not confirm it)
+    confirms_standstill: bool = False
 
     @property
     def at_s(self) -> float:
@@ -48,12 +51,14 @@ class FaultCase:
 FAULTS = [
     FaultCase("disconnect", "disconnect@100", "disconnect", "disconnect"),
     FaultCase("control_lost", "control_lost@100", "control_lost", "control_lost"),
-    FaultCase("safety_key", "safety_key@100", "safety_key", "safety_key"),
+    FaultCase("safety_key", "safety_key@100", "safety_key", "safety_key", True),
     FaultCase("stale", "stale@100", "stale", "stale"),
     # Set Target Speed acknowledged but not followed while the warm-up ramps up: the belt lags.
-    FaultCase("ignore_speed-speeding_up", "ignore_speed@1", "target_ignored", "target_ignored"),
+    FaultCase(
+        "ignore_speed-speeding_up", "ignore_speed@1", "target_ignored", "target_ignored", True
+    ),
     # ... and while slowing into the first turnaround (300 s): the belt runs too fast.
-    FaultCase("ignore_speed-slowing_down", "ignore_speed@299", "overspeed", "overspeed"),
+    FaultCase("ignore_speed-slowing_down", "ignore_speed@299", "overspeed", "overspeed", True),
     # the next control-point write (the turnaround's speed change) is refused with 0x04
     FaultCase("nack", "nack@100", "error", "error"),
 ]
@@ -124,6 +129,8 @@ def test_each_fault_stops_the_session_with_its_reason_everywhere_the_user_looks(
     summary = result.summary()
     assert summary["completed"] is False
     assert summary["stop_reason"] == case.reason
+    if case.confirms_standstill:
+        result.assert_ends_at_standstill()
 
     assert result.returncode == 1, result.describe()  # run.py: 1 = stopped before the end
     result.assert_one_line_message(case.reason)
@@ -181,6 +188,7 @@ def test_a_completed_run_exits_zero_and_keeps_to_the_plan_and_its_caps(
     assert result.summary()["completed"] is True
     assert result.stop()["reason"] == "plan_end"
     assert not result.of_kind("fault")
+    result.assert_ends_at_standstill()
 
     segments = result.of_kind("segment")
     assert [s["index"] for s in segments] == list(range(len(segments)))

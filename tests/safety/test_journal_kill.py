@@ -27,7 +27,7 @@ RUN = ("run", "--sim", "--plan", "gentle-intro", "--headless", "--json", "--spee
 
 
 def _belt_moving(event: dict[str, Any]) -> bool:
-    return event["event"] == "telemetry" and event["speed_kmh"] > 0.5
+    return bool(event["event"] == "telemetry" and event["speed_kmh"] > 0.5)
 
 
 def _start(cli: Cli) -> tuple[LiveRun, Path]:

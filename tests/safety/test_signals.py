@@ -31,7 +31,7 @@ RUN = ("run", "--sim", "--plan", "gentle-intro", "--headless", "--json", "--spee
 
 
 def _belt_moving(event: dict[str, Any]) -> bool:
-    return event["event"] == "telemetry" and event["speed_kmh"] > 0.5
+    return bool(event["event"] == "telemetry" and event["speed_kmh"] > 0.5)
 
 
 def _start(cli: Cli) -> tuple[LiveRun, Path]:
@@ -66,6 +66,7 @@ def test_a_signal_mid_session_stops_the_belt_and_says_why(
         result = live.finish(timeout=10)  # "exits within a few seconds"
 
     _assert_stopped_by(result, reason, seen=seen)
+    result.assert_ends_at_standstill()
     assert result.returncode == 1, result.describe()
     result.assert_one_line_message(reason)
 
