@@ -103,6 +103,9 @@ def runs(
                 _run_headless, cli(case.name), "--sim-fault", case.fault
             )
         futures["completed"] = pool.submit(_run_headless, cli("completed"))
+        futures["nack-at-connect"] = pool.submit(
+            _run_headless, cli("nack-at-connect"), "--sim-fault", "nack@0"
+        )
         for bad in BAD_INPUTS:
             futures[f"bad:{bad.name}"] = pool.submit(_run_bad_input, cli(bad.name), bad)
         yield futures
@@ -164,6 +167,25 @@ def test_event_faults_stop_the_session_at_once(runs: dict[str, Future[Outcome]],
     case = next(c for c in FAULTS if c.name == name)
     stop = runs[name].result().result.stop()
     assert stop["t"] - case.at_s <= 1.0, f"{name} at {case.at_s} s, stop at {stop['t']} s"
+
+
+@pytest.mark.timeout(120)
+def test_a_treadmill_refusing_control_at_connect_is_one_line_and_no_interrupted_session(
+    runs: dict[str, Future[Outcome]],
+) -> None:
+    # nack@0: the treadmill answers Request Control with 0x04, so the session never starts.
+    outcome = runs["nack-at-connect"].result()
+    result = outcome.result
+    assert result.returncode != 0, result.describe()
+    result.assert_one_line_message("Request Control")
+    assert not result.of_kind("telemetry"), "the belt must never have been driven"
+    # "interrupted" tells the user the process died mid-session; this one ended with a
+    # message. Either nothing is journaled or the session is finished, never interrupted.
+    if outcome.db.exists():
+        statuses = [r.status for r in outcome.journal().records]
+        assert "interrupted" not in statuses, (
+            f"a session that never connected is listed as {statuses} in 'treadcoach history'"
+        )
 
 
 # --- a completed run -------------------------------------------------------------------------------
