@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from treadcoach.coach.controller import SessionConfig, SessionController
-from treadcoach.coach.events import Event, Summary
+from treadcoach.coach.events import Connected, Event, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
@@ -197,30 +197,34 @@ class Session:
         from treadcoach.history import Journal
 
         journal = Journal.open(self.options.journal_path)
+        session_id: int | None = None
+
+        def record(event: Event) -> None:
+            # Appended (and committed) as each event happens: invariant 6. The entry begins
+            # with the first event (the connection), so a session that never reached the
+            # treadmill leaves no "interrupted" entry to hold back the progression.
+            nonlocal session_id
+            if session_id is None:
+                connected = event if isinstance(event, Connected) else None
+                session_id = journal.begin_session(
+                    plan=self.options.plan.name,
+                    device=connected.device if connected else self.device_label,
+                    address=connected.address if connected else (self.options.device or ""),
+                    simulated=self.options.sim,
+                    planned_backward_s=self.planned_backward_s,
+                    planned_duration_s=planned_duration_s(self.steps),
+                    started_at=datetime.now().astimezone(),
+                )
+            if isinstance(event, Summary):
+                journal.finish_session(session_id, event)
+            else:
+                journal.append(session_id, event)
+
+        remove = self.controller.add_recorder(record)
         try:
-            session_id = journal.begin_session(
-                plan=self.options.plan.name,
-                device=self.device_label,
-                address=self.treadmill.address if self.treadmill else (self.options.device or ""),
-                simulated=self.options.sim,
-                planned_backward_s=self.planned_backward_s,
-                planned_duration_s=planned_duration_s(self.steps),
-                started_at=datetime.now().astimezone(),
-            )
-
-            def record(event: Event) -> None:
-                # Appended (and committed) as each event happens: invariant 6.
-                if isinstance(event, Summary):
-                    journal.finish_session(session_id, event)
-                else:
-                    journal.append(session_id, event)
-
-            remove = self.controller.add_recorder(record)
-            try:
-                yield journal
-            finally:
-                remove()
+            yield journal
         finally:
+            remove()
             journal.close()
 
     @contextlib.contextmanager

@@ -73,6 +73,8 @@ class Link(Protocol):
     def connected(self) -> bool: ...
     @property
     def belt_running(self) -> bool | None: ...
+    @property
+    def belt_speed_kmh(self) -> float | None: ...
 
     def events(self) -> AsyncIterator[Any]: ...
     async def start(self) -> bool: ...
@@ -378,25 +380,36 @@ class SessionController:
             self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
         if sender is not None:
             await sender
-            if self._tg is not None and reason is not StopReason.STALE:
-                await self._await_belt_stopped()
+            if reason is not StopReason.STALE and link is not None:
+                await self._await_belt_stopped(link)
         elif reason is StopReason.DISCONNECT:
             await self._await_reconnect_stop()
         self._done.set()
 
-    async def _await_belt_stopped(self) -> None:
+    async def _await_belt_stopped(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
-        the stop confirmed rather than the last speed before it."""
+        the stop confirmed rather than the last speed before it. Reads the link's own belief,
+        which its notification callback keeps current even when the session's tasks are gone."""
         try:
             async with asyncio.timeout(self.config.stop_confirm_s):
-                while self._speed_kmh > _STANDSTILL_KMH:
-                    await self._wait_telemetry()
+                while link.connected:
+                    speed = link.belt_speed_kmh
+                    if speed is not None and speed <= _STANDSTILL_KMH:
+                        if self._tg is not None:
+                            # let the reader put the standstill record in the stream too
+                            while self._speed_kmh > _STANDSTILL_KMH:
+                                await self._wait_telemetry()
+                        return
+                    await asyncio.sleep(0.25)
         except TimeoutError:
-            self._fault(
-                "stop_unconfirmed",
-                f"the belt still reports {self._speed_kmh:.1f} km/h "
-                f"{self.config.stop_confirm_s:g} s after Stop",
-            )
+            pass
+        speed = link.belt_speed_kmh
+        self._fault(
+            "stop_unconfirmed",
+            f"no standstill reported {self.config.stop_confirm_s:g} s after Stop"
+            + (f" (belt at {speed:.1f} km/h)" if speed is not None else "")
+            + ": check the treadmill",
+        )
 
     async def _send_stop(self, link: Link) -> None:
         for attempt in range(3):

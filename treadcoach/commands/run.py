@@ -1,7 +1,8 @@
 """``treadcoach run``: a coached session, in the TUI or headless (``--headless [--json]``).
 
 Exit status: 0 only when the plan completed; 1 when the session stopped early (the reason is
-printed as one line); 2 for bad input (cli.py).
+printed as one line); 2 when it could not start -- bad input, or no treadmill to connect to
+(cli.py prints the one-line reason).
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,8 +112,22 @@ def run(args: argparse.Namespace) -> int:
         return _run_tui(Session(options, settings), settings, speedup)
     session = Session(options, settings)
 
-    printer = _json_line if args.json else _human_line
-    session.add_listener(printer)
+    render = _json_line if args.json else _human_line
+    remove_printer: Callable[[], None] = lambda: None  # noqa: E731
+
+    def printer(event: Event) -> None:
+        nonlocal remove_printer
+        try:
+            render(event)
+        except OSError:
+            # The terminal went away (SIGHUP follows): stop printing, keep the session's
+            # stop path and journal going, and make later writes harmless.
+            remove_printer()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+
+    remove_printer = session.add_listener(printer)
     try:
         summary = clock.run(_headless(session), speedup=speedup)
     except TreadcoachError:
