@@ -28,6 +28,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "plan45": ("treadcoach.coach.bench", "45-minute plan against the simulator, virtual clock"),
     "boundary": ("treadcoach.coach.bench:bench_boundary", "segment start error, real clock"),
     "stop-latency": ("treadcoach.safety.bench", "stop input -> Stop opcode at bleak's write"),
+    "stop-latency-fleet": (
+        "treadcoach.safety.bench:bench_fleet",
+        "the same, 20 treadmills at once",
+    ),
     "journal": ("treadcoach.history.bench", "journal append: events/s and latency"),
     "tui-idle": ("treadcoach.tui.bench", "idle session screen: CPU % of a core and RSS"),
 }

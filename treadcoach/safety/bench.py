@@ -40,19 +40,62 @@ _STOP = b"\x08\x01"
 class _StopStampingClient(SimBleakClient):
     """The simulator's bleak backend, stamping the moment Stop is handed to it."""
 
-    stamps: ClassVar[list[float]] = []
+    # address -> when the first Stop of the current sample was handed over
+    stamps: ClassVar[dict[str, float]] = {}
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
         if bytes(data[:2]) == _STOP:
-            _StopStampingClient.stamps.append(time.perf_counter())
+            _StopStampingClient.stamps.setdefault(self.address, time.perf_counter())
         await super().write_gatt_char(characteristic, data, response)
 
 
 def bench(options: Any) -> dict[str, Any]:
     n = options.n or 1000
     return asyncio.run(_bench(n))
+
+
+def bench_fleet(options: Any) -> dict[str, Any]:
+    """``stop-latency-fleet``: 20 simulated treadmills in one process, stops at random moments."""
+    n = options.n or 1000
+    return asyncio.run(_fleet(n, size=20))
+
+
+async def _fleet(n: int, *, size: int) -> dict[str, Any]:
+    steps = expand(find_plan("gentle-intro"), Caps())
+    samples: list[float] = []
+    async with contextlib.AsyncExitStack() as stack:
+        treadmills = [
+            await stack.enter_async_context(SimTreadmill(name=f"fleet{i}", notify_hz=10.0))
+            for i in range(size)
+        ]
+        while len(samples) < n:
+            async with asyncio.TaskGroup() as tg:
+                for treadmill in treadmills:
+                    tg.create_task(_one_sample(treadmill, steps, samples))
+    return {"treadmills": size, **_stats(samples[:n])}
+
+
+async def _one_sample(treadmill: SimTreadmill, steps: list[Any], samples: list[float]) -> None:
+    controller = SessionController(
+        lambda: TreadmillLink(
+            treadmill.address, client_backend=_StopStampingClient, scanner_backend=SimBleakScanner
+        ),
+        steps,
+        SessionConfig(plan_name="fleet", simulated=True),
+    )
+    session = asyncio.get_running_loop().create_task(controller.run())
+    while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:  # noqa: ASYNC110
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(random.uniform(0.0, 0.2))
+    _StopStampingClient.stamps.pop(treadmill.address, None)
+    start = time.perf_counter()
+    controller.request_stop(StopReason.KEY, "benchmark")
+    await session
+    stamp = _StopStampingClient.stamps.pop(treadmill.address, None)
+    if stamp is not None:
+        samples.append(stamp - start)
 
 
 async def _bench(n: int) -> dict[str, Any]:
@@ -105,7 +148,7 @@ async def _samples(
             while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:  # noqa: ASYNC110 -- polling the sim is the point
                 await asyncio.sleep(0.005)
             await asyncio.sleep(random.uniform(0.0, 0.1))  # land anywhere between telemetry
-            _StopStampingClient.stamps.clear()
+            _StopStampingClient.stamps.pop(treadmill.address, None)
             if via_mqtt and broker is not None:
                 start = await _publish_stop(broker, f"latency{i % 4}")
             else:
@@ -114,8 +157,9 @@ async def _samples(
             await session
             if bridge is not None:
                 bridge.cancel()
-        if _StopStampingClient.stamps:
-            samples.append(_StopStampingClient.stamps[0] - start)
+        stamp = _StopStampingClient.stamps.pop(treadmill.address, None)
+        if stamp is not None:
+            samples.append(stamp - start)
     return samples
 
 
