@@ -75,11 +75,37 @@ async def test_closing_the_speaker_silences_it(tmp_path: Path) -> None:
     assert _read(log) == ["start Stop."]
 
 
-async def test_a_missing_executable_leaves_cues_silent_rather_than_failing(tmp_path: Path) -> None:
-    speaker = EspeakSpeaker(str(tmp_path / "no-such-espeak"))
+async def test_a_missing_executable_falls_back_to_the_bell(tmp_path: Path) -> None:
+    rings: list[int] = []
+    speaker = EspeakSpeaker(
+        str(tmp_path / "no-such-espeak"), fallback=BellSpeaker(lambda: rings.append(1))
+    )
     speaker.say(Utterance("3", "countdown"))
-    await asyncio.sleep(0.05)
-    speaker.say(Utterance("2", "countdown"))  # still callable, never raises
+    for _ in range(100):
+        if rings:
+            break
+        await asyncio.sleep(0.01)
+    speaker.say(Utterance("2", "countdown"))  # later cues go straight to the bell
+    assert len(rings) == 2
+    await speaker.aclose()
+
+
+async def test_espeak_reporting_no_audio_device_falls_back_to_the_bell(tmp_path: Path) -> None:
+    # espeak-ng without a sound card prints ALSA errors and "error: ..." yet exits 0
+    exe = tmp_path / "espeak-ng"
+    exe.write_text(
+        "#!/bin/sh\necho 'ALSA lib pcm.c: Unknown PCM default' >&2\necho 'error: No such file or directory' >&2\nexit 0\n"
+    )
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    rings: list[int] = []
+    speaker = EspeakSpeaker(str(exe), fallback=BellSpeaker(lambda: rings.append(1)))
+    speaker.say(Utterance("Backward walk, 2 minutes.", "segment"))
+    for _ in range(300):
+        if rings:
+            break
+        await asyncio.sleep(0.01)
+    speaker.say(Utterance("3", "countdown"))
+    assert len(rings) == 2
     await speaker.aclose()
 
 

@@ -217,7 +217,8 @@ class TreadcoachApp(App["Summary | None"]):
     def refresh_session(self) -> None:
         """Re-read ``session.state``; repaint and cue only if it changed (it is replaced, not mutated)."""
         session = self.session
-        if session is None:
+        if session is None or not self.is_running:
+            # (events keep arriving while the app shuts down and prunes its screens)
             return
         state = session.state
         if state is not self._last_state:

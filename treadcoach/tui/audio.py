@@ -67,12 +67,25 @@ class BellSpeaker:
 
 
 class EspeakSpeaker:
-    """Speaks through an ``espeak-ng`` subprocess, one at a time, from a task it owns."""
+    """Speaks through an ``espeak-ng`` subprocess, one at a time, from a task it owns.
+
+    If espeak-ng cannot speak (not runnable, or it reports an error such as no audio device, which
+    it does on stderr while still exiting 0), this and every later utterance go to ``fallback``
+    (the terminal bell), so a broken sound setup never leaves the user without cues.
+    """
 
     def __init__(
-        self, executable: str, *, words_per_minute: int = 165, join_window_s: float = 0.15
+        self,
+        executable: str,
+        *,
+        fallback: Speaker | None = None,
+        words_per_minute: int = 165,
+        join_window_s: float = 0.15,
     ) -> None:
         self._executable = executable
+        self._fallback = fallback
+        self._failed = False
+        self._killed = False
         self._wpm = words_per_minute
         self._join_window_s = join_window_s
         self._next: str | None = None
@@ -82,6 +95,10 @@ class EspeakSpeaker:
         self._task: asyncio.Task[None] | None = None
 
     def say(self, utterance: Utterance) -> None:
+        if self._failed:
+            if self._fallback is not None:
+                self._fallback.say(utterance)
+            return
         if self._task is None:
             self._wanted = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(
@@ -101,18 +118,32 @@ class EspeakSpeaker:
         self._kill()
 
     async def aclose(self) -> None:
+        proc = self._proc
         self.hush()
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if proc is not None:
+            # Reap it and drain its stderr, so its transport is closed now and not left to the
+            # garbage collector after the loop has closed.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await proc.communicate()
 
     def _kill(self) -> None:
         proc = self._proc
         if proc is not None and proc.returncode is None:
+            self._killed = True
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
+
+    def _give_up(self, why: str, text: str) -> None:
+        logger.warning("espeak-ng cannot speak (%s): cues fall back to the terminal bell", why)
+        self._failed = True
+        if self._fallback is not None:
+            self._fallback.say(Utterance(text, "info"))
 
     async def _speak_forever(self) -> None:
         assert self._wanted is not None
@@ -127,6 +158,7 @@ class EspeakSpeaker:
             if not text:
                 continue
             try:
+                self._killed = False
                 self._proc = await asyncio.create_subprocess_exec(
                     self._executable,
                     "-s",
@@ -136,18 +168,26 @@ class EspeakSpeaker:
                     stdin=asyncio.subprocess.DEVNULL,
                     # never let espeak write into the terminal the TUI is drawing on
                     stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
                 )
             except OSError as exc:
-                logger.warning("cannot run %s, cues stay silent: %s", self._executable, exc)
+                self._give_up(str(exc), text)
                 return
             if self._wanted.is_set():
                 self._kill()  # a newer utterance arrived while this one was starting
             try:
-                await self._proc.wait()
+                _, err = await self._proc.communicate()
             finally:
                 self._kill()  # cancelled while speaking: do not leave it talking
-                self._proc = None
+                proc, self._proc = self._proc, None
+            if self._killed:
+                continue
+            if proc.returncode != 0 or b"error" in err.lower():
+                reason = err.decode(errors="replace").strip().splitlines()[-1:] or [
+                    f"exit status {proc.returncode}"
+                ]
+                self._give_up(reason[0], text)
+                return
 
 
 def make_speaker(engine: AudioEngine, ring: Callable[[], None]) -> Speaker:
@@ -157,7 +197,7 @@ def make_speaker(engine: AudioEngine, ring: Callable[[], None]) -> Speaker:
     if engine in ("auto", "espeak"):
         executable = shutil.which("espeak-ng")
         if executable is not None:
-            return EspeakSpeaker(executable)
+            return EspeakSpeaker(executable, fallback=BellSpeaker(ring))
         if engine == "espeak":
             logger.warning("espeak-ng is not installed: falling back to the terminal bell")
     return BellSpeaker(ring)
