@@ -19,6 +19,7 @@ from tui_double import (
 
 from treadcoach.coach.events import SegmentStarted, Summary
 from treadcoach.coach.state import Phase
+from treadcoach.errors import ConfigError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.tui import Choice, SessionRequest, SetupChoices, TreadcoachApp, TuiSettings
 from treadcoach.tui.screens.session import SessionScreen
@@ -346,6 +347,8 @@ def test_the_app_needs_something_to_show() -> None:
         TreadcoachApp()
 
 
-def test_setting_the_same_key_twice_is_refused() -> None:
-    with pytest.raises(ValueError, match="must differ"):
+def test_setting_the_same_key_twice_is_refused_with_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="must differ"):
         TuiSettings(stop_key="p")
+    with pytest.raises(ConfigError, match=r"inputs.pause_key: 'q' is taken \(quit\)"):
+        TuiSettings(pause_key="q")

@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["AudioEngine", "TuiSettings", "Units"]
+from treadcoach.errors import ConfigError
+
+__all__ = ["RESERVED_KEYS", "AudioEngine", "TuiSettings", "Units"]
 
 Units = Literal["kmh", "mph"]
 AudioEngine = Literal["auto", "espeak", "bell", "none"]
+
+
+# Keys the app keeps for itself (ctrl+c is a second stop key).
+RESERVED_KEYS = {"q": "quit", "ctrl+q": "quit", "ctrl+c": "stop", "n": "new session"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +34,22 @@ class TuiSettings:
     summary_delay_s: float = 3.0
 
     def __post_init__(self) -> None:
+        # Named after the settings-file keys the CLI maps from, so a bad file reads clearly.
         if self.units not in ("kmh", "mph"):
-            raise ValueError(f"units must be 'kmh' or 'mph', not {self.units!r}")
+            raise ConfigError("settings", "limits.units", f"must be kmh or mph, not {self.units!r}")
         if self.audio not in ("auto", "espeak", "bell", "none"):
-            raise ValueError(f"audio must be auto, espeak, bell or none, not {self.audio!r}")
-        keys = [self.stop_key, self.pause_key, self.mute_key]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"stop, pause and mute keys must differ, got {keys}")
+            raise ConfigError(
+                "settings",
+                "audio.engine",
+                f"must be auto, espeak, bell or none, not {self.audio!r}",
+            )
+        keys = {"stop_key": self.stop_key, "pause_key": self.pause_key, "mute_key": self.mute_key}
+        if len(set(keys.values())) != len(keys):
+            raise ConfigError(
+                "settings", "inputs", f"the stop, pause and mute keys must differ: {keys}"
+            )
+        for name, key in keys.items():
+            if key in RESERVED_KEYS:
+                raise ConfigError(
+                    "settings", f"inputs.{name}", f"{key!r} is taken ({RESERVED_KEYS[key]})"
+                )
