@@ -1,0 +1,158 @@
+"""What goes over the wire: the state JSON, the command grammar and the command result JSON.
+
+Commands on ``treadcoach/<id>/command`` are accepted in two spellings (case and surrounding
+whitespace don't matter in the text form)::
+
+    stop | pause | resume | speed <kmh>                     plain text, e.g. "speed 4.5"
+    {"command": "stop"}  {"command": "speed", "kmh": 4.5}   JSON
+
+Anything else raises ``ValueError`` (pydantic's ``ValidationError`` is one): the bridge logs it and
+carries on. Whether a valid command is *allowed* (resume/speed need remote control) is the bridge's
+decision, not the parser's.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.state import LinkState, Phase, SessionState
+from treadcoach.safety.reasons import StopReason
+
+__all__ = [
+    "MAX_COMMAND_BYTES",
+    "MAX_REMOTE_KMH",
+    "Command",
+    "CommandName",
+    "CommandResult",
+    "StatePayload",
+    "parse_command",
+]
+
+# A command is a word and a number: anything longer is garbage, refused before decoding.
+MAX_COMMAND_BYTES = 256
+# Sanity bound for the parser only; the controller still clamps to the session's caps.
+MAX_REMOTE_KMH = 30.0
+
+
+class StatePayload(BaseModel):
+    """The JSON on ``treadcoach/<id>/state`` (Home Assistant reads it with ``value_json.<field>``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    phase: Phase
+    running: bool = Field(description="the plan is running (not paused, stopped or finished)")
+    link: LinkState
+    plan: str
+    elapsed_s: float
+    segment_index: int | None
+    segment_count: int
+    segment_kind: SegmentKind | None
+    segment_label: str
+    remaining: float | None = Field(description="left in this segment, in remaining_unit")
+    remaining_unit: str
+    remaining_s: float | None = Field(description="seconds left (duration segments only)")
+    remaining_m: float | None = Field(description="metres left (distance segments only)")
+    countdown_s: int | None = Field(description="seconds to a direction change, while cued")
+    target_kmh: float | None
+    speed_kmh: float
+    distance_m: float
+    incline_pct: float | None
+    heart_rate_bpm: int | None
+    progress: float
+    cue: str
+    stop_reason: StopReason | None
+    stop_detail: str
+    faults: tuple[str, ...]
+
+    @classmethod
+    def from_state(cls, state: SessionState) -> StatePayload:
+        segment = state.segment
+        remaining = _round(state.remaining, 1)
+        return cls(
+            phase=state.phase,
+            running=state.phase is Phase.RUNNING,
+            link=state.link,
+            plan=state.plan_name,
+            elapsed_s=round(state.elapsed_s, 1),
+            segment_index=segment.index if segment else None,
+            segment_count=state.segment_count,
+            segment_kind=segment.kind if segment else None,
+            segment_label=segment.label if segment else "",
+            remaining=remaining,
+            remaining_unit=state.remaining_unit,
+            remaining_s=remaining if state.remaining_unit == "s" else None,
+            remaining_m=remaining if state.remaining_unit == "m" else None,
+            countdown_s=state.turnaround_countdown_s,
+            target_kmh=_round(state.target_kmh, 2),
+            speed_kmh=round(state.speed_kmh, 2),
+            distance_m=round(state.distance_m, 1),
+            incline_pct=_round(state.incline_pct, 1),
+            heart_rate_bpm=state.heart_rate_bpm,
+            progress=round(state.progress, 3),
+            cue=state.cue,
+            stop_reason=state.stop_reason,
+            stop_detail=state.stop_detail,
+            faults=state.faults,
+        )
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+class CommandName(StrEnum):
+    STOP = "stop"
+    PAUSE = "pause"
+    RESUME = "resume"
+    SPEED = "speed"
+
+    @property
+    def needs_remote_control(self) -> bool:
+        """Stop and pause are always allowed; starting or speeding up needs the user's opt-in."""
+        return self in {CommandName.RESUME, CommandName.SPEED}
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    command: CommandName
+    kmh: float | None = Field(None, ge=0.0, le=MAX_REMOTE_KMH, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _speed_has_kmh(self) -> Command:
+        if (self.command is CommandName.SPEED) != (self.kmh is not None):
+            raise ValueError("'kmh' is required with 'speed' and allowed only with 'speed'")
+        return self
+
+
+class CommandResult(BaseModel):
+    """Published (not retained) on ``treadcoach/<id>/command/result`` after each command."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    command: CommandName | None
+    kmh: float | None = None
+    accepted: bool
+    detail: str
+
+
+def parse_command(payload: bytes) -> Command:
+    """Parse a command payload (text or JSON, see the module doc); raise ValueError if it is not one."""
+    if len(payload) > MAX_COMMAND_BYTES:
+        raise ValueError(f"command payload of {len(payload)} bytes is too long")
+    text = payload.decode("utf-8").strip()  # UnicodeDecodeError is a ValueError
+    if text.startswith("{"):
+        return Command.model_validate_json(text)
+    words = text.lower().split()
+    if len(words) == 1 and words[0] in {"stop", "pause", "resume"}:
+        return Command(command=CommandName(words[0]), kmh=None)
+    if len(words) == 2 and words[0] == "speed":
+        kmh = float(words[1])  # ValueError on junk; nan/inf are refused by the model
+        if not math.isfinite(kmh):
+            raise ValueError(f"speed {words[1]!r} is not a finite number")
+        return Command(command=CommandName.SPEED, kmh=kmh)
+    raise ValueError(f"unknown command {text[:40]!r}: expected stop, pause, resume or speed <kmh>")
