@@ -21,6 +21,7 @@ __all__ = [
     "FtmsValueOutOfRange",
     "HistoryError",
     "InputDeviceError",
+    "InputDeviceUnavailable",
     "JournalTooNew",
     "JournalUnreadable",
     "LimitsError",
@@ -225,3 +226,13 @@ class MqttBridgeError(TreadcoachError):
 
 class InputDeviceError(TreadcoachError):
     """A stop input (evdev pedal, key) is missing or unreadable."""
+
+
+class InputDeviceUnavailable(InputDeviceError):
+    """A configured stop input cannot be used: names the device, the problem and the fix."""
+
+    def __init__(self, device: str, problem: str, hint: str) -> None:
+        self.device = device
+        self.problem = problem
+        self.hint = hint
+        super().__init__(f"stop input {device}: {problem}. {hint}")
