@@ -18,7 +18,7 @@ from tui_double import (
 )
 
 from treadcoach.coach.events import SegmentStarted, Summary
-from treadcoach.coach.state import Phase
+from treadcoach.coach.state import LinkState, Phase
 from treadcoach.errors import ConfigError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.tui import Choice, SessionRequest, SetupChoices, TreadcoachApp, TuiSettings
@@ -281,6 +281,20 @@ async def test_pause_key_pauses_then_resumes() -> None:
         await pilot.press("p")
         await _settle(pilot)
     assert session.calls == [("pause", StopReason.KEY), ("resume", StopReason.KEY)]
+
+
+async def test_take_control_key_asks_only_after_the_console_took_control() -> None:
+    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")  # we have control: nothing to take back
+        await _settle(pilot)
+        assert session.calls == []
+        session.set_state(replace(session.state, link=LinkState.NO_CONTROL, phase=Phase.PAUSED))
+        await _settle(pilot)
+        await pilot.press("c")
+        await _settle(pilot)
+    assert session.calls == [("control_back", None)]
 
 
 async def test_mute_key_silences_cues() -> None:

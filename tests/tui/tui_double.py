@@ -87,6 +87,10 @@ class ScriptedSession:
     def request_speed(self, kmh: float, source: StopReason) -> None:
         self.calls.append(("speed", kmh))
 
+    def request_control_back(self) -> None:
+        self.calls.append(("control_back", None))
+        self.set_state(replace(self._state, link=LinkState.CONNECTED, phase=Phase.RUNNING))
+
     async def run(self) -> Summary:
         try:
             await self._finished_event().wait()

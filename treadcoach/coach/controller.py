@@ -726,7 +726,7 @@ class SessionController:
         self._paused_event.set()
         if self._watch is not None:
             self._watch.disarm()
-        self._update(phase=Phase.PAUSED, cue="The console has control. Take it back to go on.")
+        self._update(phase=Phase.PAUSED, cue="The console has control. Press C to take it back.")
         self._emit(
             Cue(
                 t=self._t(),

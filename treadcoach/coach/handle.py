@@ -31,6 +31,13 @@ class SessionHandle(RemoteControl, Protocol):
         """
         ...
 
+    def request_control_back(self) -> None:
+        """After the console took control (0xFF): ask for it again and carry on the plan.
+
+        Only on the user's explicit request; a session never does this by itself.
+        """
+        ...
+
     async def run(self) -> Summary:
         """Connect, walk the plan, stop the belt, return the summary. Cancelling stops the belt."""
         ...

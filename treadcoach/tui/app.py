@@ -31,7 +31,7 @@ from textual.timer import Timer
 
 from treadcoach.coach.events import Event, Summary
 from treadcoach.coach.handle import SessionHandle
-from treadcoach.coach.state import Phase, SessionState
+from treadcoach.coach.state import LinkState, Phase, SessionState
 from treadcoach.errors import TreadcoachError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.tui.audio import Speaker, make_speaker
@@ -73,6 +73,9 @@ class TreadcoachApp(App["Summary | None"]):
         Binding("p", "toggle_pause", "Pause", show=False, priority=True, id="treadcoach.pause"),
         Binding("m", "toggle_mute", "Mute", show=False, priority=True, id="treadcoach.mute"),
         Binding("n", "new_session", "New session", show=False, id="treadcoach.new"),
+        # After the console took control (0xFF): only on this explicit key does treadcoach ask
+        # for control again.
+        Binding("c", "take_control_back", "Take control", show=False, priority=True),
     ]
 
     muted: reactive[bool] = reactive(False, init=False)
@@ -272,6 +275,13 @@ class TreadcoachApp(App["Summary | None"]):
             session.request_resume(StopReason.KEY)
         elif phase is Phase.RUNNING:
             session.request_pause(StopReason.KEY)
+        self.refresh_session()
+
+    def action_take_control_back(self) -> None:
+        session = self.session
+        if session is None or session.state.link is not LinkState.NO_CONTROL:
+            return
+        session.request_control_back()
         self.refresh_session()
 
     def action_toggle_mute(self) -> None:

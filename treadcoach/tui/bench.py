@@ -66,6 +66,9 @@ class _SteadySession:
     def request_speed(self, kmh: float, source: StopReason) -> None:
         pass
 
+    def request_control_back(self) -> None:
+        pass
+
     async def run(self) -> Summary:
         loop = asyncio.get_running_loop()
         start = loop.time()
