@@ -1,0 +1,32 @@
+"""A recording stop target: the far end of the stop path, standing in for the session."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from treadcoach.safety.reasons import StopReason
+
+
+@dataclass
+class RecordingTarget:
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def request_stop(self, reason: StopReason, detail: str = "") -> None:
+        self._record("stop", reason, detail)
+
+    def request_pause(self, source: StopReason) -> None:
+        self._record("pause", source)
+
+    def _record(self, *call: Any) -> None:
+        self.calls.append(call)
+        self.changed.set()
+
+    async def wait_calls(self, n: int, within: float = 5.0) -> list[tuple[Any, ...]]:
+        async with asyncio.timeout(within):
+            while len(self.calls) < n:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.calls

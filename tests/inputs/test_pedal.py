@@ -1,0 +1,278 @@
+"""The evdev pedal fed recorded input events through a FIFO standing in for /dev/input/eventN."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import struct
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from input_doubles import RecordingTarget
+
+from treadcoach.errors import InputDeviceError, InputDeviceUnavailable
+from treadcoach.inputs.pedal import (
+    EVENT_FORMAT,
+    EVENT_SIZE,
+    KEY_CODES,
+    PedalInput,
+    _Node,
+    _open_error,
+    find_input_devices,
+    key_code,
+)
+from treadcoach.safety.reasons import StopReason
+
+pytestmark = pytest.mark.timeout(30)
+
+# A USB foot switch that enumerates as a HID keyboard, pressed once, held briefly (auto-repeat),
+# then a second tap, as `evtest` prints it (MSC_SCAN value is the HID usage, printed in hex:
+# 0x70005 is keyboard page 'b'). The pedal sends KEY_B, as many cheap pedals do out of the box.
+EVTEST_RECORDING = """
+Event: time 1718280000.101174, type 4 (EV_MSC), code 4 (MSC_SCAN), value 70005
+Event: time 1718280000.101174, type 1 (EV_KEY), code 48 (KEY_B), value 1
+Event: time 1718280000.101174, -------------- SYN_REPORT ------------
+Event: time 1718280000.601380, type 1 (EV_KEY), code 48 (KEY_B), value 2
+Event: time 1718280000.601380, -------------- SYN_REPORT ------------
+Event: time 1718280000.634402, type 1 (EV_KEY), code 48 (KEY_B), value 2
+Event: time 1718280000.634402, -------------- SYN_REPORT ------------
+Event: time 1718280000.662190, type 4 (EV_MSC), code 4 (MSC_SCAN), value 70005
+Event: time 1718280000.662190, type 1 (EV_KEY), code 48 (KEY_B), value 0
+Event: time 1718280000.662190, -------------- SYN_REPORT ------------
+"""
+_EVENT = re.compile(r"time (\d+)\.(\d+), type (\d+) \(\w+\), code (\d+) \(\w+\), value (\w+)")
+_SYN = re.compile(r"time (\d+)\.(\d+), -+ SYN_REPORT")
+
+
+def records(transcript: str) -> bytes:
+    """evtest transcript -> the raw struct input_event bytes the kernel hands out."""
+    out = b""
+    for line in transcript.strip().splitlines():
+        if match := _EVENT.search(line):
+            sec, usec, type_, code, value = match.groups()
+            base = 16 if type_ == "4" else 10  # evtest prints MSC_SCAN values in hex
+            out += struct.pack(
+                EVENT_FORMAT, int(sec), int(usec), int(type_), int(code), int(value, base)
+            )
+        elif match := _SYN.search(line):
+            out += struct.pack(EVENT_FORMAT, int(match.group(1)), int(match.group(2)), 0, 0, 0)
+    return out
+
+
+def key_event(code: int, value: int) -> bytes:
+    return struct.pack(EVENT_FORMAT, 1718280001, 0, 1, code, value) + struct.pack(
+        EVENT_FORMAT, 1718280001, 0, 0, 0, 0
+    )
+
+
+PRESS_B = records(EVTEST_RECORDING)
+
+
+@pytest.fixture
+def fake_input(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
+    """A fake /sys/class/input + /dev/input with event7 = FIFO; yields (sysfs, dev, writer fd)."""
+    sysfs, dev = tmp_path / "sys", tmp_path / "dev"
+    for event, name in [
+        ("event3", "AT Translated Set 2 keyboard"),
+        ("event7", "PCsensor FootSwitch Keyboard"),
+    ]:
+        (sysfs / event / "device").mkdir(parents=True)
+        (sysfs / event / "device" / "name").write_text(name + "\n")
+    dev.mkdir()
+    os.mkfifo(dev / "event7")
+    # O_RDWR never blocks on a FIFO and keeps a writer alive until the test closes it.
+    writer = os.open(dev / "event7", os.O_RDWR)
+    yield sysfs, dev, writer
+    with contextlib.suppress(OSError):
+        os.close(writer)
+
+
+@contextlib.asynccontextmanager
+async def reading(pedal: PedalInput) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(pedal.run())
+    await asyncio.sleep(0)  # let it open the FIFO and register its reader
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def pedal_on(fake: tuple[Path, Path, int], target: RecordingTarget, **options: Any) -> PedalInput:
+    sysfs, dev, _ = fake
+    return PedalInput(target, sysfs_root=sysfs, dev_root=dev, **options)
+
+
+async def test_recorded_pedal_press_stops_once_despite_repeat_and_release(
+    fake_input: tuple[Path, Path, int],
+) -> None:
+    target = RecordingTarget()
+    pedal = pedal_on(fake_input, target, device=fake_input[1] / "event7", stop_key="KEY_B")
+    async with reading(pedal):
+        os.write(fake_input[2], PRESS_B)
+        os.write(fake_input[2], key_event(KEY_CODES["KEY_SPACE"], 1))  # another key: not ours
+        os.write(fake_input[2], PRESS_B)  # second tap
+        calls = await target.wait_calls(2)
+    detail = f"pedal {fake_input[1] / 'event7'} KEY_B"
+    assert calls == [("stop", StopReason.PEDAL, detail)] * 2
+
+
+async def test_pedal_found_by_name_stops_on_any_key_by_default(
+    fake_input: tuple[Path, Path, int],
+) -> None:
+    target = RecordingTarget()
+    pedal = pedal_on(fake_input, target, device="footswitch")
+    async with reading(pedal):
+        os.write(fake_input[2], key_event(KEY_CODES["KEY_PAGEDOWN"], 1))
+        calls = await target.wait_calls(1)
+    assert pedal.paths == []  # closed once run() ended
+    assert calls == [("stop", StopReason.PEDAL, f"pedal {fake_input[1] / 'event7'} KEY_PAGEDOWN")]
+
+
+async def test_pause_key_pauses_and_stop_key_stops(fake_input: tuple[Path, Path, int]) -> None:
+    target = RecordingTarget()
+    pedal = pedal_on(fake_input, target, device="event7", stop_key="b", pause_key="KEY_A")
+    async with reading(pedal):
+        os.write(fake_input[2], key_event(KEY_CODES["KEY_A"], 1) + key_event(KEY_CODES["KEY_A"], 0))
+        os.write(fake_input[2], PRESS_B)
+        calls = await target.wait_calls(2)
+    assert [c[0] for c in calls] == ["pause", "stop"]
+    assert calls[0] == ("pause", StopReason.PEDAL)
+
+
+async def test_records_split_across_reads_are_reassembled(
+    fake_input: tuple[Path, Path, int],
+) -> None:
+    target = RecordingTarget()
+    pedal = pedal_on(fake_input, target, device="event7", stop_key=48)
+    async with reading(pedal):
+        half = EVENT_SIZE + EVENT_SIZE // 2  # mid-way through the EV_KEY press record
+        os.write(fake_input[2], PRESS_B[:half])
+        await asyncio.sleep(0.01)
+        assert target.calls == []
+        os.write(fake_input[2], PRESS_B[half:])
+        calls = await target.wait_calls(1)
+    assert calls[0][:2] == ("stop", StopReason.PEDAL)
+
+
+async def test_vanished_pedal_is_reported_and_reading_ends(
+    fake_input: tuple[Path, Path, int],
+) -> None:
+    target, lost = RecordingTarget(), []
+    pedal = pedal_on(fake_input, target, device="event7", on_lost=lost.append)
+    task = asyncio.create_task(pedal.run())
+    await asyncio.sleep(0)
+    os.close(fake_input[2])  # the only writer goes: the reader sees the device end
+    async with asyncio.timeout(5):
+        await task
+    assert len(lost) == 1
+    assert "event7" in lost[0]
+    assert "gone" in lost[0]
+    assert target.calls == []
+
+
+def test_missing_device_names_the_path_and_the_fix(tmp_path: Path) -> None:
+    pedal = PedalInput(RecordingTarget(), device=tmp_path / "event42")
+    with pytest.raises(InputDeviceError) as caught:
+        pedal.open()
+    message = str(caught.value)
+    assert str(tmp_path / "event42") in message
+    assert "/dev/input/by-id" in message
+
+
+def test_unreadable_device_tells_to_join_the_input_group(tmp_path: Path) -> None:
+    # Tests may run as root, where chmod 000 does not stop a read: check the mapping itself.
+    error = _open_error(tmp_path / "event5", PermissionError(13, "Permission denied"))
+    assert isinstance(error, InputDeviceUnavailable)
+    assert str(tmp_path / "event5") in str(error)
+    assert "'input' group" in str(error)
+
+
+def test_regular_file_is_refused_as_not_an_input_device(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hi")
+    with pytest.raises(InputDeviceUnavailable, match="not an input device"):
+        PedalInput(RecordingTarget(), device=tmp_path / "notes.txt").open()
+
+
+def test_unknown_device_name_lists_the_devices_present(fake_input: tuple[Path, Path, int]) -> None:
+    sysfs, dev, _ = fake_input
+    with pytest.raises(InputDeviceUnavailable) as caught:
+        find_input_devices("Logitech Presenter", sysfs_root=sysfs, dev_root=dev)
+    assert "PCsensor FootSwitch Keyboard" in str(caught.value)
+
+
+def test_exact_name_wins_over_partial_matches(tmp_path: Path) -> None:
+    sysfs = tmp_path / "sys"
+    for event, name in [
+        ("event1", "Pedal"),
+        ("event2", "Pedal Mouse"),
+        ("event10", "Pedal Keyboard"),
+    ]:
+        (sysfs / event / "device").mkdir(parents=True)
+        (sysfs / event / "device" / "name").write_text(name)
+    assert find_input_devices("pedal", sysfs_root=sysfs, dev_root=Path("/d")) == [Path("/d/event1")]
+    assert find_input_devices("pedal k", sysfs_root=sysfs, dev_root=Path("/d")) == [
+        Path("/d/event10")
+    ]
+    assert find_input_devices("edal", sysfs_root=sysfs, dev_root=Path("/d")) == [
+        Path("/d/event1"),
+        Path("/d/event2"),
+        Path("/d/event10"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("key", "code"),
+    [
+        ("b", 48),
+        ("KEY_B", 48),
+        ("key_pagedown", 109),
+        ("PageUp", 104),
+        ("f13", 183),
+        ("KEY_F24", 194),
+        ("BTN_LEFT", 0x110),
+        (57, 57),
+        ("28", 28),
+    ],
+)
+def test_key_names_and_codes(key: str | int, code: int) -> None:
+    assert key_code(key) == code
+
+
+@pytest.mark.parametrize("key", ["KEY_NOPE", "", 0, 5000, "-3"])
+def test_bad_keys_are_refused(key: str | int) -> None:
+    with pytest.raises(ValueError, match="key"):
+        key_code(key)
+
+
+def test_key_table_matches_the_kernel_header() -> None:
+    header = Path("/usr/include/linux/input-event-codes.h")
+    if not header.exists():
+        pytest.skip("linux-libc-dev is not installed here")
+    defined = {
+        name: int(value, 0)
+        for name, value in re.findall(
+            r"#define\s+((?:KEY|BTN)_\w+)\s+(0x[0-9a-fA-F]+|\d+)", header.read_text()
+        )
+    }
+    assert {name: defined[name] for name in KEY_CODES} == KEY_CODES
+
+
+def test_event_record_is_24_bytes_on_64_bit_linux() -> None:
+    assert struct.calcsize("P") != 8 or EVENT_SIZE == 24
+
+
+@given(st.binary(max_size=EVENT_SIZE * 8))
+def test_any_bytes_from_the_device_either_trigger_or_are_ignored(data: bytes) -> None:
+    target = RecordingTarget()
+    pedal = PedalInput(target, device="/dev/null", stop_key="b")
+    pedal.feed(_Node(Path("/dev/null"), -1), data)
+    for call in target.calls:
+        assert call[:2] == ("stop", StopReason.PEDAL)

@@ -1,0 +1,182 @@
+"""The terminal stop key for ``treadcoach run --headless`` when stdin is a terminal.
+
+The terminal is put in cbreak mode (no line buffering, no echo) so one key press arrives at once;
+``ISIG`` stays on, so Ctrl-C still raises SIGINT and reaches the signal stop path. The previous
+mode is restored when ``run()`` ends, however it ends (cancel, exception, terminal gone).
+In the TUI, Textual owns the keyboard and binds the stop key itself; this module is not used there.
+
+Keys are named like the TUI's bindings: ``space`` (the default stop key), ``enter``, ``tab``,
+``escape``, ``backspace``, ``pageup``/``pagedown`` (presenter clickers), the arrows, ``f1``..``f12``,
+or any single character (letters match either case, so caps lock doesn't disable the stop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import termios
+from collections.abc import Callable
+
+from treadcoach.errors import InputDeviceUnavailable
+from treadcoach.safety.reasons import StopReason
+from treadcoach.safety.stop import StopTarget
+
+__all__ = ["TERMINAL_KEYS", "TerminalKeys", "terminal_key_sequences"]
+
+log = logging.getLogger(__name__)
+
+# What a terminal sends for each named key (xterm and its descendants; both cursor-key modes).
+TERMINAL_KEYS: dict[str, tuple[bytes, ...]] = {
+    "space": (b" ",),
+    "enter": (b"\r", b"\n"),
+    "tab": (b"\t",),
+    "escape": (b"\x1b",),
+    "backspace": (b"\x7f", b"\x08"),
+    "up": (b"\x1b[A", b"\x1bOA"),
+    "down": (b"\x1b[B", b"\x1bOB"),
+    "right": (b"\x1b[C", b"\x1bOC"),
+    "left": (b"\x1b[D", b"\x1bOD"),
+    "home": (b"\x1b[H", b"\x1bOH", b"\x1b[1~"),
+    "end": (b"\x1b[F", b"\x1bOF", b"\x1b[4~"),
+    "insert": (b"\x1b[2~",),
+    "delete": (b"\x1b[3~",),
+    "pageup": (b"\x1b[5~",),
+    "pagedown": (b"\x1b[6~",),
+    "f1": (b"\x1bOP",),
+    "f2": (b"\x1bOQ",),
+    "f3": (b"\x1bOR",),
+    "f4": (b"\x1bOS",),
+    "f5": (b"\x1b[15~",),
+    "f6": (b"\x1b[17~",),
+    "f7": (b"\x1b[18~",),
+    "f8": (b"\x1b[19~",),
+    "f9": (b"\x1b[20~",),
+    "f10": (b"\x1b[21~",),
+    "f11": (b"\x1b[23~",),
+    "f12": (b"\x1b[24~",),
+}
+_ALIASES = {"return": "enter", "esc": "escape", "page_down": "pagedown", "page_up": "pageup"}
+
+
+def terminal_key_sequences(key: str) -> tuple[bytes, ...]:
+    """The byte sequences a terminal sends for ``key``; ValueError for a key we can't name."""
+    if len(key) == 1:
+        if not key.isprintable():
+            raise ValueError(f"terminal key {key!r} is a control character: use its name")
+        variants = {key, key.lower(), key.upper()}
+        return tuple(sorted(v.encode() for v in variants))
+    name = key.strip().lower()
+    name = _ALIASES.get(name, name)
+    if name not in TERMINAL_KEYS:
+        raise ValueError(
+            f"unknown terminal key {key!r}: use a single character or one of "
+            + ", ".join(sorted(TERMINAL_KEYS))
+        )
+    return TERMINAL_KEYS[name]
+
+
+class TerminalKeys:
+    """Read stop/pause keys from a terminal file descriptor (stdin by default) until cancelled."""
+
+    def __init__(
+        self,
+        target: StopTarget,
+        *,
+        stop_key: str = "space",
+        pause_key: str | None = "p",
+        fd: int | None = None,
+        on_lost: Callable[[str], None] | None = None,
+    ) -> None:
+        self._target = target
+        try:
+            self._stop = terminal_key_sequences(stop_key)
+            self._pause = terminal_key_sequences(pause_key) if pause_key else ()
+        except ValueError as exc:
+            raise InputDeviceUnavailable("terminal", str(exc), "Pick another key.") from None
+        if set(self._stop) & set(self._pause):
+            raise InputDeviceUnavailable(
+                "terminal",
+                f"stop key {stop_key!r} and pause key {pause_key!r} are the same",
+                "Pick two different keys.",
+            )
+        self.stop_key = stop_key
+        self._fd = sys.stdin.fileno() if fd is None else fd
+        self._on_lost = on_lost
+        self._pending = b""
+        self._longest = max(len(s) for s in self._stop + self._pause)
+
+    async def run(self) -> None:
+        """Watch the keys until cancelled, or until the terminal goes away (then ``on_lost``)."""
+        fd = self._fd
+        if not os.isatty(fd):
+            raise InputDeviceUnavailable(
+                f"terminal (fd {fd})",
+                "standard input is not a terminal, so there is no stop key",
+                "Run in a terminal, or stop with a foot pedal or MQTT, or use the TUI.",
+            )
+        loop = asyncio.get_running_loop()
+        gone: asyncio.Future[str] = loop.create_future()
+        saved = termios.tcgetattr(fd)
+        try:
+            cbreak = termios.tcgetattr(fd)
+            cbreak[3] &= ~(termios.ICANON | termios.ECHO)  # lflags; ISIG stays: Ctrl-C works
+            cbreak[6][termios.VMIN] = 1
+            cbreak[6][termios.VTIME] = 0
+            termios.tcsetattr(fd, termios.TCSANOW, cbreak)
+            loop.add_reader(fd, self._readable, gone)
+            try:
+                detail = await gone
+            finally:
+                loop.remove_reader(fd)
+        finally:
+            # TCSANOW, not TCSADRAIN: never wait on a slow terminal's output. The terminal may be
+            # gone already (EIO): then there is nothing left to restore.
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(fd, termios.TCSANOW, saved)
+        log.warning("%s", detail)
+        if self._on_lost is not None:
+            try:
+                self._on_lost(detail)
+            except Exception:
+                log.exception("on_lost callback failed")
+
+    def _readable(self, gone: asyncio.Future[str]) -> None:
+        try:
+            chunk = os.read(self._fd, 1024)  # readable, so this returns at once
+        except OSError as exc:
+            chunk, error = b"", str(exc)
+        else:
+            error = "end of input"
+        if not chunk:
+            asyncio.get_running_loop().remove_reader(self._fd)
+            if not gone.done():
+                gone.set_result(f"the terminal stop key is gone ({error})")
+            return
+        self.feed(chunk)
+
+    def feed(self, chunk: bytes) -> None:
+        """Act on bytes from the terminal (a stop anywhere in them wins over a pause)."""
+        data = self._pending + chunk
+        try:
+            if any(seq in data for seq in self._stop):
+                self._pending = b""
+                self._target.request_stop(StopReason.KEY, f"terminal key {self.stop_key}")
+                return
+            if any(seq in data for seq in self._pause):
+                self._pending = b""
+                self._target.request_pause(StopReason.KEY)
+                return
+        except Exception:
+            log.exception("the stop target raised; it must not")
+        self._pending = self._partial_tail(data)
+
+    def _partial_tail(self, data: bytes) -> bytes:
+        # Keep only a tail that could still grow into a key (an escape sequence split over reads).
+        for size in range(min(len(data), self._longest - 1), 0, -1):
+            tail = data[-size:]
+            if any(seq.startswith(tail) for seq in self._stop + self._pause):
+                return tail
+        return b""
