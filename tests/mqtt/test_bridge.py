@@ -18,6 +18,7 @@ from mqtt_doubles import RecordingSession, Status, Watcher, running
 from treadcoach.coach.events import SegmentStarted
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.mqtt import topics
+from treadcoach.mqtt.bench import mqtt_stop_latency, summarize
 from treadcoach.mqtt.bridge import MqttBridge
 from treadcoach.mqtt.localbroker import LocalMosquitto, free_port
 from treadcoach.mqtt.payloads import StatePayload
@@ -472,3 +473,10 @@ async def test_cancelling_mid_publish_always_ends_the_bridge(
         async with asyncio.timeout(5):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_stop_latency_benchmark_measures_each_stop(mosquitto: LocalMosquitto) -> None:
+    samples = await mqtt_stop_latency(mosquitto.host, mosquitto.port, n=5, warmup=1)
+    assert len(samples) == 5
+    assert all(s > 0 for s in samples)
+    assert set(summarize(samples)) >= {"n", "p50_ms", "p99_ms"}

@@ -149,7 +149,7 @@ class MqttBridge:
         finally:
             remove_listener()
             if self.connected:
-                self._set_status(False, "MQTT bridge stopped")
+                self._set_status(False, "MQTT bridge stopped", level=logging.INFO)
 
     def _backoff(self, failures: int) -> float:
         ceiling = min(self._reconnect_max_s, self._reconnect_min_s * 2 ** min(failures - 1, 30))
@@ -220,10 +220,12 @@ class MqttBridge:
                     self.availability_topic, topics.NOT_AVAILABLE, qos=1, retain=True
                 )
 
-    def _set_status(self, connected: bool, detail: str) -> None:
+    def _set_status(self, connected: bool, detail: str, *, level: int | None = None) -> None:
         self.connected = connected
         self.status_detail = detail
-        log.log(logging.INFO if connected else logging.WARNING, "%s", detail)
+        if level is None:
+            level = logging.INFO if connected else logging.WARNING
+        log.log(level, "%s", detail)
         if self._on_status is not None:
             try:
                 self._on_status(connected, detail)
