@@ -119,7 +119,23 @@ def test_same_stop_and_pause_key_is_refused() -> None:
         TerminalKeys(RecordingTarget(), stop_key="s", pause_key="S", fd=0)
 
 
-@pytest.mark.parametrize("key", ["ctrl+x", "\x03", "f13", ""])
+@pytest.mark.parametrize(
+    ("key", "sequences"),
+    [
+        ("space", (b" ",)),
+        ("s", (b"S", b"s")),
+        ("full_stop", (b".",)),
+        ("comma", (b",",)),
+        ("ctrl+x", (b"\x18",)),
+        ("PageDown", (b"\x1b[6~",)),
+        ("esc", (b"\x1b",)),
+    ],
+)
+def test_terminal_key_names_match_the_tui(key: str, sequences: tuple[bytes, ...]) -> None:
+    assert terminal_key_sequences(key) == sequences
+
+
+@pytest.mark.parametrize("key", ["ctrl+c", "ctrl+z", "ctrl+s", "shift+tab", "\x03", "f13", ""])
 def test_unknown_terminal_keys_are_refused(key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         terminal_key_sequences(key)

@@ -114,7 +114,7 @@ async def test_recorded_pedal_press_stops_once_despite_repeat_and_release(
     fake_input: tuple[Path, Path, int],
 ) -> None:
     target = RecordingTarget()
-    pedal = pedal_on(fake_input, target, device=fake_input[1] / "event7", stop_key="KEY_B")
+    pedal = pedal_on(fake_input, target, device=fake_input[1] / "event7", key="KEY_B")
     async with reading(pedal):
         os.write(fake_input[2], PRESS_B)
         os.write(fake_input[2], key_event(KEY_CODES["KEY_SPACE"], 1))  # another key: not ours
@@ -136,22 +136,23 @@ async def test_pedal_found_by_name_stops_on_any_key_by_default(
     assert calls == [("stop", StopReason.PEDAL, f"pedal {fake_input[1] / 'event7'} KEY_PAGEDOWN")]
 
 
-async def test_pause_key_pauses_and_stop_key_stops(fake_input: tuple[Path, Path, int]) -> None:
+async def test_pedal_set_to_pause_pauses_on_its_key_only(
+    fake_input: tuple[Path, Path, int],
+) -> None:
     target = RecordingTarget()
-    pedal = pedal_on(fake_input, target, device="event7", stop_key="b", pause_key="KEY_A")
+    pedal = pedal_on(fake_input, target, device="event7", key="KEY_A", action="pause")
     async with reading(pedal):
+        os.write(fake_input[2], PRESS_B)  # not the pedal's key
         os.write(fake_input[2], key_event(KEY_CODES["KEY_A"], 1) + key_event(KEY_CODES["KEY_A"], 0))
-        os.write(fake_input[2], PRESS_B)
-        calls = await target.wait_calls(2)
-    assert [c[0] for c in calls] == ["pause", "stop"]
-    assert calls[0] == ("pause", StopReason.PEDAL)
+        calls = await target.wait_calls(1)
+    assert calls == [("pause", StopReason.PEDAL)]
 
 
 async def test_records_split_across_reads_are_reassembled(
     fake_input: tuple[Path, Path, int],
 ) -> None:
     target = RecordingTarget()
-    pedal = pedal_on(fake_input, target, device="event7", stop_key=48)
+    pedal = pedal_on(fake_input, target, device="event7", key=48)
     async with reading(pedal):
         half = EVENT_SIZE + EVENT_SIZE // 2  # mid-way through the EV_KEY press record
         os.write(fake_input[2], PRESS_B[:half])
@@ -272,7 +273,14 @@ def test_event_record_is_24_bytes_on_64_bit_linux() -> None:
 @given(st.binary(max_size=EVENT_SIZE * 8))
 def test_any_bytes_from_the_device_either_trigger_or_are_ignored(data: bytes) -> None:
     target = RecordingTarget()
-    pedal = PedalInput(target, device="/dev/null", stop_key="b")
+    pedal = PedalInput(target, device="/dev/null", key="b")
     pedal.feed(_Node(Path("/dev/null"), -1), data)
     for call in target.calls:
         assert call[:2] == ("stop", StopReason.PEDAL)
+
+
+def test_bad_pedal_settings_name_the_problem() -> None:
+    with pytest.raises(InputDeviceUnavailable, match="unknown key"):
+        PedalInput(RecordingTarget(), device="event1", key="KEY_NOPE")
+    with pytest.raises(InputDeviceUnavailable, match="action"):
+        PedalInput(RecordingTarget(), device="event1", action="jump")  # type: ignore[arg-type]

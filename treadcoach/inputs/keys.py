@@ -7,7 +7,8 @@ In the TUI, Textual owns the keyboard and binds the stop key itself; this module
 
 Keys are named like the TUI's bindings: ``space`` (the default stop key), ``enter``, ``tab``,
 ``escape``, ``backspace``, ``pageup``/``pagedown`` (presenter clickers), the arrows, ``f1``..``f12``,
-or any single character (letters match either case, so caps lock doesn't disable the stop).
+``ctrl+<letter>``, Textual's character names (``full_stop``, ``comma``), or any single character
+(letters match either case, so caps lock doesn't disable the stop).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import sys
 import termios
+import unicodedata
 from collections.abc import Callable
 
 from treadcoach.errors import InputDeviceUnavailable
@@ -61,8 +64,21 @@ TERMINAL_KEYS: dict[str, tuple[bytes, ...]] = {
 _ALIASES = {"return": "enter", "esc": "escape", "page_down": "pagedown", "page_up": "pageup"}
 
 
+# Ctrl keys the terminal itself acts on in cbreak mode: they never reach us as bytes.
+_TERMINAL_OWNED = {
+    "c": "interrupts (SIGINT)",
+    "z": "suspends",
+    "s": "freezes output",
+    "q": "resumes output",
+}
+
+
 def terminal_key_sequences(key: str) -> tuple[bytes, ...]:
-    """The byte sequences a terminal sends for ``key``; ValueError for a key we can't name."""
+    """The byte sequences a terminal sends for ``key``; ValueError for a key we can't name.
+
+    Takes the TUI's (Textual's) key names too, so one ``stop_key`` setting serves both:
+    ``full_stop``, ``comma``, ``question_mark`` (Unicode names), ``ctrl+x``.
+    """
     if len(key) == 1:
         if not key.isprintable():
             raise ValueError(f"terminal key {key!r} is a control character: use its name")
@@ -70,12 +86,22 @@ def terminal_key_sequences(key: str) -> tuple[bytes, ...]:
         return tuple(sorted(v.encode() for v in variants))
     name = key.strip().lower()
     name = _ALIASES.get(name, name)
-    if name not in TERMINAL_KEYS:
-        raise ValueError(
-            f"unknown terminal key {key!r}: use a single character or one of "
-            + ", ".join(sorted(TERMINAL_KEYS))
-        )
-    return TERMINAL_KEYS[name]
+    if name in TERMINAL_KEYS:
+        return TERMINAL_KEYS[name]
+    ctrl = re.fullmatch(r"ctrl\+([a-z])", name)
+    if ctrl:
+        letter = ctrl.group(1)
+        if letter in _TERMINAL_OWNED:
+            raise ValueError(f"terminal key {key!r} {_TERMINAL_OWNED[letter]} in a terminal")
+        return (bytes([ord(letter) - ord("a") + 1]),)
+    with contextlib.suppress(KeyError):
+        character = unicodedata.lookup(name.replace("_", " "))
+        if len(character) == 1 and character.isprintable():
+            return terminal_key_sequences(character)
+    raise ValueError(
+        f"unknown terminal key {key!r}: use a single character, ctrl+<letter>, a Unicode "
+        "character name such as full_stop, or one of " + ", ".join(sorted(TERMINAL_KEYS))
+    )
 
 
 class TerminalKeys:

@@ -3,8 +3,9 @@
 No python-evdev needed: the device node hands out fixed-size ``struct input_event`` records
 (``struct timeval`` as two native longs, then u16 type, u16 code, s32 value: 24 bytes on 64-bit
 Linux). We read them without grabbing the device (no EVIOCGRAB), so the pedal's key still reaches
-other programs. A press (EV_KEY, value 1) of the stop key calls ``request_stop(StopReason.PEDAL)``;
-auto-repeat (value 2) and release (0) are ignored.
+other programs. A press (EV_KEY, value 1) of the chosen key (or of any key) calls
+``request_stop(StopReason.PEDAL)``, or ``request_pause`` when the action is ``pause``; auto-repeat
+(value 2) and release (0) are ignored, so holding the pedal down stops once.
 
 The device is named by path (``/dev/input/by-id/usb-...-event-kbd`` is stable across reboots) or by
 the name the kernel reports (``cat /proc/bus/input/devices``). A name may match several event nodes
@@ -23,6 +24,7 @@ import stat
 import struct
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from treadcoach.errors import InputDeviceUnavailable
 from treadcoach.safety.reasons import StopReason
@@ -192,31 +194,34 @@ class _Node:
 
 
 class PedalInput:
-    """Stop (and optionally pause) on an evdev key. ``open()`` early, then ``await run()``."""
+    """Stop (or pause) on an evdev key press. ``open()`` early, then ``await run()``."""
 
     def __init__(
         self,
         target: StopTarget,
         *,
         device: str | Path,
-        stop_key: str | int | None = None,
-        pause_key: str | int | None = None,
+        key: str | int | None = None,
+        action: Literal["stop", "pause"] = "stop",
         on_lost: Callable[[str], None] | None = None,
         sysfs_root: Path = SYSFS_INPUT,
         dev_root: Path = DEV_INPUT,
     ) -> None:
-        """``stop_key=None`` stops on any key press (except the pause key): right for a one-key pedal."""
+        """``key=None`` acts on any key press: right for a one-key pedal (maps ``[inputs]``
+        ``pedal_device``, ``pedal_key``, ``pedal_action``)."""
         self._target = target
         self.device = str(device)
         try:
-            self._stop_code = key_code(stop_key) if stop_key is not None else None
-            self._pause_code = key_code(pause_key) if pause_key is not None else None
+            self._code = key_code(key) if key is not None else None
         except ValueError as exc:
-            raise InputDeviceUnavailable(self.device, str(exc), "Fix the key setting.") from None
-        if self._pause_code is not None and self._pause_code == self._stop_code:
             raise InputDeviceUnavailable(
-                self.device, "the stop key and the pause key are the same", "Pick two keys."
+                self.device, str(exc), "Fix the pedal key setting."
+            ) from None
+        if action not in ("stop", "pause"):
+            raise InputDeviceUnavailable(
+                self.device, f"unknown pedal action {action!r}", "Use 'stop' or 'pause'."
             )
+        self.action = action
         self._on_lost = on_lost
         self._sysfs_root = sysfs_root
         self._dev_root = dev_root
@@ -304,10 +309,12 @@ class PedalInput:
                 self._pressed(node, code)
 
     def _pressed(self, node: _Node, code: int) -> None:
+        if self._code is not None and code != self._code:
+            return
         try:
-            if code == self._pause_code:
+            if self.action == "pause":
                 self._target.request_pause(StopReason.PEDAL)
-            elif self._stop_code is None or code == self._stop_code:
+            else:
                 self._target.request_stop(StopReason.PEDAL, f"pedal {node.path} {key_name(code)}")
         except Exception:
             log.exception("the stop target raised; it must not")
