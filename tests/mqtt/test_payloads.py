@@ -135,6 +135,13 @@ def test_discovery_ids_follow_home_assistant_rules() -> None:
         json.loads(config.payload)
 
 
+def test_entity_ids_read_naturally_for_the_default_device_id() -> None:
+    ids = {c.config["default_entity_id"] for c in discovery_configs("treadcoach") if c.config}
+    assert {"sensor.treadcoach_speed", "button.treadcoach_stop"} <= ids
+    ids = {c.config["default_entity_id"] for c in discovery_configs("Garage-1") if c.config}
+    assert "binary_sensor.treadcoach_garage_1_running" in ids
+
+
 def test_resume_button_only_exists_with_remote_control() -> None:
     def resume(remote: bool) -> str:
         (config,) = [

@@ -175,6 +175,9 @@ def discovery_configs(
     device_id = topics.check_device_id(device_id)
     prefix = topics.check_discovery_prefix(prefix)
     slug = device_id.lower().replace("-", "_")
+    # Entity ids read sensor.treadcoach_speed for the default device id, else
+    # sensor.treadcoach_<device_id>_speed.
+    entity_stem = slug if slug.startswith("treadcoach") else f"treadcoach_{slug}"
     common: dict[str, Any] = {
         "availability_topic": topics.availability_topic(device_id),
         "payload_available": topics.AVAILABLE,
@@ -191,7 +194,7 @@ def discovery_configs(
 
     def make(component: str, key: str, name: str, extra: dict[str, Any]) -> DiscoveryConfig:
         unique_id = f"treadcoach_{device_id}_{key}"
-        object_id = f"treadcoach_{slug}_{key}"
+        object_id = f"{entity_stem}_{key}"
         config = {
             "name": name,
             "unique_id": unique_id,
