@@ -184,7 +184,7 @@ def discovery_configs(
         "payload_not_available": topics.NOT_AVAILABLE,
         "device": {
             "identifiers": [f"treadcoach_{device_id}"],
-            "name": f"Treadcoach {device_id}",
+            "name": "Treadcoach" if device_id == "treadcoach" else f"Treadcoach {device_id}",
             "manufacturer": MANUFACTURER,
             "model": MODEL,
             "sw_version": __version__,
