@@ -35,6 +35,14 @@ def mosquitto() -> Iterator[LocalMosquitto]:
     broker.close()
 
 
+@pytest.fixture(scope="session")
+def tls_mosquitto() -> Iterator[LocalMosquitto]:
+    """A broker with a TLS listener on ``.tls_port``; its certificate is ``.ca_file``."""
+    broker = _start(tls=True)
+    yield broker
+    broker.close()
+
+
 @pytest.fixture
 def own_mosquitto() -> Iterator[LocalMosquitto]:
     """A broker this test alone may kill (``.kill()``) and restart on the same port (``.start()``)."""

@@ -20,6 +20,7 @@ from treadcoach.coach.kinds import SegmentKind
 from treadcoach.mqtt import topics
 from treadcoach.mqtt.bench import mqtt_stop_latency, summarize
 from treadcoach.mqtt.bridge import MqttBridge
+from treadcoach.mqtt.connection import make_tls_context
 from treadcoach.mqtt.localbroker import LocalMosquitto, free_port
 from treadcoach.mqtt.payloads import StatePayload
 from treadcoach.safety.reasons import StopReason
@@ -436,6 +437,27 @@ async def test_wrong_password_is_reported_and_retried_and_right_one_connects(
         on_status=status,
     )
     async with running(right):
+        await status.wait_for(True)
+
+
+async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certificate(
+    tls_mosquitto: LocalMosquitto, device_id: str
+) -> None:
+    assert tls_mosquitto.tls_port is not None
+    status = Status()
+    untrusted = make_bridge(
+        RecordingSession(), tls_mosquitto, f"{device_id}_u", port=tls_mosquitto.tls_port,
+        tls_context=make_tls_context(), on_status=status,
+    )  # fmt: skip
+    async with running(untrusted):
+        detail = await status.wait_for(False)
+    assert "certificate" in detail.lower()
+    status = Status()
+    trusted = make_bridge(
+        RecordingSession(), tls_mosquitto, device_id, port=tls_mosquitto.tls_port,
+        tls_context=make_tls_context(tls_mosquitto.ca_file), on_status=status,
+    )  # fmt: skip
+    async with running(trusted):
         await status.wait_for(True)
 
 

@@ -2,7 +2,7 @@
 
 Not used by a session: real users point ``--mqtt`` at their own broker (Home Assistant's add-on,
 a NAS, ...). This only starts ``mosquitto -c <temp conf>`` with anonymous access on 127.0.0.1 (and,
-if asked, a second listener that requires a user and password), waits until it accepts
+if asked, a listener that requires a user and password, and a TLS one), waits until it accepts
 connections, and can kill and restart it on the same port to play a broker outage.
 """
 
@@ -55,13 +55,17 @@ class LocalMosquitto:
         self,
         *,
         auth_user: tuple[str, str] | None = None,
+        tls: bool = False,
         startup_timeout_s: float = 10.0,
     ) -> None:
         self.binary = find_mosquitto()
         self.host = "127.0.0.1"
         self.port = free_port()
         self.auth_port: int | None = None
+        self.tls_port: int | None = None
+        self.ca_file: Path | None = None  # the TLS listener's self-signed certificate
         self._auth_user = auth_user
+        self._tls = tls
         self._startup_timeout_s = startup_timeout_s
         self._dir = Path(tempfile.mkdtemp(prefix="treadcoach-mosquitto-"))
         self._process: subprocess.Popen[bytes] | None = None
@@ -96,9 +100,39 @@ class LocalMosquitto:
                 "allow_anonymous false",
                 f"password_file {password_file}",
             ]
+        if self._tls:
+            self.ca_file, key_file = self._make_certificate()
+            self.tls_port = free_port()
+            lines += [
+                f"listener {self.tls_port} {self.host}",
+                "allow_anonymous true",
+                f"certfile {self.ca_file}",
+                f"keyfile {key_file}",
+            ]
         config = self._dir / "mosquitto.conf"
         config.write_text("\n".join(lines) + "\n")
         return config
+
+    def _make_certificate(self) -> tuple[Path, Path]:
+        """A one-day self-signed certificate for 127.0.0.1/localhost (it is its own CA)."""
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise MqttBridgeError(
+                "openssl is not installed, and the MQTT TLS test needs it to make a certificate: "
+                "install it with 'sudo apt-get install openssl'."
+            )
+        cert, key = self._dir / "broker.crt", self._dir / "broker.key"
+        subprocess.run(
+            [
+                openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout", str(key), "-out", str(cert),
+            ],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        return cert, key
 
     @property
     def running(self) -> bool:
@@ -120,7 +154,7 @@ class LocalMosquitto:
             stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + self._startup_timeout_s
-        ports = [self.port] + ([self.auth_port] if self.auth_port else [])
+        ports = [p for p in (self.port, self.auth_port, self.tls_port) if p is not None]
         while True:
             if self._process.poll() is not None:
                 stderr = (
