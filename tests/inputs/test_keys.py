@@ -89,6 +89,11 @@ async def test_cbreak_while_watching_and_terminal_restored_after(terminal: tuple
         assert not during & termios.ICANON
         assert not during & termios.ECHO
         assert during & termios.ISIG  # Ctrl-C still reaches the SIGINT stop path
+        cc = termios.tcgetattr(slave)[6]
+        off = bytes([os.fpathconf(slave, "PC_VDISABLE")])
+        assert cc[termios.VSUSP] == off  # Ctrl-Z must not freeze us with the belt running
+        assert cc[termios.VQUIT] == off
+        assert cc[termios.VINTR] == b"\x03"
     assert termios.tcgetattr(slave) == before
 
 

@@ -1,8 +1,10 @@
 """The terminal stop key for ``treadcoach run --headless`` when stdin is a terminal.
 
 The terminal is put in cbreak mode (no line buffering, no echo) so one key press arrives at once;
-``ISIG`` stays on, so Ctrl-C still raises SIGINT and reaches the signal stop path. The previous
-mode is restored when ``run()`` ends, however it ends (cancel, exception, terminal gone).
+``ISIG`` stays on, so Ctrl-C still raises SIGINT and reaches the signal stop path, but Ctrl-Z and
+Ctrl-\\ are switched off for the session (suspending or killing treadcoach would leave the belt
+running unwatched). The previous mode is restored when ``run()`` ends, however it ends (cancel,
+exception, terminal gone).
 In the TUI, Textual owns the keyboard and binds the stop key itself; this module is not used there.
 
 Keys are named like the TUI's bindings: ``space`` (the default stop key), ``enter``, ``tab``,
@@ -18,10 +20,12 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 import termios
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 
 from treadcoach.errors import InputDeviceUnavailable
 from treadcoach.safety.reasons import StopReason
@@ -143,25 +147,27 @@ class TerminalKeys:
                 "standard input is not a terminal, so there is no stop key",
                 "Run in a terminal, or stop with a foot pedal or MQTT, or use the TUI.",
             )
+        if _in_background(fd):
+            # Reading would stop the whole process (SIGTTIN) with the belt running.
+            raise InputDeviceUnavailable(
+                f"terminal (fd {fd})",
+                "treadcoach runs in the background of this terminal, so it cannot read keys",
+                "Run it in the foreground to use the stop key.",
+            )
         loop = asyncio.get_running_loop()
         gone: asyncio.Future[str] = loop.create_future()
         saved = termios.tcgetattr(fd)
         try:
-            cbreak = termios.tcgetattr(fd)
-            cbreak[3] &= ~(termios.ICANON | termios.ECHO)  # lflags; ISIG stays: Ctrl-C works
-            cbreak[6][termios.VMIN] = 1
-            cbreak[6][termios.VTIME] = 0
-            termios.tcsetattr(fd, termios.TCSANOW, cbreak)
+            _set_attributes(fd, _cbreak(fd, saved))
             loop.add_reader(fd, self._readable, gone)
             try:
                 detail = await gone
             finally:
                 loop.remove_reader(fd)
         finally:
-            # TCSANOW, not TCSADRAIN: never wait on a slow terminal's output. The terminal may be
-            # gone already (EIO): then there is nothing left to restore.
+            # The terminal may be gone already (EIO): then there is nothing left to restore.
             with contextlib.suppress(termios.error):
-                termios.tcsetattr(fd, termios.TCSANOW, saved)
+                _set_attributes(fd, saved)
         log.warning("%s", detail)
         if self._on_lost is not None:
             try:
@@ -206,3 +212,39 @@ class TerminalKeys:
             if any(seq.startswith(tail) for seq in self._stop + self._pause):
                 return tail
         return b""
+
+
+def _in_background(fd: int) -> bool:
+    try:
+        return os.tcgetpgrp(fd) != os.getpgrp()
+    except OSError:  # not our controlling terminal: no job control applies to it
+        return False
+
+
+def _cbreak(fd: int, saved: list[Any]) -> list[Any]:
+    """Single keys, no echo; Ctrl-C still interrupts, but Ctrl-Z and Ctrl-\\ are switched off.
+
+    Ctrl-Z would freeze treadcoach, watchdogs and all, with the belt still running; Ctrl-\\
+    (SIGQUIT) would kill it without the stop path. Ctrl-C raises SIGINT, which stops the belt.
+    """
+    mode = [*saved[:6], list(saved[6])]
+    mode[3] &= ~(termios.ICANON | termios.ECHO)  # lflags; ISIG stays on for Ctrl-C
+    cc = mode[6]
+    cc[termios.VMIN] = 1
+    cc[termios.VTIME] = 0
+    disabled = os.fpathconf(fd, "PC_VDISABLE")
+    for name in ("VSUSP", "VDSUSP", "VQUIT"):
+        index = getattr(termios, name, None)
+        if index is not None:
+            cc[index] = bytes([disabled])
+    return mode
+
+
+def _set_attributes(fd: int, mode: list[Any]) -> None:
+    # TCSANOW: never wait for a slow terminal's output. SIGTTOU blocked: if we were moved to the
+    # background meanwhile, changing the mode must not stop the process with the belt running.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        termios.tcsetattr(fd, termios.TCSANOW, mode)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
