@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,7 @@ from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
 from treadcoach.coach.state import SessionState
 from treadcoach.config import MqttSettings, Settings
-from treadcoach.errors import ConfigError
+from treadcoach.errors import ConfigError, TreadcoachError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import WatchLimits
 
@@ -61,6 +62,8 @@ class SessionOptions:
     # TUI: when the console takes control, hold the plan and let the user take it back.
     # Headless: the session ends with reason control_lost.
     hold_on_control_lost: bool = False
+    # Headless with a terminal: read the stop/pause keys from stdin (the TUI owns keys itself).
+    terminal_keys: bool = False
 
 
 def caps_from(settings: Settings) -> Caps:
@@ -179,6 +182,9 @@ class Session:
                 stack.enter_context(self._journal())
             if self.options.handle_signals:
                 stack.enter_context(self._signals())
+            # Stop inputs and the bridge live beside the session, never inside its task group:
+            # a pedal unplugged or a broker down is reported, not a reason to crash the session.
+            helpers = [t for t in (self._start_pedal(stack), self._start_terminal_keys()) if t]
             bridge_task = self._start_bridge()
             try:
                 return await self.controller.run()
@@ -186,9 +192,12 @@ class Session:
                 if bridge_task is not None:
                     # Let the bridge publish the final state before it says offline.
                     await asyncio.sleep(0)
-                    bridge_task.cancel()
+                    helpers.append(bridge_task)
+                for task in helpers:
+                    task.cancel()
+                for task in helpers:
                     with contextlib.suppress(asyncio.CancelledError):
-                        await bridge_task
+                        await task
 
     # --- what a session owns while it runs ---------------------------------------------------
 
@@ -242,6 +251,50 @@ class Session:
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
+
+    def _start_pedal(self, stack: contextlib.AsyncExitStack) -> asyncio.Task[None] | None:
+        inputs = self.settings.inputs
+        if not inputs.pedal_device:
+            return None
+        from treadcoach.inputs.pedal import PedalInput
+
+        def lost(detail: str) -> None:
+            # The hands-free stop is gone: pause (a controlled stop that keeps the plan) and
+            # say so; the keyboard resumes.
+            self.controller.report_fault("pedal_lost", detail)
+            self.controller.request_pause(StopReason.PEDAL)
+
+        pedal = PedalInput(
+            self.controller,
+            device=inputs.pedal_device,
+            key=inputs.pedal_key,
+            action=inputs.pedal_action,
+            on_lost=lost,
+        )
+        pedal.open()  # a missing or unreadable pedal is an error before the belt moves
+        stack.callback(pedal.close)
+        return asyncio.get_running_loop().create_task(pedal.run(), name="treadcoach-pedal")
+
+    def _start_terminal_keys(self) -> asyncio.Task[None] | None:
+        if not self.options.terminal_keys or not sys.stdin.isatty():
+            return None
+        from treadcoach.inputs.keys import TerminalKeys
+
+        inputs = self.settings.inputs
+        keys = TerminalKeys(
+            self.controller,
+            stop_key=inputs.stop_key,
+            pause_key=inputs.pause_key,
+            on_lost=lambda detail: self.controller.report_fault("keys_lost", detail),
+        )
+
+        async def run_keys() -> None:
+            try:
+                await keys.run()
+            except TreadcoachError as exc:
+                self.controller.report_fault("keys_unavailable", str(exc))
+
+        return asyncio.get_running_loop().create_task(run_keys(), name="treadcoach-keys")
 
     def _start_bridge(self) -> asyncio.Task[None] | None:
         settings = self.options.mqtt

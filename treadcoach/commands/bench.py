@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "treadcoach.safety.bench:bench_fleet",
         "the same, 20 treadmills at once",
     ),
+    "mqtt-stop": ("treadcoach.mqtt.bench", "MQTT stop publish -> request_stop via local mosquitto"),
     "journal": ("treadcoach.history.bench", "journal append: events/s and latency"),
     "tui-idle": ("treadcoach.tui.bench", "idle session screen: CPU % of a core and RSS"),
 }

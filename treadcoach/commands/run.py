@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless:
         options = dataclasses.replace(options, hold_on_control_lost=True)
         return _run_tui(Session(options, settings), settings, speedup)
-    session = Session(options, settings)
+    session = Session(dataclasses.replace(options, terminal_keys=True), settings)
 
     render = _json_line if args.json else _human_line
     remove_printer: Callable[[], None] = lambda: None  # noqa: E731
