@@ -105,10 +105,51 @@ async def _bench(n: int) -> dict[str, Any]:
         key = await _samples(treadmill, steps, n, broker=broker, via_mqtt=False)
         result.update(_stats(key))
         result["with_mqtt_bridge"] = broker is not None
+        tui = await _tui_samples(treadmill, steps, max(100, n // 5), broker=broker)
+        result["tui_key"] = _stats(tui)
         if broker is not None:
             mqtt = await _samples(treadmill, steps, max(100, n // 5), broker=broker, via_mqtt=True)
             result["mqtt"] = _stats(mqtt)
     return result
+
+
+async def _tui_samples(
+    treadmill: SimTreadmill, steps: list[Any], n: int, *, broker: tuple[str, int] | None
+) -> list[float]:
+    """The stop key pressed in the running Textual app (headless), the MQTT bridge publishing."""
+    from treadcoach.tui import TreadcoachApp, TuiSettings
+
+    samples: list[float] = []
+    for i in range(n):
+        controller = SessionController(
+            lambda: TreadmillLink(
+                treadmill.address,
+                client_backend=_StopStampingClient,
+                scanner_backend=SimBleakScanner,
+            ),
+            steps,
+            SessionConfig(plan_name="latency", simulated=True),
+        )
+        app = TreadcoachApp(
+            session=controller, settings=TuiSettings(audio="none", summary_delay_s=0.0)
+        )
+        async with app.run_test(size=(100, 30)) as pilot, asyncio.TaskGroup() as tg:
+            bridge = _make_bridge(controller, broker, f"latency-tui{i % 4}")
+            bridge_task = tg.create_task(_run_bridge(bridge)) if bridge else None
+            while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(random.uniform(0.0, 0.1))
+            _StopStampingClient.stamps.pop(treadmill.address, None)
+            start = time.perf_counter()
+            await pilot.press("space")
+            while controller.summary is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.005)
+            if bridge_task is not None:
+                bridge_task.cancel()
+        stamp = _StopStampingClient.stamps.pop(treadmill.address, None)
+        if stamp is not None:
+            samples.append(stamp - start)
+    return samples
 
 
 def _stats(samples: list[float]) -> dict[str, Any]:
@@ -129,57 +170,64 @@ async def _samples(
     broker: tuple[str, int] | None,
     via_mqtt: bool,
 ) -> list[float]:
+    import aiomqtt
+
     samples: list[float] = []
-    for i in range(n):
-        controller = SessionController(
-            lambda: TreadmillLink(
-                treadmill.address,
-                client_backend=_StopStampingClient,
-                scanner_backend=SimBleakScanner,
-            ),
-            steps,
-            SessionConfig(plan_name="latency", simulated=True),
-        )
-        async with asyncio.TaskGroup() as tg:
-            session = tg.create_task(controller.run())
-            bridge = None
-            if broker is not None:
-                bridge = tg.create_task(_bridge(controller, broker, f"latency{i % 4}"))
-            while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:  # noqa: ASYNC110 -- polling the sim is the point
-                await asyncio.sleep(0.005)
-            await asyncio.sleep(random.uniform(0.0, 0.1))  # land anywhere between telemetry
-            _StopStampingClient.stamps.pop(treadmill.address, None)
-            if via_mqtt and broker is not None:
-                start = await _publish_stop(broker, f"latency{i % 4}")
-            else:
+    async with contextlib.AsyncExitStack() as stack:
+        # One long-lived publisher, as a Home Assistant button or zigbee2mqtt is.
+        publisher = None
+        if via_mqtt and broker is not None:
+            publisher = await stack.enter_async_context(aiomqtt.Client(*broker))
+        for i in range(n):
+            controller = SessionController(
+                lambda: TreadmillLink(
+                    treadmill.address,
+                    client_backend=_StopStampingClient,
+                    scanner_backend=SimBleakScanner,
+                ),
+                steps,
+                SessionConfig(plan_name="latency", simulated=True),
+            )
+            device_id = f"latency{i % 4}"
+            async with asyncio.TaskGroup() as tg:
+                session = tg.create_task(controller.run())
+                bridge = _make_bridge(controller, broker, device_id)
+                bridge_task = tg.create_task(_run_bridge(bridge)) if bridge else None
+                while (  # noqa: ASYNC110 -- polling the sim is the point
+                    controller.state.phase is not Phase.RUNNING
+                    or treadmill.belt_speed_kmh <= 0
+                    or (bridge is not None and not bridge.connected)
+                ):
+                    await asyncio.sleep(0.005)
+                await asyncio.sleep(random.uniform(0.0, 0.1))  # land anywhere between telemetry
+                _StopStampingClient.stamps.pop(treadmill.address, None)
                 start = time.perf_counter()
-                controller.request_stop(StopReason.KEY, "benchmark")
-            await session
-            if bridge is not None:
-                bridge.cancel()
-        stamp = _StopStampingClient.stamps.pop(treadmill.address, None)
-        if stamp is not None:
-            samples.append(stamp - start)
+                if publisher is not None:
+                    await publisher.publish(f"treadcoach/{device_id}/command", b"stop", qos=1)
+                else:
+                    controller.request_stop(StopReason.KEY, "benchmark")
+                await session
+                if bridge_task is not None:
+                    bridge_task.cancel()
+            stamp = _StopStampingClient.stamps.pop(treadmill.address, None)
+            if stamp is not None:
+                samples.append(stamp - start)
     return samples
 
 
-async def _bridge(controller: SessionController, broker: tuple[str, int], device_id: str) -> None:
+def _make_bridge(
+    controller: SessionController, broker: tuple[str, int] | None, device_id: str
+) -> Any:
+    if broker is None:
+        return None
     from treadcoach.mqtt.bridge import MqttBridge
 
-    host, port = broker
-    bridge = MqttBridge(controller, hostname=host, port=port, device_id=device_id)
+    return MqttBridge(controller, hostname=broker[0], port=broker[1], device_id=device_id)
+
+
+async def _run_bridge(bridge: Any) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await bridge.run()
-
-
-async def _publish_stop(broker: tuple[str, int], device_id: str) -> float:
-    import aiomqtt
-
-    host, port = broker
-    async with aiomqtt.Client(host, port) as client:
-        start = time.perf_counter()
-        await client.publish(f"treadcoach/{device_id}/command", b"stop")
-    return start
 
 
 @contextlib.asynccontextmanager
