@@ -97,7 +97,9 @@ class _VirtualSelector(selectors.DefaultSelector):
             # No timer pending: only real I/O (or a thread) can wake us, so wait for it for real.
             return super().select(None)
         assert self.loop is not None
-        self.loop.virtual_now += timeout
+        # Always move forward: a timeout below the float resolution of the current time would
+        # otherwise leave the clock where it is, and a waiter re-arming for the rest would spin.
+        self.loop.virtual_now = max(self.loop.virtual_now + timeout, self.loop.virtual_now + 1e-9)
         return []
 
 

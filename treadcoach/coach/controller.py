@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
 _STANDSTILL_KMH = 0.2
+_EPSILON_S = 1e-6
 
 
 class StepLike(Protocol):
@@ -161,6 +162,10 @@ class SessionController:
         self._goal_kmh = 0.0
         self._commanded_kmh = 0.0
         self._goal_changed = asyncio.Event()
+        # Bumped by every new step and pause: a speed command that was in flight across one
+        # does not overwrite what the new step or the pause set.
+        self._epoch = 0
+        self._announced_index: int | None = None  # the step the event stream has announced
         self._belt_started = False
         # plan position
         self._paused = False
@@ -495,8 +500,9 @@ class SessionController:
         while True:
             if self._stop_task is not None:
                 return
+            # Cleared before looking, so a goal set from here on (even mid-command) wakes us.
+            self._goal_changed.clear()
             if self._paused or abs(self._goal_kmh - self._commanded_kmh) < 1e-6:
-                self._goal_changed.clear()
                 await self._goal_changed.wait()
                 continue
             goal = self._goal_kmh
@@ -506,15 +512,12 @@ class SessionController:
             else:
                 step = cfg.ramp_down_kmh_per_s * cfg.governor_interval_s
                 nxt = max(goal, self._commanded_kmh - step)
+            epoch = self._epoch
             try:
                 if not self._belt_started:
                     await link.start()
                     self._belt_started = True
-                ceiling = (
-                    self._steps[self._step_index].target_kmh if self._step_index >= 0 else None
-                )
-                # The step's target is its cap (invariant 1): rounding may never land above it.
-                sent = await link.set_speed(nxt, ceiling_kmh=ceiling)
+                sent = await self._command_speed(link, nxt)
             except ControlLost:
                 return  # the console took over: the reader reports it; we command no more
             except CommandSuperseded:
@@ -525,14 +528,39 @@ class SessionController:
                 continue
             if self._stop_task is not None:
                 return
-            self._commanded_kmh = nxt
-            if self._watch is not None:
-                self._watch.commanded(sent, now=asyncio.get_running_loop().time())
-            # Wait out one governor interval, unless the goal changes direction meanwhile.
-            self._goal_changed.clear()
+            if epoch == self._epoch:  # no new step or pause took over while we waited
+                self._commanded_kmh = nxt
+                if self._watch is not None:
+                    self._watch.commanded(sent, now=asyncio.get_running_loop().time())
+            if self._goal_changed.is_set():
+                continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(cfg.governor_interval_s):
                     await self._goal_changed.wait()
+
+    async def _command_speed(self, link: Link, kmh: float) -> float:
+        # The current step's target is its cap (invariant 1): the link's rounding to the belt's
+        # increment may never land above it.
+        ceiling = self._steps[self._step_index].target_kmh if self._step_index >= 0 else None
+        return await link.set_speed(
+            kmh if ceiling is None else min(kmh, ceiling), ceiling_kmh=ceiling
+        )
+
+    async def _lower_to(self, step: StepLike) -> None:
+        """Entering a step whose cap is below the commanded speed: command it at once, before the
+        step is announced, so nothing written in the new step exceeds its cap. A command still
+        queued for the previous step is replaced; one in flight lands first. The belt's own
+        deceleration does the slowing."""
+        link = self._link
+        if link is None or not self._belt_started or self._stop_task is not None:
+            return
+        try:
+            sent = await self._command_speed(link, step.target_kmh)
+        except (CommandSuperseded, ControlLost):
+            return
+        self._commanded_kmh = step.target_kmh
+        if self._watch is not None:
+            self._watch.commanded(sent, now=asyncio.get_running_loop().time())
 
     async def _coach(self) -> None:
         overshoot = 0.0
@@ -554,11 +582,15 @@ class SessionController:
     async def _enter_step(self, step: StepLike, carried_s: float = 0.0) -> None:
         now = asyncio.get_running_loop().time()
         self._close_step(now - carried_s)
+        self._epoch += 1
         self._step_index = step.index
+        if step.target_kmh < self._commanded_kmh and not self._paused:
+            await self._lower_to(step)
         self._step_clock = _StepClock(now, running=not self._paused, carried_s=carried_s)
         self._step_distance0 = self._distance_m
         view = _view(step)
         nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
+        self._announced_index = step.index
         self._emit(
             SegmentStarted(
                 t=self._t(),
@@ -640,7 +672,7 @@ class SessionController:
                 await self._resumed.wait()
                 continue
             left = until_s - self._step_clock.elapsed(loop.time())
-            if left <= 0:
+            if left <= _EPSILON_S:  # below the clock's resolution: the boundary is here
                 return
             self._paused_event.clear()
             with contextlib.suppress(TimeoutError):
@@ -691,7 +723,7 @@ class SessionController:
                 target_kmh=self._fields.get("target_kmh"),
                 incline_pct=data.inclination_pct,
                 heart_rate_bpm=data.heart_rate_bpm,
-                segment_index=self._step_index if self._step_index >= 0 else None,
+                segment_index=self._announced_index,
                 segment_remaining=self._remaining_now(now),
             )
         )
@@ -701,6 +733,7 @@ class SessionController:
         self._step_clock.pause(asyncio.get_running_loop().time())
         self._paused_event.set()
         self._self_stop_until = asyncio.get_running_loop().time() + 5.0
+        self._epoch += 1
         await self._link.pause()
         self._commanded_kmh = 0.0
         self._belt_started = False
