@@ -23,6 +23,7 @@ from treadcoach.coach.library import find_plan
 from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Caps, Step, backward_time_s, expand
 from treadcoach.coach.state import Phase
+from treadcoach.errors import LimitsError
 from treadcoach.link import TreadmillLink
 from treadcoach.safety.reasons import StopReason
 
@@ -354,3 +355,83 @@ def test_tui_session_holds_on_control_lost_until_the_user_takes_control_back() -
     assert any(f.kind == "control_lost" for f in run.of("fault"))
     # the plan clock stood still while the console had control
     assert run.summary.duration_s > 60 + 8 + 90 + 8 + 60 + 20
+
+
+# --- regressions found in review ---------------------------------------------------------------
+
+
+async def _stop_just_before_a_boundary(
+    treadmill: SimTreadmill, controller: SessionController
+) -> None:
+    await asyncio.sleep(59)  # the warm-up ends at 60 s, inside the stop's standstill wait
+    controller.request_stop(StopReason.KEY, "space")
+
+
+def test_nothing_is_announced_or_commanded_after_a_stop() -> None:
+    run = run_session(during=_stop_just_before_a_boundary)
+    stop_at = next(i for i, e in enumerate(run.events) if e.event == "stop")
+    after = run.events[stop_at + 1 :]
+    assert not [e for e in after if e.event == "segment"]
+    assert not [e for e in after if e.event == "cue" and e.kind == "countdown"]
+    assert run.belt_target_kmh == 0.0
+
+
+async def _pause_refused(treadmill: SimTreadmill, controller: SessionController) -> None:
+    await asyncio.sleep(30)
+    treadmill.inject("nack", count=1)  # the next write -- the Pause -- is refused with 0x04
+    controller.request_pause(StopReason.KEY)
+
+
+def test_a_refused_pause_stops_the_belt_instead_of_leaving_it_unwatched() -> None:
+    run = run_session(during=_pause_refused)
+    assert any(f.kind == "pause_failed" for f in run.of("fault"))
+    assert run.stop.reason is StopReason.KEY
+    assert run.belt_target_kmh == 0.0
+
+
+async def _resume_before_the_pause_landed(
+    treadmill: SimTreadmill, controller: SessionController
+) -> None:
+    await asyncio.sleep(30)
+    controller.request_pause(StopReason.KEY)
+    controller.request_resume(StopReason.KEY)  # the Pause is still on its way: ignored
+    await asyncio.sleep(10)
+    assert controller.state.phase is Phase.PAUSED
+    assert treadmill.target_speed_kmh == 0.0
+    controller.request_resume(StopReason.KEY)
+
+
+def test_resume_before_the_pause_is_done_is_ignored_and_the_plan_holds() -> None:
+    run = run_session(during=_resume_before_the_pause_landed)
+    assert run.summary is not None
+    assert run.summary.completed
+    warmup_end = next(e for e in run.of("segment") if e.index == 1)
+    assert warmup_end.t == pytest.approx(70.0, abs=1.5)  # 60 s of warm-up + 10 s paused
+
+
+def test_a_turnaround_slower_than_the_belt_can_go_runs_at_the_belt_minimum() -> None:
+    # turnaround 0.5 km/h, the simulated belt's minimum is 0.8: clamp, never reject
+    steps = expand(parse_plan(SHORT_PLAN, "short.toml"), Caps(turnaround_kmh=0.5))
+    run = run_session(steps)
+    assert run.summary is not None
+    assert run.summary.completed
+
+
+def test_a_segment_capped_below_the_belt_minimum_refuses_to_start_the_belt() -> None:
+    steps = expand(parse_plan(SHORT_PLAN, "short.toml"), Caps(backward_max_kmh=0.5))
+
+    async def scenario() -> float:
+        async with SimTreadmill(name="SimTread") as treadmill:
+            controller = SessionController(
+                lambda: TreadmillLink(
+                    treadmill.address,
+                    client_backend=SimBleakClient,
+                    scanner_backend=SimBleakScanner,
+                ),
+                steps,
+            )
+            with pytest.raises(LimitsError, match="cannot run slower"):
+                await controller.run()
+            return treadmill.target_speed_kmh
+
+    assert clock.run(scenario(), speedup=math.inf) == 0.0

@@ -78,3 +78,21 @@ def test_a_disarmed_watch_judges_nothing() -> None:
     watch.commanded(5.0, now=0.0)
     watch.disarm()
     assert watch.check(100.0) is None
+
+
+def test_silence_before_the_first_command_is_not_stale() -> None:
+    # a slow scan and connect happen before the belt is ever commanded
+    watch = BeltWatch(LIMITS, now=0.0)
+    watch.commanded(3.0, now=10.0)
+    assert watch.check(11.0) is None
+
+
+def test_a_paused_belt_is_not_judged_for_silence_but_still_for_speed() -> None:
+    watch = BeltWatch(LIMITS, now=0.0)
+    watch.commanded(0.0, now=0.0)
+    watch.telemetry(0.0, now=0.0)
+    assert watch.check(30.0, stale=False) is None
+    watch.telemetry(3.0, now=30.0)
+    verdict = watch.check(30.0, stale=False)
+    assert verdict is not None
+    assert verdict.reason is StopReason.OVERSPEED

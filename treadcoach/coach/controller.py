@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from treadcoach.coach.events import (
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
-from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
+from treadcoach.errors import CommandSuperseded, ControlLost, LimitsError, LinkError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch, WatchLimits
 
@@ -184,12 +185,13 @@ class SessionController:
         self._backward_s = 0.0
         self._backward_distance_m = 0.0
         self._self_stop_until = 0.0  # status "stopped by user" before this is our own echo
-        self._link_up = asyncio.Event()
         self._last_bad_frame_fault = -1e9
         self._completed = False
         self._control_lost = False
         self._summary: Summary | None = None
         self._tg: asyncio.TaskGroup | None = None
+        self._coach_task: asyncio.Task[None] | None = None
+        self._governor_task: asyncio.Task[None] | None = None
 
     # --- SessionHandle --------------------------------------------------------------------
 
@@ -250,18 +252,37 @@ class SessionController:
         return remove
 
     def request_stop(self, reason: StopReason, detail: str = "") -> None:
-        if self._stop_task is not None:
+        if self._stop_task is not None and not self._stop_failed():
             log.info(
                 "stop already under way (%s); also asked: %s %s", self._stop_reason, reason, detail
             )
             return
-        self._stop_reason = reason
-        self._stop_detail = detail
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is running, so nothing to stop
             return
-        self._stop_task = loop.create_task(self._stop_now(reason, detail), name="treadcoach-stop")
+        self._stop_reason = reason
+        self._stop_detail = detail
+        link = self._link
+        sender: asyncio.Task[None] | None = None
+        if reason is not StopReason.CONTROL_LOST and link is not None:
+            # Stop goes to the transport first, in its own task created right here: nothing
+            # (recording, rendering, the plan) stands between the input and the write.
+            self._self_stop_until = loop.time() + 5.0
+            sender = loop.create_task(self._send_stop(link), name="treadcoach-stop-send")
+        self._stop_task = loop.create_task(
+            self._stop_now(reason, detail, sender), name="treadcoach-stop"
+        )
+
+    def _stop_failed(self) -> bool:
+        """A previous stop task died: a new stop request must be able to try again."""
+        task = self._stop_task
+        return (
+            task is not None
+            and task.done()
+            and not task.cancelled()
+            and task.exception() is not None
+        )
 
     def request_pause(self, source: StopReason) -> None:
         if (
@@ -278,8 +299,13 @@ class SessionController:
         if source in _REMOTE_SOURCES and not self.config.remote_control:
             log.warning("refused remote resume from %s: remote control is not enabled", source)
             return
-        if self._stop_task is not None or not self._paused or self._control_lost:
-            return  # after 0xFF only request_control_back() may carry on
+        if (
+            self._stop_task is not None
+            or not self._paused
+            or self._control_lost  # after 0xFF only request_control_back() may carry on
+            or self._fields.get("phase") is not Phase.PAUSED  # the Pause is not done yet
+        ):
+            return
         self._spawn(self._resume_belt(source))
 
     def request_control_back(self) -> None:
@@ -313,10 +339,11 @@ class SessionController:
     async def run(self) -> Summary:
         loop = asyncio.get_running_loop()
         self._t0 = loop.time()
-        self._watch = BeltWatch(self.config.watch, now=loop.time())
         async with self._link_factory() as link:
             self._link = link
-            self._link_up.set()
+            self._check_belt_can_follow(link)
+            # Created once connected: a slow scan and connect is not stale telemetry.
+            self._watch = BeltWatch(self.config.watch, now=loop.time())
             self._emit(
                 Connected(
                     t=self._t(),
@@ -330,8 +357,10 @@ class SessionController:
                 async with asyncio.TaskGroup() as tg:
                     self._tg = tg
                     tg.create_task(self._read(link), name="treadcoach-reader")
-                    tg.create_task(self._coach(), name="treadcoach-coach")
-                    tg.create_task(self._governor(link), name="treadcoach-governor")
+                    self._coach_task = tg.create_task(self._coach(), name="treadcoach-coach")
+                    self._governor_task = tg.create_task(
+                        self._governor(link), name="treadcoach-governor"
+                    )
                     tg.create_task(self._watchdog(), name="treadcoach-watchdog")
                     tg.create_task(self._until_done(), name="treadcoach-end")
             except* _SessionOver:
@@ -360,41 +389,45 @@ class SessionController:
 
     # --- the stop path --------------------------------------------------------------------
 
-    async def _stop_now(self, reason: StopReason, detail: str) -> None:
-        link = self._link
-        self._goal_kmh = 0.0
-        self._goal_changed.set()
-        if self._watch is not None:
-            self._watch.disarm()
-        sender: asyncio.Task[None] | None = None
-        if reason is not StopReason.CONTROL_LOST and link is not None and link.connected:
-            # Hand Stop to the transport first; record it once it is on its way.
-            self._self_stop_until = asyncio.get_running_loop().time() + 5.0
-            sender = asyncio.get_running_loop().create_task(self._send_stop(link))
-            await asyncio.sleep(0)
-        phase = Phase.FINISHED if reason is StopReason.PLAN_END else Phase.STOPPED
-        self._update(
-            phase=phase,
-            stop_reason=reason,
-            stop_detail=detail,
-            target_kmh=0.0,
-            turnaround_countdown_s=None,
-        )
-        self._emit(Stop(t=self._t(), reason=reason, detail=detail))
-        if reason is not StopReason.PLAN_END:
-            self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
-        if sender is not None:
-            await sender
-            if reason is not StopReason.STALE and link is not None:
-                await self._await_belt_stopped(link)
-        elif reason is StopReason.DISCONNECT:
-            await self._await_reconnect_stop()
-        self._done.set()
+    async def _stop_now(
+        self, reason: StopReason, detail: str, sender: asyncio.Task[None] | None
+    ) -> None:
+        try:
+            self._goal_kmh = 0.0
+            self._goal_changed.set()
+            if self._watch is not None:
+                self._watch.disarm()
+            # Nothing after a stop may announce a segment, cue a countdown or command the belt.
+            for task in (self._coach_task, self._governor_task):
+                if task is not None and task is not asyncio.current_task():
+                    task.cancel()
+            phase = Phase.FINISHED if reason is StopReason.PLAN_END else Phase.STOPPED
+            self._update(
+                phase=phase,
+                stop_reason=reason,
+                stop_detail=detail,
+                target_kmh=0.0,
+                turnaround_countdown_s=None,
+            )
+            self._emit(Stop(t=self._t(), reason=reason, detail=detail))
+            if reason is not StopReason.PLAN_END:
+                self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
+            link = self._link
+            if sender is not None and link is not None:
+                await sender
+                if reason is not StopReason.STALE:
+                    await self._await_belt_stopped(link)
+            elif reason is StopReason.DISCONNECT and link is not None:
+                await self._await_reconnect_stop(link)
+        finally:
+            self._done.set()
 
     async def _await_belt_stopped(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
         the stop confirmed rather than the last speed before it. Reads the link's own belief,
         which its notification callback keeps current even when the session's tasks are gone."""
+        if not link.connected:
+            await self._await_reconnect_stop(link)
         try:
             async with asyncio.timeout(self.config.stop_confirm_s):
                 while link.connected:
@@ -418,29 +451,28 @@ class SessionController:
 
     async def _send_stop(self, link: Link) -> None:
         for attempt in range(3):
+            if not link.connected:
+                # The link is down: it stops the belt first thing on reconnect. Wait for that.
+                await self._await_reconnect_stop(link)
+                return
             try:
                 await link.stop()
                 return
-            except LinkError as exc:
+            except Exception as exc:  # any failure here must not end the stop path
                 log.warning("stop attempt %d failed: %s", attempt + 1, exc)
-                self._emit(Fault(t=self._t(), kind="stop_failed", detail=str(exc)))
-                if not link.connected:
-                    await self._await_reconnect_stop()
-                    return
+                self._fault("stop_failed", str(exc) or type(exc).__name__)
         log.error("the treadmill did not confirm Stop")
 
-    async def _await_reconnect_stop(self) -> None:
-        """The link is down: it stops the belt first thing on reconnect. Wait for that."""
+    async def _await_reconnect_stop(self, link: Link) -> None:
+        """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
+        else. Reads the link itself: the reader may not have seen the drop yet."""
         try:
             async with asyncio.timeout(self.config.reconnect_grace_s):
-                await self._link_up.wait()
+                while not link.connected:  # noqa: ASYNC110 -- the link owns no event for this
+                    await asyncio.sleep(0.25)
         except TimeoutError:
-            self._emit(
-                Fault(
-                    t=self._t(),
-                    kind="link_lost",
-                    detail="could not reconnect to confirm the belt stopped: check the treadmill",
-                )
+            self._fault(
+                "link_lost", "could not reconnect to confirm the belt stopped: check the treadmill"
             )
 
     # --- tasks ----------------------------------------------------------------------------
@@ -466,7 +498,6 @@ class SessionController:
             elif isinstance(ev, le.ControlLostEvent):
                 self._on_control_lost()
             elif isinstance(ev, le.LinkDownEvent):
-                self._link_up.clear()
                 self._update(link=LinkState.RECONNECTING)
                 self._fault("disconnect", f"link lost: {ev.reason}")
                 self.request_stop(
@@ -475,7 +506,6 @@ class SessionController:
                 )
             elif isinstance(ev, le.LinkUpEvent):
                 self._update(link=LinkState.CONNECTED)
-                self._link_up.set()
             elif isinstance(ev, le.BadFrameEvent) and now - self._last_bad_frame_fault >= 1.0:
                 self._last_bad_frame_fault = now
                 self._fault("garbage", f"skipped a malformed frame: {ev.error}")
@@ -487,9 +517,11 @@ class SessionController:
             self._judge(loop.time())
 
     def _judge(self, now: float) -> None:
-        if self._watch is None or self._stop_task is not None or self._paused:
+        if self._watch is None or self._stop_task is not None:
             return
-        verdict = self._watch.check(now)
+        # Paused, the belt must still come to rest (and not run away); some machines send no
+        # data while paused, so silence is not judged then.
+        verdict = self._watch.check(now, stale=not self._paused)
         if verdict is not None:
             self._fault(verdict.reason.value, verdict.detail)
             self.request_stop(verdict.reason, verdict.detail)
@@ -517,6 +549,8 @@ class SessionController:
                 if not self._belt_started:
                     await link.start()
                     self._belt_started = True
+                    if self._stop_task is not None or epoch != self._epoch or self._paused:
+                        continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
             except ControlLost:
                 return  # the console took over: the reader reports it; we command no more
@@ -541,10 +575,31 @@ class SessionController:
     async def _command_speed(self, link: Link, kmh: float) -> float:
         # The current step's target is its cap (invariant 1): the link's rounding to the belt's
         # increment may never land above it.
-        ceiling = self._steps[self._step_index].target_kmh if self._step_index >= 0 else None
-        return await link.set_speed(
-            kmh if ceiling is None else min(kmh, ceiling), ceiling_kmh=ceiling
-        )
+        if self._step_index < 0:
+            return await link.set_speed(kmh)
+        step = self._steps[self._step_index]
+        ceiling = step.target_kmh
+        floor = _belt_minimum(link)
+        if floor is not None and ceiling < floor <= _safety_cap(step):
+            # The belt cannot run this slowly (e.g. a turnaround at 0.5 km/h): the slowest it
+            # can go is still within the step's safety cap, so use that -- clamp, never reject.
+            ceiling = floor
+        return await link.set_speed(min(max(kmh, floor or 0.0), ceiling), ceiling_kmh=ceiling)
+
+    def _check_belt_can_follow(self, link: Link) -> None:
+        """Before the belt moves: a step whose safety cap is below the belt's minimum speed
+        could only be run by exceeding that cap, so the session does not start."""
+        floor = _belt_minimum(link)
+        if floor is None:
+            return
+        for step in self._steps:
+            if _safety_cap(step) < floor:
+                raise LimitsError(
+                    "segment cap",
+                    f"segment {step.index + 1} ({step.kind.value}) is capped at "
+                    f"{_safety_cap(step):g} km/h, but {link.name} cannot run slower than "
+                    f"{floor:g} km/h: raise the limit in devices.toml or pick another plan",
+                )
 
     async def _lower_to(self, step: StepLike) -> None:
         """Entering a step whose cap is below the commanded speed: command it at once, before the
@@ -706,9 +761,9 @@ class SessionController:
         self._last_speed_at = now
         self._speed_kmh = speed
         self._telemetry_seen.set()
-        self._judge(now)
         if self._watch is not None:
             self._watch.telemetry(speed, now=now)
+        self._judge(now)
         self._update(
             speed_kmh=speed,
             distance_m=self._distance_m,
@@ -734,7 +789,15 @@ class SessionController:
         self._paused_event.set()
         self._self_stop_until = asyncio.get_running_loop().time() + 5.0
         self._epoch += 1
-        await self._link.pause()
+        try:
+            await self._link.pause()
+        except CommandSuperseded:
+            return  # a Stop overtook the Pause: the stop path has the belt
+        except Exception as exc:
+            # A pause that did not happen must not leave the belt running unwatched: stop.
+            self._fault("pause_failed", str(exc) or type(exc).__name__)
+            self.request_stop(source, f"the treadmill refused Pause ({exc}); stopped instead")
+            return
         self._commanded_kmh = 0.0
         self._belt_started = False
         if self._watch is not None:
@@ -820,8 +883,8 @@ class SessionController:
             except LinkError as exc:
                 self._fault("command_failed", str(exc))
 
-        if self._tg is None:
-            coro.close()  # the session is over: nothing left to command
+        if self._tg is None or self._stop_task is not None:
+            coro.close()  # the session is over or stopping: nothing left to command
             return
         self._tg.create_task(guarded())
 
@@ -888,6 +951,18 @@ class _StepClock:
     def resume(self, now: float) -> None:
         if self._since is None:
             self._since = now
+
+
+def _belt_minimum(link: Link) -> float | None:
+    speed_range = getattr(link, "speed_range", None)
+    minimum = getattr(speed_range, "min_kmh", None)
+    return float(minimum) if minimum is not None else None
+
+
+def _safety_cap(step: StepLike) -> float:
+    """The cap that applied to the step (``Step.cap_kmh``), or its target for other steps."""
+    cap = getattr(step, "cap_kmh", None)
+    return float(cap) if cap is not None and math.isfinite(cap) else step.target_kmh
 
 
 def _planned_end_s(step: StepLike) -> float | None:

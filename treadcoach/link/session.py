@@ -521,6 +521,9 @@ class TreadmillLink:
         belt state is not known yet, waits up to ``command_timeout_s`` for telemetry to tell.
         """
         self._check_commandable()
+        # A Stop or Pause from now on cancels this Start, even one that lands while we wait
+        # to learn the belt's state (the job carries the epoch of the call, not of the queue).
+        epoch = self._stop_epoch
         if self._belt.running is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.command_timeout_s):
@@ -528,7 +531,7 @@ class TreadmillLink:
         if self._belt.running:
             logger.info("%s: belt already running; Start not sent", self.name)
             return False
-        job = self._enqueue(StartResume(), None)
+        job = self._enqueue(StartResume(), None, epoch=epoch)
         await asyncio.shield(job.future)
         return not job.skipped
 
@@ -618,10 +621,12 @@ class TreadmillLink:
     async def _submit(self, request: ControlRequest, value: float | None = None) -> float | None:
         return await asyncio.shield(self._enqueue(request, value).future)
 
-    def _enqueue(self, request: ControlRequest, value: float | None) -> _Job:
+    def _enqueue(
+        self, request: ControlRequest, value: float | None, *, epoch: int | None = None
+    ) -> _Job:
         future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
         future.add_done_callback(_mark_retrieved)
-        job = _Job(request, future, self._stop_epoch, value)
+        job = _Job(request, future, self._stop_epoch if epoch is None else epoch, value)
         self._jobs.append(job)
         self._jobs_ready.set()
         return job

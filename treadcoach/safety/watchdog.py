@@ -51,6 +51,9 @@ class BeltWatch:
         self._allowed_kmh = max(ceiling_now, target_kmh)
         self._target_kmh = target_kmh
         self._deadline = now + ramp_s + self.limits.follow_margin_s
+        if not self._armed:
+            # Silence before the first command is not staleness: start counting from here.
+            self._last_telemetry_at = max(self._last_telemetry_at, now)
         self._armed = True
 
     def telemetry(self, speed_kmh: float, *, now: float) -> None:
@@ -60,11 +63,12 @@ class BeltWatch:
     def telemetry_age_s(self, now: float) -> float:
         return now - self._last_telemetry_at
 
-    def check(self, now: float) -> Verdict | None:
+    def check(self, now: float, *, stale: bool = True) -> Verdict | None:
+        """A reason to stop, or None. ``stale=False`` skips the silence check (paused belt)."""
         if not self._armed:
             return None
         age = now - self._last_telemetry_at
-        if age > self.limits.stale_after_s:
+        if stale and age > self.limits.stale_after_s:
             return Verdict(StopReason.STALE, f"no treadmill data for {age:.1f} s")
         tol = self.limits.overspeed_tolerance_kmh
         settled = now >= self._deadline
