@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import logging.handlers
 import sys
 from collections.abc import Sequence
 
@@ -65,7 +66,10 @@ def _setup_logging(verbosity: int) -> None:
         platformdirs.user_log_path("treadcoach", ensure_exists=True) / "treadcoach.log"
     )
     try:
-        file_handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        # Rotated: a treadmill computer runs this daily for years.
+        file_handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
     except OSError:
         file_handler = logging.NullHandler()
     file_handler.setFormatter(fmt)

@@ -435,3 +435,26 @@ def test_a_segment_capped_below_the_belt_minimum_refuses_to_start_the_belt() -> 
             return treadmill.target_speed_kmh
 
     assert clock.run(scenario(), speedup=math.inf) == 0.0
+
+
+async def _pause_in_the_countdown(treadmill: SimTreadmill, controller: SessionController) -> None:
+    while controller.state.turnaround_countdown_s != 2:  # noqa: ASYNC110 -- watch the countdown
+        await asyncio.sleep(0.25)
+    controller.request_pause(StopReason.KEY)
+    await asyncio.sleep(20)
+    controller.request_resume(StopReason.KEY)
+
+
+def test_a_pause_in_the_turnaround_countdown_restarts_it_from_five() -> None:
+    run = run_session(during=_pause_in_the_countdown)
+    assert run.summary is not None
+    assert run.summary.completed
+    resumed = next(e for e in run.of("cue") if e.text.startswith("Resumed"))
+    backward = next(e for e in run.of("segment") if e.kind.is_backward)
+    between = [
+        e.countdown_s
+        for e in run.of("cue")
+        if e.kind == "countdown" and resumed.t <= e.t <= backward.t
+    ]
+    assert between[-5:] == [5, 4, 3, 2, 1]
+    assert backward.t - resumed.t >= 5.0

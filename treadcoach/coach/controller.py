@@ -175,6 +175,7 @@ class SessionController:
         self._step_clock = _StepClock(0.0, running=False)
         self._step_distance0 = 0.0
         self._countdown_end: float | None = None
+        self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
         self._paused_event = asyncio.Event()
         self._telemetry_seen = asyncio.Event()
         # telemetry
@@ -707,16 +708,26 @@ class SessionController:
         self._countdown_end = start + total
         # Hold at turnaround speed until the countdown starts, then one cue per second.
         await self._wait_step_time(start + total - countdown)
-        for whole in range(countdown, 0, -1):
-            self._emit(
-                Cue(
-                    t=self._t(),
-                    text=f"Turn around: {direction} in {whole}",
-                    kind="countdown",
-                    countdown_s=whole,
+        while True:
+            # A pause during the countdown starts it again from the top after the resume:
+            # never fewer than `countdown` seconds of warning before the direction changes.
+            resumes = self._resumes
+            begin = self._step_clock.elapsed(loop.time())
+            self._countdown_end = begin + countdown
+            for whole in range(countdown, 0, -1):
+                self._emit(
+                    Cue(
+                        t=self._t(),
+                        text=f"Turn around: {direction} in {whole}",
+                        kind="countdown",
+                        countdown_s=whole,
+                    )
                 )
-            )
-            await self._wait_step_time(start + total - (whole - 1))
+                await self._wait_step_time(begin + countdown - (whole - 1))
+                if self._resumes != resumes:
+                    break
+            else:
+                break
         self._countdown_end = None
 
     async def _wait_step_time(self, until_s: float) -> None:
@@ -843,6 +854,7 @@ class SessionController:
 
     async def _resume_belt(self, source: StopReason) -> None:
         self._paused = False
+        self._resumes += 1
         self._step_clock.resume(asyncio.get_running_loop().time())
         self._update(phase=Phase.RUNNING, cue="")
         self._emit(Cue(t=self._t(), text=f"Resumed ({source.value})", kind="info"))
