@@ -118,8 +118,7 @@ def test_mqtt_stop_through_run_mqtt_url_stops_the_session_and_speed_is_refused()
 
     from treadcoach.mqtt.localbroker import LocalMosquitto
 
-    with LocalMosquitto() as broker:
-        broker.start()
+    with LocalMosquitto() as broker:  # entering starts it
         proc = subprocess.Popen(
             [
                 sys.executable, "-m", "treadcoach", "run", "--sim", "--headless", "--json",

@@ -29,6 +29,7 @@ from treadcoach.coach.events import (
 )
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.schedule import kind_phrase
 from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
 from treadcoach.errors import CommandSuperseded, ControlLost, LimitsError, LinkError
 from treadcoach.safety.reasons import StopReason
@@ -701,7 +702,7 @@ class SessionController:
                 "belt did not slow to %.1f km/h in time; counting down anyway", step.target_kmh
             )
         nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
-        direction = _direction_words(nxt.kind) if nxt is not None else "the next segment"
+        direction = kind_phrase(nxt.kind) if nxt is not None else "the next segment"
         countdown = self.config.turnaround_countdown_s
         total = max(float(countdown), step.duration_s or 0.0)
         start = self._step_clock.elapsed(loop.time())
@@ -1001,10 +1002,6 @@ def _view(step: StepLike) -> SegmentView:
         distance_m=step.distance_m,
         label=step.label,
     )
-
-
-def _direction_words(kind: SegmentKind) -> str:
-    return kind.value.replace("_", " ")
 
 
 def _stop_cue(reason: StopReason, detail: str) -> str:

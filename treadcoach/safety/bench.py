@@ -78,13 +78,7 @@ async def _fleet(n: int, *, size: int) -> dict[str, Any]:
 
 
 async def _one_sample(treadmill: SimTreadmill, steps: list[Any], samples: list[float]) -> None:
-    controller = SessionController(
-        lambda: TreadmillLink(
-            treadmill.address, client_backend=_StopStampingClient, scanner_backend=SimBleakScanner
-        ),
-        steps,
-        SessionConfig(plan_name="fleet", simulated=True),
-    )
+    controller = _controller(treadmill, steps, "fleet")
     session = asyncio.get_running_loop().create_task(controller.run())
     while controller.state.phase is not Phase.RUNNING or treadmill.belt_speed_kmh <= 0:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
@@ -121,15 +115,7 @@ async def _tui_samples(
 
     samples: list[float] = []
     for i in range(n):
-        controller = SessionController(
-            lambda: TreadmillLink(
-                treadmill.address,
-                client_backend=_StopStampingClient,
-                scanner_backend=SimBleakScanner,
-            ),
-            steps,
-            SessionConfig(plan_name="latency", simulated=True),
-        )
+        controller = _controller(treadmill, steps, "latency")
         app = TreadcoachApp(
             session=controller, settings=TuiSettings(audio="none", summary_delay_s=0.0)
         )
@@ -150,6 +136,17 @@ async def _tui_samples(
         if stamp is not None:
             samples.append(stamp - start)
     return samples
+
+
+def _controller(treadmill: SimTreadmill, steps: list[Any], plan_name: str) -> SessionController:
+    """A session against ``treadmill`` through the Stop-stamping bleak backend."""
+    return SessionController(
+        lambda: TreadmillLink(
+            treadmill.address, client_backend=_StopStampingClient, scanner_backend=SimBleakScanner
+        ),
+        steps,
+        SessionConfig(plan_name=plan_name, simulated=True),
+    )
 
 
 def _stats(samples: list[float]) -> dict[str, Any]:
@@ -179,15 +176,7 @@ async def _samples(
         if via_mqtt and broker is not None:
             publisher = await stack.enter_async_context(aiomqtt.Client(*broker))
         for i in range(n):
-            controller = SessionController(
-                lambda: TreadmillLink(
-                    treadmill.address,
-                    client_backend=_StopStampingClient,
-                    scanner_backend=SimBleakScanner,
-                ),
-                steps,
-                SessionConfig(plan_name="latency", simulated=True),
-            )
+            controller = _controller(treadmill, steps, "latency")
             device_id = f"latency{i % 4}"
             async with asyncio.TaskGroup() as tg:
                 session = tg.create_task(controller.run())
