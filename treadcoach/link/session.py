@@ -535,24 +535,47 @@ class TreadmillLink:
         await asyncio.shield(job.future)
         return not job.skipped
 
-    async def stop(self, *, timeout_s: float = 1.0, attempts: int = 3) -> None:
-        """Stop (0x08 0x01) now: written at once, ahead of any command in flight or queued.
+    def stop(
+        self, *, take_control: bool = False, timeout_s: float = 1.0, attempts: int = 3
+    ) -> asyncio.Future[None]:
+        """Stop (0x08 0x01) now: the stop epoch moves and the write is scheduled before this
+        returns, so a speed command queued in the same loop turn is never written after it.
 
-        Queued commands are dropped (their callers get CommandSuperseded). Retried up to
-        ``attempts`` times (each waiting ``timeout_s`` for the answer) while the link lives.
-        On a link that is down, raises LinkError after making sure the reconnect stops the belt.
-        Sent even after control was lost (a Stop does not fight the console); the machine
-        refusing it then raises ControlLost.
+        Synchronous on purpose (DESIGN invariant 2): the caller's loop turn already counts.
+        Returns a future that resolves when the machine acknowledged the Stop; ``await
+        link.stop()`` reads as before. Queued commands are dropped (their callers get
+        CommandSuperseded). Retried up to ``attempts`` times (each waiting ``timeout_s``) while
+        the link lives. On a link that is down, the future fails with LinkError after making
+        sure the reconnect stops the belt.
+
+        ``take_control``: the user explicitly asked for this stop (key, pedal, MQTT, signal), so
+        a "control not permitted" answer may be met with Request Control even after 0xFF.
+        Without it, a Stop after 0xFF is sent once and the machine refusing it raises
+        ControlLost (a parting Stop does not fight the console).
         """
         self._stop_epoch += 1
         self._drop_queued(lambda job: CommandSuperseded(self._address, job.request.opcode, "Stop"))
-        if not self._gatt_up:
+        loop = asyncio.get_running_loop()
+        if not self._gatt_up or self._tg is None:
             self.resume_after_reconnect = False
-            raise LinkError(
-                self._address,
-                f"the link to {self.name} is down; the belt is stopped first thing on reconnect",
+            failed: asyncio.Future[None] = loop.create_future()
+            failed.set_exception(
+                LinkError(
+                    self._address,
+                    f"the link to {self.name} is down; the belt is stopped first thing on "
+                    "reconnect",
+                )
             )
-        await self._stop_round_trips(StopPause(StopPauseParam.STOP), timeout_s, attempts)
+            failed.add_done_callback(_mark_retrieved)
+            return failed
+        task = self._tg.create_task(
+            self._stop_round_trips(
+                StopPause(StopPauseParam.STOP), timeout_s, attempts, take_control=take_control
+            ),
+            name=f"link {self.name} stop",
+        )
+        task.add_done_callback(_mark_retrieved)
+        return task
 
     async def pause(self) -> None:
         """Pause (0x08 0x02). Drops queued commands like Stop, but waits for one in flight."""
@@ -785,7 +808,9 @@ class TreadmillLink:
 
     # --- the stop path --------------------------------------------------------------------------
 
-    async def _stop_round_trips(self, request: StopPause, timeout_s: float, attempts: int) -> None:
+    async def _stop_round_trips(
+        self, request: StopPause, timeout_s: float, attempts: int, *, take_control: bool = False
+    ) -> None:
         last: TreadcoachError | None = None
         for _ in range(max(1, attempts)):
             if not self._gatt_up:
@@ -801,7 +826,7 @@ class TreadmillLink:
                 self._applied(request, None)
                 return
             if result == ResultCode.CONTROL_NOT_PERMITTED:
-                if self._control_lost:
+                if self._control_lost and not take_control:
                     raise self._control_lost_error()
                 # Ask for control again, unless a command is in flight (the control point takes
                 # only Stop alongside another request); the next attempt is the retry.
