@@ -164,6 +164,15 @@ def test_plans_are_frozen() -> None:
             "repeat 2 > segment 1 (retro_run): unknown key 'spede' (did you mean 'speed'?)",
         ),
         (
+            # a misspelt required key: the typo is the problem, not the missing key
+            bad("speed = 4.8", "spede = 4.8"),
+            "repeat 2 > segment 1 (retro_run): unknown key 'spede' (did you mean 'speed'?)",
+        ),
+        (
+            bad('title = "My plan"', 'titel = "My plan"'),
+            "my.toml: unknown key 'titel' (did you mean 'title'?)",
+        ),
+        (
             bad("times = 6", "times = 0"),
             "repeat 2: times: input should be greater than or equal to 1",
         ),

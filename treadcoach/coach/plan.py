@@ -379,7 +379,7 @@ _SHOW_INPUT = {
 
 
 def _plan_error(exc: ValidationError, data: dict[str, Any], source_name: str) -> PlanError:
-    errors = exc.errors(include_url=False)
+    errors = _typos_first(exc.errors(include_url=False))
     first = errors[0]
     loc = tuple(first["loc"])
     ctx = first.get("ctx") or {}
@@ -395,6 +395,27 @@ def _plan_error(exc: ValidationError, data: dict[str, Any], source_name: str) ->
         more = len(errors) - 1
         problem += f" (and {more} more problem{'s' if more > 1 else ''})"
     return PlanError(source_name, where, problem)
+
+
+def _typos_first(errors: list[Any]) -> list[Any]:
+    """A misspelt key is reported as the typo ("unknown key 'spede' (did you mean 'speed'?)"),
+    not as the required key it leaves missing: the missing error is dropped, the typo goes first."""
+    typos = [e for e in errors if e["type"] == "extra_forbidden"]
+    if not typos:
+        return errors
+    explained: set[tuple[Any, ...]] = set()
+    for typo in typos:
+        *entry, key = typo["loc"]
+        for error in errors:
+            *other_entry, wanted = error["loc"] or ("",)
+            if (
+                error["type"] == "missing"
+                and other_entry == entry
+                and difflib.get_close_matches(str(key), [str(wanted)], n=1)
+            ):
+                explained.add(tuple(error["loc"]))
+    rest = [e for e in errors if e["type"] != "extra_forbidden"]
+    return typos + [e for e in rest if tuple(e["loc"]) not in explained]
 
 
 def _loc_from_path(data: dict[str, Any], path: tuple[int, ...]) -> list[str | int]:
