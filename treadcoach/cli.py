@@ -13,6 +13,7 @@ import logging.handlers
 import sys
 from collections.abc import Sequence
 
+from treadcoach import __version__
 from treadcoach.errors import TreadcoachError
 
 __all__ = ["build_parser", "main"]
@@ -23,7 +24,7 @@ COMMANDS: dict[str, str] = {
     "plans": "list plans, or 'plans show NAME'",
     "scan": "find FTMS treadmills nearby",
     "sim": "run the simulated treadmill on its own",
-    "history": "past sessions, progression, FIT export",
+    "history": "past sessions, one session in detail, FIT export",
     "bench": "benchmarks that print JSON numbers",
 }
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="copy the log (kept in the user log dir) to stderr; -vv for debug",
     )
+    parser.add_argument("--version", action="version", version=f"treadcoach {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
         module = importlib.import_module(f"treadcoach.commands.{name}")
@@ -80,7 +82,36 @@ def _setup_logging(verbosity: int) -> None:
         root.addHandler(stderr)
 
 
+# What a shell reports for a command ended by SIGPIPE (128 + 13): ``treadcoach history | head``.
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _main(argv)
+        # Flushed here: a reader that left (``| head``) must fail inside the try, not at exit.
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _discard_stdout() -> None:
+    """Whoever read our output has gone: send the rest, and the interpreter's final flush,
+    to /dev/null so nothing prints a traceback about it."""
+    import os
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (tests capture it): nothing will flush to a pipe
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -15,6 +15,34 @@ import sys
 __all__ = ["add_arguments", "run"]
 
 
+# Set Target Speed carries u16 hundredths of a km/h (FTMS): nothing faster can be sent.
+_MAX_DRIVE_KMH = 655.35
+
+
+def _drive_kmh(text: str) -> float:
+    value = _number(text)
+    if not 0 <= value <= _MAX_DRIVE_KMH:
+        raise argparse.ArgumentTypeError(f"must be 0 to {_MAX_DRIVE_KMH:g} km/h, not {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(text)
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", help="advertised name (default: the profile's prefix + id)")
     parser.add_argument("--address", help="Bluetooth address (default: F0:0D:00:00:00:01 and up)")
@@ -37,9 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1.0,
         help="sim seconds per wall second; 'inf' runs on virtual time (needs --duration)",
     )
-    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this")
+    parser.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop after this")
     parser.add_argument(
-        "--speed", type=float, metavar="KMH", help="drive the belt at this speed from a central"
+        "--speed",
+        type=_drive_kmh,
+        metavar="KMH",
+        help="drive the belt at this speed from a central",
     )
     parser.add_argument("--notify-hz", type=float, default=1.0, help="Treadmill Data rate")
     parser.add_argument("--runner", action="store_true", help="simulate a runner's heart rate")
