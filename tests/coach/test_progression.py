@@ -148,6 +148,24 @@ def test_sessions_without_backward_work_do_not_count() -> None:
     assert suggest_next(history, MONDAY + timedelta(days=1)).backward_s == 165
 
 
+def test_a_session_stopped_before_any_backward_work_does_not_count() -> None:
+    # Stopped 1 s into the warm-up: it planned 2:00 backward but did none, so it says nothing
+    # about how the walker copes with backward work (docs/plans.md).
+    stopped_in_warmup = PastSession(
+        started_at=datetime.combine(MONDAY, time(8)),
+        plan="progression-120s",
+        planned_backward_s=120,
+        backward_s=0,
+        completed=False,
+        stop_reason=StopReason.KEY.value,
+    )
+    first = suggest_next([stopped_in_warmup], MONDAY + timedelta(days=1))
+    assert first.backward_s == 120
+    assert "First session" in first.reason
+    history = [session(MONDAY - timedelta(days=2), 140), stopped_in_warmup]
+    assert suggest_next(history, MONDAY + timedelta(days=1)).backward_s == 165
+
+
 def test_timezone_aware_start_times_are_read_as_local_days() -> None:
     aware = PastSession(
         started_at=datetime(2025, 1, 6, 12, tzinfo=UTC),

@@ -14,6 +14,7 @@ The rules, in order (all volumes are planned backward seconds; docs/plans.md exp
   repeat the same volume.
 * More than ``missed_days`` (7) since the last session: step back 20 % from it. More than
   ``restart_days`` (21): restart at the beginning (2 min), or lower if already lower.
+* Only sessions with backward work count: planned, and begun (or completed).
 * Always: at least ``min_backward_s``; never more than one growth step above the last *completed*
   session (however the rules above combine); never above ``max_backward_s`` (10 min).
 * Rounded down to 5 s.
@@ -198,10 +199,7 @@ def next_backward_s(
     New volumes (a step up or back) are rounded down to 5 s; a repeat keeps the exact volume, so
     repeating never drifts downward.
     """
-    relevant = sorted(
-        (s for s in history if math.isfinite(s.planned_backward_s) and s.planned_backward_s > 0),
-        key=lambda s: s.started_at,
-    )
+    relevant = sorted((s for s in history if _counts(s)), key=lambda s: s.started_at)
     if not relevant:
         volume = settings.start_backward_s
         return volume, (
@@ -247,6 +245,14 @@ def next_backward_s(
     if volume > ceiling:
         volume = ceiling  # never more than one step above the last completed session
     return min(volume, settings.max_backward_s), why
+
+
+def _counts(session: PastSession) -> bool:
+    """Only sessions with backward work count: one stopped in the warm-up, before any backward
+    step, says nothing about how the walker copes (and must not cut the next step)."""
+    if not (math.isfinite(session.planned_backward_s) and session.planned_backward_s > 0):
+        return False
+    return session.completed or (math.isfinite(session.backward_s) and session.backward_s > 0)
 
 
 def plan_for(backward_s: float) -> Plan:
