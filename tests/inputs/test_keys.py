@@ -68,6 +68,36 @@ async def test_pause_key_pauses_and_other_keys_do_nothing(terminal: tuple[int, i
     assert calls == [("pause", StopReason.KEY), ("stop", StopReason.KEY, "terminal key space")]
 
 
+async def test_the_pause_key_resumes_a_paused_session(terminal: tuple[int, int]) -> None:
+    # docs: "the same keys work" headless; after a pedal_lost pause this is the only way on.
+    master, slave = terminal
+    target = RecordingTarget()
+    async with watching(TerminalKeys(target, fd=slave, pause_key="p")):
+        os.write(master, b"p")
+        await target.wait_calls(1)
+        os.write(master, b"p")
+        await target.wait_calls(2)
+        os.write(master, b"p")
+        calls = await target.wait_calls(3)
+    assert calls == [
+        ("pause", StopReason.KEY),
+        ("resume", StopReason.KEY),
+        ("pause", StopReason.KEY),
+    ]
+
+
+async def test_a_pause_from_elsewhere_is_resumed_by_the_pause_key(
+    terminal: tuple[int, int],
+) -> None:
+    master, slave = terminal
+    target = RecordingTarget()
+    target.request_pause(StopReason.PEDAL)  # e.g. the pedal was unplugged: pedal_lost pause
+    async with watching(TerminalKeys(target, fd=slave, pause_key="p")):
+        os.write(master, b"p")
+        calls = await target.wait_calls(2)
+    assert calls == [("pause", StopReason.PEDAL), ("resume", StopReason.KEY)]
+
+
 async def test_clicker_pagedown_split_over_two_reads_still_stops(terminal: tuple[int, int]) -> None:
     master, slave = terminal
     target = RecordingTarget()

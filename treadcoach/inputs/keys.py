@@ -25,13 +25,30 @@ import sys
 import termios
 import unicodedata
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
+from treadcoach.coach.state import Phase
 from treadcoach.errors import InputDeviceUnavailable
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.stop import StopTarget
 
-__all__ = ["TERMINAL_KEYS", "TerminalKeys", "terminal_key_sequences"]
+__all__ = ["TERMINAL_KEYS", "KeyTarget", "TerminalKeys", "terminal_key_sequences"]
+
+
+class _Phased(Protocol):
+    @property
+    def phase(self) -> Phase: ...
+
+
+class KeyTarget(StopTarget, Protocol):
+    """What the keys drive: stop, and pause/resume on one key (as in the TUI). The session
+    controller is one."""
+
+    @property
+    def state(self) -> _Phased: ...
+
+    def request_resume(self, source: StopReason) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +126,13 @@ def terminal_key_sequences(key: str) -> tuple[bytes, ...]:
 
 
 class TerminalKeys:
-    """Read stop/pause keys from a terminal file descriptor (stdin by default) until cancelled."""
+    """Read the stop and pause keys from a terminal file descriptor (stdin by default) until
+    cancelled. The pause key pauses a running session and resumes a paused one -- however it was
+    paused (a ``pedal_lost`` pause, say): headless, there is no other way to carry on."""
 
     def __init__(
         self,
-        target: StopTarget,
+        target: KeyTarget,
         *,
         stop_key: str = "space",
         pause_key: str | None = "p",
@@ -190,7 +209,7 @@ class TerminalKeys:
         self.feed(chunk)
 
     def feed(self, chunk: bytes) -> None:
-        """Act on bytes from the terminal (a stop anywhere in them wins over a pause)."""
+        """Act on bytes from the terminal (a stop anywhere in them wins over a pause/resume)."""
         data = self._pending + chunk
         try:
             if any(seq in data for seq in self._stop):
@@ -199,7 +218,10 @@ class TerminalKeys:
                 return
             if any(seq in data for seq in self._pause):
                 self._pending = b""
-                self._target.request_pause(StopReason.KEY)
+                if self._target.state.phase is Phase.PAUSED:
+                    self._target.request_resume(StopReason.KEY)
+                else:
+                    self._target.request_pause(StopReason.KEY)
                 return
         except Exception:
             log.exception("the stop target raised; it must not")
