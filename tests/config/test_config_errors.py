@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from treadcoach.config import load_settings
+from treadcoach.config import RESERVED_KEYS, load_settings
 from treadcoach.errors import ConfigError, TreadcoachError
 
 SHIPPED = str(Path(__file__).resolve().parents[2] / "treadcoach" / "data" / "devices.toml")
@@ -194,9 +195,16 @@ BAD_FILES = [
     ),
     pytest.param(
         '[inputs]\nstop_key = "Space Bar"\n',
-        'line 2, inputs.stop_key: must be a Textual key name such as "space", "p", "f5" or '
-        '"ctrl+s", got "Space Bar"',
+        'line 2, inputs.stop_key: unknown key "Space Bar": use a single character, '
+        "ctrl+<letter>, a character name such as full_stop, or one of space, enter, tab, "
+        "escape, backspace, up, down, right, left, home, end, insert, delete, pageup, pagedown, "
+        "f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12",
         id="stop-key-name",
+    ),
+    pytest.param(
+        '[inputs]\nstop_key = "ctrl+z"\n',
+        'line 2, inputs.stop_key: "ctrl+z" cannot be used: it suspends a terminal program',
+        id="stop-key-reserved",
     ),
     pytest.param(
         'default_device = ""\n',
@@ -275,3 +283,57 @@ def test_unreadable_file_is_named(write_user_file: Callable[[str], Path]) -> Non
         load_settings(path)
     assert caught.value.path == str(path)
     assert caught.value.problem.startswith("cannot read the file: ")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('stop_key = "bogus_key_name"', 'line 2, inputs.stop_key: unknown key "bogus_key_name"'),
+        ('pause_key = "f13"', 'line 2, inputs.pause_key: unknown key "f13"'),
+        ('stop_key = "shift+tab"', 'line 2, inputs.stop_key: unknown key "shift+tab"'),
+        (
+            'stop_key = "S"\npause_key = "s"',
+            'line 3, inputs.pause_key: must differ from inputs.stop_key, both are "s"',
+        ),
+    ],
+)
+def test_a_key_name_neither_mode_knows_is_a_config_error_naming_it(
+    write_user_file: Callable[[str], Path], text: str, expected: str
+) -> None:
+    path = write_user_file(f"[inputs]\n{text}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("setting", ["stop_key", "pause_key"])
+@pytest.mark.parametrize("key", sorted(RESERVED_KEYS))
+def test_every_reserved_key_is_refused_as_stop_and_pause_key(
+    write_user_file: Callable[[str], Path], setting: str, key: str
+) -> None:
+    other = {"stop_key": 'pause_key = "f6"', "pause_key": 'stop_key = "f7"'}[setting]
+    path = write_user_file(f'[inputs]\n{other}\n{setting} = "{key}"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.location == f"line 3, inputs.{setting}"
+    assert caught.value.problem == f'"{key}" cannot be used: it {RESERVED_KEYS[key]}'
+
+
+@pytest.mark.parametrize(
+    ("spelling", "name"),
+    [("esc", "escape"), ("Return", "enter"), (".", "full_stop"), ("/", "slash"), ("F5", "f5")],
+)
+def test_key_names_are_kept_as_textual_spells_them(
+    write_user_file: Callable[[str], Path], spelling: str, name: str
+) -> None:
+    # the TUI binds what config hands it: "esc" would never match Textual's "escape"
+    path = write_user_file(f'[inputs]\nstop_key = "{spelling}"\n')
+    assert load_settings(path).inputs.stop_key == name
+
+
+def test_the_docs_list_exactly_the_reserved_keys() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "inputs-and-mqtt.md").read_text()
+    paragraph = docs[docs.index("These keys cannot be the stop or pause key") :].split("\n\n")[0]
+    listed = paragraph[: paragraph.index("An unknown key name")]
+    assert set(re.findall(r"`([^`]+)`", listed)) == set(RESERVED_KEYS)

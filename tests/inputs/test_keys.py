@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from input_doubles import RecordingTarget
 
+from treadcoach.config import RESERVED_KEYS
 from treadcoach.errors import InputDeviceUnavailable
 from treadcoach.inputs.keys import TerminalKeys, terminal_key_sequences
 from treadcoach.safety.reasons import StopReason
@@ -170,10 +171,19 @@ def test_terminal_key_names_match_the_tui(key: str, sequences: tuple[bytes, ...]
     assert terminal_key_sequences(key) == sequences
 
 
-@pytest.mark.parametrize("key", ["ctrl+c", "ctrl+z", "ctrl+s", "shift+tab", "\x03", "f13", ""])
+@pytest.mark.parametrize("key", ["shift+tab", "\x03", "f13", "", "bogus_key_name"])
 def test_unknown_terminal_keys_are_refused(key: str) -> None:
     with pytest.raises(ValueError, match="key"):
         terminal_key_sequences(key)
+
+
+@pytest.mark.parametrize("key", [*sorted(RESERVED_KEYS), "Q", "ctrl+Z"])
+def test_headless_refuses_the_same_reserved_keys_as_the_config(key: str) -> None:
+    # one list (treadcoach.config.RESERVED_KEYS) for config, TUI and headless
+    with pytest.raises(ValueError, match="cannot be used"):
+        terminal_key_sequences(key)
+    with pytest.raises(InputDeviceUnavailable, match="cannot be used"):
+        TerminalKeys(RecordingTarget(), stop_key=key, pause_key=None, fd=0)
 
 
 @given(st.lists(st.binary(min_size=1, max_size=8), max_size=20))

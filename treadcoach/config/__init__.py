@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from treadcoach.config._device import KMH_PER_MPH, DeviceProfile, DistanceSource, RequestControl
 from treadcoach.config._inputs import AudioSettings, InputSettings
+from treadcoach.config._keys import NAMED_KEYS, RESERVED_KEYS, canonical_key, key_sequences
 from treadcoach.config._limits import Units, UserLimits
 from treadcoach.config._load import load_settings
 from treadcoach.config._mqtt import MqttButton, MqttSettings
@@ -19,6 +20,8 @@ from treadcoach.config._settings import Settings
 __all__ = [
     "CONFIG_ENV",
     "KMH_PER_MPH",
+    "NAMED_KEYS",
+    "RESERVED_KEYS",
     "AudioSettings",
     "DeviceProfile",
     "DistanceSource",
@@ -29,6 +32,8 @@ __all__ = [
     "Settings",
     "Units",
     "UserLimits",
+    "canonical_key",
+    "key_sequences",
     "load_settings",
     "save_default_device",
     "shipped_devices",

@@ -8,22 +8,21 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from treadcoach.config._base import ConfigModel, quoted
+from treadcoach.config._keys import canonical_key
 
 __all__ = ["AudioSettings", "InputSettings"]
 
-# Textual key names: "space", "p", "f5", "ctrl+s", "full_stop" (see `textual keys`).
-_TEXTUAL_KEY = re.compile(r"[a-z0-9_]+(\+[a-z0-9_]+)*")
 # evdev key names from linux/input-event-codes.h: KEY_B, KEY_SPACE, BTN_LEFT.
 _EVDEV_KEY = re.compile(r"(KEY|BTN)_[A-Z0-9_]+")
 _EVDEV_KEY_MAX = 0x2FF
 
 
-def _check_textual_key(value: str) -> str:
-    if not _TEXTUAL_KEY.fullmatch(value):
-        raise ValueError(
-            f'must be a Textual key name such as "space", "p", "f5" or "ctrl+s", got {quoted(value)}'
-        )
-    return value
+def _check_key(value: str) -> str:
+    """A key both the TUI and headless mode can act on, and not a reserved one (``_keys``)."""
+    try:
+        return canonical_key(value)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace(repr(value), quoted(value))) from None
 
 
 class InputSettings(ConfigModel):
@@ -45,13 +44,15 @@ class InputSettings(ConfigModel):
     @field_validator("stop_key")
     @classmethod
     def _stop_key_name(cls, value: str) -> str:
-        return _check_textual_key(value)
+        return _check_key(value)
 
     @field_validator("pause_key")
     @classmethod
     def _pause_key_name(cls, value: str, info: ValidationInfo) -> str:
-        _check_textual_key(value)
-        if value == info.data.get("stop_key"):
+        value = _check_key(value)
+        stop_key = info.data.get("stop_key")
+        # headless mode matches letters in either case: "s" and "S" are one key there
+        if isinstance(stop_key, str) and value.lower() == stop_key.lower():
             raise ValueError(f"must differ from inputs.stop_key, both are {quoted(value)}")
         return value
 

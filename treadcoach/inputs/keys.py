@@ -7,10 +7,10 @@ running unwatched). The previous mode is restored when ``run()`` ends, however i
 exception, terminal gone).
 In the TUI, Textual owns the keyboard and binds the stop key itself; this module is not used there.
 
-Keys are named like the TUI's bindings: ``space`` (the default stop key), ``enter``, ``tab``,
-``escape``, ``backspace``, ``pageup``/``pagedown`` (presenter clickers), the arrows, ``f1``..``f12``,
-``ctrl+<letter>``, Textual's character names (``full_stop``, ``comma``), or any single character
-(letters match either case, so caps lock doesn't disable the stop).
+Keys are named like the TUI's bindings (``treadcoach.config`` lists them, and the keys that
+cannot be stop or pause keys): ``space`` (the default stop key), ``pagedown``, ``f5``, ``ctrl+x``,
+``full_stop``, or any single character (letters match either case, so caps lock doesn't disable
+the stop).
 """
 
 from __future__ import annotations
@@ -19,15 +19,14 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import signal
 import sys
 import termios
-import unicodedata
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from treadcoach.coach.state import Phase
+from treadcoach.config import NAMED_KEYS, key_sequences
 from treadcoach.errors import InputDeviceUnavailable
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.stop import StopTarget
@@ -52,77 +51,18 @@ class KeyTarget(StopTarget, Protocol):
 
 log = logging.getLogger(__name__)
 
-# What a terminal sends for each named key (xterm and its descendants; both cursor-key modes).
-TERMINAL_KEYS: dict[str, tuple[bytes, ...]] = {
-    "space": (b" ",),
-    "enter": (b"\r", b"\n"),
-    "tab": (b"\t",),
-    "escape": (b"\x1b",),
-    "backspace": (b"\x7f", b"\x08"),
-    "up": (b"\x1b[A", b"\x1bOA"),
-    "down": (b"\x1b[B", b"\x1bOB"),
-    "right": (b"\x1b[C", b"\x1bOC"),
-    "left": (b"\x1b[D", b"\x1bOD"),
-    "home": (b"\x1b[H", b"\x1bOH", b"\x1b[1~"),
-    "end": (b"\x1b[F", b"\x1bOF", b"\x1b[4~"),
-    "insert": (b"\x1b[2~",),
-    "delete": (b"\x1b[3~",),
-    "pageup": (b"\x1b[5~",),
-    "pagedown": (b"\x1b[6~",),
-    "f1": (b"\x1bOP",),
-    "f2": (b"\x1bOQ",),
-    "f3": (b"\x1bOR",),
-    "f4": (b"\x1bOS",),
-    "f5": (b"\x1b[15~",),
-    "f6": (b"\x1b[17~",),
-    "f7": (b"\x1b[18~",),
-    "f8": (b"\x1b[19~",),
-    "f9": (b"\x1b[20~",),
-    "f10": (b"\x1b[21~",),
-    "f11": (b"\x1b[23~",),
-    "f12": (b"\x1b[24~",),
-}
-_ALIASES = {"return": "enter", "esc": "escape", "page_down": "pagedown", "page_up": "pageup"}
-
-
-# Ctrl keys the terminal itself acts on in cbreak mode: they never reach us as bytes.
-_TERMINAL_OWNED = {
-    "c": "interrupts (SIGINT)",
-    "z": "suspends",
-    "s": "freezes output",
-    "q": "resumes output",
-}
+# The key names and the terminal's bytes for them are in config (one list for the TUI too).
+TERMINAL_KEYS = NAMED_KEYS
 
 
 def terminal_key_sequences(key: str) -> tuple[bytes, ...]:
-    """The byte sequences a terminal sends for ``key``; ValueError for a key we can't name.
+    """The byte sequences a terminal sends for ``key``; ValueError for a key we can't name or a
+    reserved one (:data:`treadcoach.config.RESERVED_KEYS`).
 
-    Takes the TUI's (Textual's) key names too, so one ``stop_key`` setting serves both:
+    Takes the TUI's (Textual's) key names, so one ``stop_key`` setting serves both:
     ``full_stop``, ``comma``, ``question_mark`` (Unicode names), ``ctrl+x``.
     """
-    if len(key) == 1:
-        if not key.isprintable():
-            raise ValueError(f"terminal key {key!r} is a control character: use its name")
-        variants = {key, key.lower(), key.upper()}
-        return tuple(sorted(v.encode() for v in variants))
-    name = key.strip().lower()
-    name = _ALIASES.get(name, name)
-    if name in TERMINAL_KEYS:
-        return TERMINAL_KEYS[name]
-    ctrl = re.fullmatch(r"ctrl\+([a-z])", name)
-    if ctrl:
-        letter = ctrl.group(1)
-        if letter in _TERMINAL_OWNED:
-            raise ValueError(f"terminal key {key!r} {_TERMINAL_OWNED[letter]} in a terminal")
-        return (bytes([ord(letter) - ord("a") + 1]),)
-    with contextlib.suppress(KeyError):
-        character = unicodedata.lookup(name.replace("_", " "))
-        if len(character) == 1 and character.isprintable():
-            return terminal_key_sequences(character)
-    raise ValueError(
-        f"unknown terminal key {key!r}: use a single character, ctrl+<letter>, a Unicode "
-        "character name such as full_stop, or one of " + ", ".join(sorted(TERMINAL_KEYS))
-    )
+    return key_sequences(key)
 
 
 class TerminalKeys:
