@@ -7,6 +7,8 @@ import contextlib
 import os
 import re
 import struct
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -284,3 +286,33 @@ def test_bad_pedal_settings_name_the_problem() -> None:
         PedalInput(RecordingTarget(), device="event1", key="KEY_NOPE")
     with pytest.raises(InputDeviceUnavailable, match="action"):
         PedalInput(RecordingTarget(), device="event1", action="jump")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_a_character_device_that_is_not_evdev_is_refused_when_opened(device: str) -> None:
+    pedal = PedalInput(RecordingTarget(), device=device)
+    with pytest.raises(InputDeviceUnavailable, match="not an input device") as caught:
+        pedal.open()
+    assert "/dev/input" in str(caught.value)  # the hint says where pedals live
+    assert pedal.paths == []  # nothing left open
+
+
+def test_a_session_with_dev_null_as_pedal_fails_in_one_line_before_the_belt_moves(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "devices.toml"
+    config.write_text('[inputs]\npedal_device = "/dev/null"\n')
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "treadcoach", "run", "--sim", "--headless", "--json",
+            "--plan", "backward-walk-starter", "--speedup", "inf", "--no-history",
+            "--config", str(config),
+        ],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "/dev/null" in proc.stderr
+    assert "not an input device" in proc.stderr
+    assert '"telemetry"' not in proc.stdout  # refused before the belt moved
