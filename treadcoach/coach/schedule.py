@@ -35,20 +35,27 @@ __all__ = [
     "DEFAULT_BACKWARD_MAX_KMH",
     "DEFAULT_CAPS",
     "DEFAULT_MAX_KMH",
+    "DEFAULT_MOTION",
     "MIN_TURNAROUND_S",
+    "RAMP_DOWN_KMH_PER_S",
+    "RAMP_UP_KMH_PER_S",
     "TURNAROUND_COUNTDOWN_S",
+    "BeltMotion",
     "Caps",
     "PlanTotals",
     "Step",
     "backward_distance_m",
     "backward_time_s",
     "expand",
+    "expected_duration_s",
+    "expected_step_s",
     "kind_phrase",
     "planned_duration_s",
     "step_at",
     "step_distance_m",
     "step_duration_s",
     "totals",
+    "totals_of",
 ]
 
 DEFAULT_BACKWARD_MAX_KMH = 4.83  # 3 mph: "set speed to 2-3 mph" (seed)
@@ -178,8 +185,13 @@ class Step:
 
     @property
     def clamped(self) -> bool:
-        """The plan asked for more than the cap (or less than the belt minimum)."""
-        return not self.is_turnaround and abs(self.target_kmh - self.requested_kmh) > 0.005
+        """The plan asked for more than the cap (or less than the belt minimum).
+
+        Rounding down to the FTMS resolution (3 mph = 4.828 km/h runs at 4.82) is not clamping.
+        """
+        if self.is_turnaround:
+            return False
+        return self.requested_kmh > self.cap_kmh + 1e-9 or self.target_kmh > self.requested_kmh
 
 
 def _quantize_down(kmh: float) -> float:
@@ -373,22 +385,129 @@ def step_at(steps: Sequence[Step], elapsed_s: float) -> int | None:
     return None
 
 
+# --- how long a session takes (planned steps plus the belt's own slowing and speeding up) -------
+
+# The controller's governor: the commanded speed moves toward a new target at these rates (DESIGN
+# invariant 4). The one definition; coach/controller.py's SessionConfig should default to these.
+RAMP_UP_KMH_PER_S = 1.0
+RAMP_DOWN_KMH_PER_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class BeltMotion:
+    """How a belt follows its targets, for :func:`expected_step_s` (an estimate, not a promise).
+
+    ``accel``/``decel``: the belt's own rates (devices.toml ``accel_kmh_per_s``; the simulator's
+    physics). The controller judges turnaround and distance steps on telemetry, so those end on
+    a ``telemetry_interval_s`` tick. A turnaround's countdown starts once the belt is within
+    ``settle_tolerance_kmh`` of the turnaround speed (the watchdog's follow tolerance).
+    """
+
+    accel_kmh_per_s: float = 0.5
+    decel_kmh_per_s: float = 0.5
+    telemetry_interval_s: float = 1.0
+    settle_tolerance_kmh: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("accel_kmh_per_s", "decel_kmh_per_s", "telemetry_interval_s"):
+            _check_positive(name, getattr(self, name))
+
+    @property
+    def up_kmh_per_s(self) -> float:
+        return min(RAMP_UP_KMH_PER_S, self.accel_kmh_per_s)
+
+    @property
+    def down_kmh_per_s(self) -> float:
+        return min(RAMP_DOWN_KMH_PER_S, self.decel_kmh_per_s)
+
+    def _on_tick(self, seconds: float) -> float:
+        tick = self.telemetry_interval_s
+        return math.ceil(seconds / tick - 1e-9) * tick if seconds > 0 else 0.0
+
+    def slowing_s(self, from_kmh: float, to_kmh: float) -> float:
+        """Until the belt reads within the tolerance of ``to_kmh`` (on a telemetry tick)."""
+        gap = from_kmh - (to_kmh + self.settle_tolerance_kmh)
+        return self._on_tick(gap / self.down_kmh_per_s) if gap > 0 else 0.0
+
+    def distance_s(self, distance_m: float, from_kmh: float, to_kmh: float) -> float:
+        """A measured step entered at ``from_kmh``: ramp to ``to_kmh``, then cover the rest."""
+        rate = self.up_kmh_per_s if to_kmh > from_kmh else self.down_kmh_per_s
+        ramp_s = abs(to_kmh - from_kmh) / rate
+        ramp_m = (from_kmh + to_kmh) / 2 / 3.6 * ramp_s
+        if ramp_m >= distance_m:
+            # done while still ramping: solve d = v0 t + a t^2 / 2 (m/s units)
+            v0, a = from_kmh / 3.6, (rate if to_kmh > from_kmh else -rate) / 3.6
+            if abs(a) < 1e-12:
+                return self._on_tick(distance_m / v0)
+            disc = max(v0 * v0 + 2 * a * distance_m, 0.0)
+            return self._on_tick((math.sqrt(disc) - v0) / a)
+        return self._on_tick(ramp_s + (distance_m - ramp_m) / (to_kmh / 3.6))
+
+    def stopping_s(self, from_kmh: float) -> float:
+        """From Stop to standstill: the summary counts it."""
+        return self._on_tick(from_kmh / self.decel_kmh_per_s)
+
+
+DEFAULT_MOTION = BeltMotion()
+
+
+def expected_step_s(steps: Sequence[Step], motion: BeltMotion = DEFAULT_MOTION) -> list[float]:
+    """Seconds each step takes on a belt that moves as ``motion`` says.
+
+    Timed steps take their time (their clock starts when they begin, ramp included). A turnaround
+    first waits for the belt to slow to its speed, then counts down ``duration_s`` (>= 5 s). A
+    distance step covers its metres while the belt ramps from the previous speed.
+    """
+    out: list[float] = []
+    belt_kmh = 0.0
+    for step in steps:
+        if step.is_turnaround:
+            countdown = max(
+                float(step.countdown_from_s or TURNAROUND_COUNTDOWN_S), step_duration_s(step)
+            )
+            out.append(motion.slowing_s(belt_kmh, step.target_kmh) + countdown)
+        elif step.distance_m is not None:
+            out.append(motion.distance_s(step.distance_m, belt_kmh, step.target_kmh))
+        else:
+            out.append(step_duration_s(step))
+        belt_kmh = step.target_kmh
+    return out
+
+
+def expected_duration_s(steps: Sequence[Step], motion: BeltMotion = DEFAULT_MOTION) -> float:
+    """What the whole session takes: every step, then the run-down to standstill at the end."""
+    if not steps:
+        return 0.0
+    return sum(expected_step_s(steps, motion)) + motion.stopping_s(steps[-1].target_kmh)
+
+
 @dataclass(frozen=True, slots=True)
 class PlanTotals:
     steps: tuple[Step, ...] = field(repr=False)
-    duration_s: float
+    duration_s: float  # planned: the steps' own times (distance at target speed)
     backward_s: float
     backward_m: float
     turnarounds: int
+    # what the session takes on the belt: turnarounds wait for the belt to slow, ramps, the stop
+    expected_s: float = 0.0
+    step_expected_s: tuple[float, ...] = field(default=(), repr=False)
 
 
-def totals(plan: Plan, caps: Caps = DEFAULT_CAPS) -> PlanTotals:
+def totals(
+    plan: Plan, caps: Caps = DEFAULT_CAPS, motion: BeltMotion = DEFAULT_MOTION
+) -> PlanTotals:
     """Expand and sum: what `treadcoach plans` lists and the summary's planned_backward_s."""
-    steps = expand(plan, caps)
+    return totals_of(expand(plan, caps), motion)
+
+
+def totals_of(steps: Sequence[Step], motion: BeltMotion = DEFAULT_MOTION) -> PlanTotals:
+    """:func:`totals` for steps already expanded (and perhaps put on a belt's speed grid)."""
     return PlanTotals(
         steps=tuple(steps),
         duration_s=planned_duration_s(steps),
         backward_s=backward_time_s(steps),
         backward_m=backward_distance_m(steps),
         turnarounds=sum(1 for s in steps if s.is_turnaround),
+        expected_s=expected_duration_s(steps, motion),
+        step_expected_s=tuple(expected_step_s(steps, motion)),
     )

@@ -234,11 +234,12 @@ def _run_tui(session: Session, settings: Settings, speedup: float | None) -> int
 def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: Path | None) -> int:
     from treadcoach import clock
     from treadcoach.coach.library import discover
-    from treadcoach.coach.schedule import totals
+    from treadcoach.commands.plans import belt_for, session_totals
     from treadcoach.session import SIM_DEVICE, Session, SessionOptions, caps_from
     from treadcoach.tui import Choice, SessionRequest, SetupChoices, TreadcoachApp
 
     caps = caps_from(settings)
+    belt = belt_for(settings, SIM_DEVICE if args.sim else settings.default_device)
     suggestion = _suggested(journal_path)
     plans = [
         Choice(
@@ -248,12 +249,13 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
         )
     ]
     for entry in discover().entries:
-        t = totals(entry.plan, caps)
+        t, _ = session_totals(entry.plan, caps, belt)
         plans.append(
             Choice(
                 label=entry.plan.title,
                 value=entry.plan.name,
-                detail=f"{t.duration_s / 60:.0f} min · {t.backward_s / 60:.1f} min backward",
+                # what the session takes (turnarounds slow the belt first), as `plans` lists it
+                detail=f"{t.expected_s / 60:.0f} min · {t.backward_s / 60:.1f} min backward",
             )
         )
     devices = [Choice(label="Simulated treadmill", value=SIM_DEVICE, detail="no hardware needed")]
