@@ -130,3 +130,21 @@ def test_history_help_offers_only_what_history_does() -> None:
         history_lines = [line for line in proc.stdout.splitlines() if "history" in line.lower()]
         assert history_lines
         assert not any("progression" in line.lower() for line in history_lines)
+
+
+def test_fit_export_refuses_to_replace_a_file_without_force(
+    one_session_db: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "run.fit"
+    target.write_bytes(b"my other run")
+    export = ("history", "export", "1", "--fit", str(target), "--db", str(one_session_db))
+    proc = _treadcoach(*export)
+    assert proc.returncode == 2
+    assert (
+        proc.stderr
+        == f"treadcoach: FIT export {target}: exists already; add --force to replace it.\n"
+    )
+    assert target.read_bytes() == b"my other run"
+    proc = _treadcoach(*export, "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert target.read_bytes() != b"my other run"

@@ -2,7 +2,7 @@
 
     treadcoach history [--limit N] [--json] [--db PATH]
     treadcoach history show ID [--json] [--db PATH]
-    treadcoach history export ID [--fit PATH] [--db PATH]
+    treadcoach history export ID [--fit PATH] [--force] [--db PATH]
 
 Errors (unknown id, unreadable journal) are ``HistoryError``: ``cli.py`` prints them, exit 2.
 """
@@ -54,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="where to write it (default: ./treadcoach-<date>-<id>.fit)",
     )
+    export.add_argument("--force", action="store_true", help="replace a file that exists")
     _add_common(export, sub=True)
 
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             return _show(journal, args.id, as_json=args.json)
         if args.action == "export":
-            return _export(journal, args.id, args.fit)
+            return _export(journal, args.id, args.fit, force=args.force)
         return _list(journal, args.limit, as_json=args.json)
 
 
@@ -101,11 +102,14 @@ def _show(journal: Journal, session_id: int, *, as_json: bool) -> int:
     return 0
 
 
-def _export(journal: Journal, session_id: int, target: Path | None) -> int:
+def _export(journal: Journal, session_id: int, target: Path | None, *, force: bool) -> int:
+    from treadcoach.errors import FitExportError
     from treadcoach.history.fit import default_fit_name, export_fit
 
     if target is None:
         target = Path.cwd() / default_fit_name(journal.session(session_id))
+    if target.exists() and not force:
+        raise FitExportError(str(target), "exists already; add --force to replace it.")
     written = export_fit(journal, session_id, target)
     print(written.resolve())
     return 0
