@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 
 from treadcoach.cli import COMMANDS, main
+from treadcoach.coach.events import Cue, Fault, SegmentStarted, Summary
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.commands._text import REPEAT_WINDOW_S, HeadlessText
 
 
 def test_help_lists_every_contract_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
@@ -148,3 +151,82 @@ def test_fit_export_refuses_to_replace_a_file_without_force(
     proc = _treadcoach(*export, "--force")
     assert proc.returncode == 0, proc.stderr
     assert target.read_bytes() != b"my other run"
+
+
+# --- headless text output: the user's units; a repeating fault is summarised ----------------
+
+
+def _faults(text: HeadlessText, seconds: int) -> list[str]:
+    out: list[str] = []
+    for t in range(30, 30 + seconds):
+        out += text.lines(Fault(t=float(t), kind="garbage", detail=f"bad frame {t}"))
+    return out
+
+
+def test_a_fault_every_second_prints_once_then_one_line_a_minute() -> None:
+    text = HeadlessText()
+    lines = _faults(text, 600)
+    assert lines[0] == "[    30.0] fault garbage: bad frame 30"
+    assert len(lines) == 1 + int(600 // REPEAT_WINDOW_S) - 1
+    assert lines[1] == (
+        "[    90.0] fault garbage: 60 more times since 30.0 s (latest: bad frame 90)"
+    )
+    # nothing is lost: every repeat is counted by the end of the session
+    end = text.lines(Summary(t=700.0, completed=False, duration_s=700, distance_m=0, backward_s=0))
+    counted = sum(int(line.split(": ")[1].split()[0]) for line in lines[1:] + end[:-1])
+    assert 1 + counted == 600
+    assert end[-1].endswith("stopped: 11.7 min, 0 m, backward 0 s")
+
+
+def test_another_fault_kind_is_printed_at_once() -> None:
+    text = HeadlessText()
+    _faults(text, 10)
+    assert text.lines(Fault(t=41.0, kind="stale", detail="no data for 2.1 s")) == [
+        "[    41.0] fault stale: no data for 2.1 s"
+    ]
+
+
+def test_mph_users_read_mph_and_miles() -> None:
+    text = HeadlessText(units="mph")
+    segment = SegmentStarted(
+        t=0.0, index=2, kind=SegmentKind.RETRO_RUN, target_kmh=4.82, distance_m=50.0, total=18
+    )
+    assert text.lines(segment) == ["[     0.0] segment 3/18: retro_run 3.0 mph for 55 yd"]
+    summary = Summary(t=807.0, completed=True, duration_s=807, distance_m=1609.344, backward_s=150)
+    assert text.lines(summary) == ["[   807.0] completed: 13.4 min, 1.00 mi, backward 150 s"]
+
+
+def test_a_pause_says_how_to_resume() -> None:
+    text = HeadlessText(pause_key="f5")
+    assert text.lines(Cue(t=3.0, text="Paused (pedal)", kind="info")) == [
+        "[     3.0]   Paused (pedal) -- press f5 to resume"
+    ]
+
+
+def _headless_sim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable, "-m", "treadcoach", "run", "--sim", "--headless",
+            "--speedup", "inf", "--no-history", *args,
+        ],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_a_session_with_garbage_frames_prints_a_few_fault_lines() -> None:
+    proc = _headless_sim("--plan", "backward-walk-starter", "--sim-fault", "garbage@30")
+    assert proc.returncode == 0, proc.stderr
+    faults = [line for line in proc.stdout.splitlines() if "fault garbage" in line]
+    # 10.5 minutes, a bad frame most seconds: one line, then one a minute
+    assert 2 <= len(faults) <= 12
+
+
+def test_a_session_in_mph_prints_mph_and_miles(tmp_path: Path) -> None:
+    config = tmp_path / "devices.toml"
+    config.write_text('[limits]\nunits = "mph"\n', encoding="utf-8")
+    proc = _headless_sim("--plan", "retro-finisher", "--config", str(config))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.endswith("segment 3/18: retro_run 3.0 mph for 55 yd") for line in lines)
+    assert " km/h" not in proc.stdout
+    assert " mi, backward " in lines[-1]

@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_tui(Session(options, settings), settings, speedup)
     session = Session(dataclasses.replace(options, terminal_keys=True), settings)
 
-    render = _json_line if args.json else _human_line
+    render = _json_line if args.json else _text_printer(settings)
     remove_printer: Callable[[], None] = lambda: None  # noqa: E731
 
     def printer(event: Event) -> None:
@@ -178,33 +178,16 @@ def _json_line(event: Event) -> None:
     print(event.model_dump_json(exclude_none=True), flush=True)
 
 
-def _human_line(event: Event) -> None:
-    match event.event:
-        case "telemetry":
-            return
-        case "segment":
-            what = (
-                f"{event.duration_s:.0f} s"
-                if event.duration_s is not None
-                else f"{event.distance_m:.0f} m"
-            )
-            text = f"segment {event.index + 1}/{event.total}: {event.kind.value} {event.target_kmh:.1f} km/h for {what}"
-        case "cue":
-            text = f"  {event.text}"
-        case "stop":
-            text = f"STOP ({event.reason.value}) {event.detail}"
-        case "fault":
-            text = f"fault {event.kind}: {event.detail}"
-        case "summary":
-            text = (
-                f"{'completed' if event.completed else 'stopped'}: {event.duration_s / 60:.1f} min, "
-                f"{event.distance_m:.0f} m, backward {event.backward_s:.0f} s"
-            )
-        case "connected":
-            text = f"connected to {event.device} ({event.address})"
-        case _:
-            text = event.model_dump_json()
-    print(f"[{event.t:8.1f}] {text}", flush=True)
+def _text_printer(settings: Settings) -> Callable[[Event], None]:
+    from treadcoach.commands._text import HeadlessText
+
+    text = HeadlessText(units=settings.limits.units, pause_key=settings.inputs.pause_key)
+
+    def print_lines(event: Event) -> None:
+        for line in text.lines(event):
+            print(line, flush=True)
+
+    return print_lines
 
 
 def _tui_settings(settings: Settings) -> TuiSettings:
