@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.plan import Plan, Segment, describe_path
 from treadcoach.errors import LimitsError
+from treadcoach.safety.watchdog import WatchLimits
 
 __all__ = [
     "DEFAULT_BACKWARD_CUE",
@@ -403,10 +404,10 @@ class BeltMotion:
     ``settle_tolerance_kmh`` of the turnaround speed (the watchdog's follow tolerance).
     """
 
-    accel_kmh_per_s: float = 0.5
+    accel_kmh_per_s: float = 0.5  # devices.toml's default accel_kmh_per_s
     decel_kmh_per_s: float = 0.5
-    telemetry_interval_s: float = 1.0
-    settle_tolerance_kmh: float = 0.5
+    telemetry_interval_s: float = 1.0  # FTMS treadmills (and the simulator) notify at 1 Hz
+    settle_tolerance_kmh: float = WatchLimits().follow_tolerance_kmh
 
     def __post_init__(self) -> None:
         for name in ("accel_kmh_per_s", "decel_kmh_per_s", "telemetry_interval_s"):
