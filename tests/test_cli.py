@@ -230,3 +230,22 @@ def test_a_session_in_mph_prints_mph_and_miles(tmp_path: Path) -> None:
     assert any(line.endswith("segment 3/18: retro_run 3.0 mph for 55 yd") for line in lines)
     assert " km/h" not in proc.stdout
     assert " mi, backward " in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("history", "--limit", "-5"), "argument --limit: a number of sessions is from 1 up"),
+        (("history", "show", "0"), "argument id: a session id is from 1 up"),
+        (("history", "show", "99999999999999999999999"), "argument id: a session id is from 1 up"),
+        (("history", "export", "x1"), "argument id: a session id is a whole number"),
+    ],
+)
+def test_history_numbers_out_of_range_are_one_line(
+    args: tuple[str, ...], message: str, one_session_db: Path
+) -> None:
+    # --limit -5 said "No sessions recorded yet"; a huge id was an OverflowError traceback
+    proc = _treadcoach(*args, "--db", str(one_session_db))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr.splitlines()[-1]

@@ -20,6 +20,28 @@ if TYPE_CHECKING:
 __all__ = ["add_arguments", "run"]
 
 
+# SQLite integers are signed 64-bit: a larger id cannot name a session (and would not convert).
+_MAX_ID = 2**63 - 1
+
+
+def _session_id(text: str) -> int:
+    return _whole(text, "a session id")
+
+
+def _limit(text: str) -> int:
+    return _whole(text, "a number of sessions")
+
+
+def _whole(text: str, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what} is a whole number, not {text!r}") from None
+    if not 1 <= value <= _MAX_ID:
+        raise argparse.ArgumentTypeError(f"{what} is from 1 up, not {text}")
+    return value
+
+
 def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
     # On a subcommand, SUPPRESS keeps an option given before the subcommand from being reset.
     default: object = argparse.SUPPRESS if sub else None
@@ -34,19 +56,19 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_common(parser, sub=False)
-    parser.add_argument("--limit", type=int, default=None, metavar="N", help="newest N only")
+    parser.add_argument("--limit", type=_limit, default=None, metavar="N", help="newest N only")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
     show = actions.add_parser("show", help="one session's segments and stops")
-    show.add_argument("id", type=int, help="session id (from 'treadcoach history')")
+    show.add_argument("id", type=_session_id, help="session id (from 'treadcoach history')")
     show.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="the session and its events"
     )
     _add_common(show, sub=True)
 
     export = actions.add_parser("export", help="write a session as a FIT activity file")
-    export.add_argument("id", type=int, help="session id (from 'treadcoach history')")
+    export.add_argument("id", type=_session_id, help="session id (from 'treadcoach history')")
     export.add_argument(
         "--fit",
         type=Path,
