@@ -283,18 +283,14 @@ def _steps_table(
 
 
 def _speeds(step: Step, asked: Step, plan_units: Units, increment_kmh: float) -> tuple[str, str]:
-    """(km/h, mph) as shown. The km/h is what is sent. Where it differs from the plan's own
-    number only by the belt's rounding (2 mph runs at 3.21 km/h), the plan's number is shown in
-    its own unit (2.00 mph, not 1.99)."""
+    """(km/h, mph) as shown. The km/h is what is sent, as it will run. In an mph plan, where the
+    mph differs from the plan's own number only by rounding finer than the belt's increment (2 mph
+    is sent as 3.21 km/h = 1.995 mph), the plan's number is shown (2.00 mph, not 1.99)."""
     kmh = step.target_kmh
     mph = kmh / KMH_PER_MPH
     rounding_only = not asked.clamped and abs(kmh - asked.requested_kmh) < increment_kmh - 1e-9
-    if rounding_only and not step.is_turnaround:
-        if plan_units == "mph":
-            mph = asked.requested_kmh / KMH_PER_MPH
-        else:
-            kmh_text = f"{kmh:.2f}"
-            return kmh_text, f"{asked.requested_kmh / KMH_PER_MPH:.2f}"
+    if plan_units == "mph" and rounding_only and not step.is_turnaround:
+        mph = asked.requested_kmh / KMH_PER_MPH
     return f"{kmh:.2f}", f"{mph:.2f}"
 
 
