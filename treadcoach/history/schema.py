@@ -50,6 +50,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX events_by_session ON events (session_id, id)",
     ),
+    # 1 -> 2: the crash spool a session was recorded with (recorder.py), so a spool left by a
+    # killed process or a failed write can be matched to its row and replayed on the next open.
+    ("ALTER TABLE sessions ADD COLUMN spool TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
