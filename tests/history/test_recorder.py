@@ -23,11 +23,12 @@ from typing import Any
 import pytest
 
 from treadcoach import clock
-from treadcoach.coach.events import Event
+from treadcoach.coach.events import Event, Summary
 from treadcoach.coach.library import find_plan
 from treadcoach.config import load_settings
 from treadcoach.errors import HistoryError
 from treadcoach.history import Journal
+from treadcoach.history.tally import pause_change
 from treadcoach.safety.reasons import StopReason
 from treadcoach.session import Session, SessionOptions
 
@@ -233,3 +234,54 @@ def test_a_read_only_journal_refuses_the_session_with_one_line(tmp_path: Path) -
         clock.run(session.run(), speedup=math.inf)
     assert "\n" not in str(caught.value)
     assert "readonly" in str(caught.value) or "read-only" in str(caught.value)
+
+
+@pytest.mark.timeout(60)
+def test_a_real_pause_is_journaled_as_a_pause(tmp_path: Path) -> None:
+    """The controller's pause and resume, through a real session, reach the journal as a pause
+    (the contract ``tally.pause_change`` reads), and paused time is not backward time."""
+    journal = tmp_path / "history.sqlite3"
+    session = _session(tmp_path, journal)
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(session.run())
+        await asyncio.sleep(400)  # into the backward walk
+        session.request_pause(StopReason.KEY)
+        await asyncio.sleep(105)
+        session.request_resume(StopReason.KEY)
+        await asyncio.sleep(30)
+        session.request_stop(StopReason.KEY)
+        await run
+
+    clock.run(scenario(), speedup=math.inf)
+    with Journal.open(journal) as opened:
+        [record] = opened.sessions()
+        events = opened.events(record.id)
+    backward = next(e for e in events if e.event == "segment" and e.kind == "backward_walk")
+    paused, resumed = (e for e in events if pause_change(e) is not None)
+    stop = next(e for e in events if e.event == "stop")
+    assert (pause_change(paused), pause_change(resumed)) == ("pause", "resume")
+    assert record.paused_s == pytest.approx(105)
+    assert record.backward_s == pytest.approx((paused.t - backward.t) + (stop.t - resumed.t))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="coach-core: Summary.backward_s counts the belt's run-down after the stop; "
+    "the journal (and FIT) count backward time up to the stop (issue 15.6)",
+)
+@pytest.mark.timeout(60)
+def test_the_summary_and_the_journal_agree_on_backward_time(tmp_path: Path) -> None:
+    journal = tmp_path / "history.sqlite3"
+    session = _session(tmp_path, journal)
+
+    async def scenario() -> Summary:
+        run = asyncio.get_running_loop().create_task(session.run())
+        await asyncio.sleep(400)  # into the backward walk
+        session.request_stop(StopReason.SIGINT)
+        return await run
+
+    summary = clock.run(scenario(), speedup=math.inf)
+    with Journal.open(journal) as opened:
+        [record] = opened.sessions()
+    assert summary.backward_s == pytest.approx(record.backward_s, abs=0.05)

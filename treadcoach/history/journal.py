@@ -86,6 +86,7 @@ class SessionRecord:
     stop_reason: str | None
     finished: bool  # False: the process died mid-session (listed as "interrupted")
     event_count: int
+    paused_s: float = 0.0  # time paused; duration_s still counts it (wall time)
 
     @property
     def status(self) -> str:
@@ -100,13 +101,13 @@ class SessionRecord:
 _SESSION_COLUMNS = (
     "id, started_at, plan, device, address, simulated, planned_backward_s, planned_duration_s, "
     "duration_s, distance_m, backward_s, backward_distance_m, completed, stop_reason, finished, "
-    "event_count"
+    "event_count, paused_s"
 )
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
-    (duration, distance, back_s, back_m, completed, reason, finished, count) = row[8:]
+    (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:]
     return SessionRecord(
         id=int(sid),
         started_at=datetime.fromisoformat(str(started_at)),
@@ -124,6 +125,7 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         stop_reason=None if reason is None else str(reason),
         finished=bool(finished),
         event_count=int(count),
+        paused_s=float(paused),
     )
 
 
@@ -436,7 +438,7 @@ class Journal:
         db.execute(
             "UPDATE sessions SET event_count = event_count + 1, duration_s = ?, distance_m = ?,"
             " backward_s = ?, backward_distance_m = ?, stop_reason = ?, completed = ?,"
-            " finished = max(finished, ?) WHERE id = ?",
+            " paused_s = ?, finished = max(finished, ?) WHERE id = ?",
             (
                 tally.duration_s,
                 tally.distance_m,
@@ -444,6 +446,7 @@ class Journal:
                 tally.backward_distance_m,
                 tally.stop_reason,
                 int(tally.completed),
+                tally.paused_s,
                 int(isinstance(event, Summary)),  # the stream's last word: the session ended
                 session_id,
             ),
