@@ -102,10 +102,11 @@ def _show(journal: Journal, session_id: int, *, as_json: bool) -> int:
 
 
 def _export(journal: Journal, session_id: int, target: Path | None) -> int:
+    from treadcoach.config import load_settings
     from treadcoach.history.fit import default_fit_name, export_fit
 
     if target is None:
         target = Path.cwd() / default_fit_name(journal.session(session_id))
-    written = export_fit(journal, session_id, target)
+    written = export_fit(journal, session_id, target, sport=load_settings().history.sport)
     print(written.resolve())
     return 0
