@@ -88,14 +88,16 @@ BACKWARD_DISTANCE = DevField(2, "backward_distance", BaseType.FLOAT32, "m")  # s
 DEV_FIELDS = (DIRECTION, BACKWARD_TIME, BACKWARD_DISTANCE)
 
 
-def developer_messages(app_version: int) -> list[DataMessage]:
+def developer_messages(
+    app_version: int, fields: tuple[DevField, ...] = DEV_FIELDS
+) -> list[DataMessage]:
     """The developer_data_id and field_description messages, before any message uses them."""
     data_id = DeveloperDataIdMessage()
     data_id.developer_data_index = 0
     data_id.application_id = DEVELOPER_APP_ID
     data_id.application_version = app_version
     messages: list[DataMessage] = [data_id]
-    for field in DEV_FIELDS:
+    for field in fields:
         description = FieldDescriptionMessage()
         description.developer_data_index = 0
         description.field_definition_number = field.number
