@@ -19,7 +19,11 @@ KMH_PER_MPH = 1.609344
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "action", nargs="?", choices=("list", "show"), default="list", help="list (default) or show"
+        "action",
+        nargs="?",
+        choices=("list", "show", "export", "import"),
+        default="list",
+        help="list (default), show, export or import",
     )
     parser.add_argument("name", nargs="?", help="plan name or path to a .toml plan file (show)")
     parser.add_argument(
@@ -31,9 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="backward speed limit for 'show' (km/h, default 4.83 = 3 mph)",
     )
+    from treadcoach.history.workout_cli import add_workout_arguments
+
+    add_workout_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action in ("export", "import"):  # workout files: treadcoach/history/workout_cli.py
+        from treadcoach.history.workout_cli import run_workout
+
+        return run_workout(args)
     if args.action == "show":
         if not args.name:
             print("treadcoach plans show: name a plan (see 'treadcoach plans')", file=sys.stderr)
