@@ -285,3 +285,39 @@ def test_the_summary_and_the_journal_agree_on_backward_time(tmp_path: Path) -> N
     with Journal.open(journal) as opened:
         [record] = opened.sessions()
     assert summary.backward_s == pytest.approx(record.backward_s, abs=0.05)
+
+
+@pytest.mark.timeout(60)
+def test_a_journal_that_fails_while_the_session_ends_keeps_the_summary_last(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Locked past the busy timeout from just before the stop: the writer fails while (or
+    after) the session ends. The summary stays the stream's last event, ``saved`` says it."""
+    import treadcoach.history.journal as journal_module
+
+    monkeypatch.setattr(journal_module, "BUSY_TIMEOUT_S", 0.2)
+    journal = tmp_path / "history.sqlite3"
+    session = _session(tmp_path, journal)
+    shown: list[Event] = []
+    session.add_listener(shown.append)
+    blocker = sqlite3.connect(str(journal), isolation_level=None, timeout=5)
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(session.run())
+        await asyncio.sleep(40)
+        blocker.execute("BEGIN IMMEDIATE")
+        session.request_stop(StopReason.KEY)
+        await run
+
+    try:
+        clock.run(scenario(), speedup=math.inf)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert shown[-1].event == "summary"
+    assert len([e for e in shown if e.event == "fault" and e.kind == "journal"]) <= 1
+    assert not session.saved
+    with Journal.open(journal) as opened:  # the spool is replayed now that the lock is gone
+        [record] = opened.sessions()
+        assert opened.events(record.id) == shown
+    assert record.finished

@@ -19,7 +19,9 @@ How each clause holds:
   ``HistoryError`` from ``__aenter__``: the session is refused before the belt moves. A write
   that fails mid-session (locked past ``BUSY_TIMEOUT_S``, corrupt, disk full, read-only) calls
   ``on_fault`` once, on the loop, with one line; the writer then stops writing (the database
-  holds a clean prefix, never a session with holes) and ``saved`` is False. Such a session is
+  holds a clean prefix, never a session with holes) and ``saved`` is False. A failure found
+  only after the summary was recorded (the writer drains behind the loop) is not an event --
+  the summary stays the stream's last word -- and ``saved`` alone tells it. Such a session is
   unfinished in the journal, so progression does not count it (``Journal.past_sessions``).
 """
 
@@ -90,6 +92,7 @@ class JournalRecorder:
         self._committed = 0  # events the writer committed (writer thread only, read after join)
         self._header: SessionHeader | None = None  # set by the first event (loop thread)
         self._closing = False
+        self._summary_seen = False  # the stream's last word was said (loop thread)
         self._failure: str | None = None  # the first problem, one line
         self._reported = False
         self._fault_lock = threading.Lock()
@@ -201,6 +204,8 @@ class JournalRecorder:
                     f"{spool.path.parent} ({exc.strerror or exc})"
                 )
         self._recorded += 1
+        if isinstance(event, Summary):
+            self._summary_seen = True
         self._queue.put(event)
 
     def _make_header(self, first: Event) -> SessionHeader:
@@ -231,6 +236,10 @@ class JournalRecorder:
             return
         self._reported = True
         log.error("journal %s: %s", self.path, detail)
+        if self._summary_seen:
+            # The summary is the stream's last event (DESIGN.md): a failure found after it
+            # is told by ``saved`` (NOT SAVED, exit 3), not by an event after the summary.
+            return
         try:
             self._on_fault(detail)
         except Exception:
