@@ -10,6 +10,7 @@ the journal's write lock, and only that Stop lets the lock go).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -321,3 +322,57 @@ def test_a_journal_that_fails_while_the_session_ends_keeps_the_summary_last(
         [record] = opened.sessions()
         assert opened.events(record.id) == shown
     assert record.finished
+
+
+def _mount_tmpfs(where: Path) -> bool:
+    """A small tmpfs at ``where`` (needs root and mount rights; else the test is skipped)."""
+    if os.geteuid() != 0:
+        return False
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
+        capture_output=True,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_real_disk_filling_up_mid_session_is_a_journal_fault(tmp_path: Path) -> None:
+    """ENOSPC from a real (tmpfs) file system, where the other disk-full test uses a file
+    size limit. (A file system cannot be remounted read-only while the journal is open for
+    writing, so "read-only mid-session" is the kernel's doing, not something a test can do.)"""
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk):
+        pytest.skip("needs a tmpfs mount (root with mount rights)")
+    try:
+        journal = disk / "history.sqlite3"
+        session = _session(tmp_path, journal)
+        shown: list[Event] = []
+        session.add_listener(shown.append)
+
+        async def scenario() -> None:
+            run = asyncio.get_running_loop().create_task(session.run())
+            await asyncio.sleep(40)
+            assert session.recorder is not None
+            await session.recorder.flush()
+            # fill the disk to the last block
+            with (disk / "filler").open("wb") as filler, contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+            await asyncio.sleep(10)
+            session.request_stop(StopReason.KEY)
+            await run
+
+        clock.run(scenario(), speedup=math.inf)
+        faults = [e for e in shown if e.event == "fault" and e.kind == "journal"]
+        assert len(faults) == 1
+        assert "stopped saving" in faults[0].detail
+        assert not session.saved
+        assert [e.event for e in shown].count("stop") == 1
+        with Journal.open(journal, create=False) as opened:
+            [record] = opened.sessions()
+        assert not record.finished
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
