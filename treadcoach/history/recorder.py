@@ -118,11 +118,23 @@ class JournalRecorder:
 
     async def __aenter__(self) -> JournalRecorder:
         self._loop = asyncio.get_running_loop()
-        journal = Journal.open(self.path)  # HistoryError: refused before the session starts
+        # Opened on the loop, before anything moves: a locked journal may hold this up to
+        # BUSY_TIMEOUT_S and then refuses the session (HistoryError). Nothing is running yet
+        # that it could delay, and a thread here would let a virtual clock run ahead of the
+        # session's start.
+        self._journal, self._spool = self._open()
+        self._thread = threading.Thread(
+            target=self._write_forever, name=f"journal-writer:{self.path.name}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def _open(self) -> tuple[Journal, Spool]:
+        journal = Journal.open(self.path)
         try:
             journal.check_writable()
             try:
-                self._spool = Spool.create(self.path)
+                spool = Spool.create(self.path)
             except OSError as exc:
                 raise JournalUnreadable(
                     str(self.path), f"cannot write its crash spool beside it ({exc})."
@@ -130,12 +142,7 @@ class JournalRecorder:
         except BaseException:
             journal.close()
             raise
-        self._journal = journal
-        self._thread = threading.Thread(
-            target=self._write_forever, name=f"journal-writer:{self.path.name}", daemon=True
-        )
-        self._thread.start()
-        return self
+        return journal, spool
 
     async def __aexit__(
         self,
