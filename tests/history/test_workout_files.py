@@ -283,3 +283,11 @@ def test_a_pace_reads_as_a_speed(text: str, kmh: float) -> None:
 def test_a_bad_pace_is_one_line() -> None:
     with pytest.raises(PlanError, match="cannot read"):
         parse_pace_kmh("fast")
+
+
+def test_a_plan_with_distance_steps_is_no_zwift_file_and_says_why(tmp_path: Path) -> None:
+    plan = next(p for p in BUILTIN if any(s.distance_m for s in expand(p)))
+    with pytest.raises(PlanError, match="measured in metres") as caught:
+        export_workout(plan, tmp_path / "w.zwo", "zwo", threshold_kmh=THRESHOLD_KMH)
+    assert "--fit" in str(caught.value)
+    assert not (tmp_path / "w.zwo").exists()
