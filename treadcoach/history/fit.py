@@ -63,7 +63,7 @@ from fit_tool.validation import validate_definition
 from treadcoach import __version__
 from treadcoach.coach.events import Event as StreamEvent
 from treadcoach.coach.events import SegmentStarted, Stop, Summary, Telemetry
-from treadcoach.coach.kinds import BACKWARD_KINDS, SegmentKind
+from treadcoach.coach.kinds import BACKWARD_KINDS
 from treadcoach.errors import FitExportError
 from treadcoach.history.fit_encode import (
     BACKWARD_DISTANCE,
@@ -75,6 +75,7 @@ from treadcoach.history.fit_encode import (
     dev_field,
     developer_messages,
     software_version,
+    sport_of,
     step_names,
     workout_step,
 )
@@ -94,9 +95,6 @@ __all__ = [
 SportChoice = Literal["auto", "walking", "running"]
 SPORTS: tuple[SportChoice, ...] = ("auto", "walking", "running")
 
-# Above this a forward segment is running, below it walking (brisk walking tops out near 7 km/h).
-RUNNING_FROM_KMH = 7.0
-_RUNNING_KINDS = frozenset({SegmentKind.FORWARD_RUN, SegmentKind.RETRO_RUN})
 _SPORT: dict[str, tuple[Sport, SubSport]] = {
     # the FIT profile: treadmill is "Run/Fitness Equipment", indoor_walking "Walking/Fitness
     # Equipment" -- Garmin Connect shows them as Treadmill Running and Indoor Walking
@@ -254,19 +252,15 @@ def choose_sport(laps: Sequence[_Lap], choice: SportChoice) -> Literal["walking"
     """Walking or running, from the timer time run versus walked (or as the user says)."""
     if choice != "auto":
         return choice
-    ran = walked = 0.0
-    for lap in laps:
-        kind = lap.segment.kind if lap.segment is not None else None
-        if kind is None or kind is SegmentKind.TURNAROUND:
-            continue  # the run-down and the turnarounds are neither
-        average_kmh = lap.distance_m / lap.timer_s * 3.6 if lap.timer_s > 0 else 0.0
-        if kind in _RUNNING_KINDS or (
-            kind not in BACKWARD_KINDS and average_kmh >= RUNNING_FROM_KMH
-        ):
-            ran += lap.timer_s
-        else:
-            walked += lap.timer_s
-    return "running" if ran > walked else "walking"
+    return sport_of(
+        (
+            lap.segment.kind,
+            lap.distance_m / lap.timer_s * 3.6 if lap.timer_s > 0 else 0.0,
+            lap.timer_s,
+        )
+        for lap in laps
+        if lap.segment is not None  # the run-down is neither
+    )
 
 
 def _one_per_second(samples: list[_Sample], start_ms: int) -> list[tuple[int, _Sample]]:

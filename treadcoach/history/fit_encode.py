@@ -8,7 +8,9 @@ fresh message (~100 field objects, ~1.5 ms) per record, which made a 45-minute s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from fit_tool.base_type import BaseType
 from fit_tool.data_message import DataMessage
@@ -33,12 +35,14 @@ __all__ = [
     "DEVELOPER_APP_ID",
     "INTENSITY",
     "KIND_TITLES",
+    "RUNNING_FROM_KMH",
     "DevField",
     "FitWriter",
     "StepSpec",
     "dev_field",
     "developer_messages",
     "software_version",
+    "sport_of",
     "step_names",
     "workout_step",
 ]
@@ -66,6 +70,31 @@ KIND_TITLES: dict[SegmentKind, str] = {
     SegmentKind.TURNAROUND: "Turnaround",
     SegmentKind.COOLDOWN: "Cool-down",
 }
+
+# Above this a forward segment is running, below it walking (brisk walking tops out near 7 km/h).
+RUNNING_FROM_KMH = 7.0
+_RUNNING_KINDS = frozenset({SegmentKind.FORWARD_RUN, SegmentKind.RETRO_RUN})
+
+
+def sport_of(
+    stretches: Iterable[tuple[SegmentKind, float, float]],
+) -> Literal["walking", "running"]:
+    """Walking or running, from (kind, km/h, seconds) stretches: running if more was run.
+
+    Retro and forward runs are running, other forward segments at ``RUNNING_FROM_KMH`` or more
+    too; backward walks, the rest of the forward segments and turnarounds (which count for
+    neither) decide the rest.
+    """
+    ran = walked = 0.0
+    for kind, kmh, seconds in stretches:
+        if kind is SegmentKind.TURNAROUND:
+            continue
+        if kind in _RUNNING_KINDS or (not kind.is_backward and kmh >= RUNNING_FROM_KMH):
+            ran += seconds
+        else:
+            walked += seconds
+    return "running" if ran > walked else "walking"
+
 
 # The application id of treadcoach's developer fields (a fixed UUID: tools key fields by it).
 DEVELOPER_APP_ID = bytes.fromhex("7472656164636f6163680000000b4b57")

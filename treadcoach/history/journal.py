@@ -33,7 +33,7 @@ from treadcoach.coach.events import Event, Summary, parse_event
 from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
 from treadcoach.history.checkpoint import Checkpointer
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
-from treadcoach.history.spool import SpoolContents, claimed_spools
+from treadcoach.history.spool import SessionHeader, SpoolContents, claimed_spools
 from treadcoach.history.tally import Tally, step, summarize
 
 __all__ = [
@@ -227,16 +227,7 @@ class Journal:
                 "SELECT id, event_count FROM sessions WHERE spool = ?", (token,)
             ).fetchone()
         if row is None:
-            session_id = self.begin_session(
-                plan=header.plan,
-                device=header.device,
-                address=header.address,
-                simulated=header.simulated,
-                planned_backward_s=header.planned_backward_s,
-                planned_duration_s=header.planned_duration_s,
-                started_at=datetime.fromisoformat(header.started_at),
-                spool=token,
-            )
+            session_id = self.begin_spooled_session(header, token)
             stored = 0
         else:
             session_id, stored = int(row[0]), int(row[1])
@@ -385,6 +376,19 @@ class Journal:
         assert session_id is not None  # an INSERT into a rowid table always sets it
         self._tallies[session_id] = Tally()
         return session_id
+
+    def begin_spooled_session(self, header: SessionHeader, spool: str | None) -> int:
+        """``begin_session`` from a spool's header (the recorder's and the replay's way in)."""
+        return self.begin_session(
+            plan=header.plan,
+            device=header.device,
+            address=header.address,
+            simulated=header.simulated,
+            planned_backward_s=header.planned_backward_s,
+            planned_duration_s=header.planned_duration_s,
+            started_at=datetime.fromisoformat(header.started_at),
+            spool=spool,
+        )
 
     def append(self, session_id: int, event: Event) -> None:
         """Store one event and the session's updated tally, committed before returning.

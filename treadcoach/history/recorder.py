@@ -34,7 +34,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -43,23 +43,11 @@ from typing import cast
 from treadcoach.coach.events import Connected, Event, Summary
 from treadcoach.errors import HistoryError, JournalUnreadable
 from treadcoach.history.journal import Journal, default_journal_path
-from treadcoach.history.spool import SessionHeader, Spool
+from treadcoach.history.spool import SessionHeader, SessionInfo, Spool
 
 __all__ = ["JournalRecorder", "SessionInfo"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class SessionInfo:
-    """The session's row. ``device``/``address`` are fallbacks: the ``connected`` event wins."""
-
-    plan: str
-    device: str
-    address: str
-    simulated: bool
-    planned_backward_s: float
-    planned_duration_s: float
 
 
 _CLOSE = object()  # the queue's end marker
@@ -216,18 +204,10 @@ class JournalRecorder:
         self._queue.put(event)
 
     def _make_header(self, first: Event) -> SessionHeader:
-        info = self.info
-        if isinstance(first, Connected):
-            info = replace(info, device=first.device, address=first.address)
-        return SessionHeader(
-            plan=info.plan,
-            device=info.device,
-            address=info.address,
-            simulated=info.simulated,
-            planned_backward_s=info.planned_backward_s,
-            planned_duration_s=info.planned_duration_s,
-            started_at=datetime.now().astimezone().isoformat(),
-        )
+        fields = asdict(self.info)
+        if isinstance(first, Connected):  # the treadmill's own name and address win
+            fields.update(device=first.device, address=first.address)
+        return SessionHeader(**fields, started_at=datetime.now().astimezone().isoformat())
 
     def _fail_from_loop(self, detail: str) -> None:
         with self._fault_lock:
@@ -271,16 +251,8 @@ class JournalRecorder:
                 if self.session_id is None:
                     header = self._header  # set on the loop before the first event was queued
                     assert header is not None
-                    self.session_id = journal.begin_session(
-                        plan=header.plan,
-                        device=header.device,
-                        address=header.address,
-                        simulated=header.simulated,
-                        planned_backward_s=header.planned_backward_s,
-                        planned_duration_s=header.planned_duration_s,
-                        started_at=datetime.fromisoformat(header.started_at),
-                        spool=self._spool.token if self._spool is not None else None,
-                    )
+                    token = self._spool.token if self._spool is not None else None
+                    self.session_id = journal.begin_spooled_session(header, token)
                 if isinstance(event, Summary):
                     journal.finish_session(self.session_id, event)
                 else:

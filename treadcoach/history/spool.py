@@ -31,7 +31,15 @@ from pydantic import ValidationError
 
 from treadcoach.coach.events import Event, parse_event
 
-__all__ = ["SPOOL_SUFFIX", "SessionHeader", "Spool", "SpoolContents", "claimed_spools", "spool_dir"]
+__all__ = [
+    "SPOOL_SUFFIX",
+    "SessionHeader",
+    "SessionInfo",
+    "Spool",
+    "SpoolContents",
+    "claimed_spools",
+    "spool_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +52,8 @@ def spool_dir(journal_path: Path) -> Path:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionHeader:
-    """What ``Journal.begin_session`` needs (``started_at`` as ISO 8601 with its offset)."""
+class SessionInfo:
+    """A session's row as the session knows it before it starts."""
 
     plan: str
     device: str
@@ -53,7 +61,13 @@ class SessionHeader:
     simulated: bool
     planned_backward_s: float
     planned_duration_s: float
-    started_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHeader(SessionInfo):
+    """The row with its start time (ISO 8601 with its offset): line 1 of a spool."""
+
+    started_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,17 +32,19 @@ from xml.sax.saxutils import quoteattr
 
 from fit_tool.base_type import BaseType
 
-from treadcoach.coach.kinds import BACKWARD_KINDS, SegmentKind
+from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.plan import KMH_PER_MPH, Plan, Segment, parse_plan
 from treadcoach.coach.schedule import DEFAULT_CAPS, Caps, expand
 from treadcoach.errors import PlanError
 from treadcoach.history.fit_encode import (
+    RUNNING_FROM_KMH,
     DevField,
     FitWriter,
     StepSpec,
     dev_field,
     developer_messages,
     software_version,
+    sport_of,
     step_names,
     workout_step,
 )
@@ -64,7 +66,6 @@ WorkoutFormat = Literal["fit", "zwo"]
 # A FIT workout_step carries the segment kind as a developer field (index 0, field 3) so that
 # treadcoach's own files import back exactly; other tools ignore it.
 KIND_FIELD = DevField(3, "kind", BaseType.STRING)
-RUNNING_FROM_KMH = 7.0  # as fit.py: above this a forward step is a run
 _BACKWARD_NAME = re.compile(r"\b(backward|backwards|retro|reverse)\b", re.IGNORECASE)
 _TURNAROUND_NAME = re.compile(r"\bturn ?around\b", re.IGNORECASE)
 _RECOVERY_NAME = re.compile(r"\b(recovery|recover|rest|walk-back|walk back)\b", re.IGNORECASE)
@@ -104,21 +105,14 @@ def plan_steps(plan: Plan, caps: Caps = DEFAULT_CAPS) -> list[StepSpec]:
 
 
 def _sport(specs: Sequence[StepSpec]) -> Literal["walking", "running"]:
-    ran = walked = 0.0
-    for spec in specs:
-        if spec.kind is SegmentKind.TURNAROUND:
-            continue
-        seconds = spec.duration_s
-        if seconds is None:
-            seconds = (spec.distance_m or 0.0) / (spec.target_kmh / 3.6)
-        running = spec.kind in (SegmentKind.FORWARD_RUN, SegmentKind.RETRO_RUN) or (
-            spec.kind not in BACKWARD_KINDS and spec.target_kmh >= RUNNING_FROM_KMH
+    return sport_of(
+        (
+            spec.kind,
+            spec.target_kmh,
+            spec.duration_s or (spec.distance_m or 0.0) / (spec.target_kmh / 3.6),
         )
-        if running:
-            ran += seconds
-        else:
-            walked += seconds
-    return "running" if ran > walked else "walking"
+        for spec in specs
+    )
 
 
 def workout_fit_bytes(plan: Plan, caps: Caps = DEFAULT_CAPS, *, created_s: float = 0.0) -> bytes:
