@@ -248,3 +248,26 @@ def test_every_export_decodes_cleanly_with_the_garmin_sdk(
     [session] = messages["session_mesgs"]
     assert session["total_distance"] == pytest.approx(record.distance_m, abs=0.01)
     assert messages["file_id_mesgs"][0]["type"] == "activity"
+
+
+def test_a_run_between_a_walked_warm_up_and_cool_down_is_a_run(
+    tmp_path: Path, record_session: JournalFiller
+) -> None:
+    from treadcoach.coach.events import Connected, Stop
+    from treadcoach.safety.reasons import StopReason
+
+    events: list[Event] = [Connected(t=0.0, device="Sim", address="SIM-1")]
+    t, distance = 0.0, 0.0
+    plan = [(SegmentKind.WARMUP, 5.0, 600), (SegmentKind.FORWARD_RUN, 8.0, 300)]
+    plan.append((SegmentKind.COOLDOWN, 4.5, 600))
+    for index, (kind, kmh, seconds) in enumerate(plan):
+        events.append(
+            SegmentStarted(t=t, index=index, kind=kind, target_kmh=kmh, duration_s=seconds)
+        )
+        for _ in range(seconds):
+            t += 1.0
+            distance += kmh / 3.6
+            events.append(Telemetry(t=t, speed_kmh=kmh, distance_m=round(distance, 3)))
+    events += [Stop(t=t, reason=StopReason.PLAN_END), Summary(t=t, completed=True)]
+    messages, _, _ = export(tmp_path, record_session, events)
+    assert messages["session_mesgs"][0]["sport"] == "running"

@@ -291,3 +291,15 @@ def test_a_plan_with_distance_steps_is_no_zwift_file_and_says_why(tmp_path: Path
         export_workout(plan, tmp_path / "w.zwo", "zwo", threshold_kmh=THRESHOLD_KMH)
     assert "--fit" in str(caught.value)
     assert not (tmp_path / "w.zwo").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "sport"),
+    [
+        ("backward-walk-starter", "walking"),
+        ("retro-intervals", "running"),  # runs between a walked warm-up and cool-down
+    ],
+)
+def test_the_workout_sport_follows_the_main_set(tmp_path: Path, name: str, sport: str) -> None:
+    path = export_workout(find_plan(name), tmp_path / "w.fit", "fit")
+    assert decode(path)["workout_mesgs"][0]["sport"] == sport

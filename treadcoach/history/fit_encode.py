@@ -74,6 +74,7 @@ KIND_TITLES: dict[SegmentKind, str] = {
 # Above this a forward segment is running, below it walking (brisk walking tops out near 7 km/h).
 RUNNING_FROM_KMH = 7.0
 _RUNNING_KINDS = frozenset({SegmentKind.FORWARD_RUN, SegmentKind.RETRO_RUN})
+_ENVELOPE = frozenset({SegmentKind.WARMUP, SegmentKind.COOLDOWN})
 
 
 def sport_of(
@@ -81,18 +82,18 @@ def sport_of(
 ) -> Literal["walking", "running"]:
     """Walking or running, from (kind, km/h, seconds) stretches: running if more was run.
 
-    Retro and forward runs are running, other forward segments at ``RUNNING_FROM_KMH`` or more
-    too; backward walks, the rest of the forward segments and turnarounds (which count for
-    neither) decide the rest.
+    The main set decides: warm-up and cool-down count only when there is nothing else (a run
+    between a walked warm-up and cool-down is a run), turnarounds never. Retro and forward runs
+    are running, other forward segments at ``RUNNING_FROM_KMH`` or more too.
     """
-    ran = walked = 0.0
+    totals = {"main": [0.0, 0.0], "envelope": [0.0, 0.0]}  # [ran, walked]
     for kind, kmh, seconds in stretches:
         if kind is SegmentKind.TURNAROUND:
             continue
-        if kind in _RUNNING_KINDS or (not kind.is_backward and kmh >= RUNNING_FROM_KMH):
-            ran += seconds
-        else:
-            walked += seconds
+        part = totals["envelope" if kind in _ENVELOPE else "main"]
+        running = kind in _RUNNING_KINDS or (not kind.is_backward and kmh >= RUNNING_FROM_KMH)
+        part[0 if running else 1] += seconds
+    ran, walked = totals["main"] if any(totals["main"]) else totals["envelope"]
     return "running" if ran > walked else "walking"
 
 
