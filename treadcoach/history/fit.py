@@ -18,8 +18,8 @@ What the file says, and where it comes from (issue 15):
   backward; the session carries ``backward_time`` and ``backward_distance``. Those come from
   the journal's tally -- the one source of truth ``treadcoach history`` shows too.
 * **Sport.** ``sport="auto"`` files a session as walking (sub-sport indoor_walking) unless more
-  of its timer time was run than walked (retro or forward runs, or other segments at running
-  pace); running is filed as running/treadmill. ``[history] sport`` overrides it.
+  of its main set's timer time was run than walked (``fit_encode.sport_of``); running is filed
+  as running/treadmill. ``[history] sport`` overrides it.
 * **Nothing after the summary.** Events the stream has after its summary are not in the file.
 
 Records are at most one per second (FIT timestamps have 1 s resolution; 10 Hz telemetry would
