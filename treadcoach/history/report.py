@@ -130,7 +130,11 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
         detail = f" ({event.detail})" if event.detail else ""
         lines.append(f"  {format_duration(event.t)}  {what}{detail}")
     if not record.finished:
-        lines.append("The session was interrupted: the numbers run to its last recorded event.")
+        lines.append(
+            "The session was interrupted (the process died, or the journal could not save the"
+            " rest): the numbers run to its last recorded event, and the progression does not"
+            " count it."
+        )
     return lines
 
 
