@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from treadcoach.coach.controller import SessionConfig, SessionController
-from treadcoach.coach.events import Connected, Event, Summary
+from treadcoach.coach.events import Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
@@ -32,7 +32,7 @@ from treadcoach.safety.watchdog import WatchLimits
 
 if TYPE_CHECKING:
     from sim import SimTreadmill
-    from treadcoach.history import Journal
+    from treadcoach.history.recorder import JournalRecorder
 
 __all__ = ["SIM_DEVICE", "Session", "SessionOptions", "caps_from"]
 
@@ -125,6 +125,12 @@ class Session:
             planned_duration_s=planned_duration_s(self.steps),
         )
         self.mqtt_connected: bool | None = None
+        self.recorder: JournalRecorder | None = None
+
+    @property
+    def saved(self) -> bool:
+        """Whether the journal holds the whole session (True when not recording: nothing lost)."""
+        return not self.options.record or (self.recorder is not None and self.recorder.saved)
 
     def _target(self) -> tuple[str, Any, Any]:
         opts = self.options
@@ -179,7 +185,7 @@ class Session:
             if self.treadmill is not None:
                 await stack.enter_async_context(self.treadmill)
             if self.options.record:
-                stack.enter_context(self._journal())
+                await self._journal(stack)
             if self.options.handle_signals:
                 stack.enter_context(self._signals())
             # Stop inputs and the bridge live beside the session, never inside its task group:
@@ -201,40 +207,22 @@ class Session:
 
     # --- what a session owns while it runs ---------------------------------------------------
 
-    @contextlib.contextmanager
-    def _journal(self) -> Iterator[Journal]:
-        from treadcoach.history import Journal
+    async def _journal(self, stack: contextlib.AsyncExitStack) -> None:
+        from treadcoach.history.recorder import JournalRecorder, SessionInfo
 
-        journal = Journal.open(self.options.journal_path)
-        session_id: int | None = None
-
-        def record(event: Event) -> None:
-            # Appended (and committed) as each event happens: invariant 6. The entry begins
-            # with the first event (the connection), so a session that never reached the
-            # treadmill leaves no "interrupted" entry to hold back the progression.
-            nonlocal session_id
-            if session_id is None:
-                connected = event if isinstance(event, Connected) else None
-                session_id = journal.begin_session(
-                    plan=self.options.plan.name,
-                    device=connected.device if connected else self.device_label,
-                    address=connected.address if connected else (self.options.device or ""),
-                    simulated=self.options.sim,
-                    planned_backward_s=self.planned_backward_s,
-                    planned_duration_s=planned_duration_s(self.steps),
-                    started_at=datetime.now().astimezone(),
-                )
-            if isinstance(event, Summary):
-                journal.finish_session(session_id, event)
-            else:
-                journal.append(session_id, event)
-
-        remove = self.controller.add_recorder(record)
-        try:
-            yield journal
-        finally:
-            remove()
-            journal.close()
+        info = SessionInfo(
+            plan=self.options.plan.name,
+            device=self.device_label,
+            address=self.options.device or "",
+            simulated=self.options.sim,
+            planned_backward_s=self.planned_backward_s,
+            planned_duration_s=planned_duration_s(self.steps),
+        )
+        report = functools.partial(self.controller.report_fault, "journal")
+        self.recorder = await stack.enter_async_context(
+            JournalRecorder(self.options.journal_path, info, on_fault=report)
+        )
+        stack.callback(self.controller.add_recorder(self.recorder.record))
 
     @contextlib.contextmanager
     def _signals(self) -> Iterator[None]:

@@ -48,7 +48,7 @@ def _export(
     return path, journal, session_id
 
 
-def test_export_reads_back_as_a_treadmill_run_with_the_journal_totals(
+def test_export_reads_back_as_an_indoor_walk_with_the_journal_totals(
     tmp_path: Path, make_stream: Stream, record_session: JournalFiller
 ) -> None:
     path, journal, session_id = _export(tmp_path, make_stream(hz=10.0), record_session)
@@ -65,6 +65,10 @@ def test_export_reads_back_as_a_treadmill_run_with_the_journal_totals(
     assert counts == {
         "FileIdMessage": 1,
         "DeviceInfoMessage": 2,
+        "DeveloperDataIdMessage": 1,
+        "FieldDescriptionMessage": 3,
+        "WorkoutMessage": 1,
+        "WorkoutStepMessage": 5,
         "EventMessage": 2,
         "RecordMessage": telemetry_seconds,
         "LapMessage": 5,
@@ -72,8 +76,9 @@ def test_export_reads_back_as_a_treadmill_run_with_the_journal_totals(
         "ActivityMessage": 1,
     }
     [session] = [m for m in messages if isinstance(m, SessionMessage)]
-    assert session.sport == Sport.RUNNING.value
-    assert session.sub_sport == SubSport.TREADMILL.value
+    # walked (5 km/h forward, 3.6 km/h backward): issue 15.4
+    assert session.sport == Sport.WALKING.value
+    assert session.sub_sport == SubSport.INDOOR_WALKING.value
     assert session.total_distance == pytest.approx(record.distance_m, abs=0.01)
     assert session.total_elapsed_time == pytest.approx(record.duration_s, abs=0.001)
     assert session.num_laps == 5
@@ -121,7 +126,8 @@ def test_one_lap_per_segment_with_its_intensity(
         Intensity.REST.value,
         Intensity.COOLDOWN.value,
     ]
-    assert [lap.total_elapsed_time for lap in laps] == pytest.approx([30, 6, 20, 6, 10])
+    # the first lap starts with the session (t=0, a second before the warm-up): laps tile it
+    assert [lap.total_elapsed_time for lap in laps] == pytest.approx([31, 6, 20, 6, 10])
     assert laps[2].total_distance == pytest.approx(20.0, abs=0.01)
     assert [lap.message_index for lap in laps] == [0, 1, 2, 3, 4]
 

@@ -182,3 +182,42 @@ def test_a_missing_db_given_explicitly_is_an_error(
     assert main(["history", "--db", str(missing)]) == 2
     assert f"history journal {missing}: no such file." in capsys.readouterr().err
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(("setting", "sport"), [("running", "running"), ("auto", "walking")])
+def test_export_files_the_sport_the_history_setting_says(
+    three_sessions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
+    sport: str,
+) -> None:
+    from garmin_fit_sdk import Decoder
+    from garmin_fit_sdk import Stream as FitStream
+
+    config = tmp_path / "devices.toml"
+    config.write_text(f'[history]\nsport = "{setting}"\n')
+    monkeypatch.setenv("TREADCOACH_CONFIG", str(config))
+    target = tmp_path / "run.fit"
+    assert main(["history", "export", "1", "--fit", str(target), "--db", str(three_sessions)]) == 0
+    messages, errors = Decoder(FitStream.from_file(str(target))).read()
+    assert errors == []
+    assert messages["session_mesgs"][0]["sport"] == sport
+
+
+def test_a_bad_history_sport_setting_is_one_line(
+    three_sessions: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = tmp_path / "devices.toml"
+    config.write_text('[history]\nsport = "swimming"\n')
+    monkeypatch.setenv("TREADCOACH_CONFIG", str(config))
+    target = tmp_path / "run.fit"
+    assert main(["history", "export", "1", "--fit", str(target), "--db", str(three_sessions)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "history.sport" in err
+    assert not target.exists()

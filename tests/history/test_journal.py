@@ -136,9 +136,10 @@ def test_finish_does_not_store_a_summary_twice(journal_path: Path) -> None:
 
 def test_sessions_are_newest_first_and_past_sessions_oldest_first(journal_path: Path) -> None:
     starts = [STARTED_AT + timedelta(days=d) for d in (3, 0, 7)]
+    summary = Summary(t=5.0, completed=False, stop_reason=StopReason.KEY)
     with Journal.open(journal_path) as journal:
         for start in starts:
-            _begin(journal, started_at=start)
+            journal.finish_session(_begin(journal, started_at=start), summary)
         assert [s.started_at for s in journal.sessions()] == sorted(starts, reverse=True)
         assert [s.started_at for s in journal.sessions(limit=2)] == sorted(starts)[:0:-1]
         assert [s.started_at for s in journal.past_sessions()] == sorted(starts)
@@ -151,10 +152,11 @@ def test_records_convert_field_for_field_to_progressions_past_session(
     names = [f.name for f in dataclasses.fields(progression.PastSession)]
     with Journal.open(journal_path) as journal:
         record_session(journal, make_stream())
-        _begin(journal, started_at=STARTED_AT + timedelta(days=1))  # interrupted, no events
+        stopped = _begin(journal, started_at=STARTED_AT + timedelta(days=1))
+        journal.finish_session(stopped, Summary(t=9.0, completed=False, stop_reason=StopReason.KEY))
         records = journal.past_sessions()
     past = [progression.PastSession(**{n: getattr(r, n) for n in names}) for r in records]
-    assert [(p.completed, p.stop_reason) for p in past] == [(True, "plan_end"), (False, None)]
+    assert [(p.completed, p.stop_reason) for p in past] == [(True, "plan_end"), (False, "key")]
     assert past[0].backward_s == pytest.approx(20.0)
     assert isinstance(past[0].started_at, datetime)
 
@@ -267,6 +269,18 @@ def test_an_event_row_that_no_longer_parses_names_the_session(journal_path: Path
         pytest.raises(JournalUnreadable, match=f"session {session_id}"),
     ):
         journal.events(session_id)
+
+
+def test_progression_never_sees_a_session_the_journal_does_not_hold_whole(
+    journal_path: Path, make_stream: Stream, record_session: JournalFiller
+) -> None:
+    """Issue 12 h: interrupted, or cut off by a failed write, its outcome is unknown."""
+    events = make_stream()
+    with Journal.open(journal_path) as journal:
+        whole = record_session(journal, events)
+        record_session(journal, events[: len(events) // 2], started_at=STARTED_AT + timedelta(1))
+        assert [r.id for r in journal.past_sessions()] == [whole]
+        assert len(journal.sessions()) == 2  # still listed, as interrupted
 
 
 def _begin(journal: Journal, *, started_at: datetime = STARTED_AT) -> int:

@@ -244,3 +244,60 @@ def test_an_interrupted_session_never_shows_more_than_the_whole_session(
     assert running.backward_s <= whole.backward_s + 1e-9
     assert running.backward_distance_m <= whole.backward_distance_m + 1e-9
     assert running.distance_m <= whole.distance_m + 1e-9
+
+
+def pause(t: float) -> Cue:
+    return Cue(t=t, text="Paused (key)", kind="info")
+
+
+def resume(t: float) -> Cue:
+    return Cue(t=t, text="Resumed (key)", kind="info")
+
+
+def test_a_pause_is_counted_as_a_pause_not_as_backward_time() -> None:
+    """Issue 15.1: the step clock stands still while paused, and so does the backward count."""
+    events: list[Event] = [
+        seg(0, K.BACKWARD_WALK),
+        tel(10, 10),
+        pause(20),
+        tel(30, 12),
+        resume(125),
+        tel(140, 20),
+        Stop(t=150, reason=StopReason.KEY),
+        Summary(t=156, completed=False, stop_reason=StopReason.KEY),
+    ]
+    tally = summarize(events)
+    assert tally.backward_s == pytest.approx(20 + 25)
+    assert tally.paused_s == pytest.approx(105)
+    [done] = segments_done(events)
+    assert done.paused_s == pytest.approx(105)
+    assert done.duration_s == pytest.approx(150)
+
+
+def test_a_pause_the_stop_ends_counts_up_to_the_stop() -> None:
+    events: list[Event] = [
+        seg(0, K.RETRO_RUN),
+        pause(30),
+        Stop(t=40, reason=StopReason.KEY),
+        tel(45, 5),
+        Summary(t=46, completed=False, stop_reason=StopReason.KEY),
+    ]
+    tally = summarize(events)
+    assert tally.backward_s == pytest.approx(30)
+    assert tally.paused_s == pytest.approx(10)
+
+
+def test_nothing_after_the_summary_stretches_the_session() -> None:
+    """Issue 15.6: an mqtt_down fault lands ~1 s after the summary; it is not session time."""
+    events: list[Event] = [
+        seg(0, K.BACKWARD_WALK),
+        tel(10, 10),
+        Stop(t=20, reason=StopReason.KEY),
+        Summary(t=24, completed=False, stop_reason=StopReason.KEY),
+        Fault(t=25.1, kind="mqtt_down", detail="broker gone"),
+        tel(26, 12),
+    ]
+    tally = summarize(events)
+    assert tally.duration_s == 24
+    assert tally.distance_m == 0
+    assert [s.end_t for s in segments_done(events)] == [20]

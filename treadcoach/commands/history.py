@@ -125,6 +125,7 @@ def _show(journal: Journal, session_id: int, *, as_json: bool) -> int:
 
 
 def _export(journal: Journal, session_id: int, target: Path | None, *, force: bool) -> int:
+    from treadcoach.config import load_settings
     from treadcoach.errors import FitExportError
     from treadcoach.history.fit import default_fit_name, export_fit
 
@@ -132,6 +133,6 @@ def _export(journal: Journal, session_id: int, target: Path | None, *, force: bo
         target = Path.cwd() / default_fit_name(journal.session(session_id))
     if target.exists() and not force:
         raise FitExportError(str(target), "exists already; add --force to replace it.")
-    written = export_fit(journal, session_id, target)
+    written = export_fit(journal, session_id, target, sport=load_settings().history.sport)
     print(written.resolve())
     return 0

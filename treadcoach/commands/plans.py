@@ -32,7 +32,11 @@ FTMS_RESOLUTION_KMH = 0.01  # Set Target Speed travels in hundredths of a km/h
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "action", nargs="?", choices=("list", "show"), default="list", help="list (default) or show"
+        "action",
+        nargs="?",
+        choices=("list", "show", "export", "import"),
+        default="list",
+        help="list (default), show, export or import",
     )
     parser.add_argument("name", nargs="?", help="plan name or path to a .toml plan file (show)")
     parser.add_argument(
@@ -51,9 +55,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="instead of limits.backward_max_kmh (km/h, default 4.83 = 3 mph)",
     )
+    from treadcoach.history.workout_cli import add_workout_arguments
+
+    add_workout_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action in ("export", "import"):  # workout files: treadcoach/history/workout_cli.py
+        from treadcoach.history.workout_cli import run_workout
+
+        return run_workout(args)
     from treadcoach.config import load_settings
 
     if args.action == "show" and not args.name:

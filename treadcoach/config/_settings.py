@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -14,7 +14,14 @@ from treadcoach.config._limits import UserLimits
 from treadcoach.config._mqtt import MqttSettings
 from treadcoach.errors import ConfigError
 
-__all__ = ["Settings"]
+__all__ = ["HistorySettings", "Settings"]
+
+
+class HistorySettings(ConfigModel):
+    """``[history]``: how sessions are exported (treadcoach.history.fit)."""
+
+    # "auto": walking unless more of the session was run than walked (issue 15.4)
+    sport: Literal["auto", "walking", "running"] = "auto"
 
 
 class Settings(ConfigModel):
@@ -28,6 +35,7 @@ class Settings(ConfigModel):
         default=None, min_length=1, description="a name or an address"
     )
     history_db: Path | None = Field(default=None, strict=False)
+    history: HistorySettings = Field(default_factory=lambda: HistorySettings())
     limits: UserLimits = Field(default_factory=lambda: UserLimits())
     inputs: InputSettings = Field(default_factory=lambda: InputSettings())
     audio: AudioSettings = Field(default_factory=lambda: AudioSettings())

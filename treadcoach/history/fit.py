@@ -1,32 +1,42 @@
-"""FIT export of a journaled session: a treadmill-running activity Garmin Connect and Strava read.
+"""FIT export of a journaled session: an activity Garmin Connect, Strava and intervals.icu read.
 
-Messages in the "Summary Last" order Garmin devices write (FIT cookbook, encoding activity files):
-file_id, device_info (treadcoach, the treadmill), timer start, records, timer stop, one lap per
-segment, session, activity. Decoders take each summary's span from start_time +
-total_elapsed_time, so the order is about compatibility, not meaning.
+Messages in the "Summary Last" order Garmin devices write (FIT cookbook, encoding activity
+files): file_id, device_info (treadcoach, the treadmill), the developer field descriptions, the
+plan as workout + workout_step, then records and timer events in time order, the laps, the
+session and the activity.
 
-The file is encoded here, record by record, rather than with fit-tool's FitFileBuilder: the
-builder needs a fresh RecordMessage (~100 field objects, ~1.5 ms) per record, which made a
-45-minute session take ~5 s; one reused RecordMessage encoded at once takes a fraction of that.
+What the file says, and where it comes from (issue 15):
+
+* **Time.** Elapsed time is wall time from the connection to the summary. Pauses (the
+  controller's pause/resume cues, ``tally.pauses``) are timer stop/start events and are left out
+  of every ``total_timer_time`` (laps and session).
+* **Laps tile the session.** One lap per segment, each running to the next one's start; the
+  first starts with the session, and the belt's run-down after a stop is a lap of its own, so
+  laps add up to the session's time and distance and every record falls in a lap.
+* **Direction.** Each segment's lap points at its workout step (``wkt_step_index``; step names
+  such as "Backward walk 2/6"), and carries the developer field ``direction`` = forward or
+  backward; the session carries ``backward_time`` and ``backward_distance``. Those come from
+  the journal's tally -- the one source of truth ``treadcoach history`` shows too.
+* **Sport.** ``sport="auto"`` files a session as walking (sub-sport indoor_walking) unless more
+  of its main set's timer time was run than walked (``fit_encode.sport_of``); running is filed
+  as running/treadmill. ``[history] sport`` overrides it.
+* **Nothing after the summary.** Events the stream has after its summary are not in the file.
 
 Records are at most one per second (FIT timestamps have 1 s resolution; 10 Hz telemetry would
 give duplicate timestamps, which some importers reject): the last reading in each second is kept.
-Distances are the journal's own tally (``history.tally``), so the file agrees with
-``treadcoach history``.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
-from fit_tool.data_message import DataMessage
 from fit_tool.definition_message import DefinitionMessage
-from fit_tool.fit_file_header import FitFileHeader
 from fit_tool.profile.messages.activity_message import ActivityMessage
 from fit_tool.profile.messages.device_info_message import DeviceInfoMessage
 from fit_tool.profile.messages.event_message import EventMessage
@@ -34,6 +44,7 @@ from fit_tool.profile.messages.file_id_message import FileIdMessage
 from fit_tool.profile.messages.lap_message import LapMessage
 from fit_tool.profile.messages.record_message import RecordMessage
 from fit_tool.profile.messages.session_message import SessionMessage
+from fit_tool.profile.messages.workout_message import WorkoutMessage
 from fit_tool.profile.profile_type import (
     Activity,
     Event,
@@ -47,30 +58,48 @@ from fit_tool.profile.profile_type import (
     SubSport,
     TimerTrigger,
 )
-from fit_tool.record import Record
-from fit_tool.utils.crc import crc16
 from fit_tool.validation import validate_definition
 
 from treadcoach import __version__
 from treadcoach.coach.events import Event as StreamEvent
-from treadcoach.coach.events import Telemetry
-from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.events import SegmentStarted, Stop, Summary, Telemetry
+from treadcoach.coach.kinds import BACKWARD_KINDS
 from treadcoach.errors import FitExportError
+from treadcoach.history.fit_encode import (
+    BACKWARD_DISTANCE,
+    BACKWARD_TIME,
+    DIRECTION,
+    INTENSITY,
+    FitWriter,
+    StepSpec,
+    dev_field,
+    developer_messages,
+    software_version,
+    sport_of,
+    step_names,
+    workout_step,
+)
 from treadcoach.history.journal import Journal, SessionRecord
-from treadcoach.history.tally import SegmentDone, Tally, segments_done, step
+from treadcoach.history.tally import Tally, paused_within, pauses, step
 
-__all__ = ["INTENSITY", "default_fit_name", "export_fit", "fit_bytes"]
+__all__ = [
+    "INTENSITY",
+    "SPORTS",
+    "SportChoice",
+    "choose_sport",
+    "default_fit_name",
+    "export_fit",
+    "fit_bytes",
+]
 
-# FIT has no backward sub-sport: backward work is "active", turnarounds and walk-backs "rest".
-INTENSITY: dict[SegmentKind, Intensity] = {
-    SegmentKind.WARMUP: Intensity.WARMUP,
-    SegmentKind.FORWARD_WALK: Intensity.ACTIVE,
-    SegmentKind.FORWARD_RUN: Intensity.ACTIVE,
-    SegmentKind.BACKWARD_WALK: Intensity.ACTIVE,
-    SegmentKind.RETRO_RUN: Intensity.ACTIVE,
-    SegmentKind.RECOVERY: Intensity.REST,
-    SegmentKind.TURNAROUND: Intensity.REST,
-    SegmentKind.COOLDOWN: Intensity.COOLDOWN,
+SportChoice = Literal["auto", "walking", "running"]
+SPORTS: tuple[SportChoice, ...] = ("auto", "walking", "running")
+
+_SPORT: dict[str, tuple[Sport, SubSport]] = {
+    # the FIT profile: treadmill is "Run/Fitness Equipment", indoor_walking "Walking/Fitness
+    # Equipment" -- Garmin Connect shows them as Treadmill Running and Indoor Walking
+    "running": (Sport.RUNNING, SubSport.TREADMILL),
+    "walking": (Sport.WALKING, SubSport.INDOOR_WALKING),
 }
 
 _FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z in Unix seconds
@@ -80,9 +109,32 @@ _PRODUCT_ID = 1  # our own id under manufacturer "development" (255)
 @dataclass(frozen=True, slots=True)
 class _Sample:
     t: float
-    distance_m: float
+    distance_m: float  # the journal's tally: distance since the session began
     speed_kmh: float
     heart_rate_bpm: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Lap:
+    start_t: float
+    end_t: float
+    distance_m: float
+    max_speed_kmh: float
+    paused_s: float
+    segment: SegmentStarted | None  # None: the run-down after the stop
+    step_index: int | None
+
+    @property
+    def elapsed_s(self) -> float:
+        return max(0.0, self.end_t - self.start_t)
+
+    @property
+    def timer_s(self) -> float:
+        return max(0.0, self.elapsed_s - self.paused_s)
+
+    @property
+    def backward(self) -> bool:
+        return self.segment is not None and self.segment.kind in BACKWARD_KINDS
 
 
 def default_fit_name(record: SessionRecord) -> str:
@@ -90,10 +142,12 @@ def default_fit_name(record: SessionRecord) -> str:
     return f"treadcoach-{record.started_at.astimezone().strftime('%Y%m%d-%H%M')}-{record.id}.fit"
 
 
-def export_fit(journal: Journal, session_id: int, path: Path) -> Path:
+def export_fit(
+    journal: Journal, session_id: int, path: Path, *, sport: SportChoice = "auto"
+) -> Path:
     """Write the session as a FIT activity at ``path`` (replaced atomically) and return it."""
     record = journal.session(session_id)
-    data = fit_bytes(record, journal.events(session_id))
+    data = fit_bytes(record, journal.events(session_id), sport=sport)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -105,7 +159,14 @@ def export_fit(journal: Journal, session_id: int, path: Path) -> Path:
     return path
 
 
-def _samples(events: Sequence[StreamEvent]) -> list[_Sample]:
+def _until_summary(events: Sequence[StreamEvent]) -> list[StreamEvent]:
+    for index, event in enumerate(events):
+        if isinstance(event, Summary):
+            return list(events[: index + 1])
+    return list(events)
+
+
+def _samples(events: Sequence[StreamEvent]) -> tuple[list[_Sample], Tally]:
     samples: list[_Sample] = []
     tally = Tally()
     for event in events:
@@ -114,7 +175,92 @@ def _samples(events: Sequence[StreamEvent]) -> list[_Sample]:
             samples.append(
                 _Sample(event.t, tally.distance_m, event.speed_kmh, event.heart_rate_bpm)
             )
-    return samples
+    return samples, tally
+
+
+def _laps(
+    events: Sequence[StreamEvent],
+    samples: list[_Sample],
+    end_t: float,
+    spans: list[tuple[float, float]],
+) -> list[_Lap]:
+    """Laps that tile 0..end_t: one per segment, then the run-down after the stop."""
+    times = [s.t for s in samples]
+
+    def distance_at(t: float) -> float:
+        i = bisect.bisect_right(times, t)
+        return samples[i - 1].distance_m if i else 0.0
+
+    def max_speed(a: float, b: float) -> float:
+        lo, hi = bisect.bisect_right(times, a), bisect.bisect_right(times, b)
+        return max((s.speed_kmh for s in samples[lo:hi]), default=0.0)
+
+    segments = [e for e in events if isinstance(e, SegmentStarted)]
+    stop_t = next((e.t for e in events if isinstance(e, Stop)), None)
+    steps = {seg.index: n for n, seg in enumerate(_unique_steps(segments))}
+    bounds: list[tuple[float, float, SegmentStarted | None]] = []
+    for n, segment in enumerate(segments):
+        start = 0.0 if n == 0 else segment.t
+        if n + 1 < len(segments):
+            end = segments[n + 1].t
+        else:
+            end = stop_t if stop_t is not None and stop_t >= segment.t else end_t
+        bounds.append((start, min(end, end_t), segment))
+    rest_from = bounds[-1][1] if bounds else 0.0
+    if end_t > rest_from or not bounds:
+        bounds.append((rest_from, end_t, None))  # the run-down (or, with no segment, it all)
+    return [
+        _Lap(
+            start_t=a,
+            end_t=b,
+            distance_m=distance_at(b) - distance_at(a),
+            max_speed_kmh=max_speed(a, b),
+            paused_s=paused_within(spans, a, b),
+            segment=segment,
+            step_index=steps.get(segment.index) if segment is not None else None,
+        )
+        for a, b, segment in bounds
+    ]
+
+
+def _unique_steps(segments: Sequence[SegmentStarted]) -> list[SegmentStarted]:
+    """Each plan segment once, in plan order (a reconnect may announce one again)."""
+    seen: dict[int, SegmentStarted] = {}
+    for segment in segments:
+        seen.setdefault(segment.index, segment)
+    return [seen[i] for i in sorted(seen)]
+
+
+def step_specs(segments: Sequence[SegmentStarted]) -> list[StepSpec]:
+    """The workout steps of the segments a session announced."""
+    unique = _unique_steps(segments)
+    names = step_names([s.kind for s in unique])
+    return [
+        StepSpec(
+            kind=s.kind,
+            name=name,
+            target_kmh=s.target_kmh,
+            duration_s=s.duration_s,
+            distance_m=s.distance_m if s.duration_s is None else None,
+            notes=s.label,
+        )
+        for s, name in zip(unique, names, strict=True)
+    ]
+
+
+def choose_sport(laps: Sequence[_Lap], choice: SportChoice) -> Literal["walking", "running"]:
+    """Walking or running, from the timer time run versus walked (or as the user says)."""
+    if choice != "auto":
+        return choice
+    return sport_of(
+        (
+            lap.segment.kind,
+            lap.distance_m / lap.timer_s * 3.6 if lap.timer_s > 0 else 0.0,
+            lap.timer_s,
+        )
+        for lap in laps
+        if lap.segment is not None  # the run-down is neither
+    )
 
 
 def _one_per_second(samples: list[_Sample], start_ms: int) -> list[tuple[int, _Sample]]:
@@ -125,9 +271,12 @@ def _one_per_second(samples: list[_Sample], start_ms: int) -> list[tuple[int, _S
     return [(second * 1000, sample) for second, sample in by_second.items()]
 
 
-def fit_bytes(record: SessionRecord, events: Sequence[StreamEvent]) -> bytes:
+def fit_bytes(
+    record: SessionRecord, events: Sequence[StreamEvent], *, sport: SportChoice = "auto"
+) -> bytes:
     """The FIT activity file for one session, as bytes (pure: same input, same bytes)."""
-    samples = _samples(events)
+    events = _until_summary(events)
+    samples, tally = _samples(events)
     if not samples:
         raise FitExportError(
             f"session {record.id}", "has no telemetry, so there is no activity to export."
@@ -137,11 +286,17 @@ def fit_bytes(record: SessionRecord, events: Sequence[StreamEvent]) -> bytes:
     def at(t: float) -> int:
         return start_ms + round(t * 1000)
 
-    duration_s = max(record.duration_s, samples[-1].t)
-    end_ms = at(duration_s)
-    laps = segments_done(events) or [_whole_session_lap(samples, duration_s)]
+    end_t = max(tally.duration_s, samples[-1].t)
+    end_ms = at(end_t)
+    spans = pauses(events)
+    laps = _laps(events, samples, end_t, spans)
+    chosen = choose_sport(laps, sport)
+    fit_sport, fit_sub_sport = _SPORT[chosen]
+    specs = step_specs([e for e in events if isinstance(e, SegmentStarted)])
     rates = [s.heart_rate_bpm for s in samples if s.heart_rate_bpm is not None]
-    builder = _FitWriter()
+    paused_s = paused_within(spans, 0.0, end_t)
+    timer_s = max(0.0, end_t - paused_s)
+    writer = FitWriter()
 
     file_id = FileIdMessage()
     file_id.type = FileType.ACTIVITY
@@ -149,7 +304,7 @@ def fit_bytes(record: SessionRecord, events: Sequence[StreamEvent]) -> bytes:
     file_id.product = _PRODUCT_ID
     file_id.serial_number = zlib.crc32(record.address.encode()) or 1
     file_id.time_created = start_ms
-    builder.add(file_id)
+    writer.add(file_id)
 
     for index, name, version in ((0, "treadcoach", __version__), (1, record.device, None)):
         info = DeviceInfoMessage()
@@ -158,32 +313,24 @@ def fit_bytes(record: SessionRecord, events: Sequence[StreamEvent]) -> bytes:
         info.manufacturer = Manufacturer.DEVELOPMENT.value
         info.product_name = name[:49]
         if version is not None:
-            info.software_version = _version_number(version)
-        builder.add(info)
+            info.software_version = software_version(version)
+        writer.add(info)
+    for message in developer_messages(round(software_version(__version__) * 100)):
+        writer.add(message)
 
-    builder.add(_timer_event(start_ms, EventType.START))
-    message = RecordMessage()  # one message, re-filled and encoded per sample (see above)
-    message.timestamp = start_ms
-    message.distance = 0.0
-    message.speed = 0.0
-    message.enhanced_speed = 0.0
-    if rates:  # then every record carries heart_rate; a missing reading encodes as invalid
-        message.heart_rate = rates[0]
-    definition = DefinitionMessage.from_data_message(message)
-    validate_definition(definition)
-    message.set_definition_message(definition)
-    for timestamp_ms, sample in _one_per_second(samples, start_ms):
-        message.timestamp = timestamp_ms
-        message.distance = sample.distance_m
-        message.speed = sample.speed_kmh / 3.6
-        message.enhanced_speed = sample.speed_kmh / 3.6
-        if rates:
-            message.heart_rate = sample.heart_rate_bpm
-        builder.add(message)
-    builder.add(_timer_event(end_ms, EventType.STOP_ALL))
+    if specs:
+        workout = WorkoutMessage()
+        workout.sport = fit_sport
+        workout.sub_sport = fit_sub_sport
+        workout.num_valid_steps = len(specs)
+        workout.workout_name = record.plan[:40]
+        writer.add(workout)
+        for index, spec in enumerate(specs):
+            writer.add(workout_step(index, spec))
 
+    _write_timeline(writer, samples, spans, start_ms, end_ms, at, bool(rates))
     for index, lap in enumerate(laps):
-        builder.add(_lap(lap, index, at, last=index == len(laps) - 1))
+        writer.add(_lap(lap, index, at, fit_sport, fit_sub_sport, last=index == len(laps) - 1))
 
     total_distance = samples[-1].distance_m
     session = SessionMessage()
@@ -192,12 +339,12 @@ def fit_bytes(record: SessionRecord, events: Sequence[StreamEvent]) -> bytes:
     session.start_time = start_ms
     session.event = Event.SESSION
     session.event_type = EventType.STOP
-    session.sport = Sport.RUNNING
-    session.sub_sport = SubSport.TREADMILL
-    session.total_elapsed_time = duration_s
-    session.total_timer_time = duration_s
+    session.sport = fit_sport
+    session.sub_sport = fit_sub_sport
+    session.total_elapsed_time = end_t
+    session.total_timer_time = timer_s
     session.total_distance = total_distance
-    avg_speed = total_distance / duration_s if duration_s > 0 else 0.0
+    avg_speed = total_distance / timer_s if timer_s > 0 else 0.0
     max_speed = max(s.speed_kmh for s in samples) / 3.6
     session.avg_speed = avg_speed
     session.enhanced_avg_speed = avg_speed
@@ -209,43 +356,65 @@ def fit_bytes(record: SessionRecord, events: Sequence[StreamEvent]) -> bytes:
     if rates:
         session.avg_heart_rate = round(sum(rates) / len(rates))
         session.max_heart_rate = max(rates)
-    builder.add(session)
+    session.developer_fields.append(dev_field(BACKWARD_TIME, tally.backward_s))
+    session.developer_fields.append(dev_field(BACKWARD_DISTANCE, tally.backward_distance_m))
+    writer.add(session)
 
     activity = ActivityMessage()
     activity.timestamp = end_ms
-    activity.total_timer_time = duration_s
+    activity.total_timer_time = timer_s
     activity.num_sessions = 1
     activity.type = Activity.MANUAL
     activity.event = Event.ACTIVITY
     activity.event_type = EventType.STOP
-    activity.local_timestamp = _local_fit_seconds(record, duration_s)
-    builder.add(activity)
+    activity.local_timestamp = _local_fit_seconds(record, end_t)
+    writer.add(activity)
 
-    return builder.to_bytes()
+    return writer.to_bytes()
 
 
-class _FitWriter:
-    """Encodes data messages straight to bytes, writing a definition when the layout changes."""
-
-    def __init__(self) -> None:
-        self._body = bytearray()
-        self._definition: DefinitionMessage | None = None  # all messages use local type 0
-
-    def add(self, message: DataMessage) -> None:
-        definition = message.definition_message
-        if definition is None:
-            definition = DefinitionMessage.from_data_message(message)
-            validate_definition(definition)
-            message.set_definition_message(definition)
-        if definition is not self._definition:
-            self._body += Record.from_message(definition).to_bytes()
-            self._definition = definition
-        self._body += Record.from_message(message).to_bytes()
-
-    def to_bytes(self) -> bytes:
-        header: bytes = FitFileHeader(records_size=len(self._body), gen_crc=True).to_bytes()
-        crc: int = crc16(bytes(self._body), crc=crc16(header))
-        return header + bytes(self._body) + crc.to_bytes(2, "little")
+def _write_timeline(
+    writer: FitWriter,
+    samples: list[_Sample],
+    spans: list[tuple[float, float]],
+    start_ms: int,
+    end_ms: int,
+    at: Callable[[float], int],
+    with_heart_rate: bool,
+) -> None:
+    """Records and timer events in time order: start, (stop, start) per pause, stop all."""
+    timers: list[tuple[int, EventType]] = [(start_ms, EventType.START)]
+    for a, b in spans:
+        timers.append((at(a), EventType.STOP))
+        if at(b) < end_ms:
+            timers.append((at(b), EventType.START))
+    pending = iter(timers)
+    upcoming = next(pending, None)
+    message = RecordMessage()  # one message, re-filled and encoded per sample (see fit_encode)
+    message.timestamp = start_ms
+    message.distance = 0.0
+    message.speed = 0.0
+    message.enhanced_speed = 0.0
+    if with_heart_rate:  # then every record carries heart_rate; a missing reading is invalid
+        message.heart_rate = next(s.heart_rate_bpm for s in samples if s.heart_rate_bpm)
+    definition = DefinitionMessage.from_data_message(message)
+    validate_definition(definition)
+    message.set_definition_message(definition)
+    for timestamp_ms, sample in _one_per_second(samples, start_ms):
+        while upcoming is not None and upcoming[0] <= timestamp_ms:
+            writer.add(_timer_event(*upcoming))
+            upcoming = next(pending, None)
+        message.timestamp = timestamp_ms
+        message.distance = sample.distance_m
+        message.speed = sample.speed_kmh / 3.6
+        message.enhanced_speed = sample.speed_kmh / 3.6
+        if with_heart_rate:
+            message.heart_rate = sample.heart_rate_bpm
+        writer.add(message)  # encoded at once, so the one message can be re-filled
+    while upcoming is not None:
+        writer.add(_timer_event(*upcoming))
+        upcoming = next(pending, None)
+    writer.add(_timer_event(end_ms, EventType.STOP_ALL))
 
 
 def _timer_event(timestamp_ms: int, kind: EventType) -> EventMessage:
@@ -257,53 +426,47 @@ def _timer_event(timestamp_ms: int, kind: EventType) -> EventMessage:
     return event
 
 
-def _lap(lap: SegmentDone, index: int, at: Any, *, last: bool) -> LapMessage:
+def _lap(
+    lap: _Lap,
+    index: int,
+    at: Callable[[float], int],
+    sport: Sport,
+    sub_sport: SubSport,
+    *,
+    last: bool,
+) -> LapMessage:
     message = LapMessage()
     message.message_index = index
     message.timestamp = at(lap.end_t)
     message.start_time = at(lap.start_t)
     message.event = Event.LAP
     message.event_type = EventType.STOP
-    message.sport = Sport.RUNNING
-    message.sub_sport = SubSport.TREADMILL
-    message.intensity = INTENSITY[lap.kind]
+    message.sport = sport
+    message.sub_sport = sub_sport
+    segment = lap.segment
+    message.intensity = INTENSITY[segment.kind] if segment is not None else Intensity.RECOVERY
     if last:
         message.lap_trigger = LapTrigger.SESSION_END
-    elif lap.planned_distance_m is not None and lap.planned_duration_s is None:
+    elif segment is not None and segment.distance_m is not None and segment.duration_s is None:
         message.lap_trigger = LapTrigger.DISTANCE
     else:
         message.lap_trigger = LapTrigger.TIME
-    message.total_elapsed_time = lap.duration_s
-    message.total_timer_time = lap.duration_s
+    message.total_elapsed_time = lap.elapsed_s
+    message.total_timer_time = lap.timer_s
     message.total_distance = lap.distance_m
-    speed = lap.distance_m / lap.duration_s if lap.duration_s > 0 else 0.0
+    speed = lap.distance_m / lap.timer_s if lap.timer_s > 0 else 0.0
     message.avg_speed = speed
     message.enhanced_avg_speed = speed
     message.max_speed = lap.max_speed_kmh / 3.6
     message.enhanced_max_speed = lap.max_speed_kmh / 3.6
+    if lap.step_index is not None:
+        wkt_step_index = message.get_field(71)  # fit-tool has the field but no property
+        assert wkt_step_index is not None
+        wkt_step_index.set_value(0, lap.step_index)
+    if segment is not None:
+        direction = "backward" if lap.backward else "forward"
+        message.developer_fields.append(dev_field(DIRECTION, direction))
     return message
-
-
-def _whole_session_lap(samples: list[_Sample], duration_s: float) -> SegmentDone:
-    """One lap for a session that never started a segment (telemetry only)."""
-    return SegmentDone(
-        index=0,
-        kind=SegmentKind.FORWARD_WALK,
-        target_kmh=0.0,
-        planned_duration_s=None,
-        planned_distance_m=None,
-        start_t=0.0,
-        end_t=duration_s,
-        distance_m=samples[-1].distance_m,
-        max_speed_kmh=max(s.speed_kmh for s in samples),
-    )
-
-
-def _version_number(version: str) -> float:
-    """``0.1.0`` -> 0.1 (FIT software_version is a number with two decimals)."""
-    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
-    major, minor = [*parts, 0, 0][:2]
-    return major + min(minor, 99) / 100
 
 
 def _local_fit_seconds(record: SessionRecord, duration_s: float) -> int:

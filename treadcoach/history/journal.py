@@ -1,12 +1,14 @@
-"""The session journal: an SQLite file appended as events happen (DESIGN.md invariant 6).
+"""The session journal: an SQLite file appended as events happen (DESIGN.md invariant 7).
 
-Every ``append`` is its own committed transaction, so whatever the process showed before it died
-is in the file. Durability choice: WAL with ``synchronous=NORMAL``. A commit has been written
+Every ``append`` is its own committed transaction. A session does not call it on its event loop:
+``recorder.py`` runs the appends on a writer thread and keeps a crash spool (``spool.py``) so
+that whatever the process showed before it died is recovered into this file by the next
+``Journal.open``. Durability choice: WAL with ``synchronous=NORMAL``. A commit has been written
 into the WAL file (the kernel's page cache) before ``append`` returns, so a crash or SIGKILL of
-the process loses nothing; only an OS crash or power loss before the next checkpoint could drop
-the last few transactions. That is acceptable here because the treadmill loses power with the
-house too, and it keeps an append near 0.1 ms, where ``synchronous=FULL`` pays an fsync per
-event (~0.35 ms median, several ms p99 here; more on slow disks) on the session's event loop.
+the process loses nothing committed; only an OS crash or power loss before the next checkpoint
+could drop the last few transactions. That is acceptable here because the treadmill loses power
+with the house too, and it keeps an append near 0.1 ms, where ``synchronous=FULL`` pays an fsync
+per event (~0.35 ms median, several ms p99 here; more on slow disks).
 Checkpoints (the fsyncs WAL does need) run on a background thread, see ``checkpoint.py``.
 Numbers: ``treadcoach bench journal``.
 """
@@ -28,12 +30,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from treadcoach.coach.events import Event, Summary, parse_event
-from treadcoach.errors import JournalTooNew, JournalUnreadable, SessionNotFound
+from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
 from treadcoach.history.checkpoint import Checkpointer
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from treadcoach.history.spool import SessionHeader, SpoolContents, claimed_spools
 from treadcoach.history.tally import Tally, step, summarize
 
-__all__ = ["DATA_DIR_ENV", "JOURNAL_FILENAME", "Journal", "SessionRecord", "default_journal_path"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "DATA_DIR_ENV",
+    "JOURNAL_FILENAME",
+    "Journal",
+    "SessionRecord",
+    "default_journal_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +51,9 @@ DATA_DIR_ENV = "TREADCOACH_DATA_DIR"
 JOURNAL_FILENAME = "history.sqlite3"
 # ~3 WAL pages per append: a checkpoint every 100 commits keeps the WAL near 1-2 MB
 CHECKPOINT_EVERY_COMMITS = 100
+# How long a write waits for another connection's lock before it fails (SQLite's busy timeout).
+# Past it, a session's journal is a visible fault ("journal"), never a silent loss.
+BUSY_TIMEOUT_S = 5.0
 
 
 def default_journal_path() -> Path:
@@ -73,6 +86,7 @@ class SessionRecord:
     stop_reason: str | None
     finished: bool  # False: the process died mid-session (listed as "interrupted")
     event_count: int
+    paused_s: float = 0.0  # time paused; duration_s still counts it (wall time)
 
     @property
     def status(self) -> str:
@@ -87,13 +101,13 @@ class SessionRecord:
 _SESSION_COLUMNS = (
     "id, started_at, plan, device, address, simulated, planned_backward_s, planned_duration_s, "
     "duration_s, distance_m, backward_s, backward_distance_m, completed, stop_reason, finished, "
-    "event_count"
+    "event_count, paused_s"
 )
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
-    (duration, distance, back_s, back_m, completed, reason, finished, count) = row[8:]
+    (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:]
     return SessionRecord(
         id=int(sid),
         started_at=datetime.fromisoformat(str(started_at)),
@@ -111,6 +125,7 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         stop_reason=None if reason is None else str(reason),
         finished=bool(finished),
         event_count=int(count),
+        paused_s=float(paused),
     )
 
 
@@ -154,7 +169,7 @@ class Journal:
             if create:
                 path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(
-                str(path), isolation_level=None, timeout=5.0, check_same_thread=False
+                str(path), isolation_level=None, timeout=BUSY_TIMEOUT_S, check_same_thread=False
             )
         except (OSError, sqlite3.Error) as exc:
             raise JournalUnreadable(str(path), f"cannot open it ({exc}).") from exc
@@ -164,7 +179,71 @@ class Journal:
         except BaseException:
             db.close()
             raise
+        journal._recover_spools()
         return journal
+
+    def check_writable(self) -> None:
+        """Raise ``JournalUnreadable`` unless a session could be written now.
+
+        A real write, rolled back: SQLite opens a file it may not write read-only without a word
+        and ``BEGIN IMMEDIATE`` still succeeds there; only changing a page tells.
+        """
+        with self._lock, self._guard("write to it"):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT INTO sessions (started_at, started_at_utc, plan, device, address,"
+                    " simulated, planned_backward_s, planned_duration_s)"
+                    " VALUES ('', 0, '', '', '', 0, 0, 0)"
+                )
+            finally:
+                self._db.execute("ROLLBACK")
+
+    def _recover_spools(self) -> None:
+        """Replay what a killed or failed session spooled but never committed (spool.py).
+
+        Never fails the open: a spool that cannot be replayed now stays for the next one.
+        """
+        try:
+            with claimed_spools(self.path) as spools:
+                for path, contents in spools:
+                    if contents.header is None:
+                        path.unlink(missing_ok=True)
+                        continue
+                    try:
+                        self._replay(contents.token, contents)
+                    except HistoryError as exc:
+                        log.warning("journal spool %s not replayed yet: %s", path, exc)
+                        continue
+                    path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("journal %s: cannot look for spools: %s", self.path, exc)
+
+    def _replay(self, token: str, contents: SpoolContents) -> None:
+        header = contents.header
+        assert header is not None
+        with self._lock, self._guard("read a session"):
+            row = self._db.execute(
+                "SELECT id, event_count FROM sessions WHERE spool = ?", (token,)
+            ).fetchone()
+        if row is None:
+            session_id = self.begin_spooled_session(header, token)
+            stored = 0
+        else:
+            session_id, stored = int(row[0]), int(row[1])
+        missing = contents.events[stored:]
+        for event in missing:
+            if isinstance(event, Summary):
+                self.finish_session(session_id, event)
+            else:
+                self.append(session_id, event)
+        if missing:
+            log.info(
+                "journal %s: recovered %d event(s) of session %d from its spool",
+                self.path,
+                len(missing),
+                session_id,
+            )
 
     def _prepare(self) -> None:
         with self._guard("open it"):
@@ -270,13 +349,17 @@ class Journal:
         planned_backward_s: float,
         planned_duration_s: float,
         started_at: datetime,
+        spool: str | None = None,
     ) -> int:
-        """Record a new session (committed at once) and return its id."""
+        """Record a new session (committed at once) and return its id.
+
+        ``spool`` names the crash spool the session is recorded with (``spool.py``).
+        """
         with self._transaction("start a session") as db:
             cursor = db.execute(
                 "INSERT INTO sessions (started_at, started_at_utc, plan, device, address,"
-                " simulated, planned_backward_s, planned_duration_s)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " simulated, planned_backward_s, planned_duration_s, spool)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     started_at.isoformat(),
                     started_at.timestamp(),
@@ -286,12 +369,26 @@ class Journal:
                     int(simulated),
                     float(planned_backward_s),
                     float(planned_duration_s),
+                    spool,
                 ),
             )
             session_id = cursor.lastrowid
         assert session_id is not None  # an INSERT into a rowid table always sets it
         self._tallies[session_id] = Tally()
         return session_id
+
+    def begin_spooled_session(self, header: SessionHeader, spool: str | None) -> int:
+        """``begin_session`` from a spool's header (the recorder's and the replay's way in)."""
+        return self.begin_session(
+            plan=header.plan,
+            device=header.device,
+            address=header.address,
+            simulated=header.simulated,
+            planned_backward_s=header.planned_backward_s,
+            planned_duration_s=header.planned_duration_s,
+            started_at=datetime.fromisoformat(header.started_at),
+            spool=spool,
+        )
 
     def append(self, session_id: int, event: Event) -> None:
         """Store one event and the session's updated tally, committed before returning.
@@ -345,7 +442,7 @@ class Journal:
         db.execute(
             "UPDATE sessions SET event_count = event_count + 1, duration_s = ?, distance_m = ?,"
             " backward_s = ?, backward_distance_m = ?, stop_reason = ?, completed = ?,"
-            " finished = max(finished, ?) WHERE id = ?",
+            " paused_s = ?, finished = max(finished, ?) WHERE id = ?",
             (
                 tally.duration_s,
                 tally.distance_m,
@@ -353,6 +450,7 @@ class Journal:
                 tally.backward_distance_m,
                 tally.stop_reason,
                 int(tally.completed),
+                tally.paused_s,
                 int(isinstance(event, Summary)),  # the stream's last word: the session ended
                 session_id,
             ),
@@ -373,10 +471,16 @@ class Journal:
         return [_record(row) for row in rows]
 
     def past_sessions(self) -> list[SessionRecord]:
-        """Every session, oldest first: the input of progression (fields as ``PastSession``)."""
+        """Finished sessions, oldest first: the input of progression (fields as ``PastSession``).
+
+        A session the journal does not hold whole -- the process died, or the journal failed
+        mid-session and nothing could replay it yet -- is left out: its outcome is unknown, so
+        it must neither grow nor shrink the next session (issue 12 h).
+        """
         with self._lock, self._guard("list sessions"):
             rows = self._db.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY started_at_utc, id"
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE finished = 1"
+                " ORDER BY started_at_utc, id"
             ).fetchall()
         return [_record(row) for row in rows]
 

@@ -94,7 +94,8 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
         f" planned · distance {format_distance(record.distance_m)}"
         f" · backward {format_duration(record.backward_s)} of"
         f" {format_duration(record.planned_backward_s)} planned,"
-        f" {format_distance(record.backward_distance_m)}",
+        f" {format_distance(record.backward_distance_m)}"
+        + (f" · paused {format_duration(record.paused_s)}" if record.paused_s > 0 else ""),
         "",
     ]
     done = segments_done(events)
@@ -129,7 +130,11 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
         detail = f" ({event.detail})" if event.detail else ""
         lines.append(f"  {format_duration(event.t)}  {what}{detail}")
     if not record.finished:
-        lines.append("The session was interrupted: the numbers run to its last recorded event.")
+        lines.append(
+            "The session was interrupted (the process died, or the journal could not save the"
+            " rest): the numbers run to its last recorded event, and the progression does not"
+            " count it."
+        )
     return lines
 
 
@@ -156,5 +161,6 @@ def session_json(record: SessionRecord) -> dict[str, Any]:
         "planned_backward_s": record.planned_backward_s,
         "backward_s": round(record.backward_s, 3),
         "backward_distance_m": round(record.backward_distance_m, 3),
+        "paused_s": round(record.paused_s, 3),
         "events": record.event_count,
     }

@@ -50,6 +50,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX events_by_session ON events (session_id, id)",
     ),
+    # 1 -> 2: the crash spool a session was recorded with (recorder.py), so a spool left by a
+    # killed process or a failed write can be matched to its row and replayed on the next open;
+    # the seconds it was paused (tally.py), kept apart from its active time.
+    (
+        "ALTER TABLE sessions ADD COLUMN spool TEXT",
+        "ALTER TABLE sessions ADD COLUMN paused_s REAL NOT NULL DEFAULT 0",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
