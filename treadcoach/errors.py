@@ -236,3 +236,17 @@ class InputDeviceUnavailable(InputDeviceError):
         self.problem = problem
         self.hint = hint
         super().__init__(f"stop input {device}: {problem}. {hint}")
+
+
+# link-core
+
+__all__ += ["LinkPhaseError"]
+
+
+class LinkPhaseError(TreadcoachError):
+    """The link's shell asked its phase machine for a move the table does not allow (a bug)."""
+
+    def __init__(self, phase: str, trigger: str) -> None:
+        self.phase = phase
+        self.trigger = trigger
+        super().__init__(f"link phase {phase}: {trigger!r} is not allowed here")
