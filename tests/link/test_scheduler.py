@@ -92,9 +92,7 @@ COMMAND_ROWS: dict[str, Row] = {
     "accepted": Row(OK, 0, Done()),
     "refused outright": Row(FAILED, 0, Fail(FailReason.REJECTED, FAILED)),
     "no answer": Row(Outcome.TIMEOUT, 0, Fail(FailReason.LINK, Outcome.TIMEOUT)),
-    "0x05 first time: wait, then again": Row(
-        NOT_PERMITTED, 0, Retry(NOT_PERMITTED_BACKOFF_S[0])
-    ),
+    "0x05 first time: wait, then again": Row(NOT_PERMITTED, 0, Retry(NOT_PERMITTED_BACKOFF_S[0])),
     "0x05 backs off": Row(NOT_PERMITTED, 1, Retry(NOT_PERMITTED_BACKOFF_S[1])),
     "0x05 too often": Row(
         NOT_PERMITTED,
@@ -107,9 +105,7 @@ COMMAND_ROWS: dict[str, Row] = {
     ),
     "before_every_command": Row(None, 0, Send(ControlFirst.REQUIRED), quirks=EVERY),
     "superseded before the write": Row(None, 0, Fail(FailReason.SUPERSEDED), superseded=True),
-    "superseded during the retry wait": Row(
-        None, 2, Fail(FailReason.SUPERSEDED), superseded=True
-    ),
+    "superseded during the retry wait": Row(None, 2, Fail(FailReason.SUPERSEDED), superseded=True),
     "control lost: not written": Row(
         None, 0, Fail(FailReason.CONTROL_LOST), permission=Permission.LOST
     ),
