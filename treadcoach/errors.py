@@ -250,3 +250,11 @@ class LinkPhaseError(TreadcoachError):
         self.phase = phase
         self.trigger = trigger
         super().__init__(f"link phase {phase}: {trigger!r} is not allowed here")
+
+
+class StopRefused(ControlRejected):
+    """The machine refused Stop even after Request Control: the belt may still be running, and
+    only the treadmill's own stop button (or its safety key) can stop it now."""
+
+
+__all__ += ["StopRefused"]

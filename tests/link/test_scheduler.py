@@ -183,6 +183,16 @@ STOP_ROWS: dict[str, StopRow] = {
     "0x05 after 0xFF, not the user's stop": StopRow(
         NOT_PERMITTED, 0, Fail(FailReason.CONTROL_LOST, NOT_PERMITTED), permission=Permission.LOST
     ),
+    "0x05 to the user's stop, out of attempts: refused": StopRow(
+        NOT_PERMITTED,
+        2,
+        Fail(FailReason.STOP_REFUSED, NOT_PERMITTED),
+        permission=Permission.LOST,
+        take_control=True,
+    ),
+    "0x05 out of attempts, not the user's stop": StopRow(
+        NOT_PERMITTED, 2, Fail(FailReason.REJECTED, NOT_PERMITTED)
+    ),
     "0x05 after 0xFF, the user's stop": StopRow(
         NOT_PERMITTED, 0, Retry(0.0), permission=Permission.LOST, take_control=True
     ),

@@ -149,6 +149,7 @@ class FailReason(Enum):
     SUPERSEDED = "a Stop or Pause came after it"
     CONTROL_LOST = "control permission was lost (0xFF)"
     REJECTED = "the machine refused it"
+    STOP_REFUSED = "the machine refused Stop even after Request Control"
     LINK_DOWN = "the link is down"
     LINK = "no answer, or the write failed"
 
@@ -271,5 +272,9 @@ def decide_stop(
     ):
         return Fail(FailReason.CONTROL_LOST, last)
     if attempt + 1 >= max(1, attempts):
-        return Fail(FailReason.LINK if isinstance(last, Outcome) else FailReason.REJECTED, last)
+        if isinstance(last, Outcome):
+            return Fail(FailReason.LINK, last)
+        if last == ResultCode.CONTROL_NOT_PERMITTED and take_control:
+            return Fail(FailReason.STOP_REFUSED, last)
+        return Fail(FailReason.REJECTED, last)
     return Retry(0.0)

@@ -51,6 +51,7 @@ from treadcoach.errors import (
     LimitsError,
     LinkError,
     LocalFtmsError,
+    StopRefused,
     TreadcoachError,
 )
 from treadcoach.ftms import (
@@ -569,13 +570,32 @@ class TreadmillLink:
             )
             failed.add_done_callback(_mark_retrieved)
             return failed
-        task = self._spawn(
-            self._stop_round_trips(timeout_s, attempts, take_control=take_control),
-            "stop",
-            cancel_on_close=False,
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_mark_retrieved)
+        self._spawn(
+            self._stop_into(done, timeout_s, attempts, take_control), "stop", cancel_on_close=False
         )
-        task.add_done_callback(_mark_retrieved)
-        return task
+        return done
+
+    async def _stop_into(
+        self, done: asyncio.Future[None], timeout_s: float, attempts: int, take_control: bool
+    ) -> None:
+        """Run one stop for ``stop()``'s caller: its outcome goes to ``done``, never to the
+        task group (a refused Stop is the caller's news, not a reason to tear the link down)."""
+        try:
+            await self._stop_round_trips(timeout_s, attempts, take_control=take_control)
+        except TreadcoachError as error:
+            if not done.done():
+                done.set_exception(error)
+        except BaseException:
+            if not done.done():
+                done.set_exception(
+                    LinkError(self._address, f"the link to {self.name} closed while stopping")
+                )
+            raise
+        else:
+            if not done.done():
+                done.set_result(None)
 
     async def pause(self) -> None:
         """Pause (0x08 0x02). Drops queued commands like Stop, but waits for one in flight."""
@@ -848,6 +868,14 @@ class TreadmillLink:
                     return
                 case Fail(reason=FailReason.CONTROL_LOST):
                     raise self._control_lost_error()
+                case Fail(reason=FailReason.STOP_REFUSED):
+                    raise StopRefused(
+                        self._address,
+                        OpCode.STOP_PAUSE,
+                        ResultCode.CONTROL_NOT_PERMITTED,
+                        f"{self.name} refused Stop even after Request Control: the belt may be "
+                        "running; use the treadmill's own stop button",
+                    )
                 case Fail():
                     raise last_error or LinkError(
                         self._address, f"the link to {self.name} dropped while stopping"
@@ -1184,6 +1212,14 @@ class TreadmillLink:
 
     def _lose_control(self) -> None:
         logger.warning("%s: control permission lost (console or another app)", self.name)
+        # A Request Control still out was asked before the console took over: its answer must
+        # not hand control back (only the user's C may, after this). Forget it, fail its waiter.
+        for request in self._cp.pending:
+            if isinstance(request, RequestControl):
+                self._cp.timeout(request)
+                answer = self._answers.pop(id(request), None)
+                if answer is not None and not answer.done():
+                    answer.set_exception(self._control_lost_error())
         self._drop_queued(lambda job: self._control_lost_error())
         self._emit(ControlLostEvent(self._now()))
 
