@@ -715,6 +715,14 @@ class TreadmillLink:
                 try:
                     result = await self._execute(entry)
                 except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and not task.cancelling():
+                        # not ours: a leaked cancellation fails this command, not the worker
+                        if not future.done():
+                            future.set_exception(
+                                LinkError(self._address, "the command was cancelled underway")
+                            )
+                        continue
                     if not future.done():
                         future.set_exception(
                             LinkError(self._address, "the link closed before the command was sent")
@@ -756,15 +764,20 @@ class TreadmillLink:
         ):
             await self._wait_running(self._profile.running_wait_s)
             decision = self._decide(entry, None, attempt)
+        asked_control = False  # Request Control went out for this attempt
         while True:
             match decision:
-                case Send(control_first=control_first):
-                    if control_first is ControlFirst.REQUIRED:
-                        result = await self._round_trip(RequestControl(), self.command_timeout_s)
-                        if result != ResultCode.SUCCESS:
-                            raise self._rejected(RequestControl(), result)
-                    elif control_first is ControlFirst.BEST_EFFORT:
-                        await self._round_trip(RequestControl(), self.command_timeout_s)
+                case Send(control_first=control_first) if (
+                    control_first is not ControlFirst.NO and not asked_control
+                ):
+                    result = await self._round_trip(RequestControl(), self.command_timeout_s)
+                    if control_first is ControlFirst.REQUIRED and result != ResultCode.SUCCESS:
+                        raise self._rejected(RequestControl(), result)
+                    asked_control = True
+                    # a Stop may have landed while it was out: ask again before writing
+                    decision = self._decide(entry, None, attempt)
+                case Send():
+                    asked_control = False
                     result = await self._round_trip(request, self.command_timeout_s)
                     decision = self._decide(entry, result, attempt)
                 case Retry(delay_s=delay_s):
@@ -930,6 +943,18 @@ class TreadmillLink:
             raise LinkError(
                 self._address,
                 f"writing {_opname(request.opcode)} to {self.name} failed: {error}",
+            ) from error
+        except asyncio.CancelledError as error:
+            self._cp.timeout(request)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we are being cancelled: let it through
+            # A Bluetooth stack leaked its own cancellation (bumble does): a failed write, not
+            # the end of the task that made it (issue 13).
+            raise LinkError(
+                self._address,
+                f"writing {_opname(request.opcode)} to {self.name} failed: the Bluetooth stack "
+                "cancelled the write",
             ) from error
         except BaseException:
             # whatever else ended the wait, the control point stops waiting for it too
