@@ -78,9 +78,7 @@ def test_stop_landing_during_a_0x05_retry_supersedes_the_command_in_flight() -> 
     on_virtual_time(scenario)
 
 
-def test_stop_in_the_same_turn_as_a_queued_and_a_coalesced_speed_writes_stop_and_no_speed() -> (
-    None
-):
+def test_stop_in_the_same_turn_as_a_queued_and_a_coalesced_speed_writes_stop_and_no_speed() -> None:
     wire = Wire()
 
     async def scenario() -> None:

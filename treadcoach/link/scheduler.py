@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, Protocol, TypeAlias, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
 from treadcoach.ftms import (
     ControlRequest,
@@ -35,7 +35,15 @@ from treadcoach.ftms import (
 )
 from treadcoach.ftms.enums import ResultCode
 from treadcoach.link.profile import RequestControlMode
-from treadcoach.link.timeouts import NOT_PERMITTED_BACKOFF_S
+from treadcoach.link.timeouts import (
+    EXIT_STOP_ATTEMPTS,
+    NOT_PERMITTED_BACKOFF_S,
+    RECONNECT_STOP_ATTEMPTS,
+    RECONNECT_STOP_BACKOFF_S,
+    STOP_ATTEMPT_TIMEOUT_S,
+    STOP_ATTEMPTS,
+    STOP_RETRY_BACKOFF_S,
+)
 
 __all__ = [
     "CommandQueue",
@@ -51,6 +59,7 @@ __all__ = [
     "SchedulingQuirks",
     "Send",
     "Skip",
+    "StopPolicy",
     "decide_command",
     "decide_stop",
 ]
@@ -183,6 +192,34 @@ class Done:
 Decision: TypeAlias = Send | Retry | Skip | Fail | Done
 
 
+@dataclass(frozen=True, slots=True)
+class StopPolicy:
+    """How hard one Stop tries: the one place the link's stop retries are defined."""
+
+    attempts: int
+    attempt_timeout_s: float
+    backoff_s: tuple[float, ...]
+    #: a standstill report ends the retries (the belt is stopped: nothing left to confirm)
+    until_standstill: bool = False
+
+    #: ``stop()``: the user's (or the controller's) stop, called once per request
+    USER: ClassVar[StopPolicy]
+    #: the parting Stop when leaving the block
+    EXIT: ClassVar[StopPolicy]
+    #: the first write after a reconnect (issue 12 e)
+    RECONNECT: ClassVar[StopPolicy]
+
+
+StopPolicy.USER = StopPolicy(STOP_ATTEMPTS, STOP_ATTEMPT_TIMEOUT_S, STOP_RETRY_BACKOFF_S)
+StopPolicy.EXIT = StopPolicy(EXIT_STOP_ATTEMPTS, STOP_ATTEMPT_TIMEOUT_S, STOP_RETRY_BACKOFF_S)
+StopPolicy.RECONNECT = StopPolicy(
+    RECONNECT_STOP_ATTEMPTS,
+    STOP_ATTEMPT_TIMEOUT_S,
+    RECONNECT_STOP_BACKOFF_S,
+    until_standstill=True,
+)
+
+
 class SchedulingQuirks(Protocol):
     """The profile fields the decisions read (``LinkProfile`` has them)."""
 
@@ -239,6 +276,8 @@ def decide_stop(
     *,
     attempts: int,
     previous: Result | None = None,
+    backoff_s: tuple[float, ...] = (0.0,),
+    standstill: bool = False,
     gatt_up: bool,
     permission: Permission,
     take_control: bool,
@@ -251,11 +290,15 @@ def decide_stop(
     "control not permitted" answer may be met with Request Control even after 0xFF;
     ``others_pending``: another request awaits its answer (the control point then takes only
     Stop, so Request Control waits for the next answer). ``previous`` is what the write before
-    this one returned (when ``last`` is None and ``attempt`` > 0).
+    this one returned (when ``last`` is None and ``attempt`` > 0). ``backoff_s[n]`` is the wait
+    before retry n + 1 (the last one repeats). ``standstill``: the machine reports the belt
+    stopped, so a retry is not needed.
     """
     if last is None:
         if not gatt_up:
             return Fail(FailReason.LINK_DOWN)
+        if attempt > 0 and standstill:
+            return Skip("the belt is reported standing still")
         if (
             previous == ResultCode.CONTROL_NOT_PERMITTED
             and quirks.request_control != "never"
@@ -277,4 +320,4 @@ def decide_stop(
         if last == ResultCode.CONTROL_NOT_PERMITTED and take_control:
             return Fail(FailReason.STOP_REFUSED, last)
         return Fail(FailReason.REJECTED, last)
-    return Retry(0.0)
+    return Retry(backoff_s[min(attempt, len(backoff_s) - 1)] if backoff_s else 0.0)

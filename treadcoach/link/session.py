@@ -98,6 +98,7 @@ from treadcoach.link.events import (
     LinkEvent,
     LinkUpEvent,
     StatusEvent,
+    StopUnconfirmedEvent,
     TelemetryEvent,
     TrainingStatusEvent,
 )
@@ -131,6 +132,7 @@ from treadcoach.link.scheduler import (
     Retry,
     Send,
     Skip,
+    StopPolicy,
     decide_command,
     decide_stop,
 )
@@ -244,6 +246,12 @@ class TreadmillLink:
         #: When True, a reconnect requests control but does not stop the belt (the session says
         #: it will take over). Default False: reconnecting stops the belt first (invariant 2).
         self.resume_after_reconnect = False
+        #: After leaving the block: True when the link confirmed the belt stopped (Stop
+        #: acknowledged, or standstill known); False means "the belt may be running".
+        self.belt_stopped_on_exit = False
+        self._user_stop_pending = False  # stop(take_control=True) while the link was down
+        self._stopped_on_reconnect = False
+        self._hurry = asyncio.Event()  # leaving: reconnect now, no backoff
 
         self._device: BLEDevice | None = target if isinstance(target, BLEDevice) else None
         self._address: str | None = (
@@ -437,13 +445,17 @@ class TreadmillLink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._phase.gatt_up and self.reconnecting:
-            # Leaving while the link is down: give the reconnect a moment to come back, because
-            # coming back stops the belt (nobody else will once we are gone).
+        stopped = False
+        if self.reconnecting:
+            # Leaving while the link is down: wait for the reconnect, because coming back stops
+            # the belt (nobody else will once we are gone) -- as long as a real reconnect takes,
+            # measured on this link (``timeouts.exit_wait_s``), and without its backoff.
             self.resume_after_reconnect = False
+            self._hurry.set()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.exit_stop_timeout_s):
+                async with asyncio.timeout(t.exit_wait_s(self._phase.connect_s)):
                     await self._up.wait()
+            stopped = self._phase.ready and self._stopped_on_reconnect
         self._close()
         try:
             # After 0xFF the belt belongs to whoever took over at the console: a parting Stop
@@ -451,9 +463,11 @@ class TreadmillLink:
             if self._phase.gatt_up and not self._known_stopped() and not self.control_lost:
                 try:
                     async with asyncio.timeout(self.exit_stop_timeout_s):
-                        await self._stop_round_trips(t.STOP_ATTEMPT_TIMEOUT_S, t.EXIT_STOP_ATTEMPTS)
+                        await self._stop_round_trips(StopPolicy.EXIT)
+                    stopped = True
                 except (TreadcoachError, TimeoutError, BleakError) as error:
                     logger.warning("%s: could not confirm Stop while closing: %s", self.name, error)
+            self.belt_stopped_on_exit = stopped or self._known_stopped()
         finally:
             await self._shutdown()
 
@@ -539,8 +553,6 @@ class TreadmillLink:
         self,
         *,
         take_control: bool = False,
-        timeout_s: float = t.STOP_ATTEMPT_TIMEOUT_S,
-        attempts: int = t.STOP_ATTEMPTS,
     ) -> asyncio.Future[None]:
         """Stop (0x08 0x01) now: the stop epoch moves and the write is scheduled before this
         returns, so a speed command queued in the same loop turn is never written after it.
@@ -560,6 +572,8 @@ class TreadmillLink:
         self._drop_superseded("Stop")
         if not self._phase.gatt_up or self._tg is None:
             self.resume_after_reconnect = False
+            # the user asked: the reconnect's Stop may ask for control for it, even after 0xFF
+            self._user_stop_pending = self._user_stop_pending or take_control
             failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(
                 LinkError(
@@ -572,18 +586,14 @@ class TreadmillLink:
             return failed
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(_mark_retrieved)
-        self._spawn(
-            self._stop_into(done, timeout_s, attempts, take_control), "stop", cancel_on_close=False
-        )
+        self._spawn(self._stop_into(done, take_control), "stop", cancel_on_close=False)
         return done
 
-    async def _stop_into(
-        self, done: asyncio.Future[None], timeout_s: float, attempts: int, take_control: bool
-    ) -> None:
+    async def _stop_into(self, done: asyncio.Future[None], take_control: bool) -> None:
         """Run one stop for ``stop()``'s caller: its outcome goes to ``done``, never to the
         task group (a refused Stop is the caller's news, not a reason to tear the link down)."""
         try:
-            await self._stop_round_trips(timeout_s, attempts, take_control=take_control)
+            await self._stop_round_trips(StopPolicy.USER, take_control=take_control)
         except TreadcoachError as error:
             if not done.done():
                 done.set_exception(error)
@@ -843,15 +853,15 @@ class TreadmillLink:
 
     # --- the stop path --------------------------------------------------------------------------
 
-    async def _stop_round_trips(
-        self, timeout_s: float, attempts: int, *, take_control: bool = False
-    ) -> None:
-        """Stop until the scheduler says it is done (``decide_stop`` is the retry policy)."""
+    async def _stop_round_trips(self, policy: StopPolicy, *, take_control: bool = False) -> None:
+        """Stop until the scheduler says it is done (``decide_stop`` under ``policy`` is the
+        retry policy). Returns when acknowledged, or when standstill made it unnecessary."""
         request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
+        timeout_s = policy.attempt_timeout_s
         attempt = 0
         last_error: LinkError | None = None
         previous: Result | None = None
-        decision = self._decide_stop(None, attempt, attempts, take_control, previous)
+        decision = self._decide_stop(policy, None, attempt, take_control, previous)
         while True:
             match decision:
                 case Send(control_first=control_first):
@@ -871,13 +881,16 @@ class TreadmillLink:
                         if result != ResultCode.SUCCESS:
                             last_error = self._rejected(request, result)
                     previous = result
-                    decision = self._decide_stop(result, attempt, attempts, take_control)
+                    decision = self._decide_stop(policy, result, attempt, take_control)
                 case Retry(delay_s=delay_s):
                     await asyncio.sleep(delay_s)
                     attempt += 1
-                    decision = self._decide_stop(None, attempt, attempts, take_control, previous)
+                    decision = self._decide_stop(policy, None, attempt, take_control, previous)
                 case Done():
                     self._applied(request, None)
+                    return
+                case Skip(reason=reason):
+                    logger.info("%s: Stop not retried: %s", self.name, reason)
                     return
                 case Fail(reason=FailReason.CONTROL_LOST):
                     raise self._control_lost_error()
@@ -893,22 +906,24 @@ class TreadmillLink:
                     raise last_error or LinkError(
                         self._address, f"the link to {self.name} dropped while stopping"
                     )
-                case _:  # pragma: no cover - Skip is never decided for Stop
+                case _:  # pragma: no cover - the Decision union is closed
                     raise AssertionError(decision)
 
     def _decide_stop(
         self,
+        policy: StopPolicy,
         last: Result | None,
         attempt: int,
-        attempts: int,
         take_control: bool,
         previous: Result | None = None,
     ) -> Decision:
         return decide_stop(
             last,
             attempt,
-            attempts=attempts,
+            attempts=policy.attempts,
             previous=previous,
+            backoff_s=policy.backoff_s,
+            standstill=policy.until_standstill and self._known_stopped(),
             gatt_up=self._phase.gatt_up and self._client is not None,
             permission=self._cp.permission,
             take_control=take_control,
@@ -1136,6 +1151,7 @@ class TreadmillLink:
             else:
                 stopped = await self._after_reconnect()
                 if self._phase.phase is LinkPhase.RESTORING:
+                    self._stopped_on_reconnect = stopped
                     self._ready()
                     self._emit(LinkUpEvent(True, self._running_at_drop, stopped, self._now()))
                     return
@@ -1154,23 +1170,36 @@ class TreadmillLink:
                     self._phase.fire(P.GAVE_UP, self._now())
                 self._end_stream()
                 return
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._hurry.wait()
 
     async def _after_reconnect(self) -> bool:
-        """The first thing on a new connection: take control, and stop the belt. True if stopped."""
-        if self._profile.request_control != "never" and not self.control_lost:
+        """The first write on a new connection is Stop (invariant 2; a 0x05 answer leads to
+        Request Control, then Stop again), then Request Control for what follows. True if the
+        belt is known stopped; if not, the user is told (``StopUnconfirmedEvent``)."""
+        stopped = False
+        if not self.resume_after_reconnect:
+            take_control, self._user_stop_pending = self._user_stop_pending, False
+            try:
+                await self._stop_round_trips(StopPolicy.RECONNECT, take_control=take_control)
+                stopped = True
+            except TreadcoachError as error:
+                logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
+                if self._phase.gatt_up:
+                    self._emit(
+                        StopUnconfirmedEvent(
+                            f"Stop after reconnecting to {self.name} was not confirmed: {error}",
+                            self._now(),
+                        )
+                    )
+        wants_control = self._profile.request_control != "never" and not self.control_lost
+        if wants_control and not self.has_control and self._phase.gatt_up:
             try:
                 await self._round_trip(RequestControl(), self.command_timeout_s)
             except LinkError as error:
                 logger.warning("%s: Request Control after reconnect failed: %s", self.name, error)
-        if self.resume_after_reconnect:
-            return False
-        try:
-            await self._stop_round_trips(t.STOP_ATTEMPT_TIMEOUT_S, t.STOP_ATTEMPTS)
-        except TreadcoachError as error:
-            logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
-            return False
-        return True
+        return stopped
 
     # --- keep-alive ---------------------------------------------------------------------------
 
