@@ -14,6 +14,7 @@ consumer of ``events()``) sees true km/h and well-formed records whatever the ma
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Final, Protocol
 
@@ -22,6 +23,7 @@ from treadcoach.link.pace import strip_u16_pace
 
 __all__ = [
     "KMH_PER_MPH",
+    "commanded_kmh",
     "kmh_from_mph",
     "normalise_machine_status",
     "normalise_treadmill_data",
@@ -49,10 +51,26 @@ def kmh_from_mph(mph: float) -> float:
 
 
 def wire_target_speed(kmh: float, quirks: SpeedQuirks) -> float:
-    """The number to put in Set Target Speed for a target of ``kmh`` (true km/h)."""
-    if quirks.target_speed_in_mph:
-        return round(kmh / KMH_PER_MPH, 2)
-    return kmh
+    """The number to put in Set Target Speed for a target of ``kmh`` (true km/h).
+
+    On an mph machine the mph number is rounded DOWN to the wire's 0.01, so its km/h
+    equivalent never exceeds ``kmh`` -- and ``kmh`` is already within every cap (DESIGN
+    invariant 1: 4.0 km/h rounded to nearest is 2.49 mph = 4.007 km/h, above a 4.0 cap).
+    """
+    if not quirks.target_speed_in_mph:
+        return kmh
+    # the 1e-6 keeps an exact value (3 mph = 4.828032 km/h) from flooring one step low
+    mph = math.floor(kmh / KMH_PER_MPH * 100 + 1e-6) / 100
+    while mph > 0 and mph * KMH_PER_MPH > kmh + 1e-9:
+        mph = round(mph - 0.01, 2)
+    return round(max(mph, 0.0), 2)
+
+
+def commanded_kmh(wire: float, quirks: SpeedQuirks) -> float:
+    """What a Set Target Speed of ``wire`` asks of the belt, in km/h (0.01, never rounded up)."""
+    if not quirks.target_speed_in_mph:
+        return wire
+    return math.floor(wire * KMH_PER_MPH * 100 + 1e-9) / 100
 
 
 def normalise_treadmill_packet(raw: bytes, quirks: SpeedQuirks) -> bytes:

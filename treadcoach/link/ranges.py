@@ -41,12 +41,20 @@ def snap(value: float, lo: float, hi: float, step: float) -> float:
         raise ValueError(f"empty range [{lo}, {hi}]")
     clamped = min(max(value, lo), hi)
     if step <= 0:
-        return round(clamped, 2)
+        return _within(round(clamped, 2), hi)
     steps = math.floor((clamped - lo) / step + 0.5 + _EPS)
     snapped = lo + steps * step
     if snapped > hi + _EPS:
         snapped = lo + math.floor((hi - lo) / step + _EPS) * step
-    return round(min(max(snapped, lo), hi), 2)
+    return _within(round(min(max(snapped, lo), hi), 2), hi)
+
+
+def _within(value: float, hi: float) -> float:
+    """``value`` (already at 0.01), taken down to the 0.01 below ``hi`` if rounding put it above:
+    a cap such as 4.828032 km/h (3 mph) must not be sent as 4.83."""
+    if value > hi + _EPS:
+        return math.floor(hi * 100 + 1e-6) / 100
+    return value
 
 
 def intersect(

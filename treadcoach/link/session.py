@@ -107,6 +107,7 @@ from treadcoach.link.phase import PhaseTrigger as P
 from treadcoach.link.profile import GENERIC_PROFILE, LinkProfile
 from treadcoach.link.quirks import (
     KMH_PER_MPH,
+    commanded_kmh,
     normalise_machine_status,
     normalise_treadmill_data,
     normalise_treadmill_packet,
@@ -645,8 +646,8 @@ class TreadmillLink:
                 )
             hi = min(hi, ceiling_kmh)
         value = snap(kmh, r.min_kmh, hi, r.increment_kmh)
-        request = SetTargetSpeed(round(wire_target_speed(value, self._profile), 2))
-        return await self._coalesce(request, value)
+        wire = wire_target_speed(value, self._profile)
+        return await self._coalesce(SetTargetSpeed(wire), commanded_kmh(wire, self._profile))
 
     async def set_incline(self, pct: float) -> float:
         """Set Target Inclination; returns the % commanded (clamped to ``incline_range``, rounded
