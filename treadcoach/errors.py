@@ -257,4 +257,9 @@ class StopRefused(ControlRejected):
     only the treadmill's own stop button (or its safety key) can stop it now."""
 
 
-__all__ += ["StopRefused"]
+class BeltStateUnknown(LinkError):
+    """Start was not sent: on this machine Start pauses a running belt, and the link has not
+    seen the belt stand still (two standstill records, or Training Status idle)."""
+
+
+__all__ += ["BeltStateUnknown", "StopRefused"]

@@ -125,6 +125,14 @@ COMMAND_ROWS: dict[str, Row] = {
         None, 0, Skip("the belt is already running"), request=StartResume(), belt_running=True
     ),
     "start to a stopped belt": Row(None, 0, Send(), request=StartResume(), belt_running=False),
+    "start_toggles: start to a belt not known stopped is refused": Row(
+        None,
+        0,
+        Fail(FailReason.BELT_STATE_UNKNOWN),
+        request=StartResume(),
+        belt_running=False,
+        quirks=GenericProfile(start_toggles=True),
+    ),
 }
 
 
@@ -139,6 +147,7 @@ def test_command_decisions(row: Row) -> None:
             permission=row.permission,
             belt_running=row.belt_running,
             quirks=row.quirks,
+            belt_known_stopped=False,
         )
         == row.decision
     )

@@ -158,6 +158,7 @@ class FailReason(Enum):
     SUPERSEDED = "a Stop or Pause came after it"
     CONTROL_LOST = "control permission was lost (0xFF)"
     REJECTED = "the machine refused it"
+    BELT_STATE_UNKNOWN = "Start toggles on this machine and the belt is not known stopped"
     STOP_REFUSED = "the machine refused Stop even after Request Control"
     LINK_DOWN = "the link is down"
     LINK = "no answer, or the write failed"
@@ -225,6 +226,8 @@ class SchedulingQuirks(Protocol):
 
     @property
     def request_control(self) -> RequestControlMode: ...
+    @property
+    def start_toggles(self) -> bool: ...
 
 
 def decide_command(
@@ -236,8 +239,12 @@ def decide_command(
     permission: Permission,
     belt_running: bool | None,
     quirks: SchedulingQuirks,
+    belt_known_stopped: bool = False,
 ) -> Decision:
-    """The next step for an ordinary command (anything but Stop)."""
+    """The next step for an ordinary command (anything but Stop).
+
+    ``belt_known_stopped`` (``BeltBelief.known_stopped``) matters for Start on a machine where
+    Start toggles: there a belt not known stopped gets no Start at all (it might be running)."""
     lost = permission is Permission.LOST
     is_control = isinstance(request, RequestControl)
     if last is None:  # about to write it (first time, or after a Retry's wait)
@@ -248,6 +255,8 @@ def decide_command(
         if attempt == 0:
             if isinstance(request, StartResume) and belt_running:
                 return Skip("the belt is already running")
+            if isinstance(request, StartResume) and quirks.start_toggles and not belt_known_stopped:
+                return Fail(FailReason.BELT_STATE_UNKNOWN)
             if quirks.request_control == "before_every_command" and not is_control:
                 return Send(ControlFirst.REQUIRED)
             return Send()

@@ -43,6 +43,7 @@ from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
 from treadcoach.errors import (
+    BeltStateUnknown,
     CommandSuperseded,
     CommandTimeout,
     ControlLost,
@@ -294,6 +295,7 @@ class TreadmillLink:
         self._running_event = asyncio.Event()
         self._up = asyncio.Event()  # set while READY
         self._state_known = asyncio.Event()
+        self._belt_news = asyncio.Event()  # set on every change of the belief
         self._running_at_drop = False
         self._target_speed_kmh: float | None = None
         self._target_incline_pct: float | None = None
@@ -539,7 +541,14 @@ class TreadmillLink:
         # A Stop or Pause from now on cancels this Start, even one that lands while we wait
         # to learn the belt's state (the job carries the epoch of the call, not of the queue).
         epoch = self._jobs.stop_epoch
-        if self._belt.running is None:
+        if self._profile.start_toggles:
+            # Start would pause a running belt: wait to see it stand still (or run)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(t.START_STATE_WAIT_S):
+                    while not (self._belt.known_stopped or self._belt.running):
+                        self._belt_news.clear()
+                        await self._belt_news.wait()
+        elif self._belt.running is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.command_timeout_s):
                     await self._state_known.wait()
@@ -760,6 +769,7 @@ class TreadmillLink:
             permission=self._cp.permission,
             belt_running=self._belt.running,
             quirks=self._profile,
+            belt_known_stopped=self._belt.known_stopped,
         )
 
     async def _execute(self, entry: Entry[_Future]) -> float | None:
@@ -815,6 +825,12 @@ class TreadmillLink:
                 return CommandSuperseded(self._address, request.opcode, by)
             case FailReason.CONTROL_LOST:
                 return self._control_lost_error()
+            case FailReason.BELT_STATE_UNKNOWN:
+                return BeltStateUnknown(
+                    self._address,
+                    f"Start not sent: on {self.name} Start pauses a running belt, and the belt "
+                    "has not been seen standing still",
+                )
             case FailReason.REJECTED if isinstance(result, int):
                 return self._rejected(request, result)
         return LinkError(self._address, f"the link to {self.name} is down")
@@ -1237,6 +1253,7 @@ class TreadmillLink:
         self._emit(BadFrameEvent(characteristic, str(error), raw, self._now()))
 
     def _belt_changed(self) -> None:
+        self._belt_news.set()
         if self._belt.running is not None:
             self._state_known.set()
         if self._belt.running:

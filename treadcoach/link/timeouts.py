@@ -29,6 +29,7 @@ __all__ = [
     "RECONNECT_FIND_MIN_S",
     "RECONNECT_STOP_ATTEMPTS",
     "RECONNECT_STOP_BACKOFF_S",
+    "START_STATE_WAIT_S",
     "STOP_ATTEMPTS",
     "STOP_ATTEMPT_TIMEOUT_S",
     "STOP_RETRY_BACKOFF_S",
@@ -50,6 +51,9 @@ STOP_RETRY_BACKOFF_S: Final = (0.0,)
 #: failed -- then the user is told (``StopUnconfirmedEvent``).
 RECONNECT_STOP_BACKOFF_S: Final = (0.0, 0.25, 0.5, 1.0)
 RECONNECT_STOP_ATTEMPTS: Final = 8
+#: how long ``start()`` on a ``start_toggles`` machine waits to see the belt stand still (two
+#: records at 1 Hz, with margin) before refusing to send Start.
+START_STATE_WAIT_S: Final = 3.0
 #: waits between "control not permitted" (0x05) retries of an ordinary command; each retry
 #: re-requests control first. Kingsmith pads answer 0x05 for ~2.5 s after Start.
 NOT_PERMITTED_BACKOFF_S: Final = (0.5, 1.0, 2.0)
