@@ -17,7 +17,18 @@ import pytest
 import treadcoach.link
 
 LINK_DIR = Path(treadcoach.link.__file__).parent
-PURE = ("belt", "events", "pace", "phase", "profile", "quirks", "ranges", "scheduler", "timeouts")
+PURE = (
+    "belt",
+    "events",
+    "observe",
+    "pace",
+    "phase",
+    "profile",
+    "quirks",
+    "ranges",
+    "scheduler",
+    "timeouts",
+)
 FORBIDDEN = ("asyncio", "bleak", "bleak_retry_connector", "sim", "bumble")
 
 

@@ -73,24 +73,19 @@ from treadcoach.ftms import (
     StopPause,
     TrainingStatus,
     TreadmillData,
-    TreadmillDataAssembler,
     UnexpectedResponse,
     decode_inclination_range,
     decode_machine_features,
-    decode_machine_status,
     decode_speed_range,
     decode_training_status,
     uuids,
 )
 from treadcoach.ftms.enums import (
-    MachineStatusOp,
     OpCode,
     ResultCode,
     StopPauseParam,
-    TrainingStatusCode,
 )
 from treadcoach.link import timeouts as t
-from treadcoach.link.belt import BeltBelief
 from treadcoach.link.bluetooth import bluetooth_unavailable
 from treadcoach.link.events import (
     BadFrameEvent,
@@ -98,20 +93,15 @@ from treadcoach.link.events import (
     LinkDownEvent,
     LinkEvent,
     LinkUpEvent,
-    StatusEvent,
     StopUnconfirmedEvent,
-    TelemetryEvent,
-    TrainingStatusEvent,
 )
+from treadcoach.link.observe import MachineView
 from treadcoach.link.phase import LinkPhase, LinkPhaseMachine
 from treadcoach.link.phase import PhaseTrigger as P
 from treadcoach.link.profile import GENERIC_PROFILE, LinkProfile
 from treadcoach.link.quirks import (
     KMH_PER_MPH,
     commanded_kmh,
-    normalise_machine_status,
-    normalise_treadmill_data,
-    normalise_treadmill_packet,
     wire_target_speed,
 )
 from treadcoach.link.ranges import (
@@ -148,17 +138,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_STOPPED_STATUSES: Final = frozenset(
-    {
-        MachineStatusOp.RESET,
-        MachineStatusOp.STOPPED_OR_PAUSED_BY_USER,
-        MachineStatusOp.STOPPED_BY_SAFETY_KEY,
-    }
-)
-_IDLE_TRAINING: Final = frozenset(
-    {TrainingStatusCode.IDLE, TrainingStatusCode.PRE_WORKOUT, TrainingStatusCode.POST_WORKOUT}
-)
 
 #: ``(advertised name, address) -> profile``: e.g. ``Settings.profile_for``, resolved once the
 #: device is found, so a link can be opened by name with the matching devices.toml entry.
@@ -274,7 +253,6 @@ class TreadmillLink:
         self._client: BleakClient | None = None
         self._cp_char: BleakGATTCharacteristic | None = None
         self._ts_char: BleakGATTCharacteristic | None = None
-        self._assembler = TreadmillDataAssembler()
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stream = _EventStream(self._queue)
 
@@ -282,7 +260,6 @@ class TreadmillLink:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._connected_at: float | None = None
         self._last_command_at = 0.0
 
         self._features: MachineFeatures | None = None
@@ -291,19 +268,12 @@ class TreadmillLink:
         self._speed_range = DEFAULT_SPEED_RANGE
         self._incline_range = DEFAULT_INCLINE_RANGE
 
-        self._belt = BeltBelief()
+        self._view = MachineView(self._profile)
         self._running_event = asyncio.Event()
         self._up = asyncio.Event()  # set while READY
         self._state_known = asyncio.Event()
         self._belt_news = asyncio.Event()  # set on every change of the belief
         self._running_at_drop = False
-        self._target_speed_kmh: float | None = None
-        self._target_incline_pct: float | None = None
-        self._last_telemetry_at: float | None = None
-        self._last_telemetry: TreadmillData | None = None
-        self._training_status: TrainingStatus | None = None
-        #: Notifications and indications that did not decode (skipped, link kept).
-        self.bad_frames = 0
 
     # --- identity and state ----------------------------------------------------------------
 
@@ -360,34 +330,39 @@ class TreadmillLink:
 
         A belt coasting down after Stop is *not* running: its state is stopped.
         """
-        return self._belt.running
+        return self._view.belt.running
 
     @property
     def belt_speed_kmh(self) -> float | None:
         """The belt speed in the last telemetry record (true km/h), None before the first."""
-        return self._belt.speed_kmh
+        return self._view.belt.speed_kmh
 
     @property
     def target_speed_kmh(self) -> float | None:
         """The target the machine accepted last (0 after Stop/Pause), in true km/h."""
-        return self._target_speed_kmh
+        return self._view.target_speed_kmh
 
     @property
     def target_incline_pct(self) -> float | None:
-        return self._target_incline_pct
+        return self._view.target_incline_pct
 
     @property
     def last_telemetry(self) -> TreadmillData | None:
-        return self._last_telemetry
+        return self._view.last_telemetry
 
     @property
     def last_telemetry_at(self) -> float | None:
         """Loop time of the last complete Treadmill Data record, None before the first."""
-        return self._last_telemetry_at
+        return self._view.last_telemetry_at
 
     @property
     def training_status(self) -> TrainingStatus | None:
-        return self._training_status
+        return self._view.training_status
+
+    @property
+    def bad_frames(self) -> int:
+        """Notifications and indications that did not decode (skipped, link kept)."""
+        return self._view.bad_frames
 
     def telemetry_age_s(self) -> float:
         """Seconds (loop clock) since the last telemetry record, or since connecting if none came.
@@ -395,10 +370,7 @@ class TreadmillLink:
         Keeps growing while the link is down or the machine has gone quiet: the stale watchdog's
         input. ``inf`` before the first connection.
         """
-        since = (
-            self._last_telemetry_at if self._last_telemetry_at is not None else self._connected_at
-        )
-        return float("inf") if since is None else self._now() - since
+        return self._view.telemetry_age_s(self._now())
 
     def events(self) -> AsyncIterator[LinkEvent]:
         """Every link event in order, from connecting on; ends when the link closes or gives up.
@@ -436,7 +408,7 @@ class TreadmillLink:
             self._spawn(self._work(), "commands")
             if self._profile.keepalive_s:
                 self._spawn(self._keepalive(self._profile.keepalive_s), "keep-alive")
-            self._emit(LinkUpEvent(False, bool(self._belt.running), False, self._now()))
+            self._emit(LinkUpEvent(False, bool(self._view.belt.running), False, self._now()))
         except BaseException:
             await self._shutdown()
             raise
@@ -516,12 +488,7 @@ class TreadmillLink:
         self._up.set()
 
     def _known_stopped(self) -> bool:
-        return (
-            self._belt.running is False
-            and self._belt.speed_kmh is not None
-            and self._belt.speed_kmh <= 0.0
-            and self.telemetry_age_s() <= t.FRESH_TELEMETRY_S
-        )
+        return self._view.standing_still(self._now())
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -545,14 +512,14 @@ class TreadmillLink:
             # Start would pause a running belt: wait to see it stand still (or run)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(t.START_STATE_WAIT_S):
-                    while not (self._belt.known_stopped or self._belt.running):
+                    while not (self._view.belt.known_stopped or self._view.belt.running):
                         self._belt_news.clear()
                         await self._belt_news.wait()
-        elif self._belt.running is None:
+        elif self._view.belt.running is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.command_timeout_s):
                     await self._state_known.wait()
-        if self._belt.running:
+        if self._view.belt.running:
             logger.info("%s: belt already running; Start not sent", self.name)
             return False
         entry = self._enqueue(StartResume(), None, epoch=epoch)
@@ -767,9 +734,9 @@ class TreadmillLink:
             attempt,
             superseded=self._jobs.superseded(entry),
             permission=self._cp.permission,
-            belt_running=self._belt.running,
+            belt_running=self._view.belt.running,
             quirks=self._profile,
-            belt_known_stopped=self._belt.known_stopped,
+            belt_known_stopped=self._view.belt.known_stopped,
         )
 
     async def _execute(self, entry: Entry[_Future]) -> float | None:
@@ -781,7 +748,7 @@ class TreadmillLink:
             isinstance(decision, Send)
             and isinstance(request, SetTargetSpeed)
             and self._profile.start_before_speed
-            and not self._belt.running
+            and not self._view.belt.running
         ):
             await self._wait_running(self._profile.running_wait_s)
             decision = self._decide(entry, None, attempt)
@@ -845,17 +812,8 @@ class TreadmillLink:
 
     def _applied(self, request: ControlRequest, value: float | None) -> None:
         """Bookkeeping after the machine accepted ``request``."""
-        if isinstance(request, SetTargetSpeed):
-            self._target_speed_kmh = value
-        elif isinstance(request, SetTargetInclination):
-            self._target_incline_pct = value
-        elif isinstance(request, StartResume):
-            self._belt.started(self._now())
-            self._belt_changed()
-        elif isinstance(request, StopPause):
-            self._belt.stopped(self._now())
-            self._belt_changed()
-            self._target_speed_kmh = 0.0
+        self._view.accepted(request, value, self._now())
+        self._belt_changed()
 
     async def _wait_running(self, timeout_s: float) -> bool:
         try:
@@ -1006,7 +964,7 @@ class TreadmillLink:
     # --- connecting ---------------------------------------------------------------------------
 
     async def _find_device(self, timeout_s: float) -> BLEDevice:
-        if self._device is not None and self._client is None and self._connected_at is None:
+        if self._device is not None and self._client is None and self._view.connected_at is None:
             return self._device
         wanted = self._address or str(self._target)
         found = await find_treadmill(
@@ -1024,8 +982,9 @@ class TreadmillLink:
     async def _connect_once(self, find_timeout_s: float) -> None:
         self._phase.fire(P.ATTEMPT, self._now())
         device = await self._find_device(find_timeout_s)
-        if self._connected_at is None:
+        if self._view.connected_at is None:
             self._resolve_profile()
+            self._view.quirks = self._profile
         extra: dict[str, Any] = {}
         if self._client_backend is not None:
             extra["backend"] = self._client_backend
@@ -1070,7 +1029,6 @@ class TreadmillLink:
                 "treadmill we can drive",
             )
         self._cp_char = cp
-        self._assembler.reset()
         self._features = await self._read(client, uuids.FEATURE_UUID, decode_machine_features)
         self._device_speed_range = await self._read(
             client, uuids.SPEED_RANGE_UUID, decode_speed_range
@@ -1086,10 +1044,8 @@ class TreadmillLink:
         self._speed_range, self._incline_range = ranges.speed, ranges.incline
         training = await self._read(client, uuids.TRAINING_STATUS_UUID, decode_training_status)
         if training is not None:
-            self._training_status = training
-            if training.status in _IDLE_TRAINING:
-                self._belt.idle()
-                self._belt_changed()
+            self._view.training_read(training)
+            self._belt_changed()
         # FTMS: the control point's indications must be on before the first write to it.
         await client.start_notify(cp, self._on_control_point)
         await client.start_notify(data, self._on_treadmill_data)
@@ -1102,7 +1058,7 @@ class TreadmillLink:
         ):
             await client.start_notify(self._ts_char, self._on_training_status)
         self._phase.fire(P.GATT_UP, self._now())
-        self._connected_at = self._now()
+        self._view.connected(self._now())
 
     async def _read(self, client: BleakClient, uuid: str, decode: Callable[[bytes], T]) -> T | None:
         char = client.services.get_characteristic(uuid)
@@ -1113,11 +1069,11 @@ class TreadmillLink:
         except BleakError as error:
             logger.info("%s: reading %s failed: %s", self.name, uuid, error)
             return None
-        try:
-            return decode(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame(uuid, error, raw)
+        value = self._view.decode(uuid, decode, raw, self._now())
+        if isinstance(value, BadFrameEvent):
+            self._publish([value])
             return None
+        return value
 
     # --- link down, and back up -------------------------------------------------------------
 
@@ -1127,7 +1083,7 @@ class TreadmillLink:
         self._link_down("the treadmill dropped the Bluetooth link")
 
     def _link_down(self, reason: str) -> None:
-        self._running_at_drop = bool(self._belt.running) or (self._belt.speed_kmh or 0.0) > 0.0
+        self._running_at_drop = self._view.running_or_moving()
         self._client = None
         phase = self._phase.fire(P.DROPPED, self._now())
         self._up.clear()
@@ -1139,7 +1095,6 @@ class TreadmillLink:
             self._cp.timeout()
         else:
             self._cp.reset()
-        self._assembler.reset()
         # a drop during the first connect is that connect's own failure: no reconnect for it
         will_retry = self.reconnect and self._tg is not None and phase is LinkPhase.RECONNECTING
         self._emit(LinkDownEvent(reason, will_retry, self._now()))
@@ -1247,16 +1202,24 @@ class TreadmillLink:
     def _end_stream(self) -> None:
         self._queue.put_nowait(_END)
 
-    def _bad_frame(self, characteristic: str, error: Exception, raw: bytes) -> None:
-        self.bad_frames += 1
-        logger.debug("%s: bad %s frame %s: %s", self.name, characteristic, raw.hex(" "), error)
-        self._emit(BadFrameEvent(characteristic, str(error), raw, self._now()))
+    def _publish(self, events: list[LinkEvent]) -> None:
+        for event in events:
+            if isinstance(event, BadFrameEvent):
+                logger.debug(
+                    "%s: bad %s frame %s: %s",
+                    self.name,
+                    event.characteristic,
+                    event.data.hex(" "),
+                    event.error,
+                )
+            self._emit(event)
+        self._belt_changed()
 
     def _belt_changed(self) -> None:
         self._belt_news.set()
-        if self._belt.running is not None:
+        if self._view.belt.running is not None:
             self._state_known.set()
-        if self._belt.running:
+        if self._view.belt.running:
             self._running_event.set()
         else:
             self._running_event.clear()
@@ -1266,7 +1229,7 @@ class TreadmillLink:
         try:
             events = self._cp.receive(raw)
         except FtmsDecodeError as error:
-            self._bad_frame("Control Point", error, raw)
+            self._publish([self._view.bad_frame("Control Point", error, raw, self._now())])
             return
         self._control_events(events)
 
@@ -1296,54 +1259,13 @@ class TreadmillLink:
         self._emit(ControlLostEvent(self._now()))
 
     def _on_treadmill_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        raw = normalise_treadmill_packet(bytes(data), self._profile)
-        try:
-            record = self._assembler.feed(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame("Treadmill Data", error, raw)
-            return
-        if record is None:
-            return
-        record = normalise_treadmill_data(record, self._profile)
-        now = self._now()
-        self._last_telemetry_at = now
-        self._last_telemetry = record
-        if record.speed_kmh is not None:
-            self._belt.telemetry(record.speed_kmh, now)
-            self._belt_changed()
-        self._emit(TelemetryEvent(record, now))
+        self._publish(self._view.treadmill_data(bytes(data), self._now()))
 
     def _on_machine_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        raw = bytes(data)
-        try:
-            status = normalise_machine_status(decode_machine_status(raw), self._profile)
-        except FtmsDecodeError as error:
-            self._bad_frame("Machine Status", error, raw)
-            return
-        op = status.op
-        if op == MachineStatusOp.STARTED_OR_RESUMED_BY_USER:
-            self._belt.started(self._now())
-            self._belt_changed()
-        elif op in _STOPPED_STATUSES:
-            self._belt.stopped(self._now())
-            self._belt_changed()
-            self._target_speed_kmh = 0.0
-        elif op == MachineStatusOp.TARGET_SPEED_CHANGED and status.target_speed_kmh is not None:
-            self._target_speed_kmh = status.target_speed_kmh
-        elif op == MachineStatusOp.TARGET_INCLINE_CHANGED and status.target_incline_pct is not None:
-            self._target_incline_pct = status.target_incline_pct
-        self._emit(StatusEvent(status, self._now()))
-        self._control_events(self._cp.machine_status(status))
+        events, status = self._view.machine_status(bytes(data), self._now())
+        self._publish(events)
+        if status is not None:
+            self._control_events(self._cp.machine_status(status))
 
     def _on_training_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        raw = bytes(data)
-        try:
-            status = decode_training_status(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame("Training Status", error, raw)
-            return
-        self._training_status = status
-        if status.status in _IDLE_TRAINING:
-            self._belt.idle()
-            self._belt_changed()
-        self._emit(TrainingStatusEvent(status, self._now()))
+        self._publish(self._view.training_status_changed(bytes(data), self._now()))
