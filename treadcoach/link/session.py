@@ -40,7 +40,6 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
-from bleak_retry_connector import establish_connection
 
 from treadcoach.errors import (
     BeltStateUnknown,
@@ -74,19 +73,14 @@ from treadcoach.ftms import (
     TrainingStatus,
     TreadmillData,
     UnexpectedResponse,
-    decode_inclination_range,
-    decode_machine_features,
-    decode_speed_range,
-    decode_training_status,
-    uuids,
 )
 from treadcoach.ftms.enums import (
     OpCode,
     ResultCode,
     StopPauseParam,
 )
+from treadcoach.link import gatt
 from treadcoach.link import timeouts as t
-from treadcoach.link.bluetooth import bluetooth_unavailable
 from treadcoach.link.events import (
     BadFrameEvent,
     ControlLostEvent,
@@ -263,12 +257,19 @@ class TreadmillLink:
         self._last_command_at = 0.0
 
         self._features: MachineFeatures | None = None
-        self._device_speed_range: SpeedRange | None = None
-        self._device_incline_range: InclinationRange | None = None
         self._speed_range = DEFAULT_SPEED_RANGE
         self._incline_range = DEFAULT_INCLINE_RANGE
 
         self._view = MachineView(self._profile)
+        self._handlers = gatt.Handlers(
+            self._on_control_point,
+            self._on_treadmill_data,
+            self._on_machine_status,
+            self._on_training_status,
+            lambda uuid, error, raw: self._publish(
+                [self._view.bad_frame(uuid, error, raw, self._now())]
+            ),
+        )
         self._running_event = asyncio.Event()
         self._up = asyncio.Event()  # set while READY
         self._state_known = asyncio.Event()
@@ -458,11 +459,7 @@ class TreadmillLink:
         client, self._client = self._client, None
         self._fail_answers(LinkError(self._address, "the link closed before the answer came"))
         if client is not None:
-            try:
-                async with asyncio.timeout(t.DISCONNECT_TIMEOUT_S):
-                    await client.disconnect()
-            except (BleakError, OSError, TimeoutError) as error:
-                logger.info("%s: disconnect failed: %s", self.name, error)
+            await gatt.disconnect(client, self.name)
         self._end_stream()
         if self._phase.phase is not LinkPhase.CLOSED:
             self._phase.fire(P.CLOSED, self._now())
@@ -985,95 +982,29 @@ class TreadmillLink:
         if self._view.connected_at is None:
             self._resolve_profile()
             self._view.quirks = self._profile
-        extra: dict[str, Any] = {}
-        if self._client_backend is not None:
-            extra["backend"] = self._client_backend
-        try:
-            client = await establish_connection(
-                BleakClient,
-                device,
-                device.name or device.address,
-                disconnected_callback=self._on_disconnected,
-                max_attempts=t.CONNECT_ATTEMPTS,
-                **extra,
-            )
-        except (BleakError, OSError) as error:
-            unavailable = bluetooth_unavailable(error)
-            if unavailable is not None:
-                raise unavailable from error
-            raise LinkError(
-                self._address, f"could not connect to {self.name} ({device.address}): {error}"
-            ) from error
+        client = await gatt.connect(
+            device,
+            name=self.name,
+            backend=self._client_backend,
+            on_disconnected=self._on_disconnected,
+        )
         self._client = client
         try:
-            await self._setup(client)
-        except BaseException as error:
+            up = await gatt.set_up(client, name=self.name, address=self._address, on=self._handlers)
+        except BaseException:
             self._client = None
-            with contextlib.suppress(BleakError, OSError, TimeoutError):
-                async with asyncio.timeout(t.DISCONNECT_TIMEOUT_S):
-                    await client.disconnect()
-            if isinstance(error, BleakError):
-                raise LinkError(
-                    self._address, f"setting up {self.name} after connecting failed: {error}"
-                ) from error
             raise
-
-    async def _setup(self, client: BleakClient) -> None:
-        services = client.services
-        cp = services.get_characteristic(uuids.CONTROL_POINT_UUID)
-        data = services.get_characteristic(uuids.TREADMILL_DATA_UUID)
-        if cp is None or data is None:
-            raise LinkError(
-                self._address,
-                f"{self.name} has no FTMS Treadmill Data or Control Point: it is not an FTMS "
-                "treadmill we can drive",
-            )
-        self._cp_char = cp
-        self._features = await self._read(client, uuids.FEATURE_UUID, decode_machine_features)
-        self._device_speed_range = await self._read(
-            client, uuids.SPEED_RANGE_UUID, decode_speed_range
-        )
-        self._device_incline_range = await self._read(
-            client, uuids.INCLINATION_RANGE_UUID, decode_inclination_range
-        )
-        ranges = effective_ranges(
-            self._profile, self._device_speed_range, self._device_incline_range, self._features
-        )
+        self._cp_char, self._ts_char = up.control_point, up.training_status_char
+        self._features = up.features
+        ranges = effective_ranges(self._profile, up.speed_range, up.incline_range, up.features)
         for warning in ranges.warnings:
             logger.warning("%s: %s", self.name, warning)
         self._speed_range, self._incline_range = ranges.speed, ranges.incline
-        training = await self._read(client, uuids.TRAINING_STATUS_UUID, decode_training_status)
-        if training is not None:
-            self._view.training_read(training)
+        if up.training is not None:
+            self._view.training_read(up.training)
             self._belt_changed()
-        # FTMS: the control point's indications must be on before the first write to it.
-        await client.start_notify(cp, self._on_control_point)
-        await client.start_notify(data, self._on_treadmill_data)
-        status = services.get_characteristic(uuids.MACHINE_STATUS_UUID)
-        if status is not None:
-            await client.start_notify(status, self._on_machine_status)
-        self._ts_char = services.get_characteristic(uuids.TRAINING_STATUS_UUID)
-        if self._ts_char is not None and (
-            "notify" in self._ts_char.properties or "indicate" in self._ts_char.properties
-        ):
-            await client.start_notify(self._ts_char, self._on_training_status)
         self._phase.fire(P.GATT_UP, self._now())
         self._view.connected(self._now())
-
-    async def _read(self, client: BleakClient, uuid: str, decode: Callable[[bytes], T]) -> T | None:
-        char = client.services.get_characteristic(uuid)
-        if char is None or "read" not in char.properties:
-            return None
-        try:
-            raw = bytes(await client.read_gatt_char(char))
-        except BleakError as error:
-            logger.info("%s: reading %s failed: %s", self.name, uuid, error)
-            return None
-        value = self._view.decode(uuid, decode, raw, self._now())
-        if isinstance(value, BadFrameEvent):
-            self._publish([value])
-            return None
-        return value
 
     # --- link down, and back up -------------------------------------------------------------
 
