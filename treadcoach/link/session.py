@@ -50,16 +50,10 @@ from treadcoach.errors import (
     FtmsDecodeError,
     LimitsError,
     LinkError,
-    LocalFtmsError,
     StopRefused,
     TreadcoachError,
 )
 from treadcoach.ftms import (
-    CommandFailed,
-    CommandSucceeded,
-    ControlEvent,
-    ControlPermissionLost,
-    ControlPoint,
     ControlRequest,
     InclinationRange,
     MachineFeatures,
@@ -72,7 +66,6 @@ from treadcoach.ftms import (
     StopPause,
     TrainingStatus,
     TreadmillData,
-    UnexpectedResponse,
 )
 from treadcoach.ftms.enums import (
     OpCode,
@@ -81,6 +74,7 @@ from treadcoach.ftms.enums import (
 )
 from treadcoach.link import gatt
 from treadcoach.link import timeouts as t
+from treadcoach.link.channel import ControlChannel, mark_retrieved, opname, result_text
 from treadcoach.link.events import (
     BadFrameEvent,
     ControlLostEvent,
@@ -140,26 +134,6 @@ ProfileSource = LinkProfile | Callable[[str | None, str], LinkProfile]
 T = TypeVar("T")
 _Future = asyncio.Future[float | None]
 _END: Final = object()
-
-
-def _opname(opcode: int) -> str:
-    try:
-        return OpCode(opcode).name
-    except ValueError:
-        return f"0x{opcode:02X}"
-
-
-def _result_text(result: int) -> str:
-    try:
-        return f"0x{result:02X} ({ResultCode(result).name.lower().replace('_', ' ')})"
-    except ValueError:
-        return f"0x{result:02X}"
-
-
-def _mark_retrieved(future: asyncio.Future[Any]) -> None:
-    # Callers await a shield of the job; one that was cancelled leaves nobody to read the error.
-    if not future.cancelled():
-        future.exception()
 
 
 class _EventStream:
@@ -239,13 +213,15 @@ class TreadmillLink:
         self._name: str | None = target.name if isinstance(target, BLEDevice) else None
 
         self._phase = LinkPhaseMachine()
-        self._cp = ControlPoint()
+        self._channel = ControlChannel(
+            name=lambda: self.name,
+            address=lambda: self._address,
+            lost_error=self._control_lost_error,
+            on_lost=self._lose_control,
+        )
         self._jobs: CommandQueue[_Future] = CommandQueue()
         self._jobs_ready = asyncio.Event()
-        #: the answer each written request waits for; keys are ``self._cp.pending`` entries
-        self._answers: dict[int, asyncio.Future[int]] = {}
         self._client: BleakClient | None = None
-        self._cp_char: BleakGATTCharacteristic | None = None
         self._ts_char: BleakGATTCharacteristic | None = None
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stream = _EventStream(self._queue)
@@ -254,7 +230,6 @@ class TreadmillLink:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._reconnect_task: asyncio.Task[None] | None = None
-        self._last_command_at = 0.0
 
         self._features: MachineFeatures | None = None
         self._speed_range = DEFAULT_SPEED_RANGE
@@ -318,12 +293,12 @@ class TreadmillLink:
     @property
     def has_control(self) -> bool:
         """Request Control succeeded on this connection and was not lost since."""
-        return self._cp.has_control
+        return self._channel.cp.has_control
 
     @property
     def control_lost(self) -> bool:
         """0xFF was seen: commands raise ControlLost until ``request_control()`` succeeds."""
-        return self._cp.permission is Permission.LOST
+        return self._channel.permission is Permission.LOST
 
     @property
     def belt_running(self) -> bool | None:
@@ -391,7 +366,7 @@ class TreadmillLink:
         try:
             await self._connect_once(self.find_timeout_s)
             if self._profile.request_control != "never":
-                result = await self._round_trip(RequestControl(), self.command_timeout_s)
+                result = await self._channel.round_trip(RequestControl(), self.command_timeout_s)
                 if result == ResultCode.NOT_SUPPORTED:
                     # It has no Request Control: its commands will tell whether they need one.
                     logger.info("%s: Request Control is not supported; going on", self.name)
@@ -400,7 +375,7 @@ class TreadmillLink:
                         self._address,
                         OpCode.REQUEST_CONTROL,
                         int(result),
-                        f"{self.name} refused Request Control with result {_result_text(result)}; "
+                        f"{self.name} refused Request Control with result {result_text(result)}; "
                         "another app may be connected to it",
                     )
             if self._phase.phase is not LinkPhase.SETTING_UP:
@@ -457,7 +432,7 @@ class TreadmillLink:
         for task in self._tasks:
             task.cancel()
         client, self._client = self._client, None
-        self._fail_answers(LinkError(self._address, "the link closed before the answer came"))
+        self._channel.detach(LinkError(self._address, "the link closed before the answer came"))
         if client is not None:
             await gatt.disconnect(client, self.name)
         self._end_stream()
@@ -556,10 +531,10 @@ class TreadmillLink:
                     "reconnect",
                 )
             )
-            failed.add_done_callback(_mark_retrieved)
+            failed.add_done_callback(mark_retrieved)
             return failed
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(_mark_retrieved)
+        done.add_done_callback(mark_retrieved)
         self._spawn(self._stop_into(done, take_control), "stop", cancel_on_close=False)
         return done
 
@@ -647,7 +622,7 @@ class TreadmillLink:
         self, request: ControlRequest, value: float | None, *, epoch: int | None = None
     ) -> Entry[_Future]:
         future: _Future = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_mark_retrieved)
+        future.add_done_callback(mark_retrieved)
         entry = self._jobs.push(request, future, value, epoch=epoch)
         self._jobs_ready.set()
         return entry
@@ -730,7 +705,7 @@ class TreadmillLink:
             last,
             attempt,
             superseded=self._jobs.superseded(entry),
-            permission=self._cp.permission,
+            permission=self._channel.permission,
             belt_running=self._view.belt.running,
             quirks=self._profile,
             belt_known_stopped=self._view.belt.known_stopped,
@@ -755,7 +730,9 @@ class TreadmillLink:
                 case Send(control_first=control_first) if (
                     control_first is not ControlFirst.NO and not asked_control
                 ):
-                    result = await self._round_trip(RequestControl(), self.command_timeout_s)
+                    result = await self._channel.round_trip(
+                        RequestControl(), self.command_timeout_s
+                    )
                     if control_first is ControlFirst.REQUIRED and result != ResultCode.SUCCESS:
                         raise self._rejected(RequestControl(), result)
                     asked_control = True
@@ -763,7 +740,7 @@ class TreadmillLink:
                     decision = self._decide(entry, None, attempt)
                 case Send():
                     asked_control = False
-                    result = await self._round_trip(request, self.command_timeout_s)
+                    result = await self._channel.round_trip(request, self.command_timeout_s)
                     decision = self._decide(entry, result, attempt)
                 case Retry(delay_s=delay_s):
                     await asyncio.sleep(delay_s)
@@ -773,7 +750,7 @@ class TreadmillLink:
                     self._applied(request, entry.value)
                     return entry.value
                 case Skip(reason=reason):
-                    logger.info("%s: %s not sent: %s", self.name, _opname(request.opcode), reason)
+                    logger.info("%s: %s not sent: %s", self.name, opname(request.opcode), reason)
                     entry.skipped = True
                     return None
                 case Fail(reason=reason, result=result):
@@ -804,7 +781,7 @@ class TreadmillLink:
             self._address,
             request.opcode,
             int(result),
-            f"{self.name} refused {_opname(request.opcode)} with result {_result_text(result)}",
+            f"{self.name} refused {opname(request.opcode)} with result {result_text(result)}",
         )
 
     def _applied(self, request: ControlRequest, value: float | None) -> None:
@@ -839,10 +816,10 @@ class TreadmillLink:
                 case Send(control_first=control_first):
                     if control_first is not ControlFirst.NO:
                         with contextlib.suppress(LinkError):
-                            await self._round_trip(RequestControl(), timeout_s)
+                            await self._channel.round_trip(RequestControl(), timeout_s)
                     result: Result
                     try:
-                        result = await self._round_trip(request, timeout_s)
+                        result = await self._channel.round_trip(request, timeout_s)
                     except ControlLost:
                         raise
                     except CommandTimeout as error:
@@ -897,66 +874,11 @@ class TreadmillLink:
             backoff_s=policy.backoff_s,
             standstill=policy.until_standstill and self._known_stopped(),
             gatt_up=self._phase.gatt_up and self._client is not None,
-            permission=self._cp.permission,
+            permission=self._channel.permission,
             take_control=take_control,
-            others_pending=bool(self._cp.pending),
+            others_pending=bool(self._channel.cp.pending),
             quirks=self._profile,
         )
-
-    async def _round_trip(self, request: ControlRequest, timeout_s: float) -> int:
-        """Write ``request`` and wait for its indication; returns the result code."""
-        client, char = self._client, self._cp_char
-        if client is None or char is None or not self._phase.gatt_up:
-            raise LinkError(self._address, f"the link to {self.name} is down")
-        try:
-            data = self._cp.send(request)
-        except LocalFtmsError as error:
-            if self._cp.permission is Permission.LOST:
-                raise self._control_lost_error() from error
-            raise LinkError(self._address, str(error)) from error
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[int] = loop.create_future()
-        self._answers[id(request)] = answer
-        self._last_command_at = loop.time()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await client.write_gatt_char(char, data, response=True)
-                return await answer
-        except TimeoutError:
-            self._cp.timeout(request)
-            raise CommandTimeout(self._address, request.opcode, timeout_s) from None
-        except BleakError as error:
-            self._cp.timeout(request)
-            raise LinkError(
-                self._address,
-                f"writing {_opname(request.opcode)} to {self.name} failed: {error}",
-            ) from error
-        except asyncio.CancelledError as error:
-            self._cp.timeout(request)
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise  # we are being cancelled: let it through
-            # A Bluetooth stack leaked its own cancellation (bumble does): a failed write, not
-            # the end of the task that made it (issue 13).
-            raise LinkError(
-                self._address,
-                f"writing {_opname(request.opcode)} to {self.name} failed: the Bluetooth stack "
-                "cancelled the write",
-            ) from error
-        except BaseException:
-            # whatever else ended the wait, the control point stops waiting for it too
-            self._cp.timeout(request)
-            raise
-        finally:
-            if self._answers.get(id(request)) is answer:
-                del self._answers[id(request)]
-
-    def _fail_answers(self, error: LinkError) -> None:
-        answers, self._answers = self._answers, {}
-        for answer in answers.values():
-            if not answer.done():
-                answer.set_exception(error)
-                answer.add_done_callback(_mark_retrieved)
 
     # --- connecting ---------------------------------------------------------------------------
 
@@ -994,7 +916,8 @@ class TreadmillLink:
         except BaseException:
             self._client = None
             raise
-        self._cp_char, self._ts_char = up.control_point, up.training_status_char
+        self._channel.attach(client, up.control_point)
+        self._ts_char = up.training_status_char
         self._features = up.features
         ranges = effective_ranges(self._profile, up.speed_range, up.incline_range, up.features)
         for warning in ranges.warnings:
@@ -1018,14 +941,8 @@ class TreadmillLink:
         self._client = None
         phase = self._phase.fire(P.DROPPED, self._now())
         self._up.clear()
-        self._fail_answers(LinkError(self._address, f"the link to {self.name} dropped"))
+        self._channel.detach(LinkError(self._address, f"the link to {self.name} dropped"))
         self._drop_queued(lambda job: LinkError(self._address, f"the link to {self.name} dropped"))
-        # Permission belongs to the connection -- except "lost": the console still holds the
-        # belt after a reconnect, until the user asks for control back.
-        if self._cp.permission is Permission.LOST:
-            self._cp.timeout()
-        else:
-            self._cp.reset()
         # a drop during the first connect is that connect's own failure: no reconnect for it
         will_retry = self.reconnect and self._tg is not None and phase is LinkPhase.RECONNECTING
         self._emit(LinkDownEvent(reason, will_retry, self._now()))
@@ -1099,7 +1016,7 @@ class TreadmillLink:
         wants_control = self._profile.request_control != "never" and not self.control_lost
         if wants_control and not self.has_control and self._phase.gatt_up:
             try:
-                await self._round_trip(RequestControl(), self.command_timeout_s)
+                await self._channel.round_trip(RequestControl(), self.command_timeout_s)
             except LinkError as error:
                 logger.warning("%s: Request Control after reconnect failed: %s", self.name, error)
         return stopped
@@ -1109,15 +1026,15 @@ class TreadmillLink:
     async def _keepalive(self, period_s: float) -> None:
         while True:
             await asyncio.sleep(period_s)
-            if not self._phase.ready or self.control_lost or self._jobs or self._cp.pending:
+            if not self._phase.ready or self.control_lost or self._jobs or self._channel.cp.pending:
                 continue
-            if self._now() - self._last_command_at < period_s:
+            if self._now() - self._channel.last_write_at < period_s:
                 continue
             try:
                 if self._profile.request_control != "never":
                     await self._submit(RequestControl())
                 elif self._client is not None and self._ts_char is not None:
-                    self._last_command_at = self._now()
+                    self._channel.last_write_at = self._now()
                     await self._client.read_gatt_char(self._ts_char)
             except (TreadcoachError, BleakError) as error:
                 logger.info("%s: keep-alive failed: %s", self.name, error)
@@ -1158,34 +1075,12 @@ class TreadmillLink:
     def _on_control_point(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         raw = bytes(data)
         try:
-            events = self._cp.receive(raw)
+            self._channel.indication(raw)
         except FtmsDecodeError as error:
             self._publish([self._view.bad_frame("Control Point", error, raw, self._now())])
-            return
-        self._control_events(events)
-
-    def _control_events(self, events: list[ControlEvent]) -> None:
-        for event in events:
-            if isinstance(event, (CommandSucceeded, CommandFailed)):
-                result = ResultCode.SUCCESS if isinstance(event, CommandSucceeded) else event.result
-                answer = self._answers.pop(id(event.request), None)
-                if answer is not None and not answer.done():
-                    answer.set_result(int(result))
-            elif isinstance(event, ControlPermissionLost):
-                self._lose_control()
-            elif isinstance(event, UnexpectedResponse):
-                logger.info("%s: control point answer nobody waits for: %s", self.name, event)
 
     def _lose_control(self) -> None:
         logger.warning("%s: control permission lost (console or another app)", self.name)
-        # A Request Control still out was asked before the console took over: its answer must
-        # not hand control back (only the user's C may, after this). Forget it, fail its waiter.
-        for request in self._cp.pending:
-            if isinstance(request, RequestControl):
-                self._cp.timeout(request)
-                answer = self._answers.pop(id(request), None)
-                if answer is not None and not answer.done():
-                    answer.set_exception(self._control_lost_error())
         self._drop_queued(lambda job: self._control_lost_error())
         self._emit(ControlLostEvent(self._now()))
 
@@ -1196,7 +1091,7 @@ class TreadmillLink:
         events, status = self._view.machine_status(bytes(data), self._now())
         self._publish(events)
         if status is not None:
-            self._control_events(self._cp.machine_status(status))
+            self._channel.machine_status(status)
 
     def _on_training_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         self._publish(self._view.training_status_changed(bytes(data), self._now()))
