@@ -990,9 +990,13 @@ class TreadmillLink:
                     self._phase.fire(P.GAVE_UP, self._now())
                 self._end_stream()
                 return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._hurry.wait()
+            if self._hurry.is_set():
+                # leaving: no long backoff, but never a busy loop of instant failures either
+                await asyncio.sleep(t.RECONNECT_BACKOFF_FIRST_S)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._hurry.wait()
 
     async def _after_reconnect(self) -> bool:
         """The first write on a new connection is Stop (invariant 2; a 0x05 answer leads to
