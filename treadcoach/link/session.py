@@ -32,7 +32,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -42,15 +42,12 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
 from treadcoach.errors import (
-    BeltStateUnknown,
     CommandSuperseded,
-    CommandTimeout,
     ControlLost,
     ControlRejected,
     FtmsDecodeError,
     LimitsError,
     LinkError,
-    StopRefused,
     TreadcoachError,
 )
 from treadcoach.ftms import (
@@ -74,7 +71,7 @@ from treadcoach.ftms.enums import (
 )
 from treadcoach.link import gatt
 from treadcoach.link import timeouts as t
-from treadcoach.link.channel import ControlChannel, mark_retrieved, opname, result_text
+from treadcoach.link.channel import ControlChannel, mark_retrieved, result_text
 from treadcoach.link.events import (
     BadFrameEvent,
     ControlLostEvent,
@@ -98,23 +95,12 @@ from treadcoach.link.ranges import (
     effective_ranges,
     snap,
 )
+from treadcoach.link.runner import CommandRunner, Future, LinkContext
 from treadcoach.link.scan import find_treadmill, is_address
 from treadcoach.link.scheduler import (
     CommandQueue,
-    ControlFirst,
-    Decision,
-    Done,
     Entry,
-    Fail,
-    FailReason,
-    Outcome,
-    Result,
-    Retry,
-    Send,
-    Skip,
     StopPolicy,
-    decide_command,
-    decide_stop,
 )
 
 __all__ = [
@@ -131,8 +117,6 @@ logger = logging.getLogger(__name__)
 #: device is found, so a link can be opened by name with the matching devices.toml entry.
 ProfileSource = LinkProfile | Callable[[str | None, str], LinkProfile]
 
-T = TypeVar("T")
-_Future = asyncio.Future[float | None]
 _END: Final = object()
 
 
@@ -219,8 +203,7 @@ class TreadmillLink:
             lost_error=self._control_lost_error,
             on_lost=self._lose_control,
         )
-        self._jobs: CommandQueue[_Future] = CommandQueue()
-        self._jobs_ready = asyncio.Event()
+        self._jobs: CommandQueue[Future] = CommandQueue()
         self._client: BleakClient | None = None
         self._ts_char: BleakGATTCharacteristic | None = None
         self._queue: asyncio.Queue[object] = asyncio.Queue()
@@ -236,6 +219,23 @@ class TreadmillLink:
         self._incline_range = DEFAULT_INCLINE_RANGE
 
         self._view = MachineView(self._profile)
+        self._running_event = asyncio.Event()
+        self._runner = CommandRunner(
+            LinkContext(
+                name=lambda: self.name,
+                address=lambda: self._address,
+                profile=lambda: self._profile,
+                command_timeout_s=lambda: self.command_timeout_s,
+                gatt_up=lambda: self._phase.gatt_up and self._client is not None,
+                standing_still=self._known_stopped,
+                lost_error=self._control_lost_error,
+                accepted=self._applied,
+            ),
+            self._channel,
+            self._jobs,
+            self._view,
+            self._running_event,
+        )
         self._handlers = gatt.Handlers(
             self._on_control_point,
             self._on_treadmill_data,
@@ -245,7 +245,6 @@ class TreadmillLink:
                 [self._view.bad_frame(uuid, error, raw, self._now())]
             ),
         )
-        self._running_event = asyncio.Event()
         self._up = asyncio.Event()  # set while READY
         self._state_known = asyncio.Event()
         self._belt_news = asyncio.Event()  # set on every change of the belief
@@ -381,7 +380,7 @@ class TreadmillLink:
             if self._phase.phase is not LinkPhase.SETTING_UP:
                 raise LinkError(self._address, f"the link to {self.name} dropped while setting up")
             self._ready()
-            self._spawn(self._work(), "commands")
+            self._spawn(self._runner.work(), "commands")
             if self._profile.keepalive_s:
                 self._spawn(self._keepalive(self._profile.keepalive_s), "keep-alive")
             self._emit(LinkUpEvent(False, bool(self._view.belt.running), False, self._now()))
@@ -414,7 +413,7 @@ class TreadmillLink:
             if self._phase.gatt_up and not self._known_stopped() and not self.control_lost:
                 try:
                     async with asyncio.timeout(self.exit_stop_timeout_s):
-                        await self._stop_round_trips(StopPolicy.EXIT)
+                        await self._runner.stop(StopPolicy.EXIT)
                     stopped = True
                 except (TreadcoachError, TimeoutError, BleakError) as error:
                     logger.warning("%s: could not confirm Stop while closing: %s", self.name, error)
@@ -542,7 +541,7 @@ class TreadmillLink:
         """Run one stop for ``stop()``'s caller: its outcome goes to ``done``, never to the
         task group (a refused Stop is the caller's news, not a reason to tear the link down)."""
         try:
-            await self._stop_round_trips(StopPolicy.USER, take_control=take_control)
+            await self._runner.stop(StopPolicy.USER, take_control=take_control)
         except TreadcoachError as error:
             if not done.done():
                 done.set_exception(error)
@@ -620,11 +619,11 @@ class TreadmillLink:
 
     def _enqueue(
         self, request: ControlRequest, value: float | None, *, epoch: int | None = None
-    ) -> Entry[_Future]:
-        future: _Future = asyncio.get_running_loop().create_future()
+    ) -> Entry[Future]:
+        future: Future = asyncio.get_running_loop().create_future()
         future.add_done_callback(mark_retrieved)
         entry = self._jobs.push(request, future, value, epoch=epoch)
-        self._jobs_ready.set()
+        self._runner.ready.set()
         return entry
 
     def _check_link(self) -> None:
@@ -649,7 +648,7 @@ class TreadmillLink:
             "commands are refused until control is requested again",
         )
 
-    def _drop_queued(self, error: Callable[[Entry[_Future]], Exception]) -> None:
+    def _drop_queued(self, error: Callable[[Entry[Future]], Exception]) -> None:
         for entry in self._jobs.drop_all():
             if not entry.ticket.done():
                 entry.ticket.set_exception(error(entry))
@@ -661,224 +660,10 @@ class TreadmillLink:
                     CommandSuperseded(self._address, entry.request.opcode, by)
                 )
 
-    # --- the worker: one command at a time ----------------------------------------------------
-
-    async def _work(self) -> None:
-        while True:
-            await self._jobs_ready.wait()
-            self._jobs_ready.clear()
-            while (entry := self._jobs.pop()) is not None:
-                future = entry.ticket
-                if future.done():
-                    continue
-                try:
-                    result = await self._execute(entry)
-                except asyncio.CancelledError:
-                    task = asyncio.current_task()
-                    if task is not None and not task.cancelling():
-                        # not ours: a leaked cancellation fails this command, not the worker
-                        if not future.done():
-                            future.set_exception(
-                                LinkError(self._address, "the command was cancelled underway")
-                            )
-                        continue
-                    if not future.done():
-                        future.set_exception(
-                            LinkError(self._address, "the link closed before the command was sent")
-                        )
-                    raise
-                except TreadcoachError as error:
-                    if not future.done():
-                        future.set_exception(error)
-                except Exception as error:
-                    # A bug: fail the caller too, then end the link's task group (structured).
-                    if not future.done():
-                        future.set_exception(error)
-                    raise
-                else:
-                    if not future.done():
-                        future.set_result(result)
-
-    def _decide(self, entry: Entry[_Future], last: Result | None, attempt: int) -> Decision:
-        return decide_command(
-            entry.request,
-            last,
-            attempt,
-            superseded=self._jobs.superseded(entry),
-            permission=self._channel.permission,
-            belt_running=self._view.belt.running,
-            quirks=self._profile,
-            belt_known_stopped=self._view.belt.known_stopped,
-        )
-
-    async def _execute(self, entry: Entry[_Future]) -> float | None:
-        """Write one command until the scheduler says it is done; None when it was skipped."""
-        request = entry.request
-        attempt = 0
-        decision = self._decide(entry, None, attempt)
-        if (
-            isinstance(decision, Send)
-            and isinstance(request, SetTargetSpeed)
-            and self._profile.start_before_speed
-            and not self._view.belt.running
-        ):
-            await self._wait_running(self._profile.running_wait_s)
-            decision = self._decide(entry, None, attempt)
-        asked_control = False  # Request Control went out for this attempt
-        while True:
-            match decision:
-                case Send(control_first=control_first) if (
-                    control_first is not ControlFirst.NO and not asked_control
-                ):
-                    result = await self._channel.round_trip(
-                        RequestControl(), self.command_timeout_s
-                    )
-                    if control_first is ControlFirst.REQUIRED and result != ResultCode.SUCCESS:
-                        raise self._rejected(RequestControl(), result)
-                    asked_control = True
-                    # a Stop may have landed while it was out: ask again before writing
-                    decision = self._decide(entry, None, attempt)
-                case Send():
-                    asked_control = False
-                    result = await self._channel.round_trip(request, self.command_timeout_s)
-                    decision = self._decide(entry, result, attempt)
-                case Retry(delay_s=delay_s):
-                    await asyncio.sleep(delay_s)
-                    attempt += 1
-                    decision = self._decide(entry, None, attempt)
-                case Done():
-                    self._applied(request, entry.value)
-                    return entry.value
-                case Skip(reason=reason):
-                    logger.info("%s: %s not sent: %s", self.name, opname(request.opcode), reason)
-                    entry.skipped = True
-                    return None
-                case Fail(reason=reason, result=result):
-                    raise self._failure(request, reason, result, "Stop or Pause")
-                case _:  # pragma: no cover - the Decision union is closed
-                    raise AssertionError(decision)
-
-    def _failure(
-        self, request: ControlRequest, reason: FailReason, result: Result | None, by: str
-    ) -> LinkError:
-        match reason:
-            case FailReason.SUPERSEDED:
-                return CommandSuperseded(self._address, request.opcode, by)
-            case FailReason.CONTROL_LOST:
-                return self._control_lost_error()
-            case FailReason.BELT_STATE_UNKNOWN:
-                return BeltStateUnknown(
-                    self._address,
-                    f"Start not sent: on {self.name} Start pauses a running belt, and the belt "
-                    "has not been seen standing still",
-                )
-            case FailReason.REJECTED if isinstance(result, int):
-                return self._rejected(request, result)
-        return LinkError(self._address, f"the link to {self.name} is down")
-
-    def _rejected(self, request: ControlRequest, result: int) -> ControlRejected:
-        return ControlRejected(
-            self._address,
-            request.opcode,
-            int(result),
-            f"{self.name} refused {opname(request.opcode)} with result {result_text(result)}",
-        )
-
     def _applied(self, request: ControlRequest, value: float | None) -> None:
         """Bookkeeping after the machine accepted ``request``."""
         self._view.accepted(request, value, self._now())
         self._belt_changed()
-
-    async def _wait_running(self, timeout_s: float) -> bool:
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._running_event.wait()
-            return True
-        except TimeoutError:
-            logger.info(
-                "%s: belt not running after %g s; sending speed anyway", self.name, timeout_s
-            )
-            return False
-
-    # --- the stop path --------------------------------------------------------------------------
-
-    async def _stop_round_trips(self, policy: StopPolicy, *, take_control: bool = False) -> None:
-        """Stop until the scheduler says it is done (``decide_stop`` under ``policy`` is the
-        retry policy). Returns when acknowledged, or when standstill made it unnecessary."""
-        request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
-        timeout_s = policy.attempt_timeout_s
-        attempt = 0
-        last_error: LinkError | None = None
-        previous: Result | None = None
-        decision = self._decide_stop(policy, None, attempt, take_control, previous)
-        while True:
-            match decision:
-                case Send(control_first=control_first):
-                    if control_first is not ControlFirst.NO:
-                        with contextlib.suppress(LinkError):
-                            await self._channel.round_trip(RequestControl(), timeout_s)
-                    result: Result
-                    try:
-                        result = await self._channel.round_trip(request, timeout_s)
-                    except ControlLost:
-                        raise
-                    except CommandTimeout as error:
-                        last_error, result = error, Outcome.TIMEOUT
-                    except LinkError as error:
-                        last_error, result = error, Outcome.WRITE_FAILED
-                    else:
-                        if result != ResultCode.SUCCESS:
-                            last_error = self._rejected(request, result)
-                    previous = result
-                    decision = self._decide_stop(policy, result, attempt, take_control)
-                case Retry(delay_s=delay_s):
-                    await asyncio.sleep(delay_s)
-                    attempt += 1
-                    decision = self._decide_stop(policy, None, attempt, take_control, previous)
-                case Done():
-                    self._applied(request, None)
-                    return
-                case Skip(reason=reason):
-                    logger.info("%s: Stop not retried: %s", self.name, reason)
-                    return
-                case Fail(reason=FailReason.CONTROL_LOST):
-                    raise self._control_lost_error()
-                case Fail(reason=FailReason.STOP_REFUSED):
-                    raise StopRefused(
-                        self._address,
-                        OpCode.STOP_PAUSE,
-                        ResultCode.CONTROL_NOT_PERMITTED,
-                        f"{self.name} refused Stop even after Request Control: the belt may be "
-                        "running; use the treadmill's own stop button",
-                    )
-                case Fail():
-                    raise last_error or LinkError(
-                        self._address, f"the link to {self.name} dropped while stopping"
-                    )
-                case _:  # pragma: no cover - the Decision union is closed
-                    raise AssertionError(decision)
-
-    def _decide_stop(
-        self,
-        policy: StopPolicy,
-        last: Result | None,
-        attempt: int,
-        take_control: bool,
-        previous: Result | None = None,
-    ) -> Decision:
-        return decide_stop(
-            last,
-            attempt,
-            attempts=policy.attempts,
-            previous=previous,
-            backoff_s=policy.backoff_s,
-            standstill=policy.until_standstill and self._known_stopped(),
-            gatt_up=self._phase.gatt_up and self._client is not None,
-            permission=self._channel.permission,
-            take_control=take_control,
-            others_pending=bool(self._channel.cp.pending),
-            quirks=self._profile,
-        )
 
     # --- connecting ---------------------------------------------------------------------------
 
@@ -1006,7 +791,7 @@ class TreadmillLink:
         if not self.resume_after_reconnect:
             take_control, self._user_stop_pending = self._user_stop_pending, False
             try:
-                await self._stop_round_trips(StopPolicy.RECONNECT, take_control=take_control)
+                await self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
                 stopped = True
             except TreadcoachError as error:
                 logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
