@@ -145,3 +145,54 @@ def test_stop_after_control_lost_without_the_user_asking_does_not_request_contro
             assert wire.writes[lost_at:] == [STOP]
 
     on_virtual_time(scenario)
+
+
+def test_after_0xff_and_a_drop_the_reconnect_does_not_take_control_on_its_own() -> None:
+    from treadcoach.link import LinkDownEvent, LinkUpEvent, StopUnconfirmedEvent
+
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await link.start()
+            await link.set_speed(4.0)
+            treadmill.inject("control_lost")
+            await next_event(link, ControlLostEvent, within_s=2)
+            lost_at = len(wire.writes)
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)
+            told = await next_event(link, StopUnconfirmedEvent, within_s=30)
+            assert "control" in told.reason
+            up = await next_event(link, LinkUpEvent, within_s=30)
+            assert not up.stopped_on_reconnect
+            assert RC not in wire.writes[lost_at:]  # Stop was tried, control never asked for
+            assert STOP in wire.writes[lost_at:]
+            assert link.control_lost
+
+    on_virtual_time(scenario)
+
+
+def test_a_user_stop_while_down_after_0xff_lets_the_reconnect_ask_for_control_to_stop() -> None:
+    from treadcoach.errors import LinkError
+    from treadcoach.link import LinkDownEvent, LinkUpEvent
+
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await link.start()
+            await link.set_speed(4.0)
+            treadmill.inject("control_lost")
+            await next_event(link, ControlLostEvent, within_s=2)
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)
+            dropped_at = len(wire.writes)
+            with pytest.raises(LinkError):
+                await link.stop(take_control=True)  # the user pressed stop while down
+            up = await next_event(link, LinkUpEvent, within_s=30)
+            assert up.stopped_on_reconnect
+            assert wire.writes[dropped_at : dropped_at + 3] == [STOP, RC, STOP]
+            await asyncio.sleep(20)
+            assert treadmill.belt_speed_kmh == 0.0
+
+    on_virtual_time(scenario)
