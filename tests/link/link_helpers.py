@@ -109,6 +109,8 @@ class Wire:
     connect_delay_s: float = 0.0
     #: connects fail (the treadmill is out of range)
     unreachable: bool = False
+    #: raised (each once, in order) by the next connects
+    connect_raises: list[BaseException] = field(default_factory=list)
     #: reads of these characteristics fail
     unreadable: set[str] = field(default_factory=set)
     #: notifications on these characteristics are not delivered
@@ -125,6 +127,8 @@ class Wire:
         class ScriptedSimClient(SimBleakClient):
             async def connect(self, pair: bool = False, **kwargs: Any) -> None:
                 await asyncio.sleep(wire.connect_delay_s)
+                if wire.connect_raises:
+                    raise wire.connect_raises.pop(0)
                 if wire.unreachable:
                     raise BleakDeviceNotFoundError(self.address, "out of range")
                 await super().connect(pair, **kwargs)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import Wire, on_virtual_time, once, sim_link
+from link_helpers import Wire, next_event, on_virtual_time, once, sim_link
 
 from treadcoach.errors import CommandSuperseded, LinkError
 
@@ -121,6 +121,27 @@ def test_stop_while_start_waits_for_the_belt_state_means_start_is_never_written(
                 await start
             await asyncio.sleep(30)
             assert START not in wire.writes[before:]
+            assert treadmill.belt_speed_kmh == 0.0
+
+    on_virtual_time(scenario)
+
+
+def test_reconnect_survives_a_cancelled_error_it_did_not_ask_for() -> None:
+    from treadcoach.link import LinkDownEvent, LinkUpEvent
+
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await link.start()
+            await link.set_speed(4.0)
+            await asyncio.sleep(10)
+            wire.connect_raises.append(asyncio.CancelledError())  # leaked by the stack
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)
+            up = await next_event(link, LinkUpEvent, within_s=30)  # the next attempt came
+            assert up.stopped_on_reconnect
+            await asyncio.sleep(20)
             assert treadmill.belt_speed_kmh == 0.0
 
     on_virtual_time(scenario)
