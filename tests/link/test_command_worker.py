@@ -145,3 +145,14 @@ def test_reconnect_survives_a_cancelled_error_it_did_not_ask_for() -> None:
             assert treadmill.belt_speed_kmh == 0.0
 
     on_virtual_time(scenario)
+
+
+def test_a_cancelled_error_leaked_by_the_first_connect_is_a_link_error() -> None:
+    wire = Wire(connect_raises=[asyncio.CancelledError()])
+
+    async def scenario() -> None:
+        with pytest.raises(LinkError):
+            async with sim_link(client_backend=wire.client()):
+                pass  # pragma: no cover - the connect fails
+
+    on_virtual_time(scenario)

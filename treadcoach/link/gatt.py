@@ -94,6 +94,8 @@ async def connect(
         raise LinkError(
             device.address, f"could not connect to {name} ({device.address}): {error}"
         ) from error
+    except asyncio.CancelledError as error:
+        raise _leaked(error, device.address, f"connecting to {name}") from error
 
 
 async def disconnect(client: BleakClient, name: str) -> None:
@@ -118,7 +120,18 @@ async def set_up(client: BleakClient, *, name: str, address: str | None, on: Han
             raise LinkError(
                 address, f"setting up {name} after connecting failed: {error}"
             ) from error
+        if isinstance(error, asyncio.CancelledError):
+            raise _leaked(error, address, f"setting up {name}") from error
         raise
+
+
+def _leaked(error: asyncio.CancelledError, address: str | None, doing: str) -> LinkError:
+    """A CancelledError nobody asked for (bumble leaks its own) is a failure of this step, not
+    the end of the task doing it (issue 13); a real cancellation goes on as it came."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise error
+    return LinkError(address, f"{doing} failed: the Bluetooth stack cancelled it")
 
 
 async def _set_up(client: BleakClient, name: str, address: str | None, on: Handlers) -> Gatt:

@@ -753,14 +753,6 @@ class TreadmillLink:
             except (TreadcoachError, BleakError, OSError, TimeoutError) as error:
                 last_error = str(error) or type(error).__name__
                 logger.info("%s: reconnect attempt %d failed: %s", self.name, attempt, last_error)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
-                    raise
-                # the Bluetooth stack leaked its own cancellation: a failed attempt, not the
-                # silent end of reconnecting (issue 13)
-                last_error = "the Bluetooth stack cancelled the connect"
-                logger.info("%s: reconnect attempt %d failed: %s", self.name, attempt, last_error)
             else:
                 stopped = await self._after_reconnect()
                 if self._phase.phase is LinkPhase.RESTORING:
