@@ -236,3 +236,30 @@ class InputDeviceUnavailable(InputDeviceError):
         self.problem = problem
         self.hint = hint
         super().__init__(f"stop input {device}: {problem}. {hint}")
+
+
+# link-core
+
+__all__ += ["LinkPhaseError"]
+
+
+class LinkPhaseError(TreadcoachError):
+    """The link's shell asked its phase machine for a move the table does not allow (a bug)."""
+
+    def __init__(self, phase: str, trigger: str) -> None:
+        self.phase = phase
+        self.trigger = trigger
+        super().__init__(f"link phase {phase}: {trigger!r} is not allowed here")
+
+
+class StopRefused(ControlRejected):
+    """The machine refused Stop even after Request Control: the belt may still be running, and
+    only the treadmill's own stop button (or its safety key) can stop it now."""
+
+
+class BeltStateUnknown(LinkError):
+    """Start was not sent: on this machine Start pauses a running belt, and the link has not
+    seen the belt stand still (two standstill records, or Training Status idle)."""
+
+
+__all__ += ["BeltStateUnknown", "StopRefused"]

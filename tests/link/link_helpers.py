@@ -6,11 +6,15 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 import sim
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach.clock import run
+from treadcoach.ftms import uuids
 from treadcoach.link import LinkEvent, TreadmillLink
 
 T = TypeVar("T")
@@ -70,8 +74,6 @@ async def collect(link: TreadmillLink, for_s: float) -> list[LinkEvent]:
 def recording_client() -> tuple[type[SimBleakClient], list[bytes]]:
     """The simulator's client backend, noting every control-point write (an observation of
     what went on the air through bleak's seam; nothing of the link is replaced)."""
-    from treadcoach.ftms import uuids
-
     writes: list[bytes] = []
 
     class RecordingSimClient(SimBleakClient):
@@ -81,3 +83,100 @@ def recording_client() -> tuple[type[SimBleakClient], list[bytes]]:
             await super().write_gatt_char(characteristic, data, response)
 
     return RecordingSimClient, writes
+
+
+@dataclass
+class Wire:
+    """A scriptable bleak backend around the simulator's, for faults the simulator has no knob
+    for: what a real stack does around the same machine (a slow connect, a write that leaks a
+    CancelledError, a connection interval's delay, a machine that refuses Stop after 0xFF).
+
+    Everything not scripted goes through ``SimBleakClient`` to the simulated treadmill.
+    """
+
+    #: every control-point write, and the loop time it was made
+    writes: list[bytes] = field(default_factory=list)
+    write_times: list[float] = field(default_factory=list)
+    #: called with each control-point write before it goes out (may inject a fault, call stop)
+    before_write: Callable[[bytes], None] | None = None
+    #: held this long before each control-point write reaches the machine
+    write_delay_s: float = 0.0
+    #: the machine's answer replaced: control-point writes with these bytes get this indication
+    answers: dict[bytes, bytes] = field(default_factory=dict)
+    #: raised (each once, in order) by the next control-point writes instead of writing
+    write_raises: list[BaseException] = field(default_factory=list)
+    #: a connect (with discovery) takes this long, as over a real stack
+    connect_delay_s: float = 0.0
+    #: connects fail (the treadmill is out of range)
+    unreachable: bool = False
+    #: raised (each once, in order) by the next connects
+    connect_raises: list[BaseException] = field(default_factory=list)
+    #: reads of these characteristics fail
+    unreadable: set[str] = field(default_factory=set)
+    #: notifications on these characteristics are not delivered
+    muted: set[str] = field(default_factory=set)
+    callbacks: dict[str, Callable[[bytearray], None]] = field(default_factory=dict)
+
+    def notify(self, uuid: str, data: bytes) -> None:
+        """Deliver ``data`` on ``uuid`` as the machine would (soon, not inside the caller)."""
+        asyncio.get_running_loop().call_soon(self.callbacks[uuid], bytearray(data))
+
+    def client(self) -> type[SimBleakClient]:
+        wire = self
+
+        class ScriptedSimClient(SimBleakClient):
+            async def connect(self, pair: bool = False, **kwargs: Any) -> None:
+                await asyncio.sleep(wire.connect_delay_s)
+                if wire.connect_raises:
+                    raise wire.connect_raises.pop(0)
+                if wire.unreachable:
+                    raise BleakDeviceNotFoundError(self.address, "out of range")
+                await super().connect(pair, **kwargs)
+
+            async def read_gatt_char(self, characteristic: Any, **kwargs: Any) -> bytearray:
+                if characteristic.uuid in wire.unreadable:
+                    raise BleakError("read failed")
+                return await super().read_gatt_char(characteristic, **kwargs)
+
+            async def start_notify(self, characteristic: Any, callback: Any, **kwargs: Any) -> None:
+                uuid = characteristic.uuid
+
+                def deliver(data: bytearray) -> None:
+                    if uuid not in wire.muted:
+                        callback(data)
+
+                wire.callbacks[uuid] = callback
+                await super().start_notify(characteristic, deliver, **kwargs)
+
+            async def write_gatt_char(self, characteristic: Any, data: Any, response: bool) -> None:
+                raw = bytes(data)
+                if characteristic.uuid != uuids.CONTROL_POINT_UUID:
+                    await super().write_gatt_char(characteristic, data, response)
+                    return
+                wire.writes.append(raw)
+                wire.write_times.append(asyncio.get_running_loop().time())
+                if wire.before_write is not None:
+                    wire.before_write(raw)
+                if wire.write_raises:
+                    raise wire.write_raises.pop(0)
+                if wire.write_delay_s:
+                    await asyncio.sleep(wire.write_delay_s)
+                if raw in wire.answers:
+                    wire.notify(uuids.CONTROL_POINT_UUID, wire.answers[raw])
+                    return
+                await super().write_gatt_char(characteristic, data, response)
+
+        return ScriptedSimClient
+
+
+def once(action: Callable[[bytes], None], when: bytes) -> Callable[[bytes], None]:
+    """A ``before_write`` hook that runs ``action`` on the first write of ``when``, then never."""
+    done = False
+
+    def hook(data: bytes) -> None:
+        nonlocal done
+        if not done and data == when:
+            done = True
+            action(data)
+
+    return hook

@@ -65,3 +65,27 @@ def test_idle_training_status_only_fills_in_an_unknown_state() -> None:
     belt.started(now=0.0)
     belt.idle()
     assert belt.running is True
+
+
+def test_known_stopped_needs_two_standstill_records_or_training_status_idle() -> None:
+    # what a start_toggles machine needs before Start may go out
+    belt = BeltBelief()
+    assert not belt.known_stopped  # nothing seen yet
+    belt.telemetry(0.0, now=0.0)
+    assert belt.running is False
+    assert not belt.known_stopped  # one 0 km/h frame is not enough
+    belt.telemetry(0.0, now=1.0)
+    assert belt.known_stopped
+    belt.telemetry(0.4, now=2.0)
+    assert not belt.known_stopped  # moving again
+    belt.telemetry(0.0, now=3.0)
+    assert not belt.known_stopped
+    idle = BeltBelief()
+    idle.idle()
+    assert idle.known_stopped
+    idle.started(now=0.0)
+    assert not idle.known_stopped
+    idle.telemetry(0.0, now=0.5)
+    idle.telemetry(0.0, now=1.0)
+    assert idle.running is True  # spinning up after Start: zeros do not make it stopped
+    assert not idle.known_stopped

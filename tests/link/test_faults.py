@@ -89,8 +89,12 @@ def test_disconnect_reconnects_and_stops_the_belt_first() -> None:
             assert treadmill.belt_speed_kmh == 0.0  # the simulator's belt, not our belief
             assert treadmill.state is sim.RunState.STOPPED  # stopped, and never started again
             assert link.belt_running is False
-            # the first things on the new connection: take control, then Stop; never Start
-            assert writes[before_drop : before_drop + 2] == [bytes([0x00]), bytes([0x08, 0x01])]
+            # the first thing on the new connection is Stop (0x05: control, then Stop again)
+            assert writes[before_drop : before_drop + 3] == [
+                bytes([0x08, 0x01]),
+                bytes([0x00]),
+                bytes([0x08, 0x01]),
+            ]
             assert bytes([0x07]) not in writes[before_drop:]
 
     on_virtual_time(scenario)

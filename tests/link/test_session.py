@@ -105,11 +105,12 @@ def test_mph_target_quirk_converts_so_the_belt_runs_the_asked_speed() -> None:
                 scanner_backend=SimBleakScanner,
             ) as link:
                 await link.start()
-                assert await link.set_speed(4.8) == 4.8
+                # 2.98 mph: rounded down, so the km/h equivalent (4.79) never exceeds 4.8
+                assert await link.set_speed(4.8) == pytest.approx(4.8, abs=0.02)
                 await asyncio.sleep(20)
                 # the machine read the wire value as mph: it now runs at the km/h we asked for
                 assert treadmill.belt_speed_kmh == pytest.approx(4.8, abs=0.02)
-                assert link.target_speed_kmh == 4.8
+                assert link.target_speed_kmh == pytest.approx(4.8, abs=0.02)
 
     on_virtual_time(scenario)
 

@@ -16,6 +16,7 @@ from treadcoach.link.events import (
     LinkEvent,
     LinkUpEvent,
     StatusEvent,
+    StopUnconfirmedEvent,
     TelemetryEvent,
     TrainingStatusEvent,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "ProfileLookup",
     "ProfileSource",
     "StatusEvent",
+    "StopUnconfirmedEvent",
     "TelemetryEvent",
     "TrainingStatusEvent",
     "TreadmillLink",

@@ -11,6 +11,10 @@ the machine's own word and distrust lone zeros:
   (``spin_up_s``; QZ waits 10 s) and the zero is not a lone glitch (``zero_glitch_s`` after the
   last non-zero speed; Merach sends single 0 frames while running).
 * A belt coasting down after Stop keeps its speed above 0 for a while but is *not* running.
+
+``known_stopped`` is stricter, for machines where Start toggles (``start_toggles``): two
+standstill records in a row, or Training Status idle, and nothing since saying it runs. One 0 km/h
+frame, or no telemetry yet, is not "stopped" there.
 """
 
 from __future__ import annotations
@@ -19,7 +23,16 @@ __all__ = ["BeltBelief"]
 
 
 class BeltBelief:
-    __slots__ = ("_moving_at", "_started_at", "running", "speed_kmh", "spin_up_s", "zero_glitch_s")
+    __slots__ = (
+        "_idle",
+        "_moving_at",
+        "_started_at",
+        "_zeros",
+        "running",
+        "speed_kmh",
+        "spin_up_s",
+        "zero_glitch_s",
+    )
 
     def __init__(self, *, spin_up_s: float = 10.0, zero_glitch_s: float = 3.0) -> None:
         self.spin_up_s = spin_up_s
@@ -30,11 +43,20 @@ class BeltBelief:
         self.speed_kmh: float | None = None
         self._started_at: float | None = None
         self._moving_at: float | None = None
+        self._zeros = 0  # standstill records in a row
+        self._idle = False  # Training Status idle, and not started since
+
+    @property
+    def known_stopped(self) -> bool:
+        """Standing still beyond doubt: safe to send Start to a machine that toggles on it."""
+        return self.running is not True and (self._zeros >= 2 or self._idle)
 
     def started(self, now: float) -> None:
         """Start/Resume accepted, or Machine Status "started or resumed"."""
         self.running = True
         self._started_at = now
+        self._zeros = 0
+        self._idle = False
 
     def stopped(self, now: float) -> None:
         """Stop/Pause accepted, or Machine Status stopped/paused, safety key, reset."""
@@ -45,10 +67,13 @@ class BeltBelief:
         before = self.speed_kmh
         self.speed_kmh = speed_kmh
         if speed_kmh > 0.0:
+            self._zeros = 0
+            self._idle = False
             self._moving_at = now
             if self.running is None or (before is not None and before <= 0.0):
                 self.running = True
             return
+        self._zeros += 1
         if self.running is not True:
             self.running = False
             return
@@ -58,6 +83,7 @@ class BeltBelief:
             self.running = False
 
     def idle(self) -> None:
-        """Training Status says idle before any other word on the belt: not running."""
+        """Training Status says idle: not running, if nothing else said otherwise."""
+        self._idle = self.running is not True
         if self.running is None:
             self.running = False

@@ -17,6 +17,7 @@ __all__ = [
     "LinkEvent",
     "LinkUpEvent",
     "StatusEvent",
+    "StopUnconfirmedEvent",
     "TelemetryEvent",
     "TrainingStatusEvent",
 ]
@@ -78,6 +79,15 @@ class LinkUpEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class StopUnconfirmedEvent:
+    """The link could not get Stop acknowledged (after a reconnect, its retries ran out) and no
+    standstill was reported: the belt may be running. Tell the user; ``reason`` says why."""
+
+    reason: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class BadFrameEvent:
     """A notification or indication we could not decode; it was skipped, the link stays up."""
 
@@ -94,5 +104,6 @@ LinkEvent = (
     | ControlLostEvent
     | LinkDownEvent
     | LinkUpEvent
+    | StopUnconfirmedEvent
     | BadFrameEvent
 )

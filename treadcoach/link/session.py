@@ -6,22 +6,19 @@
         async for event in link.events():
             ...
 
-What it guarantees (DESIGN.md invariants 1, 2 and 4; STYLE points 2, 9, 10):
+A thin asyncio shell over pure parts, each the one owner of its fact:
 
-* **One command in flight.** Commands go through one worker task, one at a time, each matched to
-  its indication by ``treadcoach.ftms.ControlPoint`` under ``asyncio.timeout(command_timeout_s)``.
-  A newer speed (or incline) replaces a queued, unsent one: three quick changes are one round trip.
-* **Stop jumps the queue.** ``stop()`` writes 0x08 0x01 at once, even while another command awaits
-  its answer; commands still queued are dropped (``CommandSuperseded``), so none reaches the belt
-  after the stop.
-* **Start is never sent to a running belt** (some machines treat it as a toggle).
-* **Control lost (0xFF)** is reported (``ControlLostEvent``); commands then raise ``ControlLost``
-  and control is requested again only when the session calls ``request_control()``.
-* **A dropped link** is reconnected with backoff; the first thing after reconnecting is to learn the
-  belt state and stop it, unless the session set ``resume_after_reconnect``. Start is never sent on
-  reconnect.
-* **Leaving the block** always tries to send Stop (unless the belt is known to stand still) under
-  its own short timeout, then disconnects.
+* ``phase.LinkPhaseMachine`` -- the lifecycle (connecting ... ready ... reconnecting ... closed);
+* ``treadcoach.ftms.ControlPoint`` -- control permission and the requests in flight;
+* ``scheduler`` -- the command queue, coalescing, the stop epoch and every retry decision;
+* ``quirks`` -- unit and packet quirks at the two edges; ``timeouts`` -- every wait;
+* ``belt.BeltBelief`` -- whether the belt runs; ``ranges`` -- what may be commanded.
+
+What it guarantees (DESIGN.md invariants 1-3): one command in flight, a newer target replaces a
+queued one; ``stop()`` writes 0x08 0x01 in the caller's loop turn, overtaking a command in
+flight, and every command asked before it is superseded; Start is never sent to a running belt;
+after 0xFF nothing is sent but what the user asks; a dropped link is reconnected and the belt
+stopped first; leaving the block stops the belt.
 
 Bleak's callbacks run on the loop; each is decoded right there and bridged once into an
 ``asyncio.Queue`` of typed events (``events()``). A frame that does not decode is counted
@@ -33,11 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from bleak import BleakClient
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -45,25 +40,17 @@ from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
-from bleak_retry_connector import establish_connection
 
 from treadcoach.errors import (
     CommandSuperseded,
-    CommandTimeout,
     ControlLost,
     ControlRejected,
     FtmsDecodeError,
     LimitsError,
     LinkError,
-    LocalFtmsError,
     TreadcoachError,
 )
 from treadcoach.ftms import (
-    CommandFailed,
-    CommandSucceeded,
-    ControlEvent,
-    ControlPermissionLost,
-    ControlPoint,
     ControlRequest,
     InclinationRange,
     MachineFeatures,
@@ -76,39 +63,45 @@ from treadcoach.ftms import (
     StopPause,
     TrainingStatus,
     TreadmillData,
-    TreadmillDataAssembler,
-    UnexpectedResponse,
-    decode_inclination_range,
-    decode_machine_features,
-    decode_machine_status,
-    decode_speed_range,
-    decode_training_status,
-    uuids,
 )
 from treadcoach.ftms.enums import (
-    MachineStatusOp,
     OpCode,
     ResultCode,
     StopPauseParam,
-    TargetSettingFeature,
-    TrainingStatusCode,
 )
-from treadcoach.link.belt import BeltBelief
-from treadcoach.link.bluetooth import bluetooth_unavailable
+from treadcoach.link import gatt
+from treadcoach.link import timeouts as t
+from treadcoach.link.channel import ControlChannel, mark_retrieved, result_text
 from treadcoach.link.events import (
     BadFrameEvent,
     ControlLostEvent,
     LinkDownEvent,
     LinkEvent,
     LinkUpEvent,
-    StatusEvent,
-    TelemetryEvent,
-    TrainingStatusEvent,
+    StopUnconfirmedEvent,
 )
-from treadcoach.link.pace import strip_u16_pace
+from treadcoach.link.observe import MachineView
+from treadcoach.link.phase import LinkPhase, LinkPhaseMachine
+from treadcoach.link.phase import PhaseTrigger as P
 from treadcoach.link.profile import GENERIC_PROFILE, LinkProfile
-from treadcoach.link.ranges import intersect, snap
+from treadcoach.link.quirks import (
+    KMH_PER_MPH,
+    commanded_kmh,
+    wire_target_speed,
+)
+from treadcoach.link.ranges import (
+    DEFAULT_INCLINE_RANGE,
+    DEFAULT_SPEED_RANGE,
+    effective_ranges,
+    snap,
+)
+from treadcoach.link.runner import CommandRunner, Future, LinkContext
 from treadcoach.link.scan import find_treadmill, is_address
+from treadcoach.link.scheduler import (
+    CommandQueue,
+    Entry,
+    StopPolicy,
+)
 
 __all__ = [
     "DEFAULT_INCLINE_RANGE",
@@ -120,73 +113,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-KMH_PER_MPH: Final = 1.609344
-
-#: used when the machine has no Supported Speed Range (0x2AD4) and devices.toml sets no limits:
-#: a conservative span every home treadmill and walking pad can run.
-DEFAULT_SPEED_RANGE: Final = SpeedRange(min_kmh=1.0, max_kmh=12.0, increment_kmh=0.1)
-#: used without 0x2AD5 and without configured limits: a flat belt, unless the machine says it
-#: accepts inclination targets (then 0-10 % by 0.5).
-DEFAULT_INCLINE_RANGE: Final = InclinationRange(min_pct=0.0, max_pct=0.0, increment_pct=0.5)
-_INCLINE_IF_SUPPORTED: Final = InclinationRange(min_pct=0.0, max_pct=10.0, increment_pct=0.5)
-
-#: waits between "control not permitted" (0x05) retries; each retry re-requests control first.
-#: Kingsmith pads answer 0x05 for ~2.5 s after Start, which this rides out.
-NOT_PERMITTED_BACKOFF_S: Final = (0.5, 1.0, 2.0)
-#: a connect that is refused outright is tried this often by bleak-retry-connector per attempt.
-CONNECT_ATTEMPTS: Final = 3
-#: how fresh telemetry must be for "the belt stands still" to be believed on exit.
-_FRESH_S: Final = 2.0
-_STOPPED_STATUSES: Final = frozenset(
-    {
-        MachineStatusOp.RESET,
-        MachineStatusOp.STOPPED_OR_PAUSED_BY_USER,
-        MachineStatusOp.STOPPED_BY_SAFETY_KEY,
-    }
-)
-_IDLE_TRAINING: Final = frozenset(
-    {TrainingStatusCode.IDLE, TrainingStatusCode.PRE_WORKOUT, TrainingStatusCode.POST_WORKOUT}
-)
-
 #: ``(advertised name, address) -> profile``: e.g. ``Settings.profile_for``, resolved once the
 #: device is found, so a link can be opened by name with the matching devices.toml entry.
 ProfileSource = LinkProfile | Callable[[str | None, str], LinkProfile]
 
-T = TypeVar("T")
-
-
-@dataclass(eq=False, slots=True)
-class _Job:
-    """A command waiting for (or in) the worker. ``value`` is what the caller gets back."""
-
-    request: ControlRequest
-    future: asyncio.Future[float | None]
-    epoch: int
-    value: float | None = None
-    skipped: bool = False
-
-
 _END: Final = object()
-
-
-def _opname(opcode: int) -> str:
-    try:
-        return OpCode(opcode).name
-    except ValueError:
-        return f"0x{opcode:02X}"
-
-
-def _result_text(result: int) -> str:
-    try:
-        return f"0x{result:02X} ({ResultCode(result).name.lower().replace('_', ' ')})"
-    except ValueError:
-        return f"0x{result:02X}"
-
-
-def _mark_retrieved(future: asyncio.Future[Any]) -> None:
-    # Callers await a shield of the job; one that was cancelled leaves nobody to read the error.
-    if not future.cancelled():
-        future.exception()
 
 
 class _EventStream:
@@ -227,11 +158,11 @@ class TreadmillLink:
         profile: ProfileSource | None = None,
         client_backend: type[BaseBleakClient] | None = None,
         scanner_backend: type[BaseBleakScanner] | None = None,
-        command_timeout_s: float = 2.0,
+        command_timeout_s: float = t.COMMAND_TIMEOUT_S,
         reconnect: bool = True,
-        max_reconnect_s: float = 60.0,
-        find_timeout_s: float = 10.0,
-        exit_stop_timeout_s: float = 2.5,
+        max_reconnect_s: float = t.MAX_RECONNECT_S,
+        find_timeout_s: float = t.FIND_TIMEOUT_S,
+        exit_stop_timeout_s: float = t.EXIT_STOP_TIMEOUT_S,
     ) -> None:
         self._target = target
         self._profile_source = profile
@@ -248,6 +179,12 @@ class TreadmillLink:
         #: When True, a reconnect requests control but does not stop the belt (the session says
         #: it will take over). Default False: reconnecting stops the belt first (invariant 2).
         self.resume_after_reconnect = False
+        #: After leaving the block: True when the link confirmed the belt stopped (Stop
+        #: acknowledged, or standstill known); False means "the belt may be running".
+        self.belt_stopped_on_exit = False
+        self._user_stop_pending = False  # stop(take_control=True) while the link was down
+        self._stopped_on_reconnect = False
+        self._hurry = asyncio.Event()  # leaving: reconnect now, no backoff
 
         self._device: BLEDevice | None = target if isinstance(target, BLEDevice) else None
         self._address: str | None = (
@@ -259,50 +196,59 @@ class TreadmillLink:
         )
         self._name: str | None = target.name if isinstance(target, BLEDevice) else None
 
+        self._phase = LinkPhaseMachine()
+        self._channel = ControlChannel(
+            name=lambda: self.name,
+            address=lambda: self._address,
+            lost_error=self._control_lost_error,
+            on_lost=self._lose_control,
+        )
+        self._jobs: CommandQueue[Future] = CommandQueue()
         self._client: BleakClient | None = None
-        self._cp_char: BleakGATTCharacteristic | None = None
         self._ts_char: BleakGATTCharacteristic | None = None
-        self._cp = ControlPoint()
-        self._assembler = TreadmillDataAssembler()
-        self._waiters: list[tuple[ControlRequest, asyncio.Future[int]]] = []
-        self._jobs: deque[_Job] = deque()
-        self._jobs_ready = asyncio.Event()
-        self._stop_epoch = 0
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._stream = _EventStream(self._queue)
 
         self._stack: contextlib.AsyncExitStack | None = None
         self._tg: asyncio.TaskGroup | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._keepalive_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._reconnect_task: asyncio.Task[None] | None = None
 
-        self._gatt_up = False  # GATT connected and subscribed
-        self._ready = False  # ... and the (re)connect handshake is done: commands accepted
-        self._closing = False
-        self._closed = False
-        self._control_lost = False
-        self._connected_at: float | None = None
-        self._last_command_at = 0.0
-
         self._features: MachineFeatures | None = None
-        self._device_speed_range: SpeedRange | None = None
-        self._device_incline_range: InclinationRange | None = None
         self._speed_range = DEFAULT_SPEED_RANGE
         self._incline_range = DEFAULT_INCLINE_RANGE
 
-        self._belt = BeltBelief()
+        self._view = MachineView(self._profile)
         self._running_event = asyncio.Event()
-        self._up = asyncio.Event()  # set while ``_ready``
+        self._runner = CommandRunner(
+            LinkContext(
+                name=lambda: self.name,
+                address=lambda: self._address,
+                profile=lambda: self._profile,
+                command_timeout_s=lambda: self.command_timeout_s,
+                gatt_up=lambda: self._phase.gatt_up and self._client is not None,
+                standing_still=self._known_stopped,
+                lost_error=self._control_lost_error,
+                accepted=self._applied,
+            ),
+            self._channel,
+            self._jobs,
+            self._view,
+            self._running_event,
+        )
+        self._handlers = gatt.Handlers(
+            self._on_control_point,
+            self._on_treadmill_data,
+            self._on_machine_status,
+            self._on_training_status,
+            lambda uuid, error, raw: self._publish(
+                [self._view.bad_frame(uuid, error, raw, self._now())]
+            ),
+        )
+        self._up = asyncio.Event()  # set while READY
         self._state_known = asyncio.Event()
+        self._belt_news = asyncio.Event()  # set on every change of the belief
         self._running_at_drop = False
-        self._target_speed_kmh: float | None = None
-        self._target_incline_pct: float | None = None
-        self._last_telemetry_at: float | None = None
-        self._last_telemetry: TreadmillData | None = None
-        self._training_status: TrainingStatus | None = None
-        #: Notifications and indications that did not decode (skipped, link kept).
-        self.bad_frames = 0
 
     # --- identity and state ----------------------------------------------------------------
 
@@ -337,21 +283,21 @@ class TreadmillLink:
     @property
     def connected(self) -> bool:
         """The link is up and ready for commands (False while reconnecting)."""
-        return self._ready
+        return self._phase.ready
 
     @property
     def reconnecting(self) -> bool:
-        return self._reconnect_task is not None and not self._reconnect_task.done()
+        return self._phase.reconnecting
 
     @property
     def has_control(self) -> bool:
         """Request Control succeeded on this connection and was not lost since."""
-        return self._cp.has_control
+        return self._channel.cp.has_control
 
     @property
     def control_lost(self) -> bool:
         """0xFF was seen: commands raise ControlLost until ``request_control()`` succeeds."""
-        return self._control_lost
+        return self._channel.permission is Permission.LOST
 
     @property
     def belt_running(self) -> bool | None:
@@ -359,37 +305,39 @@ class TreadmillLink:
 
         A belt coasting down after Stop is *not* running: its state is stopped.
         """
-        return self._belt.running
+        return self._view.belt.running
 
     @property
     def belt_speed_kmh(self) -> float | None:
         """The belt speed in the last telemetry record (true km/h), None before the first."""
-        return self._belt.speed_kmh
+        return self._view.belt.speed_kmh
 
     @property
     def target_speed_kmh(self) -> float | None:
-        """The target the machine accepted last (0 after Stop/Pause), in true km/h.
-
-        Compare with ``belt_speed_kmh`` to see a target being ignored (the watchdog's job).
-        """
-        return self._target_speed_kmh
+        """The target the machine accepted last (0 after Stop/Pause), in true km/h."""
+        return self._view.target_speed_kmh
 
     @property
     def target_incline_pct(self) -> float | None:
-        return self._target_incline_pct
+        return self._view.target_incline_pct
 
     @property
     def last_telemetry(self) -> TreadmillData | None:
-        return self._last_telemetry
+        return self._view.last_telemetry
 
     @property
     def last_telemetry_at(self) -> float | None:
         """Loop time of the last complete Treadmill Data record, None before the first."""
-        return self._last_telemetry_at
+        return self._view.last_telemetry_at
 
     @property
     def training_status(self) -> TrainingStatus | None:
-        return self._training_status
+        return self._view.training_status
+
+    @property
+    def bad_frames(self) -> int:
+        """Notifications and indications that did not decode (skipped, link kept)."""
+        return self._view.bad_frames
 
     def telemetry_age_s(self) -> float:
         """Seconds (loop clock) since the last telemetry record, or since connecting if none came.
@@ -397,12 +345,7 @@ class TreadmillLink:
         Keeps growing while the link is down or the machine has gone quiet: the stale watchdog's
         input. ``inf`` before the first connection.
         """
-        since = (
-            self._last_telemetry_at if self._last_telemetry_at is not None else self._connected_at
-        )
-        if since is None:
-            return float("inf")
-        return asyncio.get_running_loop().time() - since
+        return self._view.telemetry_age_s(self._now())
 
     def events(self) -> AsyncIterator[LinkEvent]:
         """Every link event in order, from connecting on; ends when the link closes or gives up.
@@ -418,10 +361,11 @@ class TreadmillLink:
             raise LinkError(self._address, "a TreadmillLink can be entered only once")
         self._stack = contextlib.AsyncExitStack()
         self._tg = await self._stack.enter_async_context(asyncio.TaskGroup())
+        self._phase.fire(P.ENTER, self._now())
         try:
             await self._connect_once(self.find_timeout_s)
             if self._profile.request_control != "never":
-                result = await self._round_trip(RequestControl(), self.command_timeout_s)
+                result = await self._channel.round_trip(RequestControl(), self.command_timeout_s)
                 if result == ResultCode.NOT_SUPPORTED:
                     # It has no Request Control: its commands will tell whether they need one.
                     logger.info("%s: Request Control is not supported; going on", self.name)
@@ -430,17 +374,16 @@ class TreadmillLink:
                         self._address,
                         OpCode.REQUEST_CONTROL,
                         int(result),
-                        f"{self.name} refused Request Control with result {_result_text(result)}; "
+                        f"{self.name} refused Request Control with result {result_text(result)}; "
                         "another app may be connected to it",
                     )
-            self._ready = True
-            self._up.set()
-            self._worker = self._tg.create_task(self._work(), name=f"link {self.name} commands")
+            if self._phase.phase is not LinkPhase.SETTING_UP:
+                raise LinkError(self._address, f"the link to {self.name} dropped while setting up")
+            self._ready()
+            self._spawn(self._runner.work(), "commands")
             if self._profile.keepalive_s:
-                self._keepalive_task = self._tg.create_task(
-                    self._keepalive(self._profile.keepalive_s), name=f"link {self.name} keep-alive"
-                )
-            self._emit(LinkUpEvent(False, bool(self._belt.running), False, self._now()))
+                self._spawn(self._keepalive(self._profile.keepalive_s), "keep-alive")
+            self._emit(LinkUpEvent(False, bool(self._view.belt.running), False, self._now()))
         except BaseException:
             await self._shutdown()
             raise
@@ -452,59 +395,71 @@ class TreadmillLink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._gatt_up and self.reconnecting:
-            # Leaving while the link is down: give the reconnect a moment to come back, because
-            # coming back stops the belt (nobody else will once we are gone).
+        stopped = False
+        if self.reconnecting:
+            # Leaving while the link is down: wait for the reconnect, because coming back stops
+            # the belt (nobody else will once we are gone) -- as long as a real reconnect takes,
+            # measured on this link (``timeouts.exit_wait_s``), and without its backoff.
             self.resume_after_reconnect = False
+            self._hurry.set()
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.exit_stop_timeout_s):
+                async with asyncio.timeout(t.exit_wait_s(self._phase.connect_s)):
                     await self._up.wait()
-        self._closing = True
-        self._ready = False
-        self._drop_queued(lambda job: LinkError(self._address, "the link is closing"))
+            stopped = self._phase.ready and self._stopped_on_reconnect
+        self._close()
         try:
             # After 0xFF the belt belongs to whoever took over at the console: a parting Stop
-            # would fight them (DESIGN.md invariant 2), so none is sent.
-            if self._gatt_up and not self._known_stopped() and not self._control_lost:
+            # would fight them (DESIGN.md invariant 3), so none is sent.
+            if self._phase.gatt_up and not self._known_stopped() and not self.control_lost:
                 try:
                     async with asyncio.timeout(self.exit_stop_timeout_s):
-                        await self._stop_round_trips(StopPause(StopPauseParam.STOP), 1.0, 2)
+                        await self._runner.stop(StopPolicy.EXIT)
+                    stopped = True
                 except (TreadcoachError, TimeoutError, BleakError) as error:
                     logger.warning("%s: could not confirm Stop while closing: %s", self.name, error)
+            self.belt_stopped_on_exit = stopped or self._known_stopped()
         finally:
             await self._shutdown()
 
+    def _close(self) -> None:
+        self._phase.fire(P.CLOSE, self._now())
+        self._up.clear()
+        self._drop_queued(lambda job: LinkError(self._address, "the link is closing"))
+
     async def _shutdown(self) -> None:
-        self._closing = True
-        self._ready = False
-        for task in (self._worker, self._keepalive_task, self._reconnect_task):
-            if task is not None:
-                task.cancel()
+        self._close()
+        for task in self._tasks:
+            task.cancel()
         client, self._client = self._client, None
-        self._gatt_up = False
-        self._fail_waiters(LinkError(self._address, "the link closed before the answer came"))
+        self._channel.detach(LinkError(self._address, "the link closed before the answer came"))
         if client is not None:
-            try:
-                async with asyncio.timeout(2.0):
-                    await client.disconnect()
-            except (BleakError, OSError, TimeoutError) as error:
-                logger.info("%s: disconnect failed: %s", self.name, error)
+            await gatt.disconnect(client, self.name)
         self._end_stream()
-        self._closed = True
+        if self._phase.phase is not LinkPhase.CLOSED:
+            self._phase.fire(P.CLOSED, self._now())
         stack, self._stack = self._stack, None
         if stack is not None:
             # The body's exception is not handed to the TaskGroup: it would come back wrapped
             # in an ExceptionGroup. A child task's own failure still surfaces here.
             await stack.aclose()
 
+    def _spawn(self, coro: Any, what: str, *, cancel_on_close: bool = True) -> asyncio.Task[None]:
+        """A task of the link's TaskGroup. The worker, keep-alive and reconnect are cancelled on
+        close; a Stop is not (its caller gets the Stop's own answer or error, never a
+        cancellation it did not ask for)."""
+        assert self._tg is not None
+        task = self._tg.create_task(coro, name=f"link {self.name} {what}")
+        if cancel_on_close:
+            self._tasks.append(task)
+            task.add_done_callback(self._tasks.remove)
+        return task
+
+    def _ready(self) -> None:
+        self._phase.fire(P.READY, self._now())
+        self._up.set()
+
     def _known_stopped(self) -> bool:
-        age = self.telemetry_age_s()
-        return (
-            self._belt.running is False
-            and self._belt.speed_kmh is not None
-            and self._belt.speed_kmh <= 0.0
-            and age <= _FRESH_S
-        )
+        return self._view.standing_still(self._now())
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -523,20 +478,29 @@ class TreadmillLink:
         self._check_commandable()
         # A Stop or Pause from now on cancels this Start, even one that lands while we wait
         # to learn the belt's state (the job carries the epoch of the call, not of the queue).
-        epoch = self._stop_epoch
-        if self._belt.running is None:
+        epoch = self._jobs.stop_epoch
+        if self._profile.start_toggles:
+            # Start would pause a running belt: wait to see it stand still (or run)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(t.START_STATE_WAIT_S):
+                    while not (self._view.belt.known_stopped or self._view.belt.running):
+                        self._belt_news.clear()
+                        await self._belt_news.wait()
+        elif self._view.belt.running is None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.command_timeout_s):
                     await self._state_known.wait()
-        if self._belt.running:
+        if self._view.belt.running:
             logger.info("%s: belt already running; Start not sent", self.name)
             return False
-        job = self._enqueue(StartResume(), None, epoch=epoch)
-        await asyncio.shield(job.future)
-        return not job.skipped
+        entry = self._enqueue(StartResume(), None, epoch=epoch)
+        await asyncio.shield(entry.ticket)
+        return not entry.skipped
 
     def stop(
-        self, *, take_control: bool = False, timeout_s: float = 1.0, attempts: int = 3
+        self,
+        *,
+        take_control: bool = False,
     ) -> asyncio.Future[None]:
         """Stop (0x08 0x01) now: the stop epoch moves and the write is scheduled before this
         returns, so a speed command queued in the same loop turn is never written after it.
@@ -544,21 +508,21 @@ class TreadmillLink:
         Synchronous on purpose (DESIGN invariant 2): the caller's loop turn already counts.
         Returns a future that resolves when the machine acknowledged the Stop; ``await
         link.stop()`` reads as before. Queued commands are dropped (their callers get
-        CommandSuperseded). Retried up to ``attempts`` times (each waiting ``timeout_s``) while
-        the link lives. On a link that is down, the future fails with LinkError after making
-        sure the reconnect stops the belt.
+        CommandSuperseded). The retry policy is the link's alone (``scheduler.decide_stop``):
+        call this once per stop request. On a link that is down, the future fails with
+        LinkError after making sure the reconnect stops the belt.
 
         ``take_control``: the user explicitly asked for this stop (key, pedal, MQTT, signal), so
         a "control not permitted" answer may be met with Request Control even after 0xFF.
         Without it, a Stop after 0xFF is sent once and the machine refusing it raises
         ControlLost (a parting Stop does not fight the console).
         """
-        self._stop_epoch += 1
-        self._drop_queued(lambda job: CommandSuperseded(self._address, job.request.opcode, "Stop"))
-        loop = asyncio.get_running_loop()
-        if not self._gatt_up or self._tg is None:
+        self._drop_superseded("Stop")
+        if not self._phase.gatt_up or self._tg is None:
             self.resume_after_reconnect = False
-            failed: asyncio.Future[None] = loop.create_future()
+            # the user asked: the reconnect's Stop may ask for control for it, even after 0xFF
+            self._user_stop_pending = self._user_stop_pending or take_control
+            failed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             failed.set_exception(
                 LinkError(
                     self._address,
@@ -566,22 +530,35 @@ class TreadmillLink:
                     "reconnect",
                 )
             )
-            failed.add_done_callback(_mark_retrieved)
+            failed.add_done_callback(mark_retrieved)
             return failed
-        task = self._tg.create_task(
-            self._stop_round_trips(
-                StopPause(StopPauseParam.STOP), timeout_s, attempts, take_control=take_control
-            ),
-            name=f"link {self.name} stop",
-        )
-        task.add_done_callback(_mark_retrieved)
-        return task
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(mark_retrieved)
+        self._spawn(self._stop_into(done, take_control), "stop", cancel_on_close=False)
+        return done
+
+    async def _stop_into(self, done: asyncio.Future[None], take_control: bool) -> None:
+        """Run one stop for ``stop()``'s caller: its outcome goes to ``done``, never to the
+        task group (a refused Stop is the caller's news, not a reason to tear the link down)."""
+        try:
+            await self._runner.stop(StopPolicy.USER, take_control=take_control)
+        except TreadcoachError as error:
+            if not done.done():
+                done.set_exception(error)
+        except BaseException:
+            if not done.done():
+                done.set_exception(
+                    LinkError(self._address, f"the link to {self.name} closed while stopping")
+                )
+            raise
+        else:
+            if not done.done():
+                done.set_result(None)
 
     async def pause(self) -> None:
         """Pause (0x08 0x02). Drops queued commands like Stop, but waits for one in flight."""
         self._check_commandable()
-        self._stop_epoch += 1
-        self._drop_queued(lambda job: CommandSuperseded(self._address, job.request.opcode, "Pause"))
+        self._drop_superseded("Pause")
         await self._submit(StopPause(StopPauseParam.PAUSE))
 
     async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float:
@@ -616,9 +593,8 @@ class TreadmillLink:
                 )
             hi = min(hi, ceiling_kmh)
         value = snap(kmh, r.min_kmh, hi, r.increment_kmh)
-        wire = value / KMH_PER_MPH if self._profile.target_speed_in_mph else value
-        request = SetTargetSpeed(round(wire, 2))
-        return await self._coalesce(request, value)
+        wire = wire_target_speed(value, self._profile)
+        return await self._coalesce(SetTargetSpeed(wire), commanded_kmh(wire, self._profile))
 
     async def set_incline(self, pct: float) -> float:
         """Set Target Inclination; returns the % commanded (clamped to ``incline_range``, rounded
@@ -631,33 +607,29 @@ class TreadmillLink:
     async def _coalesce(
         self, request: SetTargetSpeed | SetTargetInclination, value: float
     ) -> float:
-        for job in self._jobs:
-            if type(job.request) is type(request):
-                job.request, job.value = request, value
-                result = await asyncio.shield(job.future)
-                assert result is not None
-                return result
-        result = await self._submit(request, value)
+        entry = self._jobs.coalesce(request, value)
+        if entry is None:
+            entry = self._enqueue(request, value)
+        result = await asyncio.shield(entry.ticket)
         assert result is not None
         return result
 
     async def _submit(self, request: ControlRequest, value: float | None = None) -> float | None:
-        return await asyncio.shield(self._enqueue(request, value).future)
+        return await asyncio.shield(self._enqueue(request, value).ticket)
 
     def _enqueue(
         self, request: ControlRequest, value: float | None, *, epoch: int | None = None
-    ) -> _Job:
-        future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        future.add_done_callback(_mark_retrieved)
-        job = _Job(request, future, self._stop_epoch if epoch is None else epoch, value)
-        self._jobs.append(job)
-        self._jobs_ready.set()
-        return job
+    ) -> Entry[Future]:
+        future: Future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(mark_retrieved)
+        entry = self._jobs.push(request, future, value, epoch=epoch)
+        self._runner.ready.set()
+        return entry
 
     def _check_link(self) -> None:
-        if self._closed or self._closing:
+        if self._phase.closing_or_closed:
             raise LinkError(self._address, f"the link to {self.name} is closed")
-        if not self._ready:
+        if not self._phase.ready:
             raise LinkError(
                 self._address,
                 f"the link to {self.name} is down"
@@ -666,7 +638,7 @@ class TreadmillLink:
 
     def _check_commandable(self) -> None:
         self._check_link()
-        if self._control_lost:
+        if self.control_lost:
             raise self._control_lost_error()
 
     def _control_lost_error(self) -> ControlLost:
@@ -676,214 +648,27 @@ class TreadmillLink:
             "commands are refused until control is requested again",
         )
 
-    def _drop_queued(self, error: Callable[[_Job], Exception]) -> None:
-        while self._jobs:
-            job = self._jobs.popleft()
-            if not job.future.done():
-                job.future.set_exception(error(job))
+    def _drop_queued(self, error: Callable[[Entry[Future]], Exception]) -> None:
+        for entry in self._jobs.drop_all():
+            if not entry.ticket.done():
+                entry.ticket.set_exception(error(entry))
 
-    # --- the worker: one command at a time ----------------------------------------------------
-
-    async def _work(self) -> None:
-        while True:
-            await self._jobs_ready.wait()
-            self._jobs_ready.clear()
-            while self._jobs:
-                job = self._jobs.popleft()
-                if job.future.done():
-                    continue
-                try:
-                    result = await self._execute(job)
-                except asyncio.CancelledError:
-                    if not job.future.done():
-                        job.future.set_exception(
-                            LinkError(self._address, "the link closed before the command was sent")
-                        )
-                    raise
-                except TreadcoachError as error:
-                    if not job.future.done():
-                        job.future.set_exception(error)
-                except Exception as error:
-                    # A bug: fail the caller too, then end the link's task group (structured).
-                    if not job.future.done():
-                        job.future.set_exception(error)
-                    raise
-                else:
-                    if not job.future.done():
-                        job.future.set_result(result)
-
-    def _superseded(self, job: _Job) -> CommandSuperseded | None:
-        if job.epoch != self._stop_epoch:
-            return CommandSuperseded(self._address, job.request.opcode, "Stop or Pause")
-        return None
-
-    async def _execute(self, job: _Job) -> float | None:
-        request = job.request
-        if (error := self._superseded(job)) is not None:
-            raise error
-        if self._control_lost and not isinstance(request, RequestControl):
-            raise self._control_lost_error()
-        if isinstance(request, StartResume) and self._belt.running:
-            # The belt started while Start waited in the queue (the console, a toggle...).
-            logger.info("%s: belt already running; queued Start not sent", self.name)
-            job.skipped = True
-            return None
-        if (
-            isinstance(request, SetTargetSpeed)
-            and self._profile.start_before_speed
-            and not self._belt.running
-        ):
-            await self._wait_running(self._profile.running_wait_s)
-            if (error := self._superseded(job)) is not None:
-                raise error
-        if self._profile.request_control == "before_every_command" and not isinstance(
-            request, RequestControl
-        ):
-            await self._expect_success(RequestControl())
-        attempt = 0
-        while True:
-            if not isinstance(request, RequestControl) and self._control_lost:
-                raise self._control_lost_error()
-            result = await self._round_trip(request, self.command_timeout_s)
-            if result == ResultCode.SUCCESS:
-                self._applied(request, job.value)
-                return job.value
-            if (
-                result == ResultCode.CONTROL_NOT_PERMITTED
-                and not isinstance(request, RequestControl)
-                and attempt < len(NOT_PERMITTED_BACKOFF_S)
-            ):
-                if self._control_lost:
-                    raise self._control_lost_error()
-                await asyncio.sleep(NOT_PERMITTED_BACKOFF_S[attempt])
-                attempt += 1
-                if (error := self._superseded(job)) is not None:
-                    raise error
-                if self._profile.request_control != "never" and not self._control_lost:
-                    await self._round_trip(RequestControl(), self.command_timeout_s)
-                continue
-            raise self._rejected(request, result)
-
-    async def _expect_success(self, request: ControlRequest) -> None:
-        result = await self._round_trip(request, self.command_timeout_s)
-        if result != ResultCode.SUCCESS:
-            raise self._rejected(request, result)
-        self._applied(request, None)
-
-    def _rejected(self, request: ControlRequest, result: int) -> ControlRejected:
-        return ControlRejected(
-            self._address,
-            request.opcode,
-            int(result),
-            f"{self.name} refused {_opname(request.opcode)} with result {_result_text(result)}",
-        )
+    def _drop_superseded(self, by: str) -> None:
+        for entry in self._jobs.bump_epoch():
+            if not entry.ticket.done():
+                entry.ticket.set_exception(
+                    CommandSuperseded(self._address, entry.request.opcode, by)
+                )
 
     def _applied(self, request: ControlRequest, value: float | None) -> None:
         """Bookkeeping after the machine accepted ``request``."""
-        if isinstance(request, SetTargetSpeed):
-            self._target_speed_kmh = value
-        elif isinstance(request, SetTargetInclination):
-            self._target_incline_pct = value
-        elif isinstance(request, StartResume):
-            self._belt.started(self._now())
-            self._belt_changed()
-        elif isinstance(request, StopPause):
-            self._belt.stopped(self._now())
-            self._belt_changed()
-            self._target_speed_kmh = 0.0
-        elif isinstance(request, RequestControl) and self._control_lost:
-            logger.info("%s: control regained", self.name)
-            self._control_lost = False
-
-    async def _wait_running(self, timeout_s: float) -> bool:
-        try:
-            async with asyncio.timeout(timeout_s):
-                await self._running_event.wait()
-            return True
-        except TimeoutError:
-            logger.info(
-                "%s: belt not running after %g s; sending speed anyway", self.name, timeout_s
-            )
-            return False
-
-    # --- the stop path --------------------------------------------------------------------------
-
-    async def _stop_round_trips(
-        self, request: StopPause, timeout_s: float, attempts: int, *, take_control: bool = False
-    ) -> None:
-        last: TreadcoachError | None = None
-        for _ in range(max(1, attempts)):
-            if not self._gatt_up:
-                break
-            try:
-                result = await self._round_trip(request, timeout_s)
-            except ControlLost:
-                raise
-            except LinkError as error:  # a timeout, or the write failed: try again
-                last = error
-                continue
-            if result == ResultCode.SUCCESS:
-                self._applied(request, None)
-                return
-            if result == ResultCode.CONTROL_NOT_PERMITTED:
-                if self._control_lost and not take_control:
-                    raise self._control_lost_error()
-                # Ask for control again, unless a command is in flight (the control point takes
-                # only Stop alongside another request); the next attempt is the retry.
-                if self._profile.request_control != "never" and not self._cp.pending:
-                    with contextlib.suppress(LinkError):
-                        await self._round_trip(RequestControl(), timeout_s)
-            last = self._rejected(request, result)
-        if last is None:
-            last = LinkError(self._address, f"the link to {self.name} dropped while stopping")
-        raise last
-
-    async def _round_trip(self, request: ControlRequest, timeout_s: float) -> int:
-        """Write ``request`` and wait for its indication; returns the result code."""
-        client, char = self._client, self._cp_char
-        if client is None or char is None or not self._gatt_up:
-            raise LinkError(self._address, f"the link to {self.name} is down")
-        try:
-            data = self._cp.send(request)
-        except LocalFtmsError as error:
-            if self._cp.permission is Permission.LOST:
-                raise self._control_lost_error() from error
-            raise LinkError(self._address, str(error)) from error
-        loop = asyncio.get_running_loop()
-        answer: asyncio.Future[int] = loop.create_future()
-        entry = (request, answer)
-        self._waiters.append(entry)
-        self._last_command_at = loop.time()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await client.write_gatt_char(char, data, response=True)
-                return await answer
-        except TimeoutError:
-            self._cp.timeout(request)
-            raise CommandTimeout(self._address, request.opcode, timeout_s) from None
-        except BleakError as error:
-            self._cp.timeout(request)
-            raise LinkError(
-                self._address,
-                f"writing {_opname(request.opcode)} to {self.name} failed: {error}",
-            ) from error
-        except BaseException:
-            self._cp.timeout(request)
-            raise
-        finally:
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(entry)
-
-    def _fail_waiters(self, error: LinkError) -> None:
-        for _, answer in self._waiters:
-            if not answer.done():
-                answer.set_exception(error)
-                answer.add_done_callback(_mark_retrieved)
+        self._view.accepted(request, value, self._now())
+        self._belt_changed()
 
     # --- connecting ---------------------------------------------------------------------------
 
     async def _find_device(self, timeout_s: float) -> BLEDevice:
-        if self._device is not None and self._client is None and not self._connected_once():
+        if self._device is not None and self._client is None and self._view.connected_at is None:
             return self._device
         wanted = self._address or str(self._target)
         found = await find_treadmill(
@@ -893,205 +678,91 @@ class TreadmillLink:
         self._name = found.name or self._name
         return found.device
 
-    def _connected_once(self) -> bool:
-        return self._connected_at is not None
-
     def _resolve_profile(self) -> None:
         source = self._profile_source
         if source is not None and callable(source) and self._address is not None:
             self._profile = source(self._name, self._address)
 
     async def _connect_once(self, find_timeout_s: float) -> None:
+        self._phase.fire(P.ATTEMPT, self._now())
         device = await self._find_device(find_timeout_s)
-        if not self._connected_once():
+        if self._view.connected_at is None:
             self._resolve_profile()
-        extra: dict[str, Any] = {}
-        if self._client_backend is not None:
-            extra["backend"] = self._client_backend
-        try:
-            client = await establish_connection(
-                BleakClient,
-                device,
-                device.name or device.address,
-                disconnected_callback=self._on_disconnected,
-                max_attempts=CONNECT_ATTEMPTS,
-                **extra,
-            )
-        except (BleakError, OSError) as error:
-            unavailable = bluetooth_unavailable(error)
-            if unavailable is not None:
-                raise unavailable from error
-            raise LinkError(
-                self._address, f"could not connect to {self.name} ({device.address}): {error}"
-            ) from error
+            self._view.quirks = self._profile
+        client = await gatt.connect(
+            device,
+            name=self.name,
+            backend=self._client_backend,
+            on_disconnected=self._on_disconnected,
+        )
         self._client = client
         try:
-            await self._setup(client)
-        except BleakError as error:
-            self._client = None
-            self._gatt_up = False
-            with contextlib.suppress(BleakError, OSError, TimeoutError):
-                async with asyncio.timeout(2.0):
-                    await client.disconnect()
-            raise LinkError(
-                self._address, f"setting up {self.name} after connecting failed: {error}"
-            ) from error
+            up = await gatt.set_up(client, name=self.name, address=self._address, on=self._handlers)
         except BaseException:
             self._client = None
-            self._gatt_up = False
-            with contextlib.suppress(BleakError, OSError, TimeoutError):
-                async with asyncio.timeout(2.0):
-                    await client.disconnect()
             raise
-
-    async def _setup(self, client: BleakClient) -> None:
-        services = client.services
-        cp = services.get_characteristic(uuids.CONTROL_POINT_UUID)
-        data = services.get_characteristic(uuids.TREADMILL_DATA_UUID)
-        if cp is None or data is None:
-            raise LinkError(
-                self._address,
-                f"{self.name} has no FTMS Treadmill Data or Control Point: it is not an FTMS "
-                "treadmill we can drive",
-            )
-        self._cp_char = cp
-        self._cp.reset()
-        self._assembler.reset()
-        self._features = await self._read(client, uuids.FEATURE_UUID, decode_machine_features)
-        self._device_speed_range = await self._read(
-            client, uuids.SPEED_RANGE_UUID, decode_speed_range
-        )
-        self._device_incline_range = await self._read(
-            client, uuids.INCLINATION_RANGE_UUID, decode_inclination_range
-        )
-        self._update_ranges()
-        training = await self._read(client, uuids.TRAINING_STATUS_UUID, decode_training_status)
-        if training is not None:
-            self._training_status = training
-            if training.status in _IDLE_TRAINING:
-                self._belt.idle()
-                self._belt_changed()
-        # FTMS: the control point's indications must be on before the first write to it.
-        await client.start_notify(cp, self._on_control_point)
-        await client.start_notify(data, self._on_treadmill_data)
-        status = services.get_characteristic(uuids.MACHINE_STATUS_UUID)
-        if status is not None:
-            await client.start_notify(status, self._on_machine_status)
-        self._ts_char = services.get_characteristic(uuids.TRAINING_STATUS_UUID)
-        if self._ts_char is not None and (
-            "notify" in self._ts_char.properties or "indicate" in self._ts_char.properties
-        ):
-            await client.start_notify(self._ts_char, self._on_training_status)
-        self._gatt_up = True
-        self._connected_at = asyncio.get_running_loop().time()
-
-    async def _read(self, client: BleakClient, uuid: str, decode: Callable[[bytes], T]) -> T | None:
-        char = client.services.get_characteristic(uuid)
-        if char is None or "read" not in char.properties:
-            return None
-        try:
-            raw = bytes(await client.read_gatt_char(char))
-        except BleakError as error:
-            logger.info("%s: reading %s failed: %s", self.name, uuid, error)
-            return None
-        try:
-            return decode(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame(uuid, error, raw)
-            return None
-
-    def _update_ranges(self) -> None:
-        p = self._profile
-        dev = self._device_speed_range
-        span = intersect(
-            (dev.min_kmh, dev.max_kmh) if dev is not None else None, (p.min_kmh, p.max_kmh)
-        )
-        if span is None and dev is not None:
-            logger.warning(
-                "%s: devices.toml speed limits %s-%s km/h do not overlap the machine's %s-%s; "
-                "using the machine's",
-                self.name, p.min_kmh, p.max_kmh, dev.min_kmh, dev.max_kmh,
-            )  # fmt: skip
-            span = (dev.min_kmh, dev.max_kmh)
-        step = p.speed_increment_kmh or (dev.increment_kmh if dev is not None else 0.0)
-        if span is None:
-            lo = p.min_kmh if p.min_kmh is not None else DEFAULT_SPEED_RANGE.min_kmh
-            hi = p.max_kmh if p.max_kmh is not None else DEFAULT_SPEED_RANGE.max_kmh
-            span = (lo, max(lo, hi))
-        self._speed_range = SpeedRange(span[0], span[1], step or DEFAULT_SPEED_RANGE.increment_kmh)
-
-        inc = self._device_incline_range
-        fallback = DEFAULT_INCLINE_RANGE
-        features = self._features
-        if (
-            features is not None
-            and features.target_setting & TargetSettingFeature.INCLINATION_TARGET
-        ):
-            fallback = _INCLINE_IF_SUPPORTED
-        ispan = intersect(
-            (inc.min_pct, inc.max_pct) if inc is not None else None,
-            (p.incline_min_pct, p.incline_max_pct),
-        )
-        if ispan is None and inc is not None:
-            ispan = (inc.min_pct, inc.max_pct)
-        if ispan is None:
-            lo = p.incline_min_pct if p.incline_min_pct is not None else fallback.min_pct
-            hi = p.incline_max_pct if p.incline_max_pct is not None else fallback.max_pct
-            ispan = (lo, max(lo, hi))
-        istep = p.incline_step_pct or (inc.increment_pct if inc is not None else 0.0)
-        self._incline_range = InclinationRange(ispan[0], ispan[1], istep or fallback.increment_pct)
+        self._channel.attach(client, up.control_point)
+        self._ts_char = up.training_status_char
+        self._features = up.features
+        ranges = effective_ranges(self._profile, up.speed_range, up.incline_range, up.features)
+        for warning in ranges.warnings:
+            logger.warning("%s: %s", self.name, warning)
+        self._speed_range, self._incline_range = ranges.speed, ranges.incline
+        if up.training is not None:
+            self._view.training_read(up.training)
+            self._belt_changed()
+        self._phase.fire(P.GATT_UP, self._now())
+        self._view.connected(self._now())
 
     # --- link down, and back up -------------------------------------------------------------
 
     def _on_disconnected(self, client: BleakClient) -> None:
-        if client is not self._client or self._closing:
+        if client is not self._client or self._phase.closing_or_closed:
             return
         self._link_down("the treadmill dropped the Bluetooth link")
 
     def _link_down(self, reason: str) -> None:
-        self._running_at_drop = bool(self._belt.running) or (self._belt.speed_kmh or 0.0) > 0.0
+        self._running_at_drop = self._view.running_or_moving()
         self._client = None
-        self._gatt_up = False
-        self._ready = False
+        phase = self._phase.fire(P.DROPPED, self._now())
         self._up.clear()
-        self._fail_waiters(LinkError(self._address, f"the link to {self.name} dropped"))
+        self._channel.detach(LinkError(self._address, f"the link to {self.name} dropped"))
         self._drop_queued(lambda job: LinkError(self._address, f"the link to {self.name} dropped"))
-        self._cp.reset()
-        self._assembler.reset()
-        will_retry = self.reconnect and not self._closing and self._tg is not None
+        # a drop during the first connect is that connect's own failure: no reconnect for it
+        will_retry = self.reconnect and self._tg is not None and phase is LinkPhase.RECONNECTING
         self._emit(LinkDownEvent(reason, will_retry, self._now()))
         if not will_retry:
-            self._end_stream()
+            if phase is LinkPhase.RECONNECTING:
+                self._phase.fire(P.GAVE_UP, self._now())
+                self._end_stream()
             return
-        if not self.reconnecting:
-            assert self._tg is not None
-            self._reconnect_task = self._tg.create_task(
-                self._reconnect(), name=f"link {self.name} reconnect"
-            )
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = self._spawn(self._reconnect(), "reconnect")
 
     async def _reconnect(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_reconnect_s
-        delay = 0.5
+        deadline = self._now() + self.max_reconnect_s
         attempt = 0
         while True:
             attempt += 1
             last_error = ""
             try:
-                find_s = max(1.0, min(5.0, deadline - loop.time()))
+                find_s = max(
+                    t.RECONNECT_FIND_MIN_S, min(t.RECONNECT_FIND_MAX_S, deadline - self._now())
+                )
                 await self._connect_once(find_s)
             except (TreadcoachError, BleakError, OSError, TimeoutError) as error:
                 last_error = str(error) or type(error).__name__
                 logger.info("%s: reconnect attempt %d failed: %s", self.name, attempt, last_error)
             else:
                 stopped = await self._after_reconnect()
-                if self._gatt_up:
-                    self._ready = True
-                    self._up.set()
+                if self._phase.phase is LinkPhase.RESTORING:
+                    self._stopped_on_reconnect = stopped
+                    self._ready()
                     self._emit(LinkUpEvent(True, self._running_at_drop, stopped, self._now()))
                     return
                 last_error = "the link dropped again during the reconnect handshake"
-            if loop.time() + delay > deadline:
+            delay = t.reconnect_backoff_s(attempt)
+            if self._now() + delay > deadline:
                 self._emit(
                     LinkDownEvent(
                         f"gave up reconnecting after {attempt} attempts in "
@@ -1100,43 +771,59 @@ class TreadmillLink:
                         self._now(),
                     )
                 )
+                if self._phase.phase is LinkPhase.RECONNECTING:
+                    self._phase.fire(P.GAVE_UP, self._now())
                 self._end_stream()
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 8.0)
+            if self._hurry.is_set():
+                # leaving: no long backoff, but never a busy loop of instant failures either
+                await asyncio.sleep(t.RECONNECT_BACKOFF_FIRST_S)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await self._hurry.wait()
 
     async def _after_reconnect(self) -> bool:
-        """The first thing on a new connection: take control, and stop the belt. True if stopped."""
-        wants_control = self._profile.request_control != "never" and not self._control_lost
-        if wants_control:
+        """The first write on a new connection is Stop (invariant 2; a 0x05 answer leads to
+        Request Control, then Stop again), then Request Control for what follows. True if the
+        belt is known stopped; if not, the user is told (``StopUnconfirmedEvent``)."""
+        stopped = False
+        if not self.resume_after_reconnect:
+            take_control, self._user_stop_pending = self._user_stop_pending, False
             try:
-                await self._round_trip(RequestControl(), self.command_timeout_s)
+                await self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
+                stopped = True
+            except TreadcoachError as error:
+                logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
+                if self._phase.gatt_up:
+                    self._emit(
+                        StopUnconfirmedEvent(
+                            f"Stop after reconnecting to {self.name} was not confirmed: {error}",
+                            self._now(),
+                        )
+                    )
+        wants_control = self._profile.request_control != "never" and not self.control_lost
+        if wants_control and not self.has_control and self._phase.gatt_up:
+            try:
+                await self._channel.round_trip(RequestControl(), self.command_timeout_s)
             except LinkError as error:
                 logger.warning("%s: Request Control after reconnect failed: %s", self.name, error)
-        if self.resume_after_reconnect:
-            return False
-        try:
-            await self._stop_round_trips(StopPause(StopPauseParam.STOP), 1.0, 3)
-        except TreadcoachError as error:
-            logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
-            return False
-        return True
+        return stopped
 
     # --- keep-alive ---------------------------------------------------------------------------
 
     async def _keepalive(self, period_s: float) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(period_s)
-            if not self._ready or self._control_lost or self._jobs or self._cp.pending:
+            if not self._phase.ready or self.control_lost or self._jobs or self._channel.cp.pending:
                 continue
-            if loop.time() - self._last_command_at < period_s:
+            if self._now() - self._channel.last_write_at < period_s:
                 continue
             try:
                 if self._profile.request_control != "never":
                     await self._submit(RequestControl())
                 elif self._client is not None and self._ts_char is not None:
-                    self._last_command_at = loop.time()
+                    self._channel.last_write_at = self._now()
                     await self._client.read_gatt_char(self._ts_char)
             except (TreadcoachError, BleakError) as error:
                 logger.info("%s: keep-alive failed: %s", self.name, error)
@@ -1152,15 +839,24 @@ class TreadmillLink:
     def _end_stream(self) -> None:
         self._queue.put_nowait(_END)
 
-    def _bad_frame(self, characteristic: str, error: Exception, raw: bytes) -> None:
-        self.bad_frames += 1
-        logger.debug("%s: bad %s frame %s: %s", self.name, characteristic, raw.hex(" "), error)
-        self._emit(BadFrameEvent(characteristic, str(error), raw, self._now()))
+    def _publish(self, events: list[LinkEvent]) -> None:
+        for event in events:
+            if isinstance(event, BadFrameEvent):
+                logger.debug(
+                    "%s: bad %s frame %s: %s",
+                    self.name,
+                    event.characteristic,
+                    event.data.hex(" "),
+                    event.error,
+                )
+            self._emit(event)
+        self._belt_changed()
 
     def _belt_changed(self) -> None:
-        if self._belt.running is not None:
+        self._belt_news.set()
+        if self._view.belt.running is not None:
             self._state_known.set()
-        if self._belt.running:
+        if self._view.belt.running:
             self._running_event.set()
         else:
             self._running_event.clear()
@@ -1168,98 +864,23 @@ class TreadmillLink:
     def _on_control_point(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
         raw = bytes(data)
         try:
-            events = self._cp.receive(raw)
+            self._channel.indication(raw)
         except FtmsDecodeError as error:
-            self._bad_frame("Control Point", error, raw)
-            return
-        self._control_events(events)
-
-    def _control_events(self, events: list[ControlEvent]) -> None:
-        for event in events:
-            if isinstance(event, (CommandSucceeded, CommandFailed)):
-                result = ResultCode.SUCCESS if isinstance(event, CommandSucceeded) else event.result
-                for request, answer in self._waiters:
-                    if request is event.request and not answer.done():
-                        answer.set_result(int(result))
-                        break
-            elif isinstance(event, ControlPermissionLost):
-                self._lose_control()
-            elif isinstance(event, UnexpectedResponse):
-                logger.info("%s: control point answer nobody waits for: %s", self.name, event)
+            self._publish([self._view.bad_frame("Control Point", error, raw, self._now())])
 
     def _lose_control(self) -> None:
-        if self._control_lost:
-            return
         logger.warning("%s: control permission lost (console or another app)", self.name)
-        self._control_lost = True
         self._drop_queued(lambda job: self._control_lost_error())
         self._emit(ControlLostEvent(self._now()))
 
     def _on_treadmill_data(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        raw = bytes(data)
-        if self._profile.pace_u16:
-            raw = strip_u16_pace(raw)
-        try:
-            record = self._assembler.feed(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame("Treadmill Data", error, raw)
-            return
-        if record is None:
-            return
-        if self._profile.reported_speed_in_mph:
-            record = replace(
-                record,
-                speed_kmh=None
-                if record.speed_kmh is None
-                else round(record.speed_kmh * KMH_PER_MPH, 2),
-                average_speed_kmh=None
-                if record.average_speed_kmh is None
-                else round(record.average_speed_kmh * KMH_PER_MPH, 2),
-            )
-        now = self._now()
-        self._last_telemetry_at = now
-        self._last_telemetry = record
-        if record.speed_kmh is not None:
-            self._belt.telemetry(record.speed_kmh, now)
-            self._belt_changed()
-        self._emit(TelemetryEvent(record, now))
+        self._publish(self._view.treadmill_data(bytes(data), self._now()))
 
     def _on_machine_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        raw = bytes(data)
-        try:
-            status = decode_machine_status(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame("Machine Status", error, raw)
-            return
-        if self._profile.target_speed_in_mph and status.target_speed_kmh is not None:
-            # the machine echoes the number we sent, which it reads as mph
-            status = replace(
-                status, target_speed_kmh=round(status.target_speed_kmh * KMH_PER_MPH, 2)
-            )
-        op = status.op
-        if op == MachineStatusOp.STARTED_OR_RESUMED_BY_USER:
-            self._belt.started(self._now())
-            self._belt_changed()
-        elif op in _STOPPED_STATUSES:
-            self._belt.stopped(self._now())
-            self._belt_changed()
-            self._target_speed_kmh = 0.0
-        elif op == MachineStatusOp.TARGET_SPEED_CHANGED and status.target_speed_kmh is not None:
-            self._target_speed_kmh = status.target_speed_kmh
-        elif op == MachineStatusOp.TARGET_INCLINE_CHANGED and status.target_incline_pct is not None:
-            self._target_incline_pct = status.target_incline_pct
-        self._emit(StatusEvent(status, self._now()))
-        self._control_events(self._cp.machine_status(status))
+        events, status = self._view.machine_status(bytes(data), self._now())
+        self._publish(events)
+        if status is not None:
+            self._channel.machine_status(status)
 
     def _on_training_status(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:
-        raw = bytes(data)
-        try:
-            status = decode_training_status(raw)
-        except FtmsDecodeError as error:
-            self._bad_frame("Training Status", error, raw)
-            return
-        self._training_status = status
-        if status.status in _IDLE_TRAINING:
-            self._belt.idle()
-            self._belt_changed()
-        self._emit(TrainingStatusEvent(status, self._now()))
+        self._publish(self._view.training_status_changed(bytes(data), self._now()))

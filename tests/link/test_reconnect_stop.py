@@ -1,0 +1,148 @@
+"""After a drop the belt is stopped first (issue 12 e), and leaving while the link is down waits
+as long as a real reconnect takes, then says whether the belt stopped (f)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from link_helpers import Wire, next_event, on_virtual_time, sim_link
+
+import sim
+from sim.bleak_backend import SimBleakScanner
+from treadcoach.link import LinkDownEvent, LinkEvent, LinkUpEvent, TreadmillLink
+
+RC, STOP = bytes([0x00]), bytes([0x08, 0x01])
+FAILED = bytes([0x80, 0x08, 0x04])
+
+
+async def _running(link: TreadmillLink, kmh: float = 5.0) -> None:
+    await link.start()
+    await link.set_speed(kmh)
+    await asyncio.sleep(15)
+
+
+def _gaps(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+def test_stop_is_the_first_write_after_a_reconnect_before_request_control() -> None:
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await _running(link)
+            before = len(wire.writes)
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)  # (past the first LinkUpEvent)
+            up = await next_event(link, LinkUpEvent, within_s=30)
+            assert up.stopped_on_reconnect
+            # the machine forgot our control with the link: Stop, 0x05, Request Control, Stop
+            assert wire.writes[before : before + 3] == [STOP, RC, STOP]
+            assert link.has_control
+            await asyncio.sleep(20)
+            assert treadmill.belt_speed_kmh == 0.0
+
+    on_virtual_time(scenario)
+
+
+def test_a_failed_stop_after_reconnect_is_retried_at_once_until_it_lands() -> None:
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await _running(link)
+            treadmill.inject("nack", count=5)  # the next five writes are answered 0x04
+            before = len(wire.writes)
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)  # (past the first LinkUpEvent)
+            up = await next_event(link, LinkUpEvent, within_s=30)
+            assert up.stopped_on_reconnect
+            stops = [t for w, t in zip(wire.writes, wire.write_times, strict=True) if w == STOP]
+            after = wire.writes[before:]
+            assert after[:6] == [STOP] * 6  # nothing else in between, no Start ever
+            assert all(gap <= 1.0 + 1e-6 for gap in _gaps(stops[-6:]))
+            await asyncio.sleep(20)
+            assert treadmill.belt_speed_kmh == 0.0
+
+    on_virtual_time(scenario)
+
+
+def test_a_stop_that_never_lands_after_reconnect_tells_the_user() -> None:
+    from treadcoach.link import StopUnconfirmedEvent
+
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await _running(link)
+            wire.answers[STOP] = FAILED  # from now on every Stop is refused
+            before = len(wire.write_times)
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)
+            seen: list[LinkEvent] = []
+            async with asyncio.timeout(30):
+                async for event in link.events():
+                    seen.append(event)
+                    if isinstance(event, LinkUpEvent):
+                        break
+            unconfirmed = [e for e in seen if isinstance(e, StopUnconfirmedEvent)]
+            assert unconfirmed, "the user must be told the belt may still run"
+            assert seen[-1] == LinkUpEvent(True, True, False, seen[-1].at)
+            assert seen.index(unconfirmed[0]) < len(seen) - 1  # told before the link is up
+            gaps = _gaps(wire.write_times[before:])
+            assert len(gaps) >= 3
+            assert all(gap <= 1.0 + 1e-6 for gap in gaps)  # retried at once, backoff <= 1 s
+            assert treadmill.belt_speed_kmh > 0  # it really is running: hence the event
+
+    on_virtual_time(scenario)
+
+
+def test_leaving_while_down_waits_for_a_reconnect_as_slow_as_the_measured_one() -> None:
+    # Over a real stack at a 50 ms connection interval a connect with discovery takes seconds.
+    wire = Wire(connect_delay_s=3.0)
+
+    async def scenario() -> None:
+        async with sim.SimTreadmill() as treadmill:
+            link = TreadmillLink(
+                treadmill.address, client_backend=wire.client(), scanner_backend=SimBleakScanner
+            )
+            async with link:
+                await _running(link)
+                treadmill.inject("disconnect")
+                await next_event(link, LinkDownEvent, within_s=2)
+                assert link.reconnecting
+            await asyncio.sleep(20)
+            assert treadmill.belt_speed_kmh == 0.0
+            assert link.belt_stopped_on_exit
+
+    on_virtual_time(scenario)
+
+
+def test_leaving_while_down_for_good_says_the_belt_may_be_running() -> None:
+    wire = Wire()
+
+    async def scenario() -> None:
+        async with sim.SimTreadmill() as treadmill:
+            link = TreadmillLink(
+                treadmill.address, client_backend=wire.client(), scanner_backend=SimBleakScanner
+            )
+            async with link:
+                await _running(link)
+                wire.unreachable = True  # out of range from now on
+                treadmill.inject("disconnect")
+                await next_event(link, LinkDownEvent, within_s=2)
+            assert link.belt_stopped_on_exit is False
+            assert treadmill.belt_speed_kmh == pytest.approx(5.0)  # what the user must hear
+
+    on_virtual_time(scenario)
+
+
+def test_leaving_a_live_link_confirms_the_belt_stopped() -> None:
+    async def scenario() -> None:
+        async with sim_link() as (_treadmill, link):
+            await _running(link)
+        assert link.belt_stopped_on_exit is True
+
+    on_virtual_time(scenario)

@@ -1,0 +1,307 @@
+"""Carrying out the scheduler's decisions (asyncio shell): the command worker, and one Stop.
+
+``scheduler.decide_command`` / ``decide_stop`` say what to do; ``CommandRunner`` does it over the
+``ControlChannel`` -- write, wait, sleep -- and asks again with what happened. It holds no state
+of its own between requests: the queue, the stop epoch, control permission, the belt belief all
+live with their owners and are read fresh for every decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from treadcoach.errors import (
+    BeltStateUnknown,
+    CommandSuperseded,
+    CommandTimeout,
+    ControlLost,
+    ControlRejected,
+    LinkError,
+    StopRefused,
+    TreadcoachError,
+)
+from treadcoach.ftms import ControlRequest, RequestControl, SetTargetSpeed, StopPause
+from treadcoach.ftms.enums import OpCode, ResultCode, StopPauseParam
+from treadcoach.link.channel import ControlChannel, opname, result_text
+from treadcoach.link.observe import MachineView
+from treadcoach.link.profile import LinkProfile
+from treadcoach.link.scheduler import (
+    CommandQueue,
+    ControlFirst,
+    Decision,
+    Done,
+    Entry,
+    Fail,
+    FailReason,
+    Outcome,
+    Result,
+    Retry,
+    Send,
+    Skip,
+    StopPolicy,
+    decide_command,
+    decide_stop,
+)
+
+__all__ = ["CommandRunner", "Future", "LinkContext"]
+
+logger = logging.getLogger(__name__)
+
+Future = asyncio.Future[float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkContext:
+    """What the runner reads of its link, each read fresh (the profile and name can change
+    once the device is found; GATT comes and goes)."""
+
+    name: Callable[[], str]
+    address: Callable[[], str | None]
+    profile: Callable[[], LinkProfile]
+    command_timeout_s: Callable[[], float]
+    gatt_up: Callable[[], bool]
+    standing_still: Callable[[], bool]
+    lost_error: Callable[[], ControlLost]
+    #: the machine accepted a request: bookkeeping (``MachineView.accepted`` and its waiters)
+    accepted: Callable[[ControlRequest, float | None], None]
+
+
+class CommandRunner:
+    def __init__(
+        self,
+        link: LinkContext,
+        channel: ControlChannel,
+        jobs: CommandQueue[Future],
+        view: MachineView,
+        running: asyncio.Event,
+    ) -> None:
+        self._link, self._channel, self._jobs, self._view = link, channel, jobs, view
+        self._running = running
+        self.ready = asyncio.Event()  # set when a job was queued
+
+    # --- the worker: one command at a time ----------------------------------------------------
+
+    async def work(self) -> None:
+        while True:
+            await self.ready.wait()
+            self.ready.clear()
+            while (entry := self._jobs.pop()) is not None:
+                future = entry.ticket
+                if future.done():
+                    continue
+                try:
+                    result = await self.execute(entry)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and not task.cancelling():
+                        # not ours: a leaked cancellation fails this command, not the worker
+                        self._fail(future, LinkError(self._address, "the command was cancelled"))
+                        continue
+                    self._fail(
+                        future,
+                        LinkError(self._address, "the link closed before the command was sent"),
+                    )
+                    raise
+                except TreadcoachError as error:
+                    self._fail(future, error)
+                except Exception as error:
+                    # A bug: fail the caller too, then end the link's task group (structured).
+                    self._fail(future, error)
+                    raise
+                else:
+                    if not future.done():
+                        future.set_result(result)
+
+    @staticmethod
+    def _fail(future: Future, error: BaseException) -> None:
+        if not future.done():
+            future.set_exception(error)
+
+    @property
+    def _address(self) -> str | None:
+        return self._link.address()
+
+    def _decide(self, entry: Entry[Future], last: Result | None, attempt: int) -> Decision:
+        return decide_command(
+            entry.request,
+            last,
+            attempt,
+            superseded=self._jobs.superseded(entry),
+            permission=self._channel.permission,
+            belt_running=self._view.belt.running,
+            quirks=self._link.profile(),
+            belt_known_stopped=self._view.belt.known_stopped,
+        )
+
+    async def execute(self, entry: Entry[Future]) -> float | None:
+        """Write one command until the scheduler says it is done; None when it was skipped."""
+        request, profile, timeout_s = (
+            entry.request,
+            self._link.profile(),
+            self._link.command_timeout_s(),
+        )
+        attempt = 0
+        decision = self._decide(entry, None, attempt)
+        if (
+            isinstance(decision, Send)
+            and isinstance(request, SetTargetSpeed)
+            and profile.start_before_speed
+            and not self._view.belt.running
+        ):
+            await self._wait_running(profile.running_wait_s)
+            decision = self._decide(entry, None, attempt)
+        asked_control = False  # Request Control went out for this attempt
+        while True:
+            match decision:
+                case Send(control_first=control_first) if (
+                    control_first is not ControlFirst.NO and not asked_control
+                ):
+                    result = await self._channel.round_trip(RequestControl(), timeout_s)
+                    if control_first is ControlFirst.REQUIRED and result != ResultCode.SUCCESS:
+                        raise self.rejected(RequestControl(), result)
+                    asked_control = True
+                    # a Stop may have landed while it was out: ask again before writing
+                    decision = self._decide(entry, None, attempt)
+                case Send():
+                    asked_control = False
+                    result = await self._channel.round_trip(request, timeout_s)
+                    decision = self._decide(entry, result, attempt)
+                case Retry(delay_s=delay_s):
+                    await asyncio.sleep(delay_s)
+                    attempt += 1
+                    decision = self._decide(entry, None, attempt)
+                case Done():
+                    self._link.accepted(request, entry.value)
+                    return entry.value
+                case Skip(reason=reason):
+                    name = self._link.name()
+                    logger.info("%s: %s not sent: %s", name, opname(request.opcode), reason)
+                    entry.skipped = True
+                    return None
+                case Fail(reason=reason, result=result):
+                    raise self._failure(request, reason, result)
+                case _:  # pragma: no cover - the Decision union is closed
+                    raise AssertionError(decision)
+
+    def _failure(
+        self, request: ControlRequest, reason: FailReason, result: Result | None
+    ) -> LinkError:
+        name = self._link.name()
+        match reason:
+            case FailReason.SUPERSEDED:
+                return CommandSuperseded(self._address, request.opcode, "Stop or Pause")
+            case FailReason.CONTROL_LOST:
+                return self._link.lost_error()
+            case FailReason.BELT_STATE_UNKNOWN:
+                return BeltStateUnknown(
+                    self._address,
+                    f"Start not sent: on {name} Start pauses a running belt, and the belt has "
+                    "not been seen standing still",
+                )
+            case FailReason.REJECTED if isinstance(result, int):
+                return self.rejected(request, result)
+        return LinkError(self._address, f"the link to {name} is down")
+
+    def rejected(self, request: ControlRequest, result: int) -> ControlRejected:
+        return ControlRejected(
+            self._address,
+            request.opcode,
+            int(result),
+            f"{self._link.name()} refused {opname(request.opcode)} with result "
+            f"{result_text(result)}",
+        )
+
+    async def _wait_running(self, timeout_s: float) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._running.wait()
+        except TimeoutError:
+            logger.info(
+                "%s: belt not running after %g s; sending speed anyway",
+                self._link.name(),
+                timeout_s,
+            )
+
+    # --- the stop path --------------------------------------------------------------------------
+
+    async def stop(self, policy: StopPolicy, *, take_control: bool = False) -> None:
+        """Stop until the scheduler says it is done (``decide_stop`` under ``policy`` is the
+        retry policy). Returns when acknowledged, or when standstill made it unnecessary."""
+        request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
+        timeout_s = policy.attempt_timeout_s
+        attempt = 0
+        last_error: LinkError | None = None
+        previous: Result | None = None
+        decision = self._decide_stop(policy, None, attempt, take_control, previous)
+        while True:
+            match decision:
+                case Send(control_first=control_first):
+                    if control_first is not ControlFirst.NO:
+                        with contextlib.suppress(LinkError):
+                            await self._channel.round_trip(RequestControl(), timeout_s)
+                    result: Result
+                    try:
+                        result = await self._channel.round_trip(request, timeout_s)
+                    except ControlLost:
+                        raise
+                    except CommandTimeout as error:
+                        last_error, result = error, Outcome.TIMEOUT
+                    except LinkError as error:
+                        last_error, result = error, Outcome.WRITE_FAILED
+                    else:
+                        if result != ResultCode.SUCCESS:
+                            last_error = self.rejected(request, result)
+                    previous = result
+                    decision = self._decide_stop(policy, result, attempt, take_control)
+                case Retry(delay_s=delay_s):
+                    await asyncio.sleep(delay_s)
+                    attempt += 1
+                    decision = self._decide_stop(policy, None, attempt, take_control, previous)
+                case Done():
+                    self._link.accepted(request, None)
+                    return
+                case Skip(reason=reason):
+                    logger.info("%s: Stop not retried: %s", self._link.name(), reason)
+                    return
+                case Fail(reason=FailReason.CONTROL_LOST):
+                    raise self._link.lost_error()
+                case Fail(reason=FailReason.STOP_REFUSED):
+                    raise StopRefused(
+                        self._address,
+                        OpCode.STOP_PAUSE,
+                        ResultCode.CONTROL_NOT_PERMITTED,
+                        f"{self._link.name()} refused Stop even after Request Control: the belt "
+                        "may be running; use the treadmill's own stop button",
+                    )
+                case Fail():
+                    raise last_error or LinkError(
+                        self._address, f"the link to {self._link.name()} dropped while stopping"
+                    )
+                case _:  # pragma: no cover - the Decision union is closed
+                    raise AssertionError(decision)
+
+    def _decide_stop(
+        self,
+        policy: StopPolicy,
+        last: Result | None,
+        attempt: int,
+        take_control: bool,
+        previous: Result | None = None,
+    ) -> Decision:
+        return decide_stop(
+            last,
+            attempt,
+            attempts=policy.attempts,
+            previous=previous,
+            backoff_s=policy.backoff_s,
+            standstill=policy.until_standstill and self._link.standing_still(),
+            gatt_up=self._link.gatt_up(),
+            permission=self._channel.permission,
+            take_control=take_control,
+            others_pending=bool(self._channel.cp.pending),
+            quirks=self._link.profile(),
+        )
