@@ -166,9 +166,12 @@ class AirController(Controller):
         if link is None:
             return None
         for controller in link.controllers:
-            advertiser = controller.le_legacy_advertiser
-            if advertiser.enabled and advertiser.address == address:
-                return bytes(advertiser.scan_response_data)
+            # bumble's Device advertises through an extended advertising set when the
+            # controller has the feature (bumble's does), else through the legacy advertiser
+            advertisers = [controller.le_legacy_advertiser, *controller.advertising_sets.values()]
+            for advertiser in advertisers:
+                if advertiser.enabled and advertiser.address == address:
+                    return bytes(advertiser.scan_response_data)
         return None
 
 
