@@ -168,7 +168,10 @@ class AirController(Controller):
         for controller in link.controllers:
             # bumble's Device advertises through an extended advertising set when the
             # controller has the feature (bumble's does), else through the legacy advertiser
-            advertisers = [controller.le_legacy_advertiser, *controller.advertising_sets.values()]
+            advertisers: list[Any] = [
+                controller.le_legacy_advertiser,
+                *controller.advertising_sets.values(),
+            ]
             for advertiser in advertisers:
                 if advertiser.enabled and advertiser.address == address:
                     return bytes(advertiser.scan_response_data)
