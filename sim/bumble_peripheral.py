@@ -3,7 +3,8 @@
     async with SimTreadmill() as treadmill, BumblePeripheral(treadmill, device):
         ...  # a central reaches it over HCI: an in-process bumble link, or a real controller
 
-    await serve(treadmill, "usb:0")  # a USB dongle: phone apps see a BLE FTMS treadmill
+    async with serving(treadmill, "usb:0"):  # a USB dongle: phone apps see an FTMS treadmill
+        ...
 
 Where ``sim.bleak_backend`` short-cuts the radio, this serves the same treadmill through a real
 ATT/GATT server (bumble's), so advertising PDUs, attribute handles, the MTU exchange, CCCD
@@ -36,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import Any, Final
 
@@ -53,7 +54,7 @@ from bumble.gatt import (
     Service,
 )
 
-from sim.errors import AttError
+from sim.errors import AttError, SimConfigError
 from sim.gatt import GATT_TABLE, CharacteristicSpec, ServiceSpec
 from sim.link import CCCD_INDICATE, CCCD_NOTIFY, SimLink
 from sim.treadmill import SimTreadmill
@@ -67,7 +68,7 @@ __all__ = [
     "BumblePeripheral",
     "advertising_data",
     "scan_response_data",
-    "serve",
+    "serving",
 ]
 
 log = logging.getLogger(__name__)
@@ -389,20 +390,37 @@ class BumblePeripheral:
         task.add_done_callback(self._running.discard)
 
 
-async def serve(
+@contextlib.asynccontextmanager
+async def serving(
     treadmill: SimTreadmill,
     transport_spec: str,
     *,
     advertising_interval_ms: float = ADVERTISING_INTERVAL_MS,
-) -> None:
-    """Serve ``treadmill`` on a real controller (``usb:0``, ``serial:/dev/ttyACM0``, ...) until
-    cancelled. ``treadmill`` must be running (inside its ``async with``)."""
+) -> AsyncIterator[BumblePeripheral]:
+    """Serve ``treadmill`` (running, inside its ``async with``) on a real controller --
+    ``usb:0``, ``serial:/dev/ttyACM0``, ``tcp-client:HOST:PORT``... -- while inside."""
     from bumble.transport import open_transport
 
-    async with await open_transport(transport_spec) as (source, sink):
+    from treadcoach.clock import ScaledEventLoop, VirtualEventLoop
+
+    if isinstance(asyncio.get_running_loop(), ScaledEventLoop | VirtualEventLoop):
+        raise SimConfigError(
+            "--ble", "a real Bluetooth treadmill runs on real time: drop --speedup"
+        )
+    try:
+        transport = await open_transport(transport_spec)
+    except Exception as error:  # bumble raises many kinds (USB, serial, OS, value)
+        raise SimConfigError(
+            "--ble",
+            f"cannot open the Bluetooth controller {transport_spec!r}: {error} "
+            "(see docs/bluetooth.md: dongle permissions, kernel driver, firmware)",
+        ) from error
+    try:
         address = hci.Address(treadmill.address)  # a static random address (F0:0D:...)
-        device = Device.with_hci(treadmill.name, address, source, sink)
+        device = Device.with_hci(treadmill.name, address, transport.source, transport.sink)
         async with BumblePeripheral(
             treadmill, device, advertising_interval_ms=advertising_interval_ms
-        ):
-            await asyncio.Event().wait()  # until cancelled
+        ) as peripheral:
+            yield peripheral
+    finally:
+        await transport.close()

@@ -55,9 +55,9 @@ class BumbleAdapter:
     """One powered-on bumble ``Device``; see the module docstring."""
 
     def __init__(
-        self, device: Device, *, transport: Transport | None = None, label: str = "bumble"
+        self, device: Device | None, *, transport: Transport | None = None, label: str = "bumble"
     ) -> None:
-        self.device = device
+        self._device = device
         self.label = label
         self._transport = transport
         self._listeners: list[Heard] = []
@@ -74,6 +74,15 @@ class BumbleAdapter:
         self._tasks: asyncio.TaskGroup | None = None
         #: True once a controller left a connection cancel unanswered (see CANCEL_WAIT_S)
         self.cancel_unanswered = False
+        self._deferred_spec: str | None = None
+        self._holder: AsyncIterator[None] | None = None
+        self._open_lock: asyncio.Lock | None = None
+
+    @property
+    def device(self) -> Device:
+        if self._device is None:
+            raise BleakError(f"the Bluetooth controller {self.label} is not open")
+        return self._device
 
     # --- opening ---------------------------------------------------------------------------
 
@@ -82,6 +91,20 @@ class BumbleAdapter:
     async def open(cls, spec: str) -> AsyncIterator[BumbleAdapter]:
         """A controller behind a bumble transport: ``usb:0``, ``serial:/dev/ttyACM0``,
         ``tcp-client:127.0.0.1:1234``, ``hci-socket:0``... (bumble's transport names)."""
+        adapter = cls(None, label=spec)
+        async with adapter._opened(spec):
+            yield adapter
+
+    @classmethod
+    def deferred(cls, spec: str) -> BumbleAdapter:
+        """An adapter for ``spec`` that opens the controller on first use (a scan or a
+        connect) and closes it when the event loop that opened it shuts down."""
+        adapter = cls(None, label=spec)
+        adapter._deferred_spec = spec
+        return adapter
+
+    @contextlib.asynccontextmanager
+    async def _opened(self, spec: str) -> AsyncIterator[None]:
         try:
             transport = await open_transport(spec)
         except Exception as error:  # bumble raises many kinds (USB, serial, OS, value)
@@ -91,11 +114,32 @@ class BumbleAdapter:
             ) from error
         try:
             address = hci.Address.generate_static_address()
-            device = Device.with_hci("treadcoach", address, transport.source, transport.sink)
-            async with cls(device, transport=transport, label=spec) as adapter:
-                yield adapter
+            self._device = Device.with_hci("treadcoach", address, transport.source, transport.sink)
+            self._transport = transport
+            async with self:
+                yield
         finally:
             await transport.close()
+
+    async def _ensure_open(self) -> None:
+        """Open a ``deferred`` adapter (once, however many users ask at the same time)."""
+        if self._device is not None or self._deferred_spec is None:
+            return
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._device is not None:
+                return
+            spec = self._deferred_spec
+
+            async def held_open() -> AsyncIterator[None]:
+                # finalised by the loop's shutdown_asyncgens(): that closes the controller
+                async with self._opened(spec):
+                    yield
+
+            holder = held_open()
+            await anext(holder)
+            self._holder = holder
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -164,6 +208,7 @@ class BumbleAdapter:
     # --- scanning (one scan, shared) ---------------------------------------------------------
 
     async def start_scan(self, listener: Heard, *, active: bool = True) -> None:
+        await self._ensure_open()
         self._check_alive()
         self._listeners.append(listener)
         if not self._scan_active:
@@ -196,6 +241,7 @@ class BumbleAdapter:
 
     async def resolve(self, address: str, timeout_s: float) -> hci.Address:
         """The bumble address (with its type) of ``address``, scanning for it if not heard yet."""
+        await self._ensure_open()
         key = address.upper()
         known = self._addresses.get(key)
         if known is not None:
@@ -221,6 +267,7 @@ class BumbleAdapter:
 
     async def connect(self, address: hci.Address, timeout_s: float) -> Connection:
         """An LE connection to ``address``; ``BleakDeviceNotFoundError`` if nobody answered."""
+        await self._ensure_open()
         self._check_alive()
         key = address.to_string(False)
         self._connecting.add(key)

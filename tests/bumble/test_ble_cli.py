@@ -1,0 +1,122 @@
+"""``run --ble bumble:TRANSPORT`` and ``sim --ble TRANSPORT``: the user's path, over real HCI.
+
+Two virtual controllers on one in-process radio, each behind bumble's HCI-over-TCP transport on
+a loopback port: the central (``ble_backends``) and the simulated treadmill (``serving``) open
+them by transport spec exactly as they would open ``usb:0``. Real sockets, so real time (a few
+hundred milliseconds of advertising, connecting and ATT). The USB dongle path is ``hardware``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+
+pytest.importorskip("bumble")
+
+from bleak import BleakScanner
+from bumble.transport import open_transport
+
+import sim
+from sim.bumble_peripheral import serving
+from sim.errors import SimConfigError
+from sim.standalone import StandaloneOptions, run_standalone
+from treadcoach.clock import run
+from treadcoach.errors import ConfigError
+from treadcoach.ftms import uuids
+from treadcoach.link import TreadmillLink
+from treadcoach.link.bumble import AirController, ConnectionEventLink
+from treadcoach.link.bumble.cli import ble_backends, parse_ble
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def hci_over_tcp(air: ConnectionEventLink, address: str) -> AsyncIterator[str]:
+    """A virtual controller on ``air`` behind an HCI TCP server; yields the host's spec."""
+    port = _free_port()
+    transport = await open_transport(f"tcp-server:127.0.0.1:{port}")
+    try:
+        AirController(
+            address,
+            host_source=transport.source,
+            host_sink=transport.sink,
+            link=air,
+            public_address=address,
+        )
+        yield f"tcp-client:127.0.0.1:{port}"
+    finally:
+        await transport.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("usb:0", "expected bumble:TRANSPORT"),
+        ("bumble:carrier-pigeon:1", "unknown bumble transport 'carrier-pigeon'"),
+        ("bluez:hci0", "expected bumble:TRANSPORT"),
+    ],
+)
+def test_a_bad_ble_option_is_one_line_naming_the_problem(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem) as caught:
+        parse_ble(value)
+    assert "\n" not in str(caught.value)
+
+
+def test_parse_ble_takes_bumble_transports() -> None:
+    assert parse_ble("bumble:usb:0") == "usb:0"
+    assert parse_ble("bumble:serial:/dev/ttyACM0,1000000") == "serial:/dev/ttyACM0,1000000"
+    assert parse_ble("usb:0", prefixed=False) == "usb:0"
+
+
+def test_run_ble_drives_a_treadmill_served_by_sim_ble_over_hci_transports() -> None:
+    async def scenario() -> None:
+        air = ConnectionEventLink(0.0)
+        async with (
+            hci_over_tcp(air, "F0:0D:00:00:0C:01") as treadmill_side,
+            hci_over_tcp(air, "C0:7C:00:00:0C:02") as central_side,
+            sim.SimTreadmill(name="Garage", address="F0:0D:00:00:0C:01") as treadmill,
+            serving(treadmill, treadmill_side),
+        ):
+            client, scanner = ble_backends("bumble:" + central_side)
+            async with TreadmillLink(
+                "Garage", client_backend=client, scanner_backend=scanner
+            ) as link:
+                assert link.address == treadmill.address
+                await link.start()
+                await link.set_speed(3.0)
+                await asyncio.sleep(1.0)
+                assert treadmill.belt_speed_kmh > 0
+                await link.stop()
+            assert treadmill.target_speed_kmh == 0.0
+
+    run(scenario())  # real time: sockets
+
+
+def test_sim_ble_refuses_a_scaled_clock() -> None:
+    options = StandaloneOptions(ble="tcp-client:127.0.0.1:9", duration_s=1.0)
+    with pytest.raises(SimConfigError, match="real time"):
+        run(run_standalone(options, lambda line: None), speedup=10)
+
+
+@pytest.mark.hardware
+def test_a_usb_dongle_scans_through_the_bumble_backend() -> None:
+    # needs a dongle the user may open (docs/bluetooth.md); TREADCOACH_BLE overrides usb:0
+    spec = os.environ.get("TREADCOACH_BLE", "bumble:usb:0")
+
+    async def scenario() -> None:
+        _, scanner = ble_backends(spec)
+        found = await BleakScanner.discover(
+            timeout=5.0, backend=scanner, service_uuids=[uuids.FTMS_SERVICE_UUID]
+        )
+        print(f"{len(found)} FTMS device(s): {[d.name for d in found]}")
+
+    run(scenario())
