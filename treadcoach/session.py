@@ -64,6 +64,7 @@ class SessionOptions:
     hold_on_control_lost: bool = False
     # Headless with a terminal: read the stop/pause keys from stdin (the TUI owns keys itself).
     terminal_keys: bool = False
+    ble: str | None = None  # "bumble:TRANSPORT": bleak over bumble (treadcoach.link.bumble.cli)
 
 
 def caps_from(settings: Settings) -> Caps:
@@ -148,6 +149,10 @@ class Session:
                 "no treadmill chosen: pass --device NAME|ADDRESS, save one with "
                 "'treadcoach scan --save ADDRESS', or try the simulator with --sim",
             )
+        if opts.ble:
+            from treadcoach.link.bumble.cli import ble_backends
+
+            return (target, *ble_backends(opts.ble))
         return target, None, None
 
     # --- SessionHandle ----------------------------------------------------------------------
