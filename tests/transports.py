@@ -88,15 +88,9 @@ class Transport:
             yield SimBleakClient, SimBleakScanner, None, None, None
             return
         pytest.importorskip("bumble")
-        from sim.bumble_peripheral import BumblePeripheral
-        from treadcoach.link.bumble import BumbleAdapter, ConnectionEventLink, device_on_air
+        from treadcoach.link.bumble import treadmill_on_air
 
-        air = ConnectionEventLink(self.interval_s)
-        device = device_on_air(air, treadmill.address, treadmill.name)
-        async with (
-            BumblePeripheral(treadmill, device) as peripheral,
-            BumbleAdapter.on_air(air) as adapter,
-        ):
+        async with treadmill_on_air(treadmill, self.interval_s) as (adapter, peripheral, air):
             yield adapter.client_backend, adapter.scanner_backend, peripheral, adapter, air
 
     @contextlib.asynccontextmanager

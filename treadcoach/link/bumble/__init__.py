@@ -13,7 +13,12 @@ from treadcoach.link.bumble._advertising import ParsedAdvertisement, parse_adver
 from treadcoach.link.bumble._client import REQUESTED_MTU, BumbleBleakClient
 from treadcoach.link.bumble._errors import bleak_errors, cancel_was_requested
 from treadcoach.link.bumble._scanner import BumbleBleakScanner
-from treadcoach.link.bumble.air import AirController, ConnectionEventLink, device_on_air
+from treadcoach.link.bumble.air import (
+    AirController,
+    ConnectionEventLink,
+    device_on_air,
+    treadmill_on_air,
+)
 
 __all__ = [
     "CANCEL_WAIT_S",
@@ -28,4 +33,5 @@ __all__ = [
     "cancel_was_requested",
     "device_on_air",
     "parse_advertising_data",
+    "treadmill_on_air",
 ]

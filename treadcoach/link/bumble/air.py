@@ -25,10 +25,11 @@ behaves differently and the link code depends on it:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from bumble import hci
 from bumble.controller import Controller
@@ -38,7 +39,12 @@ from bumble.host import Host
 from bumble.link import LocalLink
 from bumble.transport.common import AsyncPipeSink
 
-__all__ = ["AirController", "ConnectionEventLink", "device_on_air"]
+if TYPE_CHECKING:
+    from sim.bumble_peripheral import BumblePeripheral
+    from sim.treadmill import SimTreadmill
+    from treadcoach.link.bumble._adapter import BumbleAdapter
+
+__all__ = ["AirController", "ConnectionEventLink", "device_on_air", "treadmill_on_air"]
 
 # BLE allows 7.5 ms to 4 s, in 1.25 ms steps
 MIN_INTERVAL_S = 0.0075
@@ -184,3 +190,22 @@ def device_on_air(link: LocalLink, address: str, name: str) -> Device:
     return Device(
         name=name, address=hci.Address(address), host=Host(controller, AsyncPipeSink(controller))
     )
+
+
+@contextlib.asynccontextmanager
+async def treadmill_on_air(
+    treadmill: SimTreadmill, interval_s: float = 0.0
+) -> AsyncIterator[tuple[BumbleAdapter, BumblePeripheral, ConnectionEventLink]]:
+    """The running ``treadmill`` served by bumble's GATT server, and a central adapter, both on
+    one in-process radio at ``interval_s``: pass ``adapter.client_backend`` /
+    ``adapter.scanner_backend`` to ``TreadmillLink`` to reach it over real ATT."""
+    from sim.bumble_peripheral import BumblePeripheral
+    from treadcoach.link.bumble._adapter import BumbleAdapter
+
+    air = ConnectionEventLink(interval_s)
+    device = device_on_air(air, treadmill.address, treadmill.name)
+    async with (
+        BumblePeripheral(treadmill, device) as peripheral,
+        BumbleAdapter.on_air(air) as adapter,
+    ):
+        yield adapter, peripheral, air
