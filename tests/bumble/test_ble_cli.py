@@ -18,7 +18,7 @@ import pytest
 
 pytest.importorskip("bumble")
 
-from bleak import BleakScanner
+from bleak import BleakClient, BleakScanner
 from bumble.transport import open_transport
 
 import sim
@@ -118,5 +118,43 @@ def test_a_usb_dongle_scans_through_the_bumble_backend() -> None:
             timeout=5.0, backend=scanner, service_uuids=[uuids.FTMS_SERVICE_UUID]
         )
         print(f"{len(found)} FTMS device(s): {[d.name for d in found]}")
+
+    run(scenario())
+
+
+def test_a_controller_that_goes_away_calls_the_disconnect_callback() -> None:
+    # the dongle unplugged: the HCI transport ends under a live connection
+    async def scenario() -> None:
+        air = ConnectionEventLink(0.0)
+        port = _free_port()
+        controller_side = await open_transport(f"tcp-server:127.0.0.1:{port}")
+        AirController(
+            "central",
+            host_source=controller_side.source,
+            host_sink=controller_side.sink,
+            link=air,
+            public_address="C0:7C:00:00:0C:03",
+        )
+        try:
+            async with (
+                hci_over_tcp(air, "F0:0D:00:00:0C:04") as treadmill_side,
+                sim.SimTreadmill(address="F0:0D:00:00:0C:04") as treadmill,
+                serving(treadmill, treadmill_side),
+            ):
+                client_backend, scanner = ble_backends(f"bumble:tcp-client:127.0.0.1:{port}")
+                device = await BleakScanner.find_device_by_address(
+                    treadmill.address, timeout=5, backend=scanner
+                )
+                assert device is not None
+                gone = asyncio.Event()
+                client = BleakClient(
+                    device, disconnected_callback=lambda _c: gone.set(), backend=client_backend
+                )
+                await client.connect()
+                controller_side.sink.transport.close()  # the "USB" connection ends
+                await asyncio.wait_for(gone.wait(), 5)
+                assert not client.is_connected
+        finally:
+            await controller_side.close()
 
     run(scenario())
