@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -77,7 +78,9 @@ def test_parse_ble_takes_bumble_transports() -> None:
     assert parse_ble("usb:0", prefixed=False) == "usb:0"
 
 
-def test_run_ble_drives_a_treadmill_served_by_sim_ble_over_hci_transports() -> None:
+def test_run_ble_drives_a_treadmill_served_by_sim_ble_over_hci_transports(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def scenario() -> None:
         air = ConnectionEventLink(0.0)
         async with (
@@ -99,6 +102,8 @@ def test_run_ble_drives_a_treadmill_served_by_sim_ble_over_hci_transports() -> N
             assert treadmill.target_speed_kmh == 0.0
 
     run(scenario())  # real time: sockets
+    # and the controller opened on first use was closed with the loop, cleanly
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_sim_ble_refuses_a_scaled_clock() -> None:
@@ -122,7 +127,9 @@ def test_a_usb_dongle_scans_through_the_bumble_backend() -> None:
     run(scenario())
 
 
-def test_a_controller_that_goes_away_calls_the_disconnect_callback() -> None:
+def test_a_controller_that_goes_away_calls_the_disconnect_callback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # the dongle unplugged: the HCI transport ends under a live connection
     async def scenario() -> None:
         air = ConnectionEventLink(0.0)
@@ -158,3 +165,4 @@ def test_a_controller_that_goes_away_calls_the_disconnect_callback() -> None:
             await controller_side.close()
 
     run(scenario())
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

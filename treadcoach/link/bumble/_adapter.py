@@ -105,6 +105,14 @@ class BumbleAdapter:
 
     @contextlib.asynccontextmanager
     async def _opened(self, spec: str) -> AsyncIterator[None]:
+        await self._start(spec)
+        try:
+            yield
+        finally:
+            await self._finish()
+
+    async def _start(self, spec: str) -> None:
+        """Open the transport, make the device, power it on (what ``_finish`` undoes)."""
         try:
             transport = await open_transport(spec)
         except Exception as error:  # bumble raises many kinds (USB, serial, OS, value)
@@ -112,14 +120,21 @@ class BumbleAdapter:
                 f"cannot open the Bluetooth controller {spec!r}: {error}",
                 "see docs/bluetooth.md (dongle permissions, kernel driver, firmware)",
             ) from error
+        self._transport = transport
         try:
             address = hci.Address.generate_static_address()
             self._device = Device.with_hci("treadcoach", address, transport.source, transport.sink)
-            self._transport = transport
-            async with self:
-                yield
-        finally:
+            await self.__aenter__()
+        except BaseException:
             await transport.close()
+            raise
+
+    async def _finish(self) -> None:
+        try:
+            await self.__aexit__(None, None, None)
+        finally:
+            if self._transport is not None:
+                await self._transport.close()
 
     async def _ensure_open(self) -> None:
         """Open a ``deferred`` adapter (once, however many users ask at the same time)."""
@@ -133,9 +148,14 @@ class BumbleAdapter:
             spec = self._deferred_spec
 
             async def held_open() -> AsyncIterator[None]:
-                # finalised by the loop's shutdown_asyncgens(): that closes the controller
-                async with self._opened(spec):
+                # finalised by the loop's shutdown_asyncgens(): that closes the controller.
+                # The only async generator involved (a nested one would be finalised on its
+                # own, in any order)
+                await self._start(spec)
+                try:
                     yield
+                finally:
+                    await self._finish()
 
             holder = held_open()
             await anext(holder)
