@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +170,56 @@ def test_a_controller_that_goes_away_calls_the_disconnect_callback(
 
     run(scenario())
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("ble", ["bumble:air", "bumble:air:50"])
+def test_run_sim_over_bumble_ends_a_dropped_session_with_the_belt_stopped(
+    ble: str, tmp_path: Path
+) -> None:
+    # the console script, with the simulator behind bumble's GATT server on the in-process
+    # radio: how the fault matrix runs over real ATT (``--ble bumble:air:MS``)
+    env = dict(os.environ)
+    env.update(
+        TREADCOACH_DATA_DIR=str(tmp_path / "data"),
+        TREADCOACH_LOG=str(tmp_path / "treadcoach.log"),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[2]), env.get("PYTHONPATH", "")]),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "treadcoach",
+            "run",
+            "--sim",
+            "--ble",
+            ble,
+            "--headless",
+            "--json",
+            "--speedup",
+            "inf",
+            "--no-history",
+            "--plan",
+            "backward-walk-starter",
+            "--sim-fault",
+            "disconnect@350",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 1, done.stderr
+    assert events[0]["event"] == "connected"
+    assert [e["kind"] for e in events if e["event"] == "fault"] == ["disconnect"]
+    assert [e["reason"] for e in events if e["event"] == "stop"] == ["disconnect"]
+    assert events[-1]["event"] == "summary"
+    assert events[-1]["completed"] is False
+
+
+def test_a_bad_air_interval_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"0 or 7\.5 to 4000 ms"):
+        parse_ble("bumble:air:3")

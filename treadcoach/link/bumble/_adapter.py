@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT_S: Final = 1.0
 #: the central's own address on the in-process radio (tests)
 CENTRAL_ADDRESS: Final = "C0:7C:00:00:00:01"
+#: the transport name of the in-process radio (``air`` or ``air:MS``), for ``deferred``
+AIR: Final = "air"
 
 Heard = Callable[[hci.Address, ParsedAdvertisement, int], None]
 
@@ -76,6 +78,7 @@ class BumbleAdapter:
         self.cancel_unanswered = False
         self._deferred_spec: str | None = None
         self._holder: AsyncIterator[None] | None = None
+        self._air_stack = contextlib.AsyncExitStack()
         self._open_lock: asyncio.Lock | None = None
 
     @property
@@ -113,6 +116,9 @@ class BumbleAdapter:
 
     async def _start(self, spec: str) -> None:
         """Open the transport, make the device, power it on (what ``_finish`` undoes)."""
+        if spec == AIR or spec.startswith(AIR + ":"):
+            await self._start_on_air(spec)
+            return
         try:
             transport = await open_transport(spec)
         except Exception as error:  # bumble raises many kinds (USB, serial, OS, value)
@@ -135,6 +141,27 @@ class BumbleAdapter:
         finally:
             if self._transport is not None:
                 await self._transport.close()
+            await self._air_stack.aclose()
+
+    async def _start_on_air(self, spec: str) -> None:
+        """``air[:MS]``: the in-process radio at MS ms, serving every simulated treadmill
+        running in this process through bumble's GATT server (``run --sim --ble bumble:air:50``
+        puts a session on real ATT at a 50 ms interval, on the session's own clock)."""
+        from sim import registry
+        from sim.bumble_peripheral import BumblePeripheral
+        from treadcoach.link.bumble.air import ConnectionEventLink
+
+        _, _, ms = spec.partition(":")
+        air = ConnectionEventLink(float(ms) / 1000 if ms else 0.0)
+        for treadmill in registry.advertising():
+            device = device_on_air(air, treadmill.address, treadmill.name)
+            await self._air_stack.enter_async_context(BumblePeripheral(treadmill, device))
+        self._device = device_on_air(air, CENTRAL_ADDRESS, "treadcoach")
+        try:
+            await self.__aenter__()
+        except BaseException:
+            await self._air_stack.aclose()
+            raise
 
     async def _ensure_open(self) -> None:
         """Open a ``deferred`` adapter (once, however many users ask at the same time)."""

@@ -1,7 +1,8 @@
 """What the command line needs from the bumble stack, in one place.
 
 ``treadcoach run --ble bumble:usb:0`` and ``treadcoach sim --ble usb:0`` call these (see
-docs/bluetooth.md). ``parse_ble`` checks the option; ``ble_backends`` turns it into bleak backends
+docs/bluetooth.md). ``run --sim --ble bumble:air:50`` puts the simulator behind bumble's GATT
+server on the in-process radio at 50 ms connection events (tests, the fault matrix). ``parse_ble`` checks the option; ``ble_backends`` turns it into bleak backends
 for ``TreadmillLink`` (``client_backend=`` / ``scanner_backend=``). The controller behind them is
 opened on first use, on the loop that uses it, and closed when that loop shuts down (it is held by
 an async generator, which ``asyncio.run`` / ``asyncio.Runner`` finalise on the way out), so the
@@ -51,7 +52,10 @@ def parse_ble(value: str, *, option: str = "--ble", prefixed: bool = True) -> st
                 f"expected {BUMBLE_PREFIX}TRANSPORT, e.g. bumble:usb:0 (see docs/bluetooth.md)",
             )
         spec = value[len(BUMBLE_PREFIX) :]
-    scheme = spec.split(":", 1)[0]
+    scheme, _, rest = spec.partition(":")
+    if scheme == "air":  # the in-process radio, for --sim: air or air:MS
+        _check_air_interval(option, value, rest)
+        return spec
     if scheme not in _KNOWN_TRANSPORTS:
         raise ConfigError(
             option,
@@ -59,6 +63,19 @@ def parse_ble(value: str, *, option: str = "--ble", prefixed: bool = True) -> st
             f"unknown bumble transport {scheme!r}; use one of {', '.join(_KNOWN_TRANSPORTS)}",
         )
     return spec
+
+
+def _check_air_interval(option: str, value: str, ms: str) -> None:
+    if not ms:
+        return
+    try:
+        interval = float(ms)
+    except ValueError:
+        interval = -1.0
+    if not (interval == 0 or 7.5 <= interval <= 4000):
+        raise ConfigError(
+            option, value, "air:MS takes a connection interval of 0 or 7.5 to 4000 ms"
+        )
 
 
 def ble_backends(value: str) -> tuple[type, type]:
