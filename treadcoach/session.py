@@ -140,6 +140,10 @@ class Session:
                 notify_hz=opts.sim_notify_hz,
                 runner=True,
             )
+            if opts.ble:  # bumble:air[:MS]: the simulator over real ATT, in this process
+                from treadcoach.link.bumble.cli import ble_backends
+
+                return (self.treadmill.address, *ble_backends(opts.ble))
             return self.treadmill.address, SimBleakClient, SimBleakScanner
         target = opts.device or self.settings.default_device
         if not target or target == SIM_DEVICE:
