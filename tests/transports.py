@@ -25,7 +25,7 @@ with ``transport.link(...)`` (what ``link_helpers.sim_link`` does over the fake 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,15 +100,17 @@ class Transport:
         *,
         notify_hz: float = 1.0,
         treadmill: dict[str, Any] | None = None,
+        wrap_client: Callable[[type[BaseBleakClient]], type[BaseBleakClient]] | None = None,
         **link_kwargs: Any,
     ) -> AsyncIterator[Stack]:
         """A simulated treadmill and a connected ``TreadmillLink`` to it over this transport;
-        ``treadmill`` holds more ``SimTreadmill`` arguments, ``link_kwargs`` the link's."""
+        ``treadmill`` holds more ``SimTreadmill`` arguments, ``link_kwargs`` the link's;
+        ``wrap_client`` may subclass the client backend (to observe or misbehave)."""
         async with (
             sim.SimTreadmill(profile=sim_profile, notify_hz=notify_hz, **(treadmill or {})) as tm,
             self.backends(tm) as (client, scanner, peripheral, adapter, air),
         ):
-            recorder, writes = recording(client)
+            recorder, writes = recording(wrap_client(client) if wrap_client else client)
             link = TreadmillLink(
                 tm.address, client_backend=recorder, scanner_backend=scanner, **link_kwargs
             )

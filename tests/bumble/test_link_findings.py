@@ -139,14 +139,10 @@ def test_an_unrequested_cancelled_error_from_the_backend_does_not_kill_the_comma
     transport = Transport("bumble-50ms", 0.05)
 
     async def scenario() -> None:
-        async with transport.link() as stack:
-            if leaky:
-                leaky_cls = type("Leaky", (_LeakyClient, stack.client_backend), {})
-                stack.link._client_backend = leaky_cls  # the next connection uses it
-            await stack.link.start()
-            await stack.link.set_speed(3.0)
-            stack.treadmill.inject("disconnect")  # reconnects with the chosen backend
-            await _reconnected(stack.link)
+        def wrap(client: type) -> type:
+            return type("Leaky", (_LeakyClient, client), {}) if leaky else client
+
+        async with transport.link(wrap_client=wrap) as stack:
             await stack.link.start()
             in_flight = asyncio.ensure_future(stack.link.set_speed(4.0))
             await asyncio.sleep(0.01)  # written, not answered yet
