@@ -31,7 +31,7 @@ from sim.bumble_peripheral import serving
 from sim.errors import SimConfigError
 from sim.standalone import StandaloneOptions, run_standalone
 from treadcoach.clock import run
-from treadcoach.errors import ConfigError
+from treadcoach.errors import BluetoothUnavailable, ConfigError
 from treadcoach.ftms import uuids
 from treadcoach.link import TreadmillLink
 from treadcoach.link.bumble import AirController, ConnectionEventLink
@@ -223,3 +223,19 @@ def test_run_sim_over_bumble_ends_a_dropped_session_with_the_belt_stopped(
 def test_a_bad_air_interval_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"0 or 7\.5 to 4000 ms"):
         parse_ble("bumble:air:3")
+
+
+def test_a_controller_that_cannot_be_opened_is_one_line_naming_it() -> None:
+    async def scenario() -> None:
+        _, scanner = ble_backends("bumble:serial:/nonexistent/ttyBLE")
+        with pytest.raises(BluetoothUnavailable) as caught:
+            await BleakScanner.discover(timeout=1, backend=scanner)
+        assert "'serial:/nonexistent/ttyBLE'" in str(caught.value)
+        assert "docs/bluetooth.md" in str(caught.value)
+        assert "\n" not in str(caught.value)
+        async with sim.SimTreadmill() as treadmill:
+            with pytest.raises(SimConfigError, match="cannot open the Bluetooth controller"):
+                async with serving(treadmill, "serial:/nonexistent/ttyBLE"):
+                    pass
+
+    run(scenario())
