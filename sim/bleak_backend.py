@@ -21,6 +21,10 @@ matters to a client:
   the control point (which has no such property) raises ``BleakError``, as BlueZ refuses it;
 * the disconnected callback runs on every disconnect, ours or the treadmill's, and ``services``
   is reset, as on BlueZ; after a disconnect the same client (or a new one) can connect again;
+* the ATT MTU is ``att_mtu`` (23, BlueZ's before an exchange; a subclass may set 247): the
+  treadmill splits Treadmill Data to fit MTU - 3 bytes, longer notifications are truncated to
+  MTU - 3 as a real GATT server truncates them, and a write without response longer than
+  MTU - 3 is refused;
 * unknown keyword arguments (``bluez=``, ``winrt=``, ``_is_retry_client=``,
   ``dangerous_use_bleak_cache=``...) are accepted and ignored.
 """
@@ -32,7 +36,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from bleak.args import SizedBuffer
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -134,6 +138,9 @@ class SimBleakScanner(BaseBleakScanner):
 class SimBleakClient(BaseBleakClient):
     """Client backend: a GATT connection to a simulated treadmill in this process."""
 
+    #: the ATT MTU of every connection this backend makes (see the module docstring)
+    att_mtu: ClassVar[int] = ATT_MTU
+
     def __init__(
         self,
         address_or_ble_device: BLEDevice | str,
@@ -163,7 +170,7 @@ class SimBleakClient(BaseBleakClient):
 
     @property
     def mtu_size(self) -> int:
-        return ATT_MTU
+        return self.att_mtu
 
     @property
     def is_connected(self) -> bool:
@@ -181,6 +188,7 @@ class SimBleakClient(BaseBleakClient):
             link = treadmill.connect(on_lost=self._on_link_lost)
         except SimError as exc:
             raise BleakError(str(exc)) from exc
+        link.att_mtu = self.att_mtu
         self._treadmill, self._link = treadmill, link
         self.services = self._discover_services()
         log.debug("connected to simulated treadmill %s (%s)", treadmill.name, self.address)
@@ -223,7 +231,7 @@ class SimBleakClient(BaseBleakClient):
                     handle,
                     char_spec.uuid,
                     list(char_spec.properties),  # type: ignore[arg-type]
-                    lambda: ATT_MTU - 3,
+                    lambda: self.att_mtu - 3,
                     service,
                 )
                 collection.add_characteristic(char)  # also adds it to its service
@@ -264,6 +272,11 @@ class SimBleakClient(BaseBleakClient):
             raise BleakError(
                 f"characteristic {characteristic.uuid} does not support write without response"
             )
+        if not response and len(data) > self.att_mtu - 3:
+            raise BleakError(
+                f"a write without response carries at most {self.att_mtu - 3} bytes at MTU "
+                f"{self.att_mtu}, not {len(data)}"
+            )
         if "write" not in props and "write-without-response" not in props:
             raise BleakGATTProtocolError(BleakGATTProtocolErrorCode.WRITE_NOT_PERMITTED)
         _att(treadmill.write, link, characteristic.uuid, bytes(data))
@@ -293,7 +306,13 @@ class SimBleakClient(BaseBleakClient):
             )
         # like every backend: notifications when the characteristic has both
         cccd = CCCD_NOTIFY if "notify" in spec.properties else CCCD_INDICATE
-        link.subscribe(characteristic.uuid, callback, cccd)
+        limit = self.att_mtu - 3
+
+        def deliver(data: bytearray) -> None:
+            # a GATT server sends at most MTU - 3 bytes of a value (the rest is cut off)
+            callback(data[:limit])
+
+        link.subscribe(characteristic.uuid, deliver, cccd)
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         _, link = self._connected_link()

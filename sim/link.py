@@ -29,6 +29,9 @@ class SimLink:
     def __init__(self, address: str, on_lost: Callable[[], None] | None = None) -> None:
         self.address = address
         self.connected = True
+        #: the ATT MTU of this connection (23 until the central exchanges a larger one): a
+        #: notification carries at most ``att_mtu - 3`` bytes
+        self.att_mtu = 23
         self.cccd: dict[str, int] = {}
         self._callbacks: dict[str, Deliver] = {}
         self._on_lost = on_lost

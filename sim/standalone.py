@@ -8,12 +8,14 @@ watched without writing any code. Output goes to a ``write`` callable: this modu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from sim.errors import SimError
 from sim.faults import FaultSpec
 from sim.profiles import get_profile
 from sim.treadmill import SimTreadmill
@@ -38,6 +40,8 @@ class StandaloneOptions:
     notify_hz: float = 1.0
     runner: bool = False
     as_json: bool = False
+    # a bumble transport (usb:0...): serve it as a real BLE treadmill (docs/bluetooth.md)
+    ble: str | None = None
 
 
 def state_line(treadmill: SimTreadmill, *, as_json: bool = False) -> str:
@@ -115,14 +119,17 @@ async def _drive(
 async def run_standalone(options: StandaloneOptions, write: Callable[[str], None]) -> None:
     """Run until ``duration_s`` sim seconds passed (or forever), writing one line per second."""
     profile = get_profile(options.profile)
-    async with SimTreadmill(
-        options.name,
-        options.address,
-        profile=profile,
-        faults=options.faults,
-        notify_hz=options.notify_hz,
-        runner=options.runner,
-    ) as treadmill:
+    async with (
+        SimTreadmill(
+            options.name,
+            options.address,
+            profile=profile,
+            faults=options.faults,
+            notify_hz=options.notify_hz,
+            runner=options.runner,
+        ) as treadmill,
+        _on_ble(treadmill, options.ble),
+    ):
         if not options.as_json:
             faults = ", ".join(str(f) for f in options.faults) or "none"
             write(
@@ -142,3 +149,15 @@ async def run_standalone(options: StandaloneOptions, write: Callable[[str], None
         if central is not None:
             quitting.set()
             await central.disconnect()
+
+
+def _on_ble(
+    treadmill: SimTreadmill, spec: str | None
+) -> contextlib.AbstractAsyncContextManager[object]:
+    if spec is None:
+        return contextlib.nullcontext()
+    try:
+        from sim.bumble_peripheral import serving
+    except ImportError as error:
+        raise SimError("sim --ble needs bumble: pip install 'treadcoach[bumble]'") from error
+    return serving(treadmill, spec)

@@ -35,8 +35,6 @@ __all__ = ["Advertisement", "SimTreadmill"]
 
 log = logging.getLogger(__name__)
 
-# An ATT payload at the default MTU of 23: what a notification can carry without More Data.
-ATT_PAYLOAD = 20
 ATT_CCCD_IMPROPERLY_CONFIGURED = 0xFD
 ATT_WRITE_NOT_PERMITTED = 0x03
 
@@ -325,7 +323,7 @@ class SimTreadmill:
         if FaultKind.STALE in self._modes:
             return
         self._sync()
-        data = self.server.treadmill_data_packets(max_len=ATT_PAYLOAD)
+        data = self.server.treadmill_data_packets(max_len=link.att_mtu - 3)
         if FaultKind.GARBAGE in self._modes:
             whole = encode_treadmill_data(self.server.treadmill_data())
             link.send(uuids.TREADMILL_DATA_UUID, garbage_packet(self._garbage_seq, whole))

@@ -64,6 +64,7 @@ class SessionOptions:
     hold_on_control_lost: bool = False
     # Headless with a terminal: read the stop/pause keys from stdin (the TUI owns keys itself).
     terminal_keys: bool = False
+    ble: str | None = None  # "bumble:TRANSPORT": bleak over bumble (treadcoach.link.bumble.cli)
 
 
 def caps_from(settings: Settings) -> Caps:
@@ -145,6 +146,10 @@ class Session:
                 notify_hz=opts.sim_notify_hz,
                 runner=True,
             )
+            if opts.ble:  # bumble:air[:MS]: the simulator over real ATT, in this process
+                from treadcoach.link.bumble.cli import ble_backends
+
+                return (self.treadmill.address, *ble_backends(opts.ble))
             return self.treadmill.address, SimBleakClient, SimBleakScanner
         target = opts.device or self.settings.default_device
         if not target or target == SIM_DEVICE:
@@ -154,6 +159,10 @@ class Session:
                 "no treadmill chosen: pass --device NAME|ADDRESS, save one with "
                 "'treadcoach scan --save ADDRESS', or try the simulator with --sim",
             )
+        if opts.ble:
+            from treadcoach.link.bumble.cli import ble_backends
+
+            return (target, *ble_backends(opts.ble))
         return target, None, None
 
     # --- SessionHandle ----------------------------------------------------------------------

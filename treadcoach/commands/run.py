@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the next progression step from your history)",
     )
     parser.add_argument("--device", metavar="NAME|ADDRESS", help="which treadmill (see 'scan')")
+    parser.add_argument(
+        "--ble",
+        metavar="bumble:TRANSPORT",
+        help="Bluetooth via bumble, e.g. bumble:usb:0 (no BlueZ; docs/bluetooth.md)",
+    )
     parser.add_argument("--headless", action="store_true", help="no TUI: print events instead")
     parser.add_argument("--json", action="store_true", help="with --headless: one JSON per line")
     parser.add_argument(
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         journal_path=journal_path,
         record=not args.no_history,
         mqtt=settings.mqtt,
+        ble=args.ble,
     )
     speedup = args.speedup if args.sim else None
     if not args.headless:
@@ -258,6 +264,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
                 record=not args.no_history,
                 mqtt=settings.mqtt,
                 hold_on_control_lost=True,
+                ble=args.ble,
             ),
             settings,
         )

@@ -75,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notify-hz", type=float, default=1.0, help="Treadmill Data rate")
     parser.add_argument("--runner", action="store_true", help="simulate a runner's heart rate")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument(
+        "--ble",
+        metavar="TRANSPORT",
+        help="be a real BLE treadmill on a bumble controller, e.g. usb:0 (docs/bluetooth.md)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         notify_hz=args.notify_hz,
         runner=args.runner,
         as_json=args.json,
+        ble=args.ble,
     )
 
     def write(line: str) -> None:
