@@ -1,9 +1,8 @@
 """What the fake hides and a real stack shows: the link's timeouts against real BLE latency.
 
 Each test is a scenario that holds over the in-process fake and breaks over bumble at a real
-connection interval (issue 13). They are marked ``xfail(strict=True)`` where today's link fails
-them, so this branch stays green and the mark must go once the link is fixed (a strict xfail
-that passes is an error): the lead removes the marks when the LINK rebuild lands.
+connection interval (issue 13). Each failed on the link before its rebuild (issue 12/13); they are
+plain tests now.
 """
 
 from __future__ import annotations
@@ -21,11 +20,6 @@ from treadcoach.link import LinkDownEvent, LinkUpEvent, TreadmillLink
 
 STOP = bytes([0x08, 0x01])
 AT_30_MS = Transport("bumble-30ms", 0.03)
-
-
-def xfail_on(request: pytest.FixtureRequest, transport: Transport, ids: set[str], why: str) -> None:
-    if transport.id in ids:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=f"link finding: {why}"))
 
 
 async def _next(link: Any, kind: type, within_s: float = 60.0) -> Any:
@@ -47,20 +41,10 @@ async def _reconnected(link: Any, within_s: float = 60.0) -> None:
 
 @pytest.mark.parametrize("transport", [*TRANSPORTS, AT_30_MS], ids=lambda t: t.id)
 def test_a_stop_during_a_not_permitted_retry_supersedes_the_command_and_nothing_follows_it(
-    transport: Transport, request: pytest.FixtureRequest
+    transport: Transport,
 ) -> None:
     # speed is refused (0x05) for 2.5 s after Start on this profile, so set_speed sits in the
     # link's 0x05 retry loop (back off, Request Control, send again) when the Stop lands
-    xfail_on(
-        request,
-        transport,
-        {"bumble-30ms", "bumble-50ms"},
-        "a Stop landing while the 0x05 retry's Request Control is on the air: the retry does "
-        "not check the stop epoch after that round trip and tries to send SetTargetSpeed "
-        "while Stop awaits its answer, so the command fails with LinkError ('cannot be sent "
-        "while StopPause awaits its answer') instead of CommandSuperseded",
-    )
-
     async def scenario() -> None:
         async with transport.link("speed_needs_running") as stack:
             link, writes = stack.link, stack.writes
@@ -84,17 +68,8 @@ def test_a_stop_during_a_not_permitted_retry_supersedes_the_command_and_nothing_
 
 
 def test_leaving_during_a_reconnect_waits_until_the_reconnect_stopped_the_belt(
-    transport: Transport, request: pytest.FixtureRequest
+    transport: Transport,
 ) -> None:
-    xfail_on(
-        request,
-        transport,
-        {"bumble-50ms"},
-        "the 2.5 s exit wait (exit_stop_timeout_s) is shorter than a real reconnect at a 50 ms "
-        "interval (backoff + scan + connect + discovery of ~60 ATT round trips, about 3.7 s): "
-        "the link gives up and leaves the belt running",
-    )
-
     async def scenario() -> None:
         async with sim.SimTreadmill() as treadmill, transport.backends(treadmill) as backends:
             client, scanner = backends[0], backends[1]
@@ -125,17 +100,8 @@ class _LeakyClient:
 
 @pytest.mark.parametrize("leaky", [False, True], ids=["translating backend", "leaky backend"])
 def test_an_unrequested_cancelled_error_from_the_backend_does_not_kill_the_command_worker(
-    leaky: bool, request: pytest.FixtureRequest
+    leaky: bool,
 ) -> None:
-    if leaky:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="link finding: a CancelledError the link did not ask for (bumble's GATT "
-                "client cancels a pending request when the link drops) ends the command worker "
-                "quietly; the next set_speed waits forever (check current_task().cancelling())",
-            )
-        )
     transport = Transport("bumble-50ms", 0.05)
 
     async def scenario() -> None:

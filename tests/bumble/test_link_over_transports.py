@@ -102,7 +102,7 @@ def test_a_dropped_link_reconnects_and_stops_the_belt_first(transport: Transport
             assert up.belt_was_running  # type: ignore[attr-defined]
             assert up.stopped_on_reconnect  # type: ignore[attr-defined]
             after = stack.writes[before:]
-            assert after[:2] == [bytes([0x00]), STOP]  # control, then Stop: nothing else first
+            assert after[0] == STOP  # Stop is the first write after a reconnect (issue 12 e)
             await asyncio.sleep(10)
             assert stack.treadmill.belt_speed_kmh == 0.0
             assert await stack.link.start() is True  # and the link is usable again
