@@ -224,6 +224,23 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
     ]
 
 
+async def test_a_json_stop_in_any_case_with_extra_keys_reaches_request_stop(
+    mosquitto: LocalMosquitto, device_id: str
+) -> None:
+    session = RecordingSession()
+    bridge = make_bridge(session, mosquitto, device_id)
+    command = topics.command_topic(device_id)
+    async with (
+        Watcher(mosquitto.host, mosquitto.port, topics.availability_topic(device_id)) as watcher,
+        running(bridge),
+    ):
+        await online(watcher, device_id)
+        await watcher.publish(command, '{"command": "STOP", "source": "home assistant"}')
+        await watcher.publish(command, '{"command": "stop", "kmh": 3}')
+        calls = await session.wait_calls(2)
+    assert calls == [("stop", StopReason.MQTT, f"mqtt command on {command}")] * 2
+
+
 async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
@@ -284,7 +301,6 @@ GARBAGE = [
     b"{not json",
     b'{"command": "explode"}',
     b'{"command": "speed"}',
-    b'{"command": "stop", "kmh": 3}',
     b"[1, 2, 3]",
     b"x" * 100_000,
 ]
