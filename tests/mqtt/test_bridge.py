@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from mqtt_doubles import RecordingSession, Status, Watcher, running
 
+from treadcoach.bench.mqtt_stop import mqtt_stop_latency
+from treadcoach.bench.stats import latency_summary
 from treadcoach.coach.events import SegmentStarted
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.mqtt import topics
-from treadcoach.mqtt.bench import mqtt_stop_latency, summarize
 from treadcoach.mqtt.bridge import MqttBridge
 from treadcoach.mqtt.connection import make_tls_context
 from treadcoach.mqtt.localbroker import LocalMosquitto, free_port
@@ -517,4 +518,4 @@ async def test_stop_latency_benchmark_measures_each_stop(mosquitto: LocalMosquit
     samples = await mqtt_stop_latency(mosquitto.host, mosquitto.port, n=5, warmup=1)
     assert len(samples) == 5
     assert all(s > 0 for s in samples)
-    assert set(summarize(samples)) >= {"n", "p50_ms", "p99_ms"}
+    assert set(latency_summary(samples)) >= {"n", "p50_ms", "p99_ms"}
