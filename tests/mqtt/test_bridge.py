@@ -9,11 +9,13 @@ import os
 import random
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mqtt_doubles import RecordingSession, Status, Watcher, running
+from doubles import FakeSessionHandle
+from mqtt_doubles import Status, Watcher, running, running_session
 
 from treadcoach.bench.mqtt_stop import mqtt_stop_latency
 from treadcoach.bench.stats import latency_summary
@@ -30,7 +32,7 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def make_bridge(
-    session: RecordingSession, broker: LocalMosquitto, device_id: str, **options: Any
+    session: FakeSessionHandle, broker: LocalMosquitto, device_id: str, **options: Any
 ) -> MqttBridge:
     defaults: dict[str, Any] = {
         "hostname": broker.host,
@@ -54,7 +56,7 @@ async def online(watcher: Watcher, device_id: str) -> None:
 async def test_state_is_published_repeatedly_as_json_of_the_session_state(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     state_topic = topics.state_topic(device_id)
     async with Watcher(mosquitto.host, mosquitto.port, state_topic) as watcher, running(bridge):
@@ -80,15 +82,13 @@ async def test_state_is_published_repeatedly_as_json_of_the_session_state(
 async def test_segment_change_publishes_state_without_waiting_for_the_tick(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     # A tick far in the future: the only way a second state can arrive is the event path.
     bridge = make_bridge(session, mosquitto, device_id, state_interval_s=60.0)
     state_topic = topics.state_topic(device_id)
     async with Watcher(mosquitto.host, mosquitto.port, state_topic) as watcher, running(bridge):
         await watcher.expect(state_topic)  # the one sent on connect
-        session.state = session.state.__class__(
-            **{**{f: getattr(session.state, f) for f in session.state.__slots__}, "cue": "turn"}
-        )
+        session.set_state_quietly(replace(session.state, cue="turn"))
         session.emit(
             SegmentStarted(
                 t=1.0, index=4, kind=SegmentKind.TURNAROUND, target_kmh=1.0, duration_s=8
@@ -105,7 +105,7 @@ async def test_availability_is_online_while_running_and_offline_after_a_clean_ex
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
     topic = topics.availability_topic(device_id)
-    bridge = make_bridge(RecordingSession(), mosquitto, device_id)
+    bridge = make_bridge(running_session(), mosquitto, device_id)
     async with Watcher(mosquitto.host, mosquitto.port, topic) as watcher:
         async with running(bridge):
             assert (await watcher.expect(topic)).payload == b"online"
@@ -150,7 +150,7 @@ async def test_discovery_configs_are_retained_valid_json_with_unique_ids_and_dev
 ) -> None:
     prefix = f"ha_{device_id}"
     status = Status()
-    bridge = make_bridge(RecordingSession(), mosquitto, device_id, on_status=status)
+    bridge = make_bridge(running_session(), mosquitto, device_id, on_status=status)
     async with running(bridge):
         await status.wait_for(True)  # configs are sent by now; retained, so a late subscriber...
         async with Watcher(mosquitto.host, mosquitto.port, f"{prefix}/#") as watcher:
@@ -188,7 +188,7 @@ async def test_home_assistant_birth_makes_the_bridge_resend_discovery(
 ) -> None:
     prefix = f"ha_{device_id}"
     speed_config = f"{prefix}/sensor/treadcoach_{device_id}_speed/config"
-    bridge = make_bridge(RecordingSession(), mosquitto, device_id)
+    bridge = make_bridge(running_session(), mosquitto, device_id)
     async with (
         Watcher(
             mosquitto.host, mosquitto.port, speed_config, topics.availability_topic(device_id)
@@ -208,7 +208,7 @@ async def test_home_assistant_birth_makes_the_bridge_resend_discovery(
 async def test_stop_on_the_command_topic_reaches_request_stop(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     command = topics.command_topic(device_id)
     async with (
@@ -228,7 +228,7 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
 async def test_a_json_stop_in_any_case_with_extra_keys_reaches_request_stop(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     command = topics.command_topic(device_id)
     async with (
@@ -245,7 +245,7 @@ async def test_a_json_stop_in_any_case_with_extra_keys_reaches_request_stop(
 async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     command, result = topics.command_topic(device_id), topics.command_result_topic(device_id)
     async with (
@@ -271,7 +271,7 @@ async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
 async def test_speed_and_resume_are_passed_on_when_remote_control_is_enabled(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id, remote_control=True)
     command = topics.command_topic(device_id)
     async with (
@@ -310,7 +310,7 @@ GARBAGE = [
 async def test_garbage_commands_are_ignored_and_the_bridge_keeps_serving(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     status = Status()
     bridge = make_bridge(session, mosquitto, device_id, remote_control=True, on_status=status)
     command = topics.command_topic(device_id)
@@ -331,7 +331,7 @@ async def test_garbage_commands_are_ignored_and_the_bridge_keeps_serving(
 async def test_a_retained_command_is_not_acted_on(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     command = topics.command_topic(device_id)
     bridge = make_bridge(session, mosquitto, device_id, remote_control=True)
     async with Watcher(
@@ -352,7 +352,7 @@ async def test_a_retained_command_is_not_acted_on(
 async def test_mqtt_buttons_stop_on_their_payload_only(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     z2m = f"zigbee2mqtt/{device_id}_button"
     plain = f"buttons/{device_id}/action"
     bridge = make_bridge(
@@ -383,7 +383,7 @@ async def test_broker_down_at_start_is_retried_until_it_comes_up(
     own_mosquitto: LocalMosquitto, device_id: str
 ) -> None:
     own_mosquitto.stop()
-    session, status = RecordingSession(), Status()
+    session, status = running_session(), Status()
     bridge = make_bridge(session, own_mosquitto, device_id, on_status=status)
     async with running(bridge):
         detail = await status.wait_for(False)
@@ -401,7 +401,7 @@ async def test_broker_down_at_start_is_retried_until_it_comes_up(
 async def test_broker_restart_mid_session_reconnects_and_republishes(
     own_mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session, status = RecordingSession(), Status()
+    session, status = running_session(), Status()
     bridge = make_bridge(session, own_mosquitto, device_id, on_status=status)
     prefix = f"ha_{device_id}"
     async with running(bridge) as task:
@@ -432,7 +432,7 @@ async def test_wrong_password_is_reported_and_retried_and_right_one_connects(
     assert mosquitto.auth_port is not None
     status = Status()
     wrong = make_bridge(
-        RecordingSession(),
+        running_session(),
         mosquitto,
         f"{device_id}_w",
         port=mosquitto.auth_port,
@@ -445,7 +445,7 @@ async def test_wrong_password_is_reported_and_retried_and_right_one_connects(
     assert "not authori" in detail.lower()
     status = Status()
     right = make_bridge(
-        RecordingSession(),
+        running_session(),
         mosquitto,
         device_id,
         port=mosquitto.auth_port,
@@ -463,7 +463,7 @@ async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certifica
     assert tls_mosquitto.tls_port is not None
     status = Status()
     untrusted = make_bridge(
-        RecordingSession(), tls_mosquitto, f"{device_id}_u", port=tls_mosquitto.tls_port,
+        running_session(), tls_mosquitto, f"{device_id}_u", port=tls_mosquitto.tls_port,
         tls_context=make_tls_context(), on_status=status,
     )  # fmt: skip
     async with running(untrusted):
@@ -471,7 +471,7 @@ async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certifica
     assert "certificate" in detail.lower()
     status = Status()
     trusted = make_bridge(
-        RecordingSession(), tls_mosquitto, device_id, port=tls_mosquitto.tls_port,
+        running_session(), tls_mosquitto, device_id, port=tls_mosquitto.tls_port,
         tls_context=make_tls_context(tls_mosquitto.ca_file), on_status=status,
     )  # fmt: skip
     async with running(trusted):
@@ -479,7 +479,7 @@ async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certifica
 
 
 async def test_cancelling_a_bridge_that_never_connected_returns_promptly(device_id: str) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = MqttBridge(
         session, hostname="127.0.0.1", port=free_port(), device_id=device_id, reconnect_min_s=5.0
     )
@@ -498,7 +498,7 @@ async def test_cancelling_mid_publish_always_ends_the_bridge(
     for round_ in range(25):
         status = Status()
         bridge = make_bridge(
-            RecordingSession(),
+            running_session(),
             mosquitto,
             f"{device_id}_{round_}",
             discovery=False,
