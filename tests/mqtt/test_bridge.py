@@ -205,8 +205,17 @@ async def test_home_assistant_birth_makes_the_bridge_resend_discovery(
 # --- commands -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "stop",
+    [
+        "stop",
+        # any JSON object whose command is stop, in any case, extra keys allowed (issue 12 n)
+        '{"command": "STOP", "source": "home assistant"}',
+        '{"command": "stop", "kmh": 3}',
+    ],
+)
 async def test_stop_on_the_command_topic_reaches_request_stop(
-    mosquitto: LocalMosquitto, device_id: str
+    mosquitto: LocalMosquitto, device_id: str, stop: str
 ) -> None:
     session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
@@ -216,30 +225,13 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
         running(bridge),
     ):
         await online(watcher, device_id)
-        await watcher.publish(command, "stop")
+        await watcher.publish(command, stop)
         await watcher.publish(command, "PAUSE\n")
         calls = await session.wait_calls(2)
     assert calls == [
         ("stop", StopReason.MQTT, f"mqtt command on {command}"),
         ("pause", StopReason.MQTT),
     ]
-
-
-async def test_a_json_stop_in_any_case_with_extra_keys_reaches_request_stop(
-    mosquitto: LocalMosquitto, device_id: str
-) -> None:
-    session = running_session()
-    bridge = make_bridge(session, mosquitto, device_id)
-    command = topics.command_topic(device_id)
-    async with (
-        Watcher(mosquitto.host, mosquitto.port, topics.availability_topic(device_id)) as watcher,
-        running(bridge),
-    ):
-        await online(watcher, device_id)
-        await watcher.publish(command, '{"command": "STOP", "source": "home assistant"}')
-        await watcher.publish(command, '{"command": "stop", "kmh": 3}')
-        calls = await session.wait_calls(2)
-    assert calls == [("stop", StopReason.MQTT, f"mqtt command on {command}")] * 2
 
 
 async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
