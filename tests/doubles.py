@@ -97,7 +97,12 @@ class FakeSessionHandle:
             distance_m=self._state.distance_m,
             stop_reason=reason,
         )
-        asyncio.get_running_loop().call_later(self.stop_takes_s, self.finish, summary)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called from synchronous test code: nothing is running it
+            self.finish(summary)
+            return
+        loop.call_later(self.stop_takes_s, self.finish, summary)
 
     def request_pause(self, source: StopReason) -> None:
         self._record("pause", source)
