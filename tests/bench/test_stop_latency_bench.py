@@ -88,3 +88,12 @@ def test_hogs_exit_when_the_benchmark_is_killed() -> None:
     finally:
         parent.kill()
         parent.wait()
+
+
+def test_fewer_than_two_slots_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from treadcoach.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", "stop-latency", "--slots", "1"])
+    assert exc.value.code == 2
+    assert "--slots: must be a whole number, 2 or more, not '1'" in capsys.readouterr().err

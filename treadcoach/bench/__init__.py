@@ -31,3 +31,4 @@ __all__ = ["BenchOptions"]
 class BenchOptions:
     n: int | None  # repetitions / samples (None: the benchmark's default)
     hog: bool = True  # stop-latency: also measure beside a CPU hog on every core
+    slots: int | None = None  # stop-latency: sessions side by side (None: its default)

@@ -50,6 +50,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         help="stop-latency: skip the second round beside a CPU hog on every core",
     )
+    parser.add_argument(
+        "--slots",
+        type=_at_least_two,
+        default=None,
+        help="stop-latency: sessions side by side (fewer: slower, but less load of its own)",
+    )
+
+
+def _at_least_two(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 2 or more, not {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError:
         print(f"treadcoach bench {args.name}: not built yet", file=sys.stderr)
         return 2
-    result = getattr(module, function or "bench")(BenchOptions(n=args.n, hog=args.hog))
+    result = getattr(module, function or "bench")(
+        BenchOptions(n=args.n, hog=args.hog, slots=args.slots)
+    )
     print(json.dumps({"bench": args.name, **result}))
     return 0
