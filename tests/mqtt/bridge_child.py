@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from mqtt_doubles import RecordingSession
+from mqtt_doubles import running_session
 
 from treadcoach.mqtt.bridge import MqttBridge
 
 
 async def main(host: str, port: int, device_id: str) -> None:
-    bridge = MqttBridge(RecordingSession(), hostname=host, port=port, device_id=device_id)
+    bridge = MqttBridge(running_session(), hostname=host, port=port, device_id=device_id)
     await bridge.run()
 
 

@@ -1,4 +1,4 @@
-"""Test doubles for the MQTT tests: a recording session (the bridge's *target*) and a watcher client.
+"""MQTT test helpers: the session the bridge serves (``tests/doubles.py``), a watcher client.
 
 The session double records what the bridge asks of it; it is the far end of the stop path, not
 our transport, so the bridge under test talks to a real mosquitto through real aiomqtt.
@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import aiomqtt
+from doubles import FakeSessionHandle
 
-from treadcoach.coach.events import Event
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
 from treadcoach.mqtt.bridge import MqttBridge
-from treadcoach.safety.reasons import StopReason
 
 RUNNING_STATE = SessionState(
     phase=Phase.RUNNING,
@@ -39,45 +36,9 @@ RUNNING_STATE = SessionState(
 )
 
 
-@dataclass
-class RecordingSession:
-    """Implements BridgedSession: records requests; ``emit`` plays the controller's events."""
-
-    state: SessionState = RUNNING_STATE
-    calls: list[tuple[Any, ...]] = field(default_factory=list)
-    listeners: list[Callable[[Event], None]] = field(default_factory=list)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def request_stop(self, reason: StopReason, detail: str = "") -> None:
-        self._record("stop", reason, detail)
-
-    def request_pause(self, source: StopReason) -> None:
-        self._record("pause", source)
-
-    def request_resume(self, source: StopReason) -> None:
-        self._record("resume", source)
-
-    def request_speed(self, kmh: float, source: StopReason) -> None:
-        self._record("speed", kmh, source)
-
-    def _record(self, *call: Any) -> None:
-        self.calls.append(call)
-        self.changed.set()
-
-    def add_listener(self, listener: Callable[[Event], None]) -> Callable[[], None]:
-        self.listeners.append(listener)
-        return lambda: self.listeners.remove(listener)
-
-    def emit(self, event: Event) -> None:
-        for listener in list(self.listeners):
-            listener(event)
-
-    async def wait_calls(self, n: int, within: float = 5.0) -> list[tuple[Any, ...]]:
-        async with asyncio.timeout(within):
-            while len(self.calls) < n:
-                self.changed.clear()
-                await self.changed.wait()
-        return self.calls
+def running_session() -> FakeSessionHandle:
+    """The bridge's target: the shared session double, mid-plan."""
+    return FakeSessionHandle(RUNNING_STATE)
 
 
 class Status:

@@ -9,16 +9,19 @@ import os
 import random
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mqtt_doubles import RecordingSession, Status, Watcher, running
+from doubles import FakeSessionHandle
+from mqtt_doubles import Status, Watcher, running, running_session
 
+from treadcoach.bench.mqtt_stop import mqtt_stop_latency
+from treadcoach.bench.stats import latency_summary
 from treadcoach.coach.events import SegmentStarted
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.mqtt import topics
-from treadcoach.mqtt.bench import mqtt_stop_latency, summarize
 from treadcoach.mqtt.bridge import MqttBridge
 from treadcoach.mqtt.connection import make_tls_context
 from treadcoach.mqtt.localbroker import LocalMosquitto, free_port
@@ -29,7 +32,7 @@ pytestmark = pytest.mark.timeout(30)
 
 
 def make_bridge(
-    session: RecordingSession, broker: LocalMosquitto, device_id: str, **options: Any
+    session: FakeSessionHandle, broker: LocalMosquitto, device_id: str, **options: Any
 ) -> MqttBridge:
     defaults: dict[str, Any] = {
         "hostname": broker.host,
@@ -53,7 +56,7 @@ async def online(watcher: Watcher, device_id: str) -> None:
 async def test_state_is_published_repeatedly_as_json_of_the_session_state(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     state_topic = topics.state_topic(device_id)
     async with Watcher(mosquitto.host, mosquitto.port, state_topic) as watcher, running(bridge):
@@ -79,15 +82,13 @@ async def test_state_is_published_repeatedly_as_json_of_the_session_state(
 async def test_segment_change_publishes_state_without_waiting_for_the_tick(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     # A tick far in the future: the only way a second state can arrive is the event path.
     bridge = make_bridge(session, mosquitto, device_id, state_interval_s=60.0)
     state_topic = topics.state_topic(device_id)
     async with Watcher(mosquitto.host, mosquitto.port, state_topic) as watcher, running(bridge):
         await watcher.expect(state_topic)  # the one sent on connect
-        session.state = session.state.__class__(
-            **{**{f: getattr(session.state, f) for f in session.state.__slots__}, "cue": "turn"}
-        )
+        session.set_state_quietly(replace(session.state, cue="turn"))
         session.emit(
             SegmentStarted(
                 t=1.0, index=4, kind=SegmentKind.TURNAROUND, target_kmh=1.0, duration_s=8
@@ -104,7 +105,7 @@ async def test_availability_is_online_while_running_and_offline_after_a_clean_ex
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
     topic = topics.availability_topic(device_id)
-    bridge = make_bridge(RecordingSession(), mosquitto, device_id)
+    bridge = make_bridge(running_session(), mosquitto, device_id)
     async with Watcher(mosquitto.host, mosquitto.port, topic) as watcher:
         async with running(bridge):
             assert (await watcher.expect(topic)).payload == b"online"
@@ -149,7 +150,7 @@ async def test_discovery_configs_are_retained_valid_json_with_unique_ids_and_dev
 ) -> None:
     prefix = f"ha_{device_id}"
     status = Status()
-    bridge = make_bridge(RecordingSession(), mosquitto, device_id, on_status=status)
+    bridge = make_bridge(running_session(), mosquitto, device_id, on_status=status)
     async with running(bridge):
         await status.wait_for(True)  # configs are sent by now; retained, so a late subscriber...
         async with Watcher(mosquitto.host, mosquitto.port, f"{prefix}/#") as watcher:
@@ -187,7 +188,7 @@ async def test_home_assistant_birth_makes_the_bridge_resend_discovery(
 ) -> None:
     prefix = f"ha_{device_id}"
     speed_config = f"{prefix}/sensor/treadcoach_{device_id}_speed/config"
-    bridge = make_bridge(RecordingSession(), mosquitto, device_id)
+    bridge = make_bridge(running_session(), mosquitto, device_id)
     async with (
         Watcher(
             mosquitto.host, mosquitto.port, speed_config, topics.availability_topic(device_id)
@@ -204,10 +205,19 @@ async def test_home_assistant_birth_makes_the_bridge_resend_discovery(
 # --- commands -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "stop",
+    [
+        "stop",
+        # any JSON object whose command is stop, in any case, extra keys allowed (issue 12 n)
+        '{"command": "STOP", "source": "home assistant"}',
+        '{"command": "stop", "kmh": 3}',
+    ],
+)
 async def test_stop_on_the_command_topic_reaches_request_stop(
-    mosquitto: LocalMosquitto, device_id: str
+    mosquitto: LocalMosquitto, device_id: str, stop: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     command = topics.command_topic(device_id)
     async with (
@@ -215,7 +225,7 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
         running(bridge),
     ):
         await online(watcher, device_id)
-        await watcher.publish(command, "stop")
+        await watcher.publish(command, stop)
         await watcher.publish(command, "PAUSE\n")
         calls = await session.wait_calls(2)
     assert calls == [
@@ -227,7 +237,7 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
 async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id)
     command, result = topics.command_topic(device_id), topics.command_result_topic(device_id)
     async with (
@@ -253,7 +263,7 @@ async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
 async def test_speed_and_resume_are_passed_on_when_remote_control_is_enabled(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = make_bridge(session, mosquitto, device_id, remote_control=True)
     command = topics.command_topic(device_id)
     async with (
@@ -284,7 +294,6 @@ GARBAGE = [
     b"{not json",
     b'{"command": "explode"}',
     b'{"command": "speed"}',
-    b'{"command": "stop", "kmh": 3}',
     b"[1, 2, 3]",
     b"x" * 100_000,
 ]
@@ -293,7 +302,7 @@ GARBAGE = [
 async def test_garbage_commands_are_ignored_and_the_bridge_keeps_serving(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     status = Status()
     bridge = make_bridge(session, mosquitto, device_id, remote_control=True, on_status=status)
     command = topics.command_topic(device_id)
@@ -314,7 +323,7 @@ async def test_garbage_commands_are_ignored_and_the_bridge_keeps_serving(
 async def test_a_retained_command_is_not_acted_on(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     command = topics.command_topic(device_id)
     bridge = make_bridge(session, mosquitto, device_id, remote_control=True)
     async with Watcher(
@@ -335,7 +344,7 @@ async def test_a_retained_command_is_not_acted_on(
 async def test_mqtt_buttons_stop_on_their_payload_only(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session = RecordingSession()
+    session = running_session()
     z2m = f"zigbee2mqtt/{device_id}_button"
     plain = f"buttons/{device_id}/action"
     bridge = make_bridge(
@@ -366,7 +375,7 @@ async def test_broker_down_at_start_is_retried_until_it_comes_up(
     own_mosquitto: LocalMosquitto, device_id: str
 ) -> None:
     own_mosquitto.stop()
-    session, status = RecordingSession(), Status()
+    session, status = running_session(), Status()
     bridge = make_bridge(session, own_mosquitto, device_id, on_status=status)
     async with running(bridge):
         detail = await status.wait_for(False)
@@ -384,7 +393,7 @@ async def test_broker_down_at_start_is_retried_until_it_comes_up(
 async def test_broker_restart_mid_session_reconnects_and_republishes(
     own_mosquitto: LocalMosquitto, device_id: str
 ) -> None:
-    session, status = RecordingSession(), Status()
+    session, status = running_session(), Status()
     bridge = make_bridge(session, own_mosquitto, device_id, on_status=status)
     prefix = f"ha_{device_id}"
     async with running(bridge) as task:
@@ -415,7 +424,7 @@ async def test_wrong_password_is_reported_and_retried_and_right_one_connects(
     assert mosquitto.auth_port is not None
     status = Status()
     wrong = make_bridge(
-        RecordingSession(),
+        running_session(),
         mosquitto,
         f"{device_id}_w",
         port=mosquitto.auth_port,
@@ -428,7 +437,7 @@ async def test_wrong_password_is_reported_and_retried_and_right_one_connects(
     assert "not authori" in detail.lower()
     status = Status()
     right = make_bridge(
-        RecordingSession(),
+        running_session(),
         mosquitto,
         device_id,
         port=mosquitto.auth_port,
@@ -446,7 +455,7 @@ async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certifica
     assert tls_mosquitto.tls_port is not None
     status = Status()
     untrusted = make_bridge(
-        RecordingSession(), tls_mosquitto, f"{device_id}_u", port=tls_mosquitto.tls_port,
+        running_session(), tls_mosquitto, f"{device_id}_u", port=tls_mosquitto.tls_port,
         tls_context=make_tls_context(), on_status=status,
     )  # fmt: skip
     async with running(untrusted):
@@ -454,7 +463,7 @@ async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certifica
     assert "certificate" in detail.lower()
     status = Status()
     trusted = make_bridge(
-        RecordingSession(), tls_mosquitto, device_id, port=tls_mosquitto.tls_port,
+        running_session(), tls_mosquitto, device_id, port=tls_mosquitto.tls_port,
         tls_context=make_tls_context(tls_mosquitto.ca_file), on_status=status,
     )  # fmt: skip
     async with running(trusted):
@@ -462,7 +471,7 @@ async def test_tls_connects_with_the_brokers_ca_and_refuses_an_unknown_certifica
 
 
 async def test_cancelling_a_bridge_that_never_connected_returns_promptly(device_id: str) -> None:
-    session = RecordingSession()
+    session = running_session()
     bridge = MqttBridge(
         session, hostname="127.0.0.1", port=free_port(), device_id=device_id, reconnect_min_s=5.0
     )
@@ -481,7 +490,7 @@ async def test_cancelling_mid_publish_always_ends_the_bridge(
     for round_ in range(25):
         status = Status()
         bridge = make_bridge(
-            RecordingSession(),
+            running_session(),
             mosquitto,
             f"{device_id}_{round_}",
             discovery=False,
@@ -501,4 +510,4 @@ async def test_stop_latency_benchmark_measures_each_stop(mosquitto: LocalMosquit
     samples = await mqtt_stop_latency(mosquitto.host, mosquitto.port, n=5, warmup=1)
     assert len(samples) == 5
     assert all(s > 0 for s in samples)
-    assert set(summarize(samples)) >= {"n", "p50_ms", "p99_ms"}
+    assert set(latency_summary(samples)) >= {"n", "p50_ms", "p99_ms"}

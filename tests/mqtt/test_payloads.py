@@ -54,7 +54,12 @@ def test_commands_in_text_and_json(payload: bytes, command: str, kmh: float | No
         b"speed -0.5",
         b"speed 31",
         b'{"command": "speed", "kmh": "NaN"}',
-        b'{"command": "stop", "extra": 1}',
+        b'{"command": "pause", "extra": 1}',  # only stop is lenient about extra keys
+        b'{"command": "resume", "kmh": 3}',
+        b'{"command": ["stop"]}',
+        b'{"cmd": "stop"}',
+        pytest.param(b'{"command": "stop"' + b" " * 5000 + b"}", id="json-over-4k"),
+        pytest.param(b'{"a":' * 3000 + b"1" + b"}" * 3000, id="json-nested-3000-deep"),
         b'"stop"',
         b"\xc3\x28",
         b"stop" + b" " * 300,
@@ -63,6 +68,35 @@ def test_commands_in_text_and_json(payload: bytes, command: str, kmh: float | No
 def test_non_commands_raise_value_error(payload: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 -- ValueError is the whole contract here
         parse_command(payload)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"command": "STOP"}',
+        b'{"command": "Stop", "source": "home assistant"}',
+        b'{"source": "button", "command": "sToP", "battery": 97}',
+        b'{"command": "stop", "kmh": 3}',
+        b'{"command": "stop", "kmh": "fast", "extra": {"nested": [1, 2, null]}}',
+        b'{"command": " stop\\n"}',
+        pytest.param(b'{"command": "stop", "note": "' + b"x" * 1000 + b'"}', id="over-256-bytes"),
+        b'{"command": "stop", "command": "speed"}',  # a duplicate key cannot hide a stop
+        b'{"command": "resume", "command": "STOP"}',
+    ],
+)
+def test_any_json_object_whose_command_is_stop_stops(payload: bytes) -> None:
+    assert parse_command(payload) == Command(command=CommandName.STOP, kmh=None)
+
+
+@pytest.mark.parametrize(
+    ("payload", "command", "kmh"),
+    [
+        (b'{"command": "PAUSE"}', "pause", None),
+        (b'{"command": "Speed", "kmh": 4.5}', "speed", 4.5),
+    ],
+)
+def test_json_command_names_ignore_case(payload: bytes, command: str, kmh: float | None) -> None:
+    assert parse_command(payload) == Command(command=CommandName(command), kmh=kmh)
 
 
 @given(st.binary(max_size=300))

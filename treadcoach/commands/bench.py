@@ -1,7 +1,8 @@
 """``treadcoach bench NAME``: run one benchmark and print its result as one JSON line.
 
-Benchmarks live beside the code they measure, as ``def bench(options: BenchOptions) -> dict``;
-this table names them. Numbers are measured, never asserted: tests do not time things.
+The benchmarks live in :mod:`treadcoach.bench` (one module per family, outside the product
+packages) as ``def bench(options: BenchOptions) -> dict``; this table names them. Numbers are
+measured, never asserted: tests do not time things.
 """
 
 from __future__ import annotations
@@ -10,37 +11,61 @@ import argparse
 import importlib
 import json
 import sys
-from dataclasses import dataclass
+
+from treadcoach.bench import BenchOptions
 
 __all__ = ["BENCHMARKS", "BenchOptions"]
-
-
-@dataclass(frozen=True, slots=True)
-class BenchOptions:
-    n: int | None  # repetitions / samples (None: the benchmark's default)
 
 
 # name -> ("module[:function]", help). The function (default ``bench``) takes BenchOptions and
 # returns a dict.
 BENCHMARKS: dict[str, tuple[str, str]] = {
-    "decode": ("treadcoach.ftms.bench", "Treadmill Data decode rate (packets/s)"),
+    "decode": ("treadcoach.bench.decode", "Treadmill Data decode rate (packets/s)"),
     "sim45": ("sim.bench", "45-minute simulator run on the virtual clock (wall seconds)"),
-    "plan45": ("treadcoach.coach.bench", "45-minute plan against the simulator, virtual clock"),
-    "boundary": ("treadcoach.coach.bench:bench_boundary", "segment start error, real clock"),
-    "stop-latency": ("treadcoach.safety.bench", "stop input -> Stop opcode at bleak's write"),
+    "plan45": ("treadcoach.bench.plan", "45-minute plan against the simulator, virtual clock"),
+    "boundary": ("treadcoach.bench.plan:bench_boundary", "segment start error, real clock"),
+    "stop-latency": (
+        "treadcoach.bench.stop_latency",
+        "stop input -> Stop opcode at bleak's write: direct, TUI key, MQTT; also beside a CPU hog",
+    ),
     "stop-latency-fleet": (
-        "treadcoach.safety.bench:bench_fleet",
+        "treadcoach.bench.stop_latency:bench_fleet",
         "the same, 20 treadmills at once",
     ),
-    "mqtt-stop": ("treadcoach.mqtt.bench", "MQTT stop publish -> request_stop via local mosquitto"),
-    "journal": ("treadcoach.history.bench", "journal append: events/s and latency"),
-    "tui-idle": ("treadcoach.tui.bench", "idle session screen: CPU % of a core and RSS"),
+    "mqtt-stop": (
+        "treadcoach.bench.mqtt_stop",
+        "MQTT stop publish -> request_stop via local mosquitto",
+    ),
+    "journal": ("treadcoach.bench.journal", "journal append: events/s and latency"),
+    "tui-idle": ("treadcoach.bench.tui_idle", "idle session screen: CPU % of a core and RSS"),
 }
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", choices=sorted(BENCHMARKS), help="which benchmark")
     parser.add_argument("-n", type=int, default=None, help="samples / repetitions")
+    parser.add_argument(
+        "--no-hog",
+        dest="hog",
+        action="store_false",
+        help="stop-latency: skip the second round beside a CPU hog on every core",
+    )
+    parser.add_argument(
+        "--slots",
+        type=_at_least_two,
+        default=None,
+        help="stop-latency: sessions side by side (fewer: slower, but less load of its own)",
+    )
+
+
+def _at_least_two(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number, 2 or more, not {text!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError:
         print(f"treadcoach bench {args.name}: not built yet", file=sys.stderr)
         return 2
-    result = getattr(module, function or "bench")(BenchOptions(n=args.n))
+    result = getattr(module, function or "bench")(
+        BenchOptions(n=args.n, hog=args.hog, slots=args.slots)
+    )
     print(json.dumps({"bench": args.name, **result}))
     return 0

@@ -6,6 +6,11 @@ whitespace don't matter in the text form)::
     stop | pause | resume | speed <kmh>                     plain text, e.g. "speed 4.5"
     {"command": "stop"}  {"command": "speed", "kmh": 4.5}   JSON
 
+In JSON the command name ignores case and surrounding whitespace too. A JSON object whose
+``command`` is ``stop`` stops whatever else it carries (extra keys, a ``kmh``, a duplicate
+``command`` key): a stop button's payload is not ours to design, and refusing a stop over
+formatting is the one mistake this parser must not make. Every other command is strict.
+
 Anything else raises ``ValueError`` (pydantic's ``ValidationError`` is one): the bridge logs it and
 carries on. Whether a valid command is *allowed* (resume/speed need remote control) is the bridge's
 decision, not the parser's.
@@ -13,10 +18,12 @@ decision, not the parser's.
 
 from __future__ import annotations
 
+import json
 import math
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import LinkState, Phase, SessionState
@@ -24,6 +31,7 @@ from treadcoach.safety.reasons import StopReason
 
 __all__ = [
     "MAX_COMMAND_BYTES",
+    "MAX_JSON_COMMAND_BYTES",
     "MAX_REMOTE_KMH",
     "Command",
     "CommandName",
@@ -32,8 +40,10 @@ __all__ = [
     "parse_command",
 ]
 
-# A command is a word and a number: anything longer is garbage, refused before decoding.
+# A text command is a word and a number: anything longer is garbage, refused before decoding.
 MAX_COMMAND_BYTES = 256
+# A JSON object may carry other keys beside a stop (a button's metadata), so it may be longer.
+MAX_JSON_COMMAND_BYTES = 4096
 # Sanity bound for the parser only; the controller still clamps to the session's caps.
 MAX_REMOTE_KMH = 30.0
 
@@ -122,6 +132,11 @@ class Command(BaseModel):
     command: CommandName
     kmh: float | None = Field(None, ge=0.0, le=MAX_REMOTE_KMH, allow_inf_nan=False)
 
+    @field_validator("command", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _speed_has_kmh(self) -> Command:
         if (self.command is CommandName.SPEED) != (self.kmh is not None):
@@ -142,11 +157,12 @@ class CommandResult(BaseModel):
 
 def parse_command(payload: bytes) -> Command:
     """Parse a command payload (text or JSON, see the module doc); raise ValueError if it is not one."""
+    stripped = payload.strip()
+    if stripped.startswith(b"{"):
+        return _parse_json_command(stripped)
     if len(payload) > MAX_COMMAND_BYTES:
         raise ValueError(f"command payload of {len(payload)} bytes is too long")
     text = payload.decode("utf-8").strip()  # UnicodeDecodeError is a ValueError
-    if text.startswith("{"):
-        return Command.model_validate_json(text)
     words = text.lower().split()
     if len(words) == 1 and words[0] in {"stop", "pause", "resume"}:
         return Command(command=CommandName(words[0]), kmh=None)
@@ -156,3 +172,37 @@ def parse_command(payload: bytes) -> Command:
             raise ValueError(f"speed {words[1]!r} is not a finite number")
         return Command(command=CommandName.SPEED, kmh=kmh)
     raise ValueError(f"unknown command {text[:40]!r}: expected stop, pause, resume or speed <kmh>")
+
+
+_STOP = Command(command=CommandName.STOP, kmh=None)
+
+
+def _parse_json_command(data: bytes) -> Command:
+    if len(data) > MAX_JSON_COMMAND_BYTES:
+        raise ValueError(f"JSON command of {len(data)} bytes is too long")
+    try:
+        # Pairs, not a dict: with a duplicate "command" key, any one saying stop is enough.
+        top = json.loads(data, object_pairs_hook=_Pairs)
+    except RecursionError:
+        raise ValueError("JSON command nested too deeply") from None
+    if not isinstance(top, _Pairs):
+        raise ValueError("a JSON command must be an object")
+    commands = [value for key, value in top if key == "command"]
+    if any(isinstance(c, str) and c.strip().lower() == CommandName.STOP for c in commands):
+        return _STOP
+    return Command.model_validate(top.as_dict())
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """A JSON object as its key/value pairs in order (duplicates kept)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: _plain(value) for key, value in self}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Pairs):
+        return value.as_dict()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value

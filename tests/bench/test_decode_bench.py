@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from treadcoach.commands.bench import BenchOptions
+from treadcoach.bench import BenchOptions
+from treadcoach.bench.decode import bench, sample_packets
 from treadcoach.ftms import TreadmillDataAssembler, decode_treadmill_data
-from treadcoach.ftms.bench import bench, sample_packets
 
 
 def test_bench_decodes_at_least_the_requested_packets_and_reports_rates() -> None:

@@ -16,22 +16,14 @@ import time
 from typing import Any
 
 from treadcoach import clock
+from treadcoach.bench.stats import percentile
 from treadcoach.coach.controller import SessionConfig, SessionController
 from treadcoach.coach.events import Event, SegmentStarted
 from treadcoach.coach.library import find_plan
 from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Caps, Step, expand
 
-__all__ = ["bench", "bench_boundary", "percentile"]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    k = (len(ordered) - 1) * q
-    lo, hi = math.floor(k), math.ceil(k)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+__all__ = ["bench", "bench_boundary"]
 
 
 async def _session(steps: list[Step], events: list[Event], notify_hz: float = 1.0) -> float:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-from ._treadmill_data import (
+from treadcoach.ftms import (
     TreadmillData,
     TreadmillDataAssembler,
     decode_treadmill_data,
