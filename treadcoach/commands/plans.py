@@ -55,14 +55,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="instead of limits.backward_max_kmh (km/h, default 4.83 = 3 mph)",
     )
-    from treadcoach.history.workout_cli import add_workout_arguments
+    from treadcoach.commands.workouts import add_workout_arguments
 
     add_workout_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.action in ("export", "import"):  # workout files: treadcoach/history/workout_cli.py
-        from treadcoach.history.workout_cli import run_workout
+    if args.action in ("export", "import"):  # workout files: treadcoach/commands/workouts.py
+        from treadcoach.commands.workouts import run_workout
 
         return run_workout(args)
     from treadcoach.config import load_settings
