@@ -39,6 +39,9 @@ __all__ = [
 KMH_PER_MPH: Final = 1.609344
 #: a belt this far from where it was is a change, not reporting jitter
 CHANGE_KMH: Final = 0.3
+#: records this close together count as settled; settled this far away is a change
+SETTLE_KMH: Final = 0.03
+SETTLED_OFF_KMH: Final = 0.05
 #: ratio tolerances for "the belt follows in km/h" / "... in mph"
 UNIT_TOLERANCE: Final = 0.12
 #: a command answered this much later than sent was retried by the link (0x05 backoff)
@@ -133,6 +136,29 @@ def _first(commands: Sequence[Command], op: str) -> Command | None:
     return next((c for c in commands if c.op == op), None)
 
 
+def _departure(samples: Sequence[Sample], held: float) -> Sample | None:
+    """The first record of a lasting change away from ``held``, or None.
+
+    A lasting change is a record more than CHANGE_KMH away that the last record still shows,
+    or the last records settling (within SETTLE_KMH of each other) more than SETTLED_OFF_KMH
+    away: a pad reverting to a speed close to the held one shows only the second.
+    """
+    speeds = [s for s in samples if s.speed_kmh is not None]
+    if not speeds:
+        return None
+    last = speeds[-1].speed_kmh or 0.0
+    if abs(last - held) > CHANGE_KMH:
+        return next(s for s in speeds if abs((s.speed_kmh or 0.0) - held) > CHANGE_KMH)
+    tail = [s.speed_kmh or 0.0 for s in speeds[-3:]]
+    if (
+        len(tail) == 3
+        and max(tail) - min(tail) <= SETTLE_KMH
+        and abs(last - held) > SETTLED_OFF_KMH
+    ):
+        return next(s for s in speeds if abs((s.speed_kmh or 0.0) - held) > SETTLED_OFF_KMH)
+    return None
+
+
 def detect_revert(record: ProbeRecord) -> Revert | None:
     """A speed the belt left by itself during HOLD (no commands were sent then)."""
     if Step.HOLD not in record.marks:
@@ -140,16 +166,16 @@ def detect_revert(record: ProbeRecord) -> Revert | None:
     begin, _ = record.window(Step.HOLD)
     held = _speed_at(record.samples, begin)
     samples = [s for s in record.samples_in(Step.HOLD) if s.speed_kmh is not None]
-    if held is None or not samples or held <= 0:
+    if held is None or held <= 0:
         return None
-    moved = [s for s in samples if abs((s.speed_kmh or 0.0) - held) > CHANGE_KMH]
-    if not moved or abs((samples[-1].speed_kmh or 0.0) - held) <= CHANGE_KMH:
+    moved = _departure(samples, held)
+    if moved is None:
         return None
-    last_command = max((c.done_at for c in record.commands if c.done_at <= moved[0].at), default=0)
+    last_command = max((c.done_at for c in record.commands if c.done_at <= moved.at), default=0)
     return Revert(
-        after_s=round(moved[0].at - last_command, 1),
+        after_s=round(moved.at - last_command, 1),
         to_kmh=samples[-1].speed_kmh or 0.0,
-        at=moved[0].at,
+        at=moved.at,
     )
 
 
@@ -534,8 +560,8 @@ def analyse(record: ProbeRecord) -> Analysis:
         kept = record.samples_in(Step.KEEPALIVE)
         keep = record.commands_in(Step.KEEPALIVE, "set_speed")
         settle_at = keep[0].done_at + 3.0 if keep else math.inf
-        later = [s.speed_kmh or 0.0 for s in kept if s.at > settle_at]
-        steady = bool(later) and max(later) - min(later) <= CHANGE_KMH
+        later = [s for s in kept if s.at > settle_at and s.speed_kmh is not None]
+        steady = len(later) >= 3 and _departure(later, later[0].speed_kmh or 0.0) is None
         found(
             "speed revert",
             f"the belt falls back to {revert.to_kmh:.2f} km/h {revert.after_s:.1f} s after the "
