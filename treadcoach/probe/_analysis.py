@@ -481,7 +481,12 @@ def analyse(record: ProbeRecord) -> Analysis:
                 f"0x2AD4 increment {srange.increment_kmh:.2f} read as mph",
             )
     else:
-        key("min_kmh", lo, f"no 0x2AD4: treadcoach's default minimum {lo:.2f} km/h was run")
+        key(
+            "min_kmh",
+            round(math.ceil(lo * unit * 100 - 1e-6) / 100, 2),
+            f"no 0x2AD4: treadcoach's default minimum {lo:.2f} was run"
+            + (" (read as mph)" if unit != 1.0 else ""),
+        )
 
     # Increment honoured
     half = record.commands_in(Step.INCREMENT, "set_speed")
@@ -508,7 +513,7 @@ def analyse(record: ProbeRecord) -> Analysis:
         if srange is None and speed_control:
             key(
                 "speed_increment_kmh",
-                inc,
+                round(inc * unit, 2),
                 f"no 0x2AD4: treadcoach's default {inc:.2f}; the belt followed a "
                 f"{c1.value - c2:.2f} step",
             )
