@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from treadcoach.coach.events import Event, Summary
 from treadcoach.coach.plan import parse_plan
 from treadcoach.config import Settings, load_settings
 from treadcoach.ftms import uuids
+from treadcoach.link import TreadmillLink
 from treadcoach.probe import Analysis, ProbeRecord, Step, analyse, entry_keys, render_entry
 from treadcoach.probe._driver import ProbeAborted, ProbeOptions, Prober
 from treadcoach.session import Session, SessionOptions
@@ -65,6 +65,9 @@ class ProbeRun:
     aborted: ProbeAborted | None = None
     writes: list[bytes] = field(default_factory=list)  # control-point writes, as on the air
     stop_requested_at: int | None = None  # index into writes when the test asked for a stop
+    stop_requested_time: float | None = None  # loop time of that request
+    #: every ``TreadmillLink.stop`` call: (loop time, take_control, index into writes)
+    link_stops: list[tuple[float, bool, int]] = field(default_factory=list)
     belt_kmh_after: float = math.nan  # the simulator's truth, well after the probe ended
     target_kmh_after: float = math.nan
     max_belt_kmh: float = 0.0  # the simulator's truth, sampled at every control-point write
@@ -91,23 +94,34 @@ def run_probe(
     *,
     name: str | None = None,
     stop_at: Step | None = None,
-    during: Callable[[SimTreadmill, Prober], Any] | None = None,
+    stop_delay_s: float = 0.0,
+    fault_at: tuple[Step, str] | None = None,
 ) -> ProbeRun:
-    """Probe a simulated treadmill on virtual time. ``stop_at``: press the stop key (through the
-    prober's one stop path) as that step begins."""
+    """Probe a simulated treadmill on virtual time.
+
+    ``stop_at``: the stop key is pressed ``stop_delay_s`` after that step began (a loop
+    callback, as a key reader or a signal handler calls it). ``fault_at``: the simulator shows
+    that fault as the step begins."""
     run = ProbeRun()
 
     async def scenario() -> None:
         async with SimTreadmill(name=name, profile=profile) as treadmill:
             prober: Prober | None = None
+            loop = asyncio.get_running_loop()
+
+            def press_stop() -> None:
+                from treadcoach.safety.reasons import StopReason
+
+                run.stop_requested_at = len(run.writes)
+                run.stop_requested_time = loop.time()
+                assert prober is not None
+                prober.request_stop(StopReason.KEY, "test stop key")
 
             def on_step(step: Step) -> None:
                 if step is stop_at:
-                    from treadcoach.safety.reasons import StopReason
-
-                    run.stop_requested_at = len(run.writes)
-                    assert prober is not None
-                    prober.request_stop(StopReason.KEY, "test stop key")
+                    loop.call_later(stop_delay_s, press_stop)
+                if fault_at is not None and step is fault_at[0]:
+                    loop.call_soon(treadmill.inject, fault_at[1])
 
             prober = Prober(
                 ProbeOptions(
@@ -118,19 +132,27 @@ def run_probe(
                     on_step=on_step,
                 )
             )
-            async with asyncio.TaskGroup() as tg:
-                if during is not None:
-                    tg.create_task(during(treadmill, prober))
-                try:
-                    run.record = await prober.run()
-                except ProbeAborted as exc:
-                    run.aborted = exc
-                    run.record = prober.record
+            try:
+                run.record = await prober.run()
+            except ProbeAborted as exc:
+                run.aborted = exc
+                run.record = prober.record
             await asyncio.sleep(20.0)  # long enough for any belt to coast to a stop
             run.belt_kmh_after = treadmill.belt_speed_kmh
             run.target_kmh_after = treadmill.target_speed_kmh
 
-    clock.run(scenario(), speedup=math.inf)
+    real_stop = TreadmillLink.stop
+
+    def spied_stop(self: TreadmillLink, **kwargs: Any) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        run.link_stops.append((loop.time(), bool(kwargs.get("take_control")), len(run.writes)))
+        return real_stop(self, **kwargs)
+
+    TreadmillLink.stop = spied_stop  # type: ignore[method-assign]
+    try:
+        clock.run(scenario(), speedup=math.inf)
+    finally:
+        TreadmillLink.stop = real_stop  # type: ignore[method-assign]
     return run
 
 

@@ -154,7 +154,14 @@ class Prober:
             return
         self._stop_reason = (reason, detail or reason.value)
         link = self._link
-        if link is not None and reason is not StopReason.CONTROL_LOST:
+        # After 0xFF the belt is the console's (invariant 3). In the control step the belt has
+        # not been started and the link may not ask for control: a Stop there would only be
+        # refused.
+        if (
+            link is not None
+            and reason is not StopReason.CONTROL_LOST
+            and self._step is not Step.CONTROL
+        ):
             self._stop_future = link.stop(take_control=True)
         # From another task, a signal handler or a key: cancel the steps. From the steps'
         # own task (a command failed) the caller raises instead.
