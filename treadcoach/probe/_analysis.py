@@ -553,7 +553,7 @@ def analyse(record: ProbeRecord) -> Analysis:
         found("acceleration", evidence, "from Treadmill Data records during the ramps")
         key(
             "accel_kmh_per_s",
-            max(0.1, min(10.0, math.floor(slowest * 20) / 20)),
+            max(0.1, min(10.0, math.floor(slowest * 20 + 1e-6) / 20)),
             f"the slower ramp ({evidence}), rounded down",
         )
 
