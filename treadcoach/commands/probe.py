@@ -20,10 +20,10 @@ import contextlib
 import re
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from sim import SimTreadmill
@@ -222,16 +222,38 @@ async def _probe_sim(prober: Prober, treadmill: SimTreadmill, settings: Settings
 
 
 async def _probe(prober: Prober, settings: Settings) -> ProbeRecord:
+    from treadcoach.probe._driver import ProbeAborted
+
+    aborted: ProbeAborted | None = None
     with _signals(prober):
-        helpers = [t for t in (_pedal(prober, settings), _any_key(prober)) if t is not None]
-        try:
-            return await prober.run()
-        finally:
-            for task in helpers:
-                task.cancel()
-            for task in helpers:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        # The stop inputs live beside the probe in one task group; one that fails stops the
+        # belt (it cannot be trusted to stop it any more) instead of ending the group.
+        async with asyncio.TaskGroup() as tg:
+            helpers = [
+                tg.create_task(_guarded(prober, name, coro), name=f"probe-{name}")
+                for name, coro in (("pedal", _pedal(prober, settings)), ("keys", _any_key(prober)))
+                if coro is not None
+            ]
+            try:
+                record = await prober.run()
+            except ProbeAborted as exc:
+                aborted = exc
+            finally:
+                for task in helpers:
+                    task.cancel()
+    if aborted is not None:
+        raise aborted
+    return record
+
+
+async def _guarded(prober: Prober, name: str, coro: Coroutine[Any, Any, None]) -> None:
+    from treadcoach.errors import TreadcoachError
+    from treadcoach.safety.reasons import StopReason
+
+    try:
+        await coro
+    except TreadcoachError as exc:
+        prober.request_stop(StopReason.ERROR, f"the {name} stop input failed: {exc}")
 
 
 _SIGNALS = ((signal.SIGINT, "SIGINT"), (signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP"))
@@ -257,7 +279,7 @@ def _signals(prober: Prober) -> Iterator[None]:
             loop.remove_signal_handler(sig)
 
 
-def _pedal(prober: Prober, settings: Settings) -> asyncio.Task[None] | None:
+def _pedal(prober: Prober, settings: Settings) -> Coroutine[Any, Any, None] | None:
     inputs = settings.inputs
     if not inputs.pedal_device:
         return None
@@ -265,11 +287,12 @@ def _pedal(prober: Prober, settings: Settings) -> asyncio.Task[None] | None:
 
     pedal = PedalInput(prober, device=inputs.pedal_device, key=None, action="stop")
     pedal.open()  # a missing pedal is an error before the belt moves
-    return asyncio.get_running_loop().create_task(pedal.run(), name="probe-pedal")
+    return pedal.run()
 
 
-def _any_key(prober: Prober) -> asyncio.Task[None] | None:
-    if not sys.stdin.isatty():
+def _any_key(prober: Prober, fd: int | None = None) -> Coroutine[Any, Any, None] | None:
+    """Every key on the terminal (stdin, or ``fd``) stops the belt; None without a terminal."""
+    if fd is None and not sys.stdin.isatty():
         return None
     from treadcoach.inputs.keys import TerminalKeys
     from treadcoach.safety.reasons import StopReason
@@ -281,8 +304,7 @@ def _any_key(prober: Prober) -> asyncio.Task[None] | None:
             if chunk:
                 prober.request_stop(StopReason.KEY, "a key was pressed")
 
-    keys = AnyKeyStops(prober, stop_key="space", pause_key=None)
-    return asyncio.get_running_loop().create_task(keys.run(), name="probe-keys")
+    return AnyKeyStops(prober, stop_key="space", pause_key=None, fd=fd).run()
 
 
 # --- the result --------------------------------------------------------------------------------

@@ -268,21 +268,28 @@ class Prober:
             )
             record.marks[Step.SURVEY] = record.marks[Step.CONTROL] = _now()
             try:
-                async with asyncio.TaskGroup() as tg:
-                    reader = tg.create_task(self._read(link, record), name="probe reader")
-                    watch = tg.create_task(self._watch(link, record), name="probe watch")
-                    try:
-                        await self._belt_steps(link, record)
-                        await self._still_steps(link, record)
-                    finally:
-                        record.ended_at = _now()
-                        reader.cancel()
-                        watch.cancel()
+                await self._run_steps(link, record)
+            except Exception as error:
+                # A bug or a failed task: through the one stop path, then out with the error.
+                self.request_stop(StopReason.ERROR, f"the probe failed: {error!r}")
+                raise
             finally:
                 if self._stop_future is not None:
                     with contextlib.suppress(TreadcoachError):
                         await self._stop_future
                 self._link = None
+
+    async def _run_steps(self, link: TreadmillLink, record: ProbeRecord) -> None:
+        async with asyncio.TaskGroup() as tg:
+            reader = tg.create_task(self._read(link, record), name="probe reader")
+            watch = tg.create_task(self._watch(link, record), name="probe watch")
+            try:
+                await self._belt_steps(link, record)
+                await self._still_steps(link, record)
+            finally:
+                record.ended_at = _now()
+                reader.cancel()
+                watch.cancel()
 
     # --- the steps ---------------------------------------------------------------------------
 
