@@ -61,6 +61,9 @@ class Profile:
     console_lock: bool = False
     # Set Target Speed is answered success and changes nothing (firmware "for safety").
     ignores_speed: bool = False
+    # A granted Request Control covers one command: the next one is answered 0x05 until control
+    # is requested again (what devices.toml's request_control = "before_every_command" is for).
+    control_per_command: bool = False
 
     def __post_init__(self) -> None:
         if not (0 <= self.min_kmh < self.max_kmh <= 655.35):
@@ -176,6 +179,13 @@ PROFILES: dict[str, Profile] = {
             description="Set Target Speed is answered success and ignored (Sperax, Xterra T85)",
             ignores_speed=True,
         ),
+        Profile(
+            name="control_per_command",
+            name_prefix="SIM-ONESHOT-",
+            model="One-shot control (simulated)",
+            description="Request Control covers one command; the next answers 0x05 until asked again",
+            control_per_command=True,
+        ),
     )
 }
 
@@ -192,6 +202,8 @@ _MASKS: frozenset[frozenset[str]] = frozenset(
         frozenset({"ignores_speed", "mph_target"}),
         frozenset({"ignores_speed", "speed_revert"}),
         frozenset({"ignores_speed", "start_delay"}),
+        # a machine that needs no control at all cannot lose it after each command
+        frozenset({"no_request_control", "control_per_command"}),
     }
 )
 

@@ -1,4 +1,5 @@
-"""How the newer quirk profiles behave: start delay, speed revert, missing ranges, console lock.
+"""How the newer quirk profiles behave: start delay, speed revert, missing ranges, console lock,
+control for one command at a time.
 
 ``sim.profiles`` says which quirks a machine has; this module makes the server show them. It is
 transport-free and clock-free like ``sim.server``: the server calls the hooks of its
@@ -27,7 +28,7 @@ _RANGES = frozenset({uuids.SPEED_RANGE_UUID, uuids.INCLINATION_RANGE_UUID})
 class QuirkState:
     """The time-dependent part of a profile's quirks, for one server."""
 
-    __slots__ = ("countdown_s", "profile", "quiet_s")
+    __slots__ = ("countdown_s", "profile", "quiet_s", "used_control")
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -35,10 +36,19 @@ class QuirkState:
         self.countdown_s = 0.0
         #: seconds since the app last read or wrote anything
         self.quiet_s = 0.0
+        #: the last control-point write was a command (not Request Control)
+        self.used_control = False
 
-    def heard(self) -> None:
-        """The app read a characteristic or wrote the control point: a sign of life."""
+    def heard(self, server: FtmsServer | None = None, opcode: int | None = None) -> None:
+        """The app read a characteristic (no ``opcode``) or wrote the control point: a sign
+        of life. On a ``control_per_command`` machine the command before this one used up the
+        control it was granted."""
         self.quiet_s = 0.0
+        if opcode is None or server is None:
+            return
+        if self.profile.control_per_command and self.used_control:
+            server.control_granted = False
+        self.used_control = opcode != 0x00  # Request Control
 
     def started(self, server: FtmsServer) -> None:
         """Start/Resume was accepted: a countdown machine holds the belt for its delay."""
