@@ -246,7 +246,7 @@ class FtmsServer:
         if not data:
             raise AttError(ATT_INVALID_LENGTH, "an empty control point write has no op code")
         opcode = data[0]
-        self.quirks.heard()
+        self.quirks.heard(self, opcode)
         if self.nack_remaining > 0:
             self.nack_remaining -= 1
             return self._answer(opcode, ResultCode.FAILED)
