@@ -43,6 +43,7 @@ DETECTED: dict[str, Callable[[Analysis], bool] | None] = {
     "zero_incline": lambda a: a.finding("incline").text.startswith(("no incline", "refused")),
     "console_lock": _says("console", "locked"),
     "ignores_speed": lambda a: a.value("speed_control") is False,
+    "control_per_command": lambda a: a.value("request_control") == "before_every_command",
 }
 
 

@@ -100,3 +100,11 @@ def test_pairs_that_hide_each_other_are_not_offered_together() -> None:
     assert ("ignores_speed", "mph_target") not in COMBINABLE_PAIRS
     assert ("mph_target", "ignores_speed") not in COMBINABLE_PAIRS
     assert ("mph_target", "speed_revert") in COMBINABLE_PAIRS
+
+
+def test_control_per_command_covers_one_command_until_control_is_asked_again() -> None:
+    srv = _running("control_per_command")  # Request Control, then Start: control used up
+    assert _answer(srv, _speed(2.0)) == 0x05
+    assert _answer(srv, REQUEST_CONTROL) == 0x01
+    assert _answer(srv, _speed(2.0)) == 0x01
+    assert _answer(srv, _speed(2.5)) == 0x05

@@ -46,6 +46,8 @@ SETTLED_OFF_KMH: Final = 0.05
 UNIT_TOLERANCE: Final = 0.12
 #: a command answered this much later than sent was retried by the link (0x05 backoff)
 RETRIED_S: Final = 0.4
+#: the link's first 0x05 retry comes 0.5 s later: a command done within this took at most one
+ONE_RETRY_S: Final = 1.0
 #: Total Distance above this with the belt standing before the probe is an odometer
 ODOMETER_M: Final = 100
 _ENTRY_MAX_KMH: Final = 30.0  # the config's sanity bound
@@ -318,13 +320,35 @@ def analyse(record: ProbeRecord) -> Analysis:
     else:
         text = f"not known ({without})"
     accepted = [c for c in record.commands if c.ok and c.op != "request_control"]
+    # Commands the link had to retry (0x05, Request Control, again): right after Start a speed
+    # may wait for the belt (that is the start step's finding); any other means control lapsed.
+    lapsed = [
+        c
+        for c in accepted
+        if c.done_at - c.at > RETRIED_S and not (c.step is Step.START and c.op == "set_speed")
+    ]
+    every = granted and len(lapsed) >= 2
+    if every:
+        held = f"; control lapsed after each command ({len(lapsed)} commands refused 0x05 first)"
+    elif granted and accepted:
+        held = "; asked once, it held for every later command"
+    else:
+        held = ""
     found(
         "control",
-        text + ("; asked once, it held for every later command" if granted and accepted else ""),
+        text + held,
         f"Pause without Request Control: {without}; Request Control at connect: "
-        f"{'granted' if granted else 'not granted'}; {len(accepted)} later commands accepted",
+        f"{'granted' if granted else 'not granted'}; {len(accepted)} later commands accepted, "
+        f"{len(lapsed)} of them only after the link asked for control again",
     )
-    if granted:
+    if every:
+        key(
+            "request_control",
+            "before_every_command",
+            f"{len(lapsed)} commands were refused 0x05 until control was asked again: "
+            + ", ".join(f"{c.op} {c.done_at - c.at:.1f} s" for c in lapsed[:4]),
+        )
+    elif granted:
         key(
             "request_control",
             "once",
@@ -334,6 +358,9 @@ def analyse(record: ProbeRecord) -> Analysis:
         key("request_control", "never", "Request Control not granted, yet commands work without")
 
     lo, _hi, inc = record.speed_range
+    # When control lapses after every command, the speed after Start waits one retry for that
+    # alone; only a longer wait says the belt refuses speeds until it runs.
+    start_retry_s = ONE_RETRY_S if every else RETRIED_S
     # Start needed?
     waited = record.samples_in(Step.START_NEEDED)
     set_first = _first(record.commands_in(Step.START_NEEDED), "set_speed")
@@ -366,7 +393,7 @@ def analyse(record: ProbeRecord) -> Analysis:
             move_delay = round(moving[0].at - start.done_at, 1)
         if first_speed is not None:
             accept_delay = round(first_speed.done_at - start.done_at, 1)
-            retried = first_speed.done_at - first_speed.at > RETRIED_S
+            retried = first_speed.done_at - first_speed.at > start_retry_s
             found(
                 "speed after start",
                 (
@@ -392,7 +419,7 @@ def analyse(record: ProbeRecord) -> Analysis:
         waits = [d for d in (move_delay, accept_delay) if d is not None]
         slow = (move_delay or 0) > 1.5 or (
             first_speed is not None
-            and (not first_speed.ok or first_speed.done_at - first_speed.at > RETRIED_S)
+            and (not first_speed.ok or first_speed.done_at - first_speed.at > start_retry_s)
         )
         key(
             "start_before_speed",
