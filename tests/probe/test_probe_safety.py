@@ -126,6 +126,15 @@ def test_the_probe_never_commands_or_runs_the_belt_above_its_bound(
     )
     run = run_probe(profile)
     assert run.record is not None
+    if run.aborted is not None:
+        # Only a machine whose minimum the probe cannot know (no 0x2AD4) and that runs faster
+        # than the probe assumed is stopped, by the probe's own overspeed check; any other is
+        # probed to the end.
+        assert missing_ranges, run.aborted
+        # the limit before the belt settled: max(default minimum + 1, minimum as mph) + 0.3
+        assert lo * (MPH_KMH if mph else 1.0) > max(2.0, 1.0 * MPH_KMH) + 0.3 - 1e-9
+        assert run.aborted.reason is StopReason.OVERSPEED
+        assert "minimum is not known" in run.aborted.detail
     link_lo = run.record.speed_range[0]  # 0x2AD4's minimum, or treadcoach's default
     bound = run.record.bound_kmh
     assert bound == pytest.approx(link_lo + 1.0)

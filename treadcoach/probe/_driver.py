@@ -36,6 +36,7 @@ from treadcoach.ftms import decode_speed_range, uuids
 from treadcoach.ftms.enums import MachineStatusOp
 from treadcoach.link import (
     DEFAULT_SPEED_RANGE,
+    KMH_PER_MPH,
     ControlLostEvent,
     GenericProfile,
     LinkDownEvent,
@@ -140,6 +141,7 @@ class Prober:
         self._stop_future: asyncio.Future[None] | None = None
         self._moving = False  # the belt may move: from Start until standstill after Stop
         self._changed = asyncio.Event()  # replaced on every link event (see _pulse)
+        self._floor_kmh: float | None = None  # the belt settled here at its minimum
 
     # --- the stop path (StopTarget) ----------------------------------------------------------
 
@@ -309,6 +311,7 @@ class Prober:
 
         self._begin(Step.UNITS)
         r0 = await self._settle(link)
+        self._floor_kmh = r0
         # The second speed: well above the first, yet the *belt* stays within the bound even
         # on a machine that reads targets as mph (then r0 came out ~1.6 x lo).
         ratio = max(1.0, r0 / lo) if lo > 0 else 1.0
@@ -437,11 +440,20 @@ class Prober:
                     Sample(event.at, data.speed_kmh, data.distance_m, data.inclination_pct, present)
                 )
                 speed = data.speed_kmh or 0.0
-                if speed > record.bound_kmh + OVERSPEED_MARGIN_KMH:
+                limit = self._belt_limit(record)
+                if speed > limit:
+                    known = record.survey is not None and (
+                        uuids.SPEED_RANGE_UUID in record.survey.reads
+                    )
                     self.request_stop(
                         StopReason.OVERSPEED,
-                        f"belt at {speed:.2f} km/h, above the probe's bound of "
-                        f"{record.bound_kmh:.2f} km/h",
+                        f"belt at {speed:.2f} km/h, above the probe's limit of {limit:.2f} km/h"
+                        + (
+                            ""
+                            if known
+                            else " (it has no Supported Speed Range, so its minimum is not "
+                            f"known; the probe assumed {record.speed_range[0]:.2f} km/h)"
+                        ),
                     )
             elif isinstance(event, StatusEvent):
                 op = event.status.op
@@ -459,6 +471,17 @@ class Prober:
                     )
             elif isinstance(event, LinkDownEvent):
                 self.request_stop(StopReason.DISCONNECT, event.reason)
+
+    def _belt_limit(self, record: ProbeRecord) -> float:
+        """The fastest the belt may report: the bound, or the slowest this machine runs.
+
+        Until the belt settled at its minimum that is the minimum read as mph (the worst
+        misreading of a target seen in the wild); from then on, what it settled at.
+        """
+        floor = self._floor_kmh
+        if floor is None:
+            floor = record.speed_range[0] * KMH_PER_MPH
+        return max(record.bound_kmh, floor) + OVERSPEED_MARGIN_KMH
 
     async def _watch(self, link: TreadmillLink, record: ProbeRecord) -> None:
         while True:
