@@ -26,7 +26,8 @@ def test_probe_sim_writes_an_entry_the_loader_accepts_and_diffs_the_shipped_one(
     code = main([*argv, "--out", str(out), "--config", str(config)])
     shown = capsys.readouterr().out
     assert code == 0
-    assert "N O B O D Y   O N   T H E   B E L T" in shown
+    assert "NOBODY ON THE BELT" in shown
+    assert "  #   #  ###  ####" in shown  # in large letters
     assert "treadcoach probe report: BFX_T9_" in shown
     assert "compared with the shipped entry 'Bowflex T9'" in shown
     assert "+min_kmh = 1.29" in shown  # the diff shows what the probe adds
@@ -76,3 +77,13 @@ def test_bad_probe_arguments_are_one_line(
     assert code == 2
     assert len(err) == 1
     assert message in err[0]
+
+
+def test_probe_without_a_device_says_how_to_choose_one(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["probe", "--yes-the-belt-is-clear", "--config", str(config)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1
+    assert "--device NAME|ADDRESS" in err[0]

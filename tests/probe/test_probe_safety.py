@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from probe_helpers import ProbeRun, run_probe
 
 from sim.profiles import MPH_KMH, Profile
-from treadcoach.probe import Step
+from treadcoach.probe import Step, analyse
 from treadcoach.safety.reasons import StopReason
 
 SET_SPEED, START, SET_INCLINE = 0x02, 0x07, 0x03
@@ -49,6 +49,8 @@ EVERY_STEP = "speed_revert+console_lock"
 def test_a_stop_during_any_probe_step_stops_the_belt(step: Step, delay_s: float) -> None:
     run = run_probe(EVERY_STEP, stop_at=step, stop_delay_s=delay_s)
     _assert_stopped_after_request(run, link_open=step not in (Step.SURVEY, Step.CONTROL))
+    if run.record is not None:  # what was measured before the stop is still reported
+        assert "aborted" in {f.topic for f in analyse(run.record).findings}
     assert run.record is None or run.record.aborted is not None
     if step in MOVING_STEPS:
         # the belt was running: the first thing on the air after the request is Stop

@@ -32,15 +32,20 @@ if TYPE_CHECKING:
     from treadcoach.probe._driver import Prober
 
 BANNER = r"""
-  ##########################################################
-  #                                                        #
-  #    N O B O D Y   O N   T H E   B E L T                 #
-  #                                                        #
-  #    The probe starts and stops the belt by itself.      #
-  #    Step off. Keep children and pets away.              #
-  #    Any key, the pedal or Ctrl-C stops the belt.        #
-  #                                                        #
-  ##########################################################
+  #   #  ###  ####   ###  ####  #   #      ###  #   #
+  ##  # #   # #   # #   # #   #  # #      #   # ##  #
+  # # # #   # ####  #   # #   #   #       #   # # # #
+  #  ## #   # #   # #   # #   #   #       #   # #  ##
+  #   #  ###  ####   ###  ####    #        ###  #   #
+
+  ##### #   # #####     ####  ##### #     #####
+    #   #   # #         #   # #     #       #
+    #   ##### ####      ####  ####  #       #
+    #   #   # #         #   # #     #       #
+    #   #   # #####     ####  ##### #####   #
+
+  NOBODY ON THE BELT. The probe starts and stops the belt by itself.
+  Step off; keep children and pets away. Any key, the pedal or Ctrl-C stops it.
 """
 CONFIRM_WORD = "clear"
 
@@ -112,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
             record = asyncio.run(_probe(prober, settings))
     except ProbeAborted as exc:
         out.write(f"probe: STOPPED - {exc.detail}. The belt was told to stop.\n")
+        if prober.record is not None:
+            from treadcoach.probe import analyse, render_report
+
+            out.write("\nWhat was measured before the stop (no entry written):\n")
+            out.write(render_report(analyse(prober.record)))
         return 1
     _report(record, settings, args.out, out)
     return 0
