@@ -86,3 +86,22 @@ def test_a_signal_or_any_key_during_the_probe_stops_the_belt(
     assert aborted is not None
     assert aborted.reason is reason
     assert belt_after == 0.0
+
+
+def test_a_treadmill_that_cannot_be_found_is_a_plain_typed_error_not_a_group() -> None:
+    from treadcoach.errors import TreadcoachError
+
+    async def scenario() -> None:
+        prober = Prober(
+            ProbeOptions(
+                "SIM-NOBODY-HERE",
+                client_backend=SimBleakClient,
+                scanner_backend=SimBleakScanner,
+                find_timeout_s=0.5,
+            )
+        )
+        with pytest.raises(TreadcoachError) as caught:
+            await _probe(prober, _settings())
+        assert not isinstance(caught.value, BaseExceptionGroup)
+
+    clock.run(scenario(), speedup=math.inf)

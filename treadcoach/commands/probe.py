@@ -232,9 +232,12 @@ async def _probe_sim(prober: Prober, treadmill: SimTreadmill, settings: Settings
 
 
 async def _probe(prober: Prober, settings: Settings) -> ProbeRecord:
+    from treadcoach.errors import TreadcoachError
     from treadcoach.probe._driver import ProbeAborted
 
-    aborted: ProbeAborted | None = None
+    # Kept and raised after the task group, which would wrap them in an ExceptionGroup:
+    # cli.py turns a TreadcoachError into one line.
+    aborted: Exception | None = None
     with _signals(prober):
         # The stop inputs live beside the probe in one task group; one that fails stops the
         # belt (it cannot be trusted to stop it any more) instead of ending the group.
@@ -246,7 +249,7 @@ async def _probe(prober: Prober, settings: Settings) -> ProbeRecord:
             ]
             try:
                 record = await prober.run()
-            except ProbeAborted as exc:
+            except (ProbeAborted, TreadcoachError) as exc:
                 aborted = exc
             finally:
                 for task in helpers:
