@@ -66,6 +66,7 @@ def test_probe_sends_nothing_unless_the_user_types_clear(
     [
         (["--sim", "--sim-profile", "treadmill9000"], "there is no simulator profile"),
         (["--sim-profile", "mph_target"], "--sim-profile needs --sim"),
+        (["--sim", "--device", "FS-1234"], "--device and --sim exclude each other"),
         (["--sim", "--sim-profile", "min_speed_1+speed_needs_running+x"], "no simulator profile"),
     ],
 )

@@ -96,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if args.sim_profile != "standard" and not args.sim:
         print("treadcoach probe: --sim-profile needs --sim", file=sys.stderr)
         return 2
+    if args.sim and args.device:
+        print("treadcoach probe: --device and --sim exclude each other", file=sys.stderr)
+        return 2
     settings = load_settings(args.config)
     treadmill = _simulator(args.sim_profile) if args.sim else None
     target = treadmill.address if treadmill is not None else _device(args.device, settings)

@@ -264,7 +264,7 @@ def analyse(record: ProbeRecord) -> Analysis:
         "characteristics",
         f"{len(present)} of {len(FTMS_CHARACTERISTICS)} FTMS characteristics"
         + (f"; missing: {', '.join(missing)}" if missing else ""),
-        "GATT services listed: " + ", ".join(present),
+        "characteristics found: " + ", ".join(present),
     )
     if missing:
         notes.append("No " + " or ".join(m.split(" (")[0] for m in missing) + ".")

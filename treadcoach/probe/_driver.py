@@ -142,6 +142,7 @@ class Prober:
         self._moving = False  # the belt may move: from Start until standstill after Stop
         self._changed = asyncio.Event()  # replaced on every link event (see _pulse)
         self._floor_kmh: float | None = None  # the belt settled here at its minimum
+        self._marks: dict[Step, float] = {}  # when each step began (the record's, once it exists)
 
     # --- the stop path (StopTarget) ----------------------------------------------------------
 
@@ -212,8 +213,9 @@ class Prober:
 
     def _begin(self, step: Step) -> None:
         self._step = step
+        self._marks[step] = _now()
         if self.record is not None:
-            self.record.marks[step] = _now()
+            self.record.marks[step] = self._marks[step]
         self.options.say(f"step: {step.value}")
         self.options.on_step(step)
 
@@ -268,7 +270,7 @@ class Prober:
                 without_request_control=without,
                 control_granted=link.has_control,
             )
-            record.marks[Step.SURVEY] = record.marks[Step.CONTROL] = _now()
+            record.marks.update(self._marks)  # the survey and control steps came before
             try:
                 await self._run_steps(link, record)
             except Exception as error:
