@@ -54,8 +54,9 @@ from bleak.exc import (
 
 from sim import registry
 from sim.errors import AttError, SimError
-from sim.gatt import CCCD_UUID, GATT_TABLE, CharacteristicSpec
+from sim.gatt import CCCD_UUID, CharacteristicSpec
 from sim.link import CCCD_INDICATE, CCCD_NOTIFY, SimLink
+from sim.quirks import gatt_table
 from sim.treadmill import SimTreadmill
 
 __all__ = [
@@ -217,7 +218,7 @@ class SimBleakClient(BaseBleakClient):
     def _discover_services(self) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
         handle = 0
-        for spec in GATT_TABLE:
+        for spec in gatt_table(self._treadmill.profile if self._treadmill else None):
             if self._wanted_services is not None and spec.uuid not in self._wanted_services:
                 handle += 1 + 3 * len(spec.characteristics)
                 continue

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from sim.errors import AttError
 from sim.physics import Belt, Runner
 from sim.profiles import MPH_KMH, Profile
+from sim.quirks import QuirkState
 from treadcoach.errors import FtmsDecodeError
 from treadcoach.ftms import (
     ControlResponse,
@@ -131,13 +132,15 @@ class FtmsServer:
         self._workout_start_m = 0.0
         # faults (see sim.faults)
         self.nack_remaining = 0
-        self.ignore_speed = False
+        self.ignore_speed = profile.ignores_speed
+        self.quirks = QuirkState(profile)  # start delay, speed revert (sim.quirks)
 
     # --- time ----------------------------------------------------------------------------------
 
     def advance(self, dt: float) -> None:
         if dt <= 0:
             return
+        self.quirks.advance(self, dt)
         # the workout clock runs while running, and while the belt still rolls after a
         # stop or pause, so the average speed stays distance / time
         if self.state is RunState.RUNNING:
@@ -153,6 +156,7 @@ class FtmsServer:
 
     def read(self, uuid: str) -> bytes:
         """The value of a readable characteristic (FTMS or Device Information)."""
+        self.quirks.heard()
         info = self.device
         match uuid:
             case uuids.FEATURE_UUID:
@@ -242,6 +246,7 @@ class FtmsServer:
         if not data:
             raise AttError(ATT_INVALID_LENGTH, "an empty control point write has no op code")
         opcode = data[0]
+        self.quirks.heard(self, opcode)
         if self.nack_remaining > 0:
             self.nack_remaining -= 1
             return self._answer(opcode, ResultCode.FAILED)
@@ -337,6 +342,7 @@ class FtmsServer:
             self.target_speed_kmh = self.profile.min_kmh
         self.belt.target_kmh = self._belt_kmh(self.target_speed_kmh)
         self.running_s = 0.0
+        self.quirks.started(self)
         notes = self._enter(
             RunState.RUNNING, MachineStatus(MachineStatusOp.STARTED_OR_RESUMED_BY_USER)
         )

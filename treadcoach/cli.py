@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "run": "run a coached session (on a treadmill, or --sim)",
     "plans": "list plans, or 'plans show NAME'",
     "scan": "find FTMS treadmills nearby",
+    "probe": "learn an unknown treadmill's quirks, with nobody on the belt",
     "sim": "run the simulated treadmill on its own",
     "history": "past sessions, one session in detail, FIT export",
     "bench": "benchmarks that print JSON numbers",
