@@ -31,7 +31,7 @@ from sim.server import FtmsServer, Notification, RunState
 from treadcoach.ftms import FtmsServiceData, encode_service_data, encode_treadmill_data, uuids
 from treadcoach.ftms.enums import MachineType
 
-__all__ = ["Advertisement", "SimTreadmill"]
+__all__ = ["Advertisement", "ControlPointWrite", "SimTreadmill"]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,23 @@ class Advertisement:
     service_data: dict[str, bytes]
     tx_power: int
     rssi: int
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPointWrite:
+    """One control-point write as the treadmill received it: what went on the air, and when.
+
+    ``result`` is the result code of the indication it answered with (0x01 success, 0x05 control
+    not permitted...), None when the write was refused at the ATT level.
+    """
+
+    at_s: float  # sim seconds since the treadmill started
+    data: bytes
+    result: int | None
+
+    @property
+    def opcode(self) -> int | None:
+        return self.data[0] if self.data else None
 
 
 class SimTreadmill:
@@ -92,6 +109,8 @@ class SimTreadmill:
         self._garbage_seq = 0
         #: (sim seconds, kind) of every fault that happened, in order
         self.fault_log: list[tuple[float, FaultKind]] = []
+        #: every control-point write that reached the treadmill, in order (tests read the wire)
+        self.writes: list[ControlPointWrite] = []
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -272,7 +291,13 @@ class SimTreadmill:
                 "indications on the control point must be enabled before writing to it",
             )
         self._sync()
-        outcome = self.server.write_control_point(bytes(data))
+        try:
+            outcome = self.server.write_control_point(bytes(data))
+        except AttError:
+            self.writes.append(ControlPointWrite(self.elapsed_s, bytes(data), None))
+            raise
+        result = outcome.indication[2] if len(outcome.indication) >= 3 else None
+        self.writes.append(ControlPointWrite(self.elapsed_s, bytes(data), result))
         link.send(uuids.CONTROL_POINT_UUID, outcome.indication)  # answered even when stale
         self._send_all(outcome.notifications)
 
