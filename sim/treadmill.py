@@ -74,6 +74,7 @@ class ControlPointWrite:
     # the machine just before the write: a Start to a running belt shows here
     state_before: RunState = RunState.IDLE
     belt_kmh_before: float = 0.0
+    connection: int = 0  # which connection since power-on (1 = the first central's)
 
     @property
     def opcode(self) -> int | None:
@@ -128,6 +129,8 @@ class SimTreadmill:
         self._late_indications = 0
         self._late_delay_s = LATE_INDICATION_S
         self._unreachable = False  # disconnect with down_s: out of reach for a while
+        #: how many times a central connected since power-on
+        self.connections = 0
         self._belt_rates = (self.server.belt.accel_kmh_per_s, self.server.belt.decel_kmh_per_s)
 
     # --- lifetime ------------------------------------------------------------------------------
@@ -359,6 +362,7 @@ class SimTreadmill:
             raise SimError(f"simulated treadmill {self.name} is out of reach")
         self._sync()
         self._link = SimLink(self.address, on_lost)
+        self.connections += 1
         return self._link
 
     def disconnect(self, link: SimLink) -> None:
@@ -386,10 +390,14 @@ class SimTreadmill:
         try:
             outcome = self.server.write_control_point(bytes(data))
         except AttError:
-            self._record(ControlPointWrite(self.elapsed_s, bytes(data), None, state, belt))
+            self._record(
+                ControlPointWrite(self.elapsed_s, bytes(data), None, state, belt, self.connections)
+            )
             raise
         result = outcome.indication[2] if len(outcome.indication) >= 3 else None
-        self._record(ControlPointWrite(self.elapsed_s, bytes(data), result, state, belt))
+        self._record(
+            ControlPointWrite(self.elapsed_s, bytes(data), result, state, belt, self.connections)
+        )
         # answered even when stale, unless the indication is lost or late on purpose
         if self._drop_indications > 0:
             self._drop_indications -= 1

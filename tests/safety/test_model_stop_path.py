@@ -1,0 +1,264 @@
+"""Model-based test of the whole stop path: random users meet random treadmill misbehaviour.
+
+A hypothesis ``RuleBasedStateMachine`` drives one real session (controller + ``TreadmillLink`` +
+simulator, see ``model_harness.py``) on virtual time. Each rule is one thing happening: the user
+presses stop, pause, resume, C (take control back), quits or asks for a speed; the treadmill
+loses control (0xFF), someone at the console changes speed, starts or stops the belt, the safety
+key is pulled, the link drops (and the treadmill may stay out of reach), the next writes are
+refused (0x04, 0x05), their indications are lost or late, telemetry pauses, the belt becomes slow
+to slow down, or time simply passes. After every rule, each rule of ``model_harness.RULES`` is
+checked against the control-point writes the treadmill received and the simulated belt; each has
+its own invariant, so hypothesis reports distinct violations separately.
+
+Examples: 200 by default (the "ci" profile); ``TREADCOACH_MODEL_EXAMPLES=5000`` for a long run.
+A failing example is printed as the steps to replay, with the tail of the trace (sim time, belt
+speed, what happened) in the assertion message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+from model_harness import ModelSession
+
+from sim import PROFILES
+from sim.faults import FaultKind
+
+EXAMPLES = int(os.environ.get("TREADCOACH_MODEL_EXAMPLES", "200"))
+STEPS = int(os.environ.get("TREADCOACH_MODEL_STEPS", "25"))
+# For exploring past a known violation (never set in CI): rules of this machine to leave out,
+# e.g. TREADCOACH_MODEL_SKIP=link_drops,refuses_next_writes_0x04
+SKIP = frozenset(filter(None, os.environ.get("TREADCOACH_MODEL_SKIP", "").split(",")))
+
+
+def allowed(name: str) -> Callable[[Any], bool]:
+    return lambda machine: name not in SKIP
+
+
+settings.register_profile(
+    "treadcoach-model",
+    max_examples=EXAMPLES,
+    stateful_step_count=STEPS,
+    deadline=None,  # wall time per example varies with the box's load; virtual time does not
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    print_blob=True,
+)
+
+# what a user may ask for (awkward values on purpose: 4.0 km/h is 2.4855 mph)
+SPEEDS = st.sampled_from([0.0, 1.0, 2.5, 3.2, 4.0, 4.7, 4.83, 5.0, 6.0, 9.0])
+WAITS = st.sampled_from([0.0, 0.01, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 45.0])
+
+
+class StopPathMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: ModelSession | None = None
+
+    @initialize(
+        # standard first: a failing example shrinks toward the plainest treadmill
+        profile=st.sampled_from(["standard", *sorted(set(PROFILES) - {"standard"})]),
+        hold=st.booleans(),
+        limits=st.sampled_from([(12.0, 4.83), (12.0, 4.0), (6.0, 3.5), (8.0, 3.0)]),
+        notify_hz=st.sampled_from([1.0, 2.0]),
+        settle=WAITS,
+    )
+    def connect(
+        self,
+        profile: str,
+        hold: bool,
+        limits: tuple[float, float],
+        notify_hz: float,
+        settle: float,
+    ) -> None:
+        self.model = ModelSession(
+            profile=profile,
+            hold_on_control_lost=hold,
+            max_kmh=limits[0],
+            backward_max_kmh=limits[1],
+            notify_hz=notify_hz,
+        )
+        self.model.start()
+        self.model.advance(settle)
+
+    @property
+    def m(self) -> ModelSession:
+        assert self.model is not None
+        return self.model
+
+    def live(self) -> bool:
+        return self.model is not None and not self.model.ended
+
+    # --- time -------------------------------------------------------------------------------
+
+    @rule(seconds=WAITS)
+    def wait(self, seconds: float) -> None:
+        self.m.advance(seconds)
+
+    # --- the user -----------------------------------------------------------------------------
+
+    @precondition(live)
+    @rule()
+    def press_stop(self) -> None:
+        self.m.stop()
+
+    @precondition(live)
+    @rule()
+    def quit(self) -> None:
+        self.m.quit()
+
+    @precondition(live)
+    @rule()
+    def pause(self) -> None:
+        self.m.pause()
+
+    @precondition(live)
+    @rule()
+    def resume(self) -> None:
+        self.m.resume()
+
+    @precondition(live)
+    @rule(kmh=SPEEDS)
+    def speed(self, kmh: float) -> None:
+        self.m.speed(kmh)
+
+    @precondition(live)
+    @rule(kmh=SPEEDS)
+    def speed_then_stop_in_one_turn(self, kmh: float) -> None:
+        self.m.speed_then_stop(kmh)
+
+    @precondition(live)
+    @rule()
+    def take_control_back(self) -> None:
+        self.m.control_back()
+
+    # --- the treadmill --------------------------------------------------------------------------
+
+    @precondition(allowed("console_takes_control"))
+    @rule()
+    def console_takes_control(self) -> None:
+        self.m.inject(FaultKind.CONTROL_LOST)
+
+    @precondition(allowed("console_changes_speed"))
+    @rule(kmh=st.sampled_from([2.0, 4.0, 6.0, 8.0]))
+    def console_changes_speed(self, kmh: float) -> None:
+        self.m.inject(FaultKind.CONSOLE_SPEED, kmh=kmh)
+
+    @precondition(allowed("console_starts_belt"))
+    @rule()
+    def console_starts_belt(self) -> None:
+        self.m.inject(FaultKind.CONSOLE_START)
+
+    @precondition(allowed("console_stops_belt"))
+    @rule()
+    def console_stops_belt(self) -> None:
+        self.m.inject(FaultKind.CONSOLE_STOP)
+
+    @precondition(allowed("safety_key"))
+    @rule()
+    def safety_key(self) -> None:
+        self.m.inject(FaultKind.SAFETY_KEY)
+
+    @precondition(allowed("link_drops"))
+    @rule(down_s=st.sampled_from([0.0, 0.0, 1.0, 4.0]))
+    def link_drops(self, down_s: float) -> None:
+        self.m.inject(FaultKind.DISCONNECT, down_s=down_s)
+
+    @precondition(allowed("refuses_next_writes_0x04"))
+    @rule(count=st.integers(1, 3))
+    def refuses_next_writes_0x04(self, count: int) -> None:
+        self.m.inject(FaultKind.NACK, count=count)
+
+    @precondition(allowed("refuses_next_writes_0x05"))
+    @rule(count=st.integers(1, 3))
+    def refuses_next_writes_0x05(self, count: int) -> None:
+        self.m.inject(FaultKind.NOT_PERMITTED, count=count)
+
+    @precondition(allowed("loses_next_indications"))
+    @rule(count=st.integers(1, 2))
+    def loses_next_indications(self, count: int) -> None:
+        self.m.inject(FaultKind.DROP_INDICATION, count=count)
+
+    @precondition(allowed("late_indications"))
+    @rule(count=st.integers(1, 2), delay_s=st.sampled_from([0.5, 2.5, 4.0]))
+    def late_indications(self, count: int, delay_s: float) -> None:
+        self.m.inject(FaultKind.LATE_INDICATION, count=count, delay_s=delay_s)
+
+    @precondition(allowed("telemetry_gap"))
+    @rule(for_s=st.sampled_from([1.0, 2.5, 5.0]))
+    def telemetry_gap(self, for_s: float) -> None:
+        self.m.inject(FaultKind.STALE, for_s=for_s)
+
+    @precondition(allowed("belt_slow_to_slow"))
+    @rule()
+    def belt_slow_to_slow(self) -> None:
+        self.m.inject(FaultKind.SLOW_BELT)
+
+    # --- the rules, one invariant each (so distinct violations are reported apart) -------------
+
+    def _first(self, rule_name: str) -> str | None:
+        return None if self.model is None else self.model.rules.first(rule_name)
+
+    @invariant()
+    def no_write_above_the_active_cap(self) -> None:
+        found = self._first("cap")
+        assert found is None, found
+
+    @invariant()
+    def after_a_stop_request_only_stop_is_written(self) -> None:
+        found = self._first("after_stop")
+        assert found is None, found
+
+    @invariant()
+    def no_start_to_a_running_belt(self) -> None:
+        found = self._first("start_running")
+        assert found is None, found
+
+    @invariant()
+    def no_request_control_after_0xff_without_the_user(self) -> None:
+        found = self._first("rc_after_ff")
+        assert found is None, found
+
+    @invariant()
+    def the_belt_stops_after_a_stop_or_the_user_is_told(self) -> None:
+        found = self._first("standstill")
+        assert found is None, found
+
+    @invariant()
+    def no_step_starts_with_the_belt_above_its_cap(self) -> None:
+        found = self._first("step_above_cap")
+        assert found is None, found
+
+    @invariant()
+    def the_session_never_crashes(self) -> None:
+        found = self._first("crash")
+        assert found is None, found
+
+    def teardown(self) -> None:
+        if self.model is None:
+            return
+        model = self.model
+        already = set(model.rules.violations)
+        model.finish()
+        # The end (quit, the session's own exit, the belt coming to rest) is judged too; what
+        # was already reported by an invariant is not reported twice.
+        for name in ("cap", "after_stop", "start_running", "rc_after_ff", "standstill"):
+            found = None if name in already else model.rules.first(name)
+            assert found is None, f"(while finishing) {found}"
+        for name in ("step_above_cap", "crash"):
+            found = None if name in already else model.rules.first(name)
+            assert found is None, f"(while finishing) {found}"
+
+
+TestStopPath = StopPathMachine.TestCase
+TestStopPath.settings = settings.get_profile("treadcoach-model")
