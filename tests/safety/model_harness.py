@@ -362,6 +362,8 @@ class StopPathRules:
             return "rc_written_after_stop_request"
         if write.opcode != OpCode.REQUEST_CONTROL and not stop_written:
             return "command_written_before_the_stop"
+        if write.opcode != OpCode.REQUEST_CONTROL and write.connection > 1:
+            return "command_retried_after_the_reconnect_stop"
         return None
 
     # --- rules judged over time ----------------------------------------------------------

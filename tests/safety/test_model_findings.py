@@ -274,3 +274,22 @@ def test_no_turnaround_countdown_with_the_belt_above_turnaround_speed() -> None:
 def test_an_mph_target_never_exceeds_the_cap_in_km_h() -> None:
     model = replay(lambda m: m.advance(100), profile="mph_target", backward_max_kmh=4.0)
     assert_kept(model, "cap")
+
+
+# --- 12 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model finding 12: a Set Target Speed in its 0x05 backoff survives a disconnect and "
+    "is written again (after Request Control) once the reconnect has sent Stop",
+)
+def test_a_command_retrying_across_a_reconnect_is_dropped_by_the_stop() -> None:
+    # a Kingsmith-like pad answers speed 0x05 for 2.5 s after Start: the link backs off
+    model = replay(
+        lambda m: (m.inject(FaultKind.DISCONNECT), m.advance(3)), profile="speed_needs_running"
+    )
+    after = [w for w in writes(model) if w.connection == 2]
+    speeds = [w for w in after if w.opcode == OpCode.SET_TARGET_SPEED]
+    assert not speeds, f"Set Target Speed written after the reconnect's Stop: {speeds}"
+    assert_kept(model, "after_stop")
