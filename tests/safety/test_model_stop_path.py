@@ -10,9 +10,17 @@ to slow down, or time simply passes. After every rule, each rule of ``model_harn
 checked against the control-point writes the treadmill received and the simulated belt; each has
 its own invariant, so hypothesis reports distinct violations separately.
 
-Examples: 200 by default (the "ci" profile); ``TREADCOACH_MODEL_EXAMPLES=5000`` for a long run.
+Settings profiles: "model-ci" (the default: 200 examples of 25 steps) and "model-long", chosen by
+``TREADCOACH_MODEL_EXAMPLES=5000`` (and ``TREADCOACH_MODEL_STEPS``) for the long run::
+
+    TREADCOACH_MODEL_EXAMPLES=5000 PYTHONPATH=$PWD pytest -q tests/safety/test_model_stop_path.py
+
 A failing example is printed as the steps to replay, with the tail of the trace (sim time, belt
-speed, what happened) in the assertion message.
+speed, what happened) in the assertion message, and the known finding it looks like (see
+``test_model_findings.py``). To explore past known findings (never in CI):
+``TREADCOACH_MODEL_EXCUSE=all`` counts tagged violations instead of raising them,
+``TREADCOACH_MODEL_SKIP=rule,...`` leaves rules of the machine out, and
+``TREADCOACH_MODEL_ALL_BUGS=1`` shrinks and reports every distinct violation, not just the first.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,8 +44,8 @@ from model_harness import ModelSession
 from sim import PROFILES
 from sim.faults import FaultKind
 
-EXAMPLES = int(os.environ.get("TREADCOACH_MODEL_EXAMPLES", "200"))
-STEPS = int(os.environ.get("TREADCOACH_MODEL_STEPS", "25"))
+CI_EXAMPLES = 200
+CI_STEPS = 25
 # For exploring past a known violation (never set in CI): rules of this machine to leave out,
 # e.g. TREADCOACH_MODEL_SKIP=link_drops,refuses_next_writes_0x04
 SKIP = frozenset(filter(None, os.environ.get("TREADCOACH_MODEL_SKIP", "").split(",")))
@@ -46,16 +55,29 @@ def allowed(name: str) -> Callable[[Any], bool]:
     return lambda machine: name not in SKIP
 
 
+_COMMON: dict[str, Any] = {
+    "deadline": None,  # wall time per example varies with the box's load; virtual time does not
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+    # One violation shrunk and shown keeps a failing run short; TREADCOACH_MODEL_ALL_BUGS=1
+    # shrinks and shows every distinct one (minutes, not seconds).
+    "report_multiple_bugs": os.environ.get("TREADCOACH_MODEL_ALL_BUGS") == "1",
+}
+# "model-ci": the default, 200 examples of 25 steps (~10-20 s on a loaded 2-core box).
 settings.register_profile(
-    "treadcoach-model",
-    max_examples=EXAMPLES,
-    stateful_step_count=STEPS,
-    deadline=None,  # wall time per example varies with the box's load; virtual time does not
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    print_blob=True,
-    # One violation shrunk and shown keeps a failing CI run short; set
-    # TREADCOACH_MODEL_ALL_BUGS=1 to shrink and show every distinct one (minutes, not seconds).
-    report_multiple_bugs=os.environ.get("TREADCOACH_MODEL_ALL_BUGS") == "1",
+    "model-ci", max_examples=CI_EXAMPLES, stateful_step_count=CI_STEPS, **_COMMON
+)
+# "model-long": TREADCOACH_MODEL_EXAMPLES=5000 [TREADCOACH_MODEL_STEPS=40] for the long run.
+settings.register_profile(
+    "model-long",
+    max_examples=int(os.environ.get("TREADCOACH_MODEL_EXAMPLES", CI_EXAMPLES)),
+    stateful_step_count=int(os.environ.get("TREADCOACH_MODEL_STEPS", CI_STEPS)),
+    **_COMMON,
+)
+PROFILE = (
+    "model-long"
+    if {"TREADCOACH_MODEL_EXAMPLES", "TREADCOACH_MODEL_STEPS"} & set(os.environ)
+    else "model-ci"
 )
 
 # what a user may ask for (awkward values on purpose: 4.0 km/h is 2.4855 mph)
@@ -264,4 +286,6 @@ class StopPathMachine(RuleBasedStateMachine):
 
 
 TestStopPath = StopPathMachine.TestCase
-TestStopPath.settings = settings.get_profile("treadcoach-model")
+TestStopPath.settings = settings.get_profile(PROFILE)
+# pytest-timeout's 120 s (pyproject) is for one ordinary test; a long run gets room in proportion
+TestStopPath.pytestmark = [pytest.mark.timeout(120 + TestStopPath.settings.max_examples * 0.5)]
