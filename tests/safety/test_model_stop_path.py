@@ -39,10 +39,15 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from model_harness import ModelSession
+from model_harness import MODEL_PLAN, Entry, ModelSession, StopPathRules
 
-from sim import PROFILES
+from sim import PROFILES, RunState
 from sim.faults import FaultKind
+from sim.treadmill import ControlPointWrite
+from treadcoach.coach.events import Fault, SegmentStarted, Stop
+from treadcoach.coach.plan import parse_plan
+from treadcoach.coach.schedule import Caps, expand
+from treadcoach.safety.reasons import StopReason
 
 CI_EXAMPLES = 200
 CI_STEPS = 25
@@ -289,3 +294,98 @@ TestStopPath = StopPathMachine.TestCase
 TestStopPath.settings = settings.get_profile(PROFILE)
 # pytest-timeout's 120 s (pyproject) is for one ordinary test; a long run gets room in proportion
 TestStopPath.pytestmark = [pytest.mark.timeout(120 + TestStopPath.settings.max_examples * 0.5)]
+
+
+# --- the rules themselves, on made-up traces (each can fail, and allows what it should) ---------
+
+
+def _rules(*, mph: bool = False) -> StopPathRules:
+    steps = expand(parse_plan(MODEL_PLAN, "model.toml"), Caps(backward_max_kmh=4.0))
+    return StopPathRules(steps=steps, mph_target=mph, excused=frozenset())
+
+
+def _write(at: float, data: bytes, result: int = 1, **kw: Any) -> Entry:
+    w = ControlPointWrite(at, data, result, kw.pop("state", RunState.RUNNING), 0.0, 1)
+    return Entry(at, "write", "cp", w, kw.pop("belt", 0.0))
+
+
+def _segment(at: float, index: int, rules: StopPathRules, belt: float = 0.0) -> Entry:
+    step = rules.steps[index]
+    event = SegmentStarted(
+        t=at, index=index, kind=step.kind, target_kmh=step.target_kmh, duration_s=step.duration_s,
+        distance_m=step.distance_m,
+    )  # fmt: skip
+    return Entry(at, "event", "segment", event, belt)
+
+
+def _judge(rules: StopPathRules, *entries: Entry, now: float = 0.0, belt: float = 0.0) -> None:
+    rules.trace.extend(entries)
+    rules.catch_up(now, belt, 0.8)
+
+
+def test_rules_cap_after_mph_conversion() -> None:
+    rules = _rules(mph=True)
+    backward = next(s.index for s in rules.steps if s.is_backward)
+    _judge(rules, _segment(0, backward, rules), _write(1, b"\x02\xf8\x00"))  # 2.48 mph: 3.99
+    assert rules.first("cap") is None
+    _judge(rules, _write(2, b"\x02\xf9\x00"))  # 2.49 mph = 4.007 km/h > 4.0
+    assert rules.first("cap") is not None
+
+
+def test_rules_only_stop_after_a_stop_and_request_control_only_after_a_refused_stop() -> None:
+    rules = _rules()
+    stop = Stop(t=1, reason=StopReason.KEY)
+    _judge(
+        rules,
+        Entry(1, "event", "stop", stop),
+        _write(1, b"\x08\x01", result=0x05),
+        _write(1, b"\x00"),  # the Request Control the refused Stop needs
+        _write(1, b"\x08\x01"),
+    )
+    assert rules.first("after_stop") is None
+    _judge(rules, _write(2, b"\x00"))  # not after a refused Stop
+    assert rules.first("after_stop") is not None
+
+
+def test_rules_start_to_a_running_belt() -> None:
+    rules = _rules()
+    _judge(rules, _write(0, b"\x07", state=RunState.PAUSED))
+    assert rules.first("start_running") is None
+    _judge(rules, _write(1, b"\x07", state=RunState.RUNNING))
+    assert rules.first("start_running") is not None
+
+
+def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
+    rules = _rules()
+    _judge(rules, Entry(1, "treadmill", "control_lost_delivered"), Entry(2, "user", "control_back"))
+    _judge(rules, _write(2, b"\x00"))
+    assert rules.first("rc_after_ff") is None
+    _judge(rules, Entry(3, "treadmill", "control_lost_delivered"), _write(4, b"\x00"))
+    assert rules.first("rc_after_ff") is not None
+
+
+def test_rules_standstill_or_told_within_the_bound() -> None:
+    told = _rules()
+    _judge(told, Entry(1, "user", "stop", belt_kmh=4.0), now=1, belt=4.0)
+    _judge(told, Entry(5, "event", "fault", _fault("stop_unconfirmed")), now=5, belt=4.0)
+    _judge(told, now=100, belt=4.0)
+    assert told.first("standstill") is None
+    silent = _rules()
+    _judge(silent, Entry(1, "user", "stop", belt_kmh=4.0), now=1, belt=4.0)
+    _judge(silent, now=10, belt=2.0)
+    assert silent.first("standstill") is None  # still within 4.0 / 0.2 + 12 s
+    _judge(silent, now=40, belt=2.0)
+    assert silent.first("standstill") is not None
+
+
+def test_rules_backward_step_above_its_cap() -> None:
+    rules = _rules()
+    backward = next(s.index for s in rules.steps if s.is_backward)
+    _judge(rules, _segment(0, backward, rules, belt=4.3))
+    assert rules.first("step_above_cap") is None  # within the 0.55 km/h tolerance of 4.0
+    _judge(rules, _segment(1, backward, rules, belt=5.0))
+    assert rules.first("step_above_cap") is not None
+
+
+def _fault(kind: str) -> Fault:
+    return Fault(t=0, kind=kind)
