@@ -18,9 +18,9 @@ are ``tests/golden/streams/<scenario>.jsonl``; ``test_golden_streams.py`` re-rec
 
 Re-record after a deliberate behaviour change (and say why in the commit message)::
 
-    PYTHONPATH=$PWD python -m tests.golden.record            # every scenario
-    PYTHONPATH=$PWD python -m tests.golden.record fault-nack # some
-    PYTHONPATH=$PWD python -m tests.golden.record --check    # diff only, write nothing
+    PYTHONPATH=$PWD python tests/golden/record.py            # every scenario
+    PYTHONPATH=$PWD python tests/golden/record.py fault-nack # some
+    PYTHONPATH=$PWD python tests/golden/record.py --check    # diff only, write nothing
 """
 
 from __future__ import annotations

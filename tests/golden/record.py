@@ -1,6 +1,7 @@
-"""Re-record the golden streams: ``PYTHONPATH=$PWD python -m tests.golden.record [--check] [NAME...]``.
+"""Re-record the golden streams: ``PYTHONPATH=$PWD python tests/golden/record.py [--check] [NAME...]``.
 
-Without names, every scenario. ``--check`` writes nothing and prints the first differing line of
+Run as a script (``python -m tests.golden.record`` also works unless another installed package
+owns the name ``tests``, as garmin-fit-sdk does). Without names, every scenario. ``--check`` writes nothing and prints the first differing line of
 each stream that changed (exit 1 if any did). See ``golden_streams.py`` for what is recorded.
 """
 
@@ -9,8 +10,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
-from tests.golden.golden_streams import (
+# golden_streams is imported by its file name, as pytest imports it for the test
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from golden_streams import (
     SCENARIOS,
     first_difference,
     load,
@@ -21,7 +26,7 @@ from tests.golden.golden_streams import (
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.golden.record", description=__doc__)
+    parser = argparse.ArgumentParser(prog="tests/golden/record.py", description=__doc__)
     parser.add_argument("names", nargs="*", help="scenarios (default: all)")
     parser.add_argument("--check", action="store_true", help="diff against the baseline only")
     args = parser.parse_args(argv)
@@ -30,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         scenarios = [scenario_named(n) for n in args.names] if args.names else list(SCENARIOS)
     except KeyError as exc:
-        print(f"python -m tests.golden.record: {exc.args[0]}", file=sys.stderr)
+        print(f"tests/golden/record.py: {exc.args[0]}", file=sys.stderr)
         return 2
     changed = 0
     for scenario in scenarios:

@@ -1,7 +1,7 @@
 """Each golden stream re-recorded on today's code equals its committed baseline.
 
 A difference is either a bug in a refactor (an extraction commit must not change any stream) or a
-deliberate behaviour change: then re-record (``PYTHONPATH=$PWD python -m tests.golden.record``) in
+deliberate behaviour change: then re-record (``PYTHONPATH=$PWD python tests/golden/record.py``) in
 the same commit and say why. The failure names the first differing line of the stream.
 """
 
@@ -16,7 +16,7 @@ from golden_streams import MATRIX_FAULTS, SCENARIOS, Scenario, first_difference,
 from treadcoach.coach.library import builtin_plans
 
 FAULT_MATRIX = Path(__file__).resolve().parents[1] / "safety" / "test_fault_matrix_cli.py"
-RERECORD = "re-record on purpose with: PYTHONPATH=$PWD python -m tests.golden.record"
+RERECORD = "re-record on purpose with: PYTHONPATH=$PWD python tests/golden/record.py"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
