@@ -27,13 +27,14 @@ from sim.faults import FaultKind, FaultSpec, parse_fault_spec
 from sim.physics import Belt, Runner
 from sim.profiles import PROFILES, Profile, get_profile
 from sim.server import RunState
-from sim.treadmill import SimTreadmill
+from sim.treadmill import ControlPointWrite, SimTreadmill
 
 __all__ = [
     "PROFILES",
     "AddressInUse",
     "AttError",
     "Belt",
+    "ControlPointWrite",
     "FaultKind",
     "FaultSpec",
     "FaultSpecError",

@@ -3,17 +3,23 @@
 Three kinds of fault, by how long they last:
 
 * events, over as soon as they happen: ``disconnect`` (the link drops; the treadmill keeps
-  advertising and its belt keeps running, as a real one does), ``control_lost`` (someone took over
-  at the console: status 0xFF, then 0x05 until Request Control), ``safety_key`` (the belt stops
-  at once, status 0x03);
+  advertising and its belt keeps running, as a real one does; ``down_s`` keeps it out of reach
+  that long), ``control_lost`` (someone took over at the console: status 0xFF, then 0x05 until
+  Request Control), ``safety_key`` (the belt stops at once, status 0x03), and someone at the
+  console: ``console_speed`` (+/- pressed: the belt heads for ``kmh``, default 8 km/h, status
+  0x05 target speed changed), ``console_start`` (status 0x04) and ``console_stop`` (status 0x02);
 * a count: ``nack`` answers the next ``count`` control-point writes (default 1, any opcode,
   Stop included) with 0x04 *Operation Failed*. 0x04, not 0x05, because 0x05 already means "ask
   for control again" (``control_lost``); a transient failure is what a retrying client must ride
-  out;
-* modes, on until cleared (``SimTreadmill.clear_fault``) or the link drops: ``stale``
-  (no more notifications while connected; control-point writes are still answered), ``garbage``
-  (malformed Treadmill Data packets interleaved with the good ones), ``ignore_speed`` (Set Target
-  Speed is acknowledged but the belt keeps its speed).
+  out. ``not_permitted`` answers them 0x05 while keeping control (a pad that is not ready yet);
+  ``drop_indication`` carries them out but loses their indication; ``late_indication`` carries
+  them out and indicates ``delay_s`` later (default 3 s, past a 2 s command timeout);
+* modes, on until cleared (``SimTreadmill.clear_fault``), for ``for_s`` seconds, or until the
+  link drops: ``stale`` (no more notifications while connected; control-point writes are still
+  answered), ``garbage`` (malformed Treadmill Data packets interleaved with the good ones),
+  ``ignore_speed`` (Set Target Speed is acknowledged but the belt keeps its speed), ``slow_belt``
+  (the motor ramps at 0.2 km/h per second: a belt that is slow to slow down; not cured by a
+  reconnect either).
 """
 
 from __future__ import annotations
@@ -24,7 +30,17 @@ from dataclasses import dataclass
 
 from sim.errors import FaultSpecError
 
-__all__ = ["FaultKind", "FaultSpec", "garbage_packet", "parse_fault_spec"]
+__all__ = [
+    "CONSOLE_SPEED_KMH",
+    "COUNTED",
+    "LATE_INDICATION_S",
+    "MODES",
+    "SLOW_BELT_KMH_PER_S",
+    "FaultKind",
+    "FaultSpec",
+    "garbage_packet",
+    "parse_fault_spec",
+]
 
 
 class FaultKind(enum.StrEnum):
@@ -35,6 +51,13 @@ class FaultKind(enum.StrEnum):
     STALE = "stale"
     GARBAGE = "garbage"
     IGNORE_SPEED = "ignore_speed"
+    CONSOLE_SPEED = "console_speed"
+    CONSOLE_START = "console_start"
+    CONSOLE_STOP = "console_stop"
+    NOT_PERMITTED = "not_permitted"
+    DROP_INDICATION = "drop_indication"
+    LATE_INDICATION = "late_indication"
+    SLOW_BELT = "slow_belt"
 
     @classmethod
     def parse(cls, text: str, spec: str | None = None) -> FaultKind:
@@ -52,7 +75,22 @@ class FaultKind(enum.StrEnum):
 
 
 #: the kinds that stay on until cleared
-MODES = frozenset({FaultKind.STALE, FaultKind.GARBAGE, FaultKind.IGNORE_SPEED})
+MODES = frozenset({FaultKind.STALE, FaultKind.GARBAGE, FaultKind.IGNORE_SPEED, FaultKind.SLOW_BELT})
+#: the kinds that act on the next ``count`` control-point writes
+COUNTED = frozenset(
+    {
+        FaultKind.NACK,
+        FaultKind.NOT_PERMITTED,
+        FaultKind.DROP_INDICATION,
+        FaultKind.LATE_INDICATION,
+    }
+)
+#: what the console sets with ``console_speed`` unless told otherwise (the issue's 8 km/h)
+CONSOLE_SPEED_KMH = 8.0
+#: how late ``late_indication`` answers unless told otherwise: past the link's 2 s timeout
+LATE_INDICATION_S = 3.0
+#: ``slow_belt``: the motor's ramp rate, km/h per second, up and down
+SLOW_BELT_KMH_PER_S = 0.2
 
 
 @dataclass(frozen=True, slots=True)

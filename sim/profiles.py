@@ -93,8 +93,10 @@ PROFILES: dict[str, Profile] = {
             name="start_toggle",
             name_prefix="TM11GY-",
             model="Apollo 11 Max (simulated)",
-            description="Start/Resume while running pauses the belt (Vitalwalk TM11GY)",
+            description="Start/Resume while running pauses the belt; targets are mph (Vitalwalk "
+            "TM11GY, as devices.toml describes it)",
             start_toggle=True,
+            mph_target=True,
         ),
         Profile(
             name="mph_target",

@@ -22,6 +22,8 @@ Behaviour, per FTMS 1.0 and the machines in ``shared/reference/ftms-quirks.md``:
   Start/Resume.
 * Every state change is notified on Machine Status, and Training Status follows
   (Idle / Manual Mode).
+* The console (``console_set_speed``, ``console_start``, ``console_stop``) changes the belt
+  whoever has control, and says so on Machine Status, as real consoles do.
 """
 
 from __future__ import annotations
@@ -132,6 +134,7 @@ class FtmsServer:
         self._workout_start_m = 0.0
         # faults (see sim.faults)
         self.nack_remaining = 0
+        self.not_permitted_remaining = 0
         self.ignore_speed = profile.ignores_speed
         self.quirks = QuirkState(profile)  # start delay, speed revert (sim.quirks)
 
@@ -250,6 +253,10 @@ class FtmsServer:
         if self.nack_remaining > 0:
             self.nack_remaining -= 1
             return self._answer(opcode, ResultCode.FAILED)
+        if self.not_permitted_remaining > 0:
+            # a spurious 0x05 (control is kept): what Kingsmith pads answer right after Start
+            self.not_permitted_remaining -= 1
+            return self._answer(opcode, ResultCode.CONTROL_NOT_PERMITTED)
         try:
             request = decode_control_request(bytes(data))
         except FtmsDecodeError:
@@ -313,7 +320,9 @@ class FtmsServer:
             self.state is not RunState.RUNNING or self.running_s < p.speed_needs_running_s
         ):
             return self._answer(opcode, ResultCode.CONTROL_NOT_PERMITTED)
-        if not (p.min_kmh - 1e-9 <= kmh <= p.max_kmh + 1e-9):
+        # The range (0x2AD4) is in km/h; an mph machine checks the speed it reads the number as.
+        belt_kmh = kmh * MPH_KMH if p.mph_target else kmh
+        if not (p.min_kmh - 1e-9 <= belt_kmh <= p.max_kmh + 1e-9):
             return self._answer(opcode, ResultCode.INVALID_PARAMETER)
         if self.ignore_speed:
             return self._answer(opcode, ResultCode.SUCCESS)
@@ -380,6 +389,47 @@ class FtmsServer:
         """Someone at the console (or another app) took over: control permission is lost."""
         self.control_granted = False
         return (self._status(MachineStatus(MachineStatusOp.CONTROL_PERMISSION_LOST)),)
+
+    def console_set_speed(self, kmh: float) -> tuple[Notification, ...]:
+        """Someone pressed + or - at the console: the belt heads for ``kmh`` (true km/h).
+
+        Control permission is not touched (many machines let the console override at any time);
+        the change is notified as Target Speed Changed, in the units the machine speaks.
+        """
+        kmh = min(max(kmh, self.profile.min_kmh), self.profile.max_kmh)
+        wire = kmh / MPH_KMH if self.profile.mph_target else kmh
+        self.target_speed_kmh = round(wire, 2)
+        if self.state is RunState.RUNNING:
+            self.belt.target_kmh = kmh
+        status = MachineStatus(
+            MachineStatusOp.TARGET_SPEED_CHANGED, target_speed_kmh=self.target_speed_kmh
+        )
+        return (self._status(status),)
+
+    def console_start(self) -> tuple[Notification, ...]:
+        """Start pressed at the console: a stopped or paused belt starts (a running one runs on)."""
+        if self.state is RunState.RUNNING:
+            return ()
+        if self.state in (RunState.IDLE, RunState.STOPPED):
+            self._new_workout()
+        if self.target_speed_kmh <= 0:
+            self.target_speed_kmh = self.profile.min_kmh
+        self.belt.target_kmh = self._belt_kmh(self.target_speed_kmh)
+        self.running_s = 0.0
+        return self._enter(
+            RunState.RUNNING, MachineStatus(MachineStatusOp.STARTED_OR_RESUMED_BY_USER)
+        )
+
+    def console_stop(self) -> tuple[Notification, ...]:
+        """Stop pressed at the console: the belt ramps to 0 and the workout ends."""
+        self.belt.target_kmh = 0.0
+        self.target_speed_kmh = 0.0
+        if self.state is RunState.STOPPED:
+            return ()
+        status = MachineStatus(
+            MachineStatusOp.STOPPED_OR_PAUSED_BY_USER, stop_pause=StopPauseParam.STOP
+        )
+        return self._enter(RunState.STOPPED, status)
 
     def link_lost(self) -> None:
         """Control permission belongs to a connection: it ends with it. The belt runs on."""

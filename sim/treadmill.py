@@ -23,7 +23,15 @@ from types import TracebackType
 
 from sim import registry
 from sim.errors import AttError, SimConfigError, SimError
-from sim.faults import FaultKind, FaultSpec, garbage_packet, parse_fault_spec
+from sim.faults import (
+    CONSOLE_SPEED_KMH,
+    LATE_INDICATION_S,
+    SLOW_BELT_KMH_PER_S,
+    FaultKind,
+    FaultSpec,
+    garbage_packet,
+    parse_fault_spec,
+)
 from sim.link import CCCD_INDICATE, SimLink
 from sim.physics import Belt, Runner
 from sim.profiles import Profile, get_profile
@@ -31,7 +39,7 @@ from sim.server import FtmsServer, Notification, RunState
 from treadcoach.ftms import FtmsServiceData, encode_service_data, encode_treadmill_data, uuids
 from treadcoach.ftms.enums import MachineType
 
-__all__ = ["Advertisement", "SimTreadmill"]
+__all__ = ["Advertisement", "ControlPointWrite", "SimTreadmill"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,27 @@ class Advertisement:
     service_data: dict[str, bytes]
     tx_power: int
     rssi: int
+
+
+@dataclass(frozen=True, slots=True)
+class ControlPointWrite:
+    """One control-point write as the treadmill received it: what went on the air, and when.
+
+    ``result`` is the result code of the indication it answered with (0x01 success, 0x05 control
+    not permitted...), None when the write was refused at the ATT level.
+    """
+
+    at_s: float  # sim seconds since the treadmill started
+    data: bytes
+    result: int | None
+    # the machine just before the write: a Start to a running belt shows here
+    state_before: RunState = RunState.IDLE
+    belt_kmh_before: float = 0.0
+    connection: int = 0  # which connection since power-on (1 = the first central's)
+
+    @property
+    def opcode(self) -> int | None:
+        return self.data[0] if self.data else None
 
 
 class SimTreadmill:
@@ -90,6 +119,17 @@ class SimTreadmill:
         self._garbage_seq = 0
         #: (sim seconds, kind) of every fault that happened, in order
         self.fault_log: list[tuple[float, FaultKind]] = []
+        #: every control-point write that reached the treadmill, in order (tests read the wire)
+        self.writes: list[ControlPointWrite] = []
+        #: called with each write as it is recorded (before its indication is on its way)
+        self.write_observers: list[Callable[[ControlPointWrite], None]] = []
+        self._drop_indications = 0
+        self._late_indications = 0
+        self._late_delay_s = LATE_INDICATION_S
+        self._unreachable = False  # disconnect with down_s: out of reach for a while
+        #: how many times a central connected since power-on
+        self.connections = 0
+        self._belt_rates = (self.server.belt.accel_kmh_per_s, self.server.belt.decel_kmh_per_s)
 
     # --- lifetime ------------------------------------------------------------------------------
 
@@ -176,12 +216,23 @@ class SimTreadmill:
         return self.server.control_granted
 
     @property
+    def reachable(self) -> bool:
+        """Advertising and taking connections (False while a ``disconnect`` keeps it away)."""
+        return self._loop is not None and not self._unreachable
+
+    @property
     def active_faults(self) -> frozenset[FaultKind]:
         modes = set(self._modes)
         if self.server.ignore_speed:
             modes.add(FaultKind.IGNORE_SPEED)
         if self.server.nack_remaining:
             modes.add(FaultKind.NACK)
+        if self.server.not_permitted_remaining:
+            modes.add(FaultKind.NOT_PERMITTED)
+        if self._drop_indications:
+            modes.add(FaultKind.DROP_INDICATION)
+        if self._late_indications:
+            modes.add(FaultKind.LATE_INDICATION)
         return frozenset(modes)
 
     def advertisement(self) -> Advertisement:
@@ -198,35 +249,95 @@ class SimTreadmill:
 
     # --- faults --------------------------------------------------------------------------------
 
-    def inject(self, kind: FaultKind | str, *, count: int = 1) -> None:
-        """Make fault ``kind`` happen now (``count`` is how many writes ``nack`` rejects)."""
+    def inject(
+        self,
+        kind: FaultKind | str,
+        *,
+        count: int = 1,
+        kmh: float = CONSOLE_SPEED_KMH,
+        delay_s: float = LATE_INDICATION_S,
+        for_s: float | None = None,
+        down_s: float = 0.0,
+    ) -> None:
+        """Make fault ``kind`` happen now (see ``sim.faults`` for what each does).
+
+        ``count``: how many writes a counted fault (``nack``, ``not_permitted``,
+        ``drop_indication``, ``late_indication``) acts on; ``kmh``: what ``console_speed`` sets;
+        ``delay_s``: how late ``late_indication`` answers; ``for_s``: a mode ends by itself after
+        that long; ``down_s``: ``disconnect`` keeps the treadmill out of reach that long.
+        """
         kind = FaultKind.parse(kind) if isinstance(kind, str) else kind
         self._sync()
         self.fault_log.append((self.elapsed_s, kind))
         log.info("simulated treadmill %s: fault %s", self.name, kind)
+        count = max(1, count)
         match kind:
             case FaultKind.DISCONNECT:
                 if self._link is not None:
                     self._drop_link()
+                if down_s > 0:
+                    self._go_away(down_s)
             case FaultKind.NACK:
-                self.server.nack_remaining += max(1, count)
+                self.server.nack_remaining += count
+            case FaultKind.NOT_PERMITTED:
+                self.server.not_permitted_remaining += count
+            case FaultKind.DROP_INDICATION:
+                self._drop_indications += count
+            case FaultKind.LATE_INDICATION:
+                self._late_indications += count
+                self._late_delay_s = delay_s
             case FaultKind.CONTROL_LOST:
                 self._send_all(self.server.take_control_at_console())
             case FaultKind.SAFETY_KEY:
                 self._send_all(self.server.pull_safety_key())
+            case FaultKind.CONSOLE_SPEED:
+                self._send_all(self.server.console_set_speed(kmh))
+            case FaultKind.CONSOLE_START:
+                self._send_all(self.server.console_start())
+            case FaultKind.CONSOLE_STOP:
+                self._send_all(self.server.console_stop())
             case FaultKind.IGNORE_SPEED:
                 self.server.ignore_speed = True
+            case FaultKind.SLOW_BELT:
+                self._modes.add(kind)
+                self.server.belt.accel_kmh_per_s = SLOW_BELT_KMH_PER_S
+                self.server.belt.decel_kmh_per_s = SLOW_BELT_KMH_PER_S
             case FaultKind.STALE | FaultKind.GARBAGE:
                 self._modes.add(kind)
+        if for_s is not None and self._loop is not None:
+            self._timers.append(self._loop.call_later(max(0.0, for_s), self.clear_fault, kind))
 
     def clear_fault(self, kind: FaultKind | str) -> None:
-        """End a mode fault (``stale``, ``garbage``, ``ignore_speed``) or pending ``nack``s."""
+        """End a mode fault (``stale``, ``garbage``, ``ignore_speed``, ``slow_belt``) or the
+        pending writes of a counted one (``nack``, ``not_permitted``, ``*_indication``)."""
         kind = FaultKind.parse(kind) if isinstance(kind, str) else kind
+        self._sync()  # the physics up to now ran under the fault
         self._modes.discard(kind)
         if kind is FaultKind.IGNORE_SPEED:
             self.server.ignore_speed = False
+        elif kind is FaultKind.SLOW_BELT:
+            self.server.belt.accel_kmh_per_s, self.server.belt.decel_kmh_per_s = self._belt_rates
         elif kind is FaultKind.NACK:
             self.server.nack_remaining = 0
+        elif kind is FaultKind.NOT_PERMITTED:
+            self.server.not_permitted_remaining = 0
+        elif kind is FaultKind.DROP_INDICATION:
+            self._drop_indications = 0
+        elif kind is FaultKind.LATE_INDICATION:
+            self._late_indications = 0
+
+    def _go_away(self, down_s: float) -> None:
+        """Out of reach (out of range, powered down) for ``down_s``: no advertising, no connects."""
+        assert self._loop is not None
+        if not self._unreachable:
+            self._unreachable = True
+            registry.unregister(self)
+        self._timers.append(self._loop.call_later(down_s, self._come_back))
+
+    def _come_back(self) -> None:
+        if self._unreachable and self._loop is not None:
+            self._unreachable = False
+            registry.register(self)
 
     def schedule_fault(self, kind: FaultKind | str, at_s: float) -> None:
         """Make ``kind`` happen ``at_s`` sim seconds after the treadmill started."""
@@ -245,8 +356,11 @@ class SimTreadmill:
             raise SimError(f"simulated treadmill {self.name} is not running")
         if self._link is not None:
             raise SimError(f"simulated treadmill {self.name} is already connected to a central")
+        if self._unreachable:
+            raise SimError(f"simulated treadmill {self.name} is out of reach")
         self._sync()
         self._link = SimLink(self.address, on_lost)
+        self.connections += 1
         return self._link
 
     def disconnect(self, link: SimLink) -> None:
@@ -270,9 +384,37 @@ class SimTreadmill:
                 "indications on the control point must be enabled before writing to it",
             )
         self._sync()
-        outcome = self.server.write_control_point(bytes(data))
-        link.send(uuids.CONTROL_POINT_UUID, outcome.indication)  # answered even when stale
+        state, belt = self.server.state, self.server.belt.speed_kmh
+        try:
+            outcome = self.server.write_control_point(bytes(data))
+        except AttError:
+            self._record(
+                ControlPointWrite(self.elapsed_s, bytes(data), None, state, belt, self.connections)
+            )
+            raise
+        result = outcome.indication[2] if len(outcome.indication) >= 3 else None
+        self._record(
+            ControlPointWrite(self.elapsed_s, bytes(data), result, state, belt, self.connections)
+        )
+        # answered even when stale, unless the indication is lost or late on purpose
+        if self._drop_indications > 0:
+            self._drop_indications -= 1
+        elif self._late_indications > 0:
+            self._late_indications -= 1
+            assert self._loop is not None
+            self._timers.append(
+                self._loop.call_later(
+                    self._late_delay_s, link.send, uuids.CONTROL_POINT_UUID, outcome.indication
+                )
+            )
+        else:
+            link.send(uuids.CONTROL_POINT_UUID, outcome.indication)
         self._send_all(outcome.notifications)
+
+    def _record(self, write: ControlPointWrite) -> None:
+        self.writes.append(write)
+        for observer in list(self.write_observers):
+            observer(write)
 
     # --- internals -----------------------------------------------------------------------------
 

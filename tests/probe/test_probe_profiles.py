@@ -52,11 +52,18 @@ HIDDEN_BY: frozenset[tuple[str, str]] = frozenset(
     {
         # without 0x2AD4 treadcoach's default minimum is 1 km/h as well: nothing below is sent
         ("min_speed_1", "missing_ranges"),
+        # a belt that ignores targets cannot show how it reads them (the TM11GY's mph)
+        ("mph_target", "ignores_speed"),
     }
 )
 
 
+#: profiles that carry another quirk with them (the TM11GY also reads targets as mph)
+IMPLIES: dict[str, frozenset[str]] = {"start_toggle": frozenset({"mph_target"})}
+
+
 def _check_detection(quirks: set[str], analysis: Analysis) -> None:
+    quirks = quirks.union(*(IMPLIES.get(q, frozenset()) for q in quirks))
     for quirk, detected in DETECTED.items():
         if detected is None or any((quirk, other) in HIDDEN_BY for other in quirks):
             continue

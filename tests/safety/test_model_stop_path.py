@@ -1,0 +1,391 @@
+"""Model-based test of the whole stop path: random users meet random treadmill misbehaviour.
+
+A hypothesis ``RuleBasedStateMachine`` drives one real session (controller + ``TreadmillLink`` +
+simulator, see ``model_harness.py``) on virtual time. Each rule is one thing happening: the user
+presses stop, pause, resume, C (take control back), quits or asks for a speed; the treadmill
+loses control (0xFF), someone at the console changes speed, starts or stops the belt, the safety
+key is pulled, the link drops (and the treadmill may stay out of reach), the next writes are
+refused (0x04, 0x05), their indications are lost or late, telemetry pauses, the belt becomes slow
+to slow down, or time simply passes. After every rule, each rule of ``model_harness.RULES`` is
+checked against the control-point writes the treadmill received and the simulated belt; each has
+its own invariant, so hypothesis reports distinct violations separately.
+
+Settings profiles: "model-ci" (the default: 200 examples of 25 steps) and "model-long", chosen by
+``TREADCOACH_MODEL_EXAMPLES=5000`` (and ``TREADCOACH_MODEL_STEPS``) for the long run::
+
+    TREADCOACH_MODEL_EXAMPLES=5000 PYTHONPATH=$PWD pytest -q tests/safety/test_model_stop_path.py
+
+A failing example is printed as the steps to replay, with the tail of the trace (sim time, belt
+speed, what happened) in the assertion message, and the known finding it looks like (see
+``test_model_findings.py``). To explore past known findings (never in CI):
+``TREADCOACH_MODEL_EXCUSE=all`` counts tagged violations instead of raising them,
+``TREADCOACH_MODEL_SKIP=rule,...`` leaves rules of the machine out, and
+``TREADCOACH_MODEL_ALL_BUGS=1`` shrinks and reports every distinct violation, not just the first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+from model_harness import MODEL_PLAN, Entry, ModelSession, StopPathRules
+
+from sim import PROFILES, RunState
+from sim.faults import FaultKind
+from sim.treadmill import ControlPointWrite
+from treadcoach.coach.events import Fault, SegmentStarted, Stop
+from treadcoach.coach.plan import parse_plan
+from treadcoach.coach.schedule import Caps, expand
+from treadcoach.safety.reasons import StopReason
+
+CI_EXAMPLES = 200
+CI_STEPS = 25
+# For exploring past a known violation (never set in CI): rules of this machine to leave out,
+# e.g. TREADCOACH_MODEL_SKIP=link_drops,refuses_next_writes_0x04
+SKIP = frozenset(filter(None, os.environ.get("TREADCOACH_MODEL_SKIP", "").split(",")))
+
+
+def allowed(name: str) -> Callable[[Any], bool]:
+    return lambda machine: name not in SKIP
+
+
+_COMMON: dict[str, Any] = {
+    "deadline": None,  # wall time per example varies with the box's load; virtual time does not
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+    # One violation shrunk and shown keeps a failing run short; TREADCOACH_MODEL_ALL_BUGS=1
+    # shrinks and shows every distinct one (minutes, not seconds).
+    "report_multiple_bugs": os.environ.get("TREADCOACH_MODEL_ALL_BUGS") == "1",
+}
+# "model-ci": the default, 200 examples of 25 steps (~10-20 s on a loaded 2-core box).
+settings.register_profile(
+    "model-ci", max_examples=CI_EXAMPLES, stateful_step_count=CI_STEPS, **_COMMON
+)
+# "model-long": TREADCOACH_MODEL_EXAMPLES=5000 [TREADCOACH_MODEL_STEPS=40] for the long run.
+settings.register_profile(
+    "model-long",
+    max_examples=int(os.environ.get("TREADCOACH_MODEL_EXAMPLES", CI_EXAMPLES)),
+    stateful_step_count=int(os.environ.get("TREADCOACH_MODEL_STEPS", CI_STEPS)),
+    **_COMMON,
+)
+PROFILE = (
+    "model-long"
+    if {"TREADCOACH_MODEL_EXAMPLES", "TREADCOACH_MODEL_STEPS"} & set(os.environ)
+    else "model-ci"
+)
+
+# what a user may ask for (awkward values on purpose: 4.0 km/h is 2.4855 mph)
+SPEEDS = st.sampled_from([0.0, 1.0, 2.5, 3.2, 4.0, 4.7, 4.83, 5.0, 6.0, 9.0])
+WAITS = st.sampled_from([0.0, 0.01, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 45.0])
+
+
+class StopPathMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.model: ModelSession | None = None
+
+    @initialize(
+        # standard first: a failing example shrinks toward the plainest treadmill
+        profile=st.sampled_from(["standard", *sorted(set(PROFILES) - {"standard"})]),
+        hold=st.booleans(),
+        limits=st.sampled_from([(12.0, 4.83), (12.0, 4.0), (6.0, 3.5), (8.0, 3.0)]),
+        notify_hz=st.sampled_from([1.0, 2.0]),
+        settle=WAITS,
+    )
+    def connect(
+        self,
+        profile: str,
+        hold: bool,
+        limits: tuple[float, float],
+        notify_hz: float,
+        settle: float,
+    ) -> None:
+        self.model = ModelSession(
+            profile=profile,
+            hold_on_control_lost=hold,
+            max_kmh=limits[0],
+            backward_max_kmh=limits[1],
+            notify_hz=notify_hz,
+        )
+        self.model.start()
+        self.model.advance(settle)
+
+    @property
+    def m(self) -> ModelSession:
+        assert self.model is not None
+        return self.model
+
+    def live(self) -> bool:
+        return self.model is not None and not self.model.ended
+
+    # --- time -------------------------------------------------------------------------------
+
+    @rule(seconds=WAITS)
+    def wait(self, seconds: float) -> None:
+        self.m.advance(seconds)
+
+    # --- the user -----------------------------------------------------------------------------
+
+    @precondition(live)
+    @rule()
+    def press_stop(self) -> None:
+        self.m.stop()
+
+    @precondition(live)
+    @rule()
+    def quit(self) -> None:
+        self.m.quit()
+
+    @precondition(live)
+    @rule()
+    def pause(self) -> None:
+        self.m.pause()
+
+    @precondition(live)
+    @rule()
+    def resume(self) -> None:
+        self.m.resume()
+
+    @precondition(live)
+    @rule(kmh=SPEEDS)
+    def speed(self, kmh: float) -> None:
+        self.m.speed(kmh)
+
+    @precondition(live)
+    @rule(kmh=SPEEDS)
+    def speed_then_stop_in_one_turn(self, kmh: float) -> None:
+        self.m.speed_then_stop(kmh)
+
+    @precondition(live)
+    @rule()
+    def take_control_back(self) -> None:
+        self.m.control_back()
+
+    # --- the treadmill --------------------------------------------------------------------------
+
+    @precondition(allowed("console_takes_control"))
+    @rule()
+    def console_takes_control(self) -> None:
+        self.m.inject(FaultKind.CONTROL_LOST)
+
+    @precondition(allowed("console_changes_speed"))
+    @rule(kmh=st.sampled_from([2.0, 4.0, 6.0, 8.0]))
+    def console_changes_speed(self, kmh: float) -> None:
+        self.m.inject(FaultKind.CONSOLE_SPEED, kmh=kmh)
+
+    @precondition(allowed("console_starts_belt"))
+    @rule()
+    def console_starts_belt(self) -> None:
+        self.m.inject(FaultKind.CONSOLE_START)
+
+    @precondition(allowed("console_stops_belt"))
+    @rule()
+    def console_stops_belt(self) -> None:
+        self.m.inject(FaultKind.CONSOLE_STOP)
+
+    @precondition(allowed("safety_key"))
+    @rule()
+    def safety_key(self) -> None:
+        self.m.inject(FaultKind.SAFETY_KEY)
+
+    @precondition(allowed("link_drops"))
+    @rule(down_s=st.sampled_from([0.0, 0.0, 1.0, 4.0]))
+    def link_drops(self, down_s: float) -> None:
+        self.m.inject(FaultKind.DISCONNECT, down_s=down_s)
+
+    @precondition(allowed("refuses_next_writes_0x04"))
+    @rule(count=st.integers(1, 3))
+    def refuses_next_writes_0x04(self, count: int) -> None:
+        self.m.inject(FaultKind.NACK, count=count)
+
+    @precondition(allowed("refuses_next_writes_0x05"))
+    @rule(count=st.integers(1, 3))
+    def refuses_next_writes_0x05(self, count: int) -> None:
+        self.m.inject(FaultKind.NOT_PERMITTED, count=count)
+
+    @precondition(allowed("loses_next_indications"))
+    @rule(count=st.integers(1, 2))
+    def loses_next_indications(self, count: int) -> None:
+        self.m.inject(FaultKind.DROP_INDICATION, count=count)
+
+    @precondition(allowed("late_indications"))
+    @rule(count=st.integers(1, 2), delay_s=st.sampled_from([0.5, 2.5, 4.0]))
+    def late_indications(self, count: int, delay_s: float) -> None:
+        self.m.inject(FaultKind.LATE_INDICATION, count=count, delay_s=delay_s)
+
+    @precondition(allowed("telemetry_gap"))
+    @rule(for_s=st.sampled_from([1.0, 2.5, 5.0]))
+    def telemetry_gap(self, for_s: float) -> None:
+        self.m.inject(FaultKind.STALE, for_s=for_s)
+
+    @precondition(allowed("belt_slow_to_slow"))
+    @rule()
+    def belt_slow_to_slow(self) -> None:
+        self.m.inject(FaultKind.SLOW_BELT)
+
+    # --- the rules, one invariant each (so distinct violations are reported apart) -------------
+
+    def _first(self, rule_name: str) -> str | None:
+        return None if self.model is None else self.model.rules.first(rule_name)
+
+    @invariant()
+    def no_write_above_the_active_cap(self) -> None:
+        found = self._first("cap")
+        assert found is None, found
+
+    @invariant()
+    def after_a_stop_request_only_stop_is_written(self) -> None:
+        found = self._first("after_stop")
+        assert found is None, found
+
+    @invariant()
+    def no_start_to_a_running_belt(self) -> None:
+        found = self._first("start_running")
+        assert found is None, found
+
+    @invariant()
+    def no_request_control_after_0xff_without_the_user(self) -> None:
+        found = self._first("rc_after_ff")
+        assert found is None, found
+
+    @invariant()
+    def the_belt_stops_after_a_stop_or_the_user_is_told(self) -> None:
+        found = self._first("standstill")
+        assert found is None, found
+
+    @invariant()
+    def no_step_starts_with_the_belt_above_its_cap(self) -> None:
+        found = self._first("step_above_cap")
+        assert found is None, found
+
+    @invariant()
+    def the_session_never_crashes(self) -> None:
+        found = self._first("crash")
+        assert found is None, found
+
+    def teardown(self) -> None:
+        if self.model is None:
+            return
+        model = self.model
+        already = set(model.rules.violations)
+        model.finish()
+        # The end (quit, the session's own exit, the belt coming to rest) is judged too; what
+        # was already reported by an invariant is not reported twice.
+        for name in ("cap", "after_stop", "start_running", "rc_after_ff", "standstill"):
+            found = None if name in already else model.rules.first(name)
+            assert found is None, f"(while finishing) {found}"
+        for name in ("step_above_cap", "crash"):
+            found = None if name in already else model.rules.first(name)
+            assert found is None, f"(while finishing) {found}"
+
+
+TestStopPath = StopPathMachine.TestCase
+TestStopPath.settings = settings.get_profile(PROFILE)
+# pytest-timeout's 120 s (pyproject) is for one ordinary test; a long run gets room in proportion
+TestStopPath.pytestmark = [pytest.mark.timeout(120 + TestStopPath.settings.max_examples * 0.5)]
+
+
+# --- the rules themselves, on made-up traces (each can fail, and allows what it should) ---------
+
+
+def _rules(*, mph: bool = False) -> StopPathRules:
+    steps = expand(parse_plan(MODEL_PLAN, "model.toml"), Caps(backward_max_kmh=4.0))
+    return StopPathRules(steps=steps, mph_target=mph, excused=frozenset())
+
+
+def _write(at: float, data: bytes, result: int = 1, **kw: Any) -> Entry:
+    w = ControlPointWrite(at, data, result, kw.pop("state", RunState.RUNNING), 0.0, 1)
+    return Entry(at, "write", "cp", w, kw.pop("belt", 0.0))
+
+
+def _segment(at: float, index: int, rules: StopPathRules, belt: float = 0.0) -> Entry:
+    step = rules.steps[index]
+    event = SegmentStarted(
+        t=at, index=index, kind=step.kind, target_kmh=step.target_kmh, duration_s=step.duration_s,
+        distance_m=step.distance_m,
+    )  # fmt: skip
+    return Entry(at, "event", "segment", event, belt)
+
+
+def _judge(rules: StopPathRules, *entries: Entry, now: float = 0.0, belt: float = 0.0) -> None:
+    rules.trace.extend(entries)
+    rules.catch_up(now, belt, 0.8)
+
+
+def test_rules_cap_after_mph_conversion() -> None:
+    rules = _rules(mph=True)
+    backward = next(s.index for s in rules.steps if s.is_backward)
+    _judge(rules, _segment(0, backward, rules), _write(1, b"\x02\xf8\x00"))  # 2.48 mph: 3.99
+    assert rules.first("cap") is None
+    _judge(rules, _write(2, b"\x02\xf9\x00"))  # 2.49 mph = 4.007 km/h > 4.0
+    assert rules.first("cap") is not None
+
+
+def test_rules_only_stop_after_a_stop_and_request_control_only_after_a_refused_stop() -> None:
+    rules = _rules()
+    stop = Stop(t=1, reason=StopReason.KEY)
+    _judge(
+        rules,
+        Entry(1, "event", "stop", stop),
+        _write(1, b"\x08\x01", result=0x05),
+        _write(1, b"\x00"),  # the Request Control the refused Stop needs
+        _write(1, b"\x08\x01"),
+    )
+    assert rules.first("after_stop") is None
+    _judge(rules, _write(2, b"\x00"))  # not after a refused Stop
+    assert rules.first("after_stop") is not None
+
+
+def test_rules_start_to_a_running_belt() -> None:
+    rules = _rules()
+    _judge(rules, _write(0, b"\x07", state=RunState.PAUSED))
+    assert rules.first("start_running") is None
+    _judge(rules, _write(1, b"\x07", state=RunState.RUNNING))
+    assert rules.first("start_running") is not None
+
+
+def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
+    rules = _rules()
+    _judge(rules, Entry(1, "treadmill", "control_lost_delivered"), Entry(2, "user", "control_back"))
+    _judge(rules, _write(2, b"\x00"))
+    assert rules.first("rc_after_ff") is None
+    _judge(rules, Entry(3, "treadmill", "control_lost_delivered"), _write(4, b"\x00"))
+    assert rules.first("rc_after_ff") is not None
+
+
+def test_rules_standstill_or_told_within_the_bound() -> None:
+    told = _rules()
+    _judge(told, Entry(1, "user", "stop", belt_kmh=4.0), now=1, belt=4.0)
+    _judge(told, Entry(5, "event", "fault", _fault("stop_unconfirmed")), now=5, belt=4.0)
+    _judge(told, now=100, belt=4.0)
+    assert told.first("standstill") is None
+    silent = _rules()
+    _judge(silent, Entry(1, "user", "stop", belt_kmh=4.0), now=1, belt=4.0)
+    _judge(silent, now=10, belt=2.0)
+    assert silent.first("standstill") is None  # still within 4.0 / 0.2 + 12 s
+    _judge(silent, now=40, belt=2.0)
+    assert silent.first("standstill") is not None
+
+
+def test_rules_backward_step_above_its_cap() -> None:
+    rules = _rules()
+    backward = next(s.index for s in rules.steps if s.is_backward)
+    _judge(rules, _segment(0, backward, rules, belt=4.3))
+    assert rules.first("step_above_cap") is None  # within the 0.55 km/h tolerance of 4.0
+    _judge(rules, _segment(1, backward, rules, belt=5.0))
+    assert rules.first("step_above_cap") is not None
+
+
+def _fault(kind: str) -> Fault:
+    return Fault(t=0, kind=kind)
