@@ -80,18 +80,28 @@ class Transport:
 
     @contextlib.asynccontextmanager
     async def backends(
-        self, treadmill: sim.SimTreadmill
+        self, treadmill: sim.SimTreadmill, *more: sim.SimTreadmill
     ) -> AsyncIterator[tuple[type[BaseBleakClient], type[BaseBleakScanner], Any, Any, Any]]:
-        """bleak (client, scanner) backends reaching the running ``treadmill`` over this
-        transport, plus (peripheral, adapter, air) on bumble (None on the fake)."""
+        """bleak (client, scanner) backends reaching the running ``treadmill`` (and ``more``
+        treadmills, each its own peripheral on the same radio) over this transport, plus
+        (``treadmill``'s peripheral, adapter, air) on bumble (None on the fake)."""
         if self.interval_s is None:
             yield SimBleakClient, SimBleakScanner, None, None, None
             return
         pytest.importorskip("bumble")
-        from treadcoach.link.bumble import treadmill_on_air
+        from sim.bumble_peripheral import BumblePeripheral
+        from treadcoach.link.bumble import BumbleAdapter, ConnectionEventLink, device_on_air
 
-        async with treadmill_on_air(treadmill, self.interval_s) as (adapter, peripheral, air):
-            yield adapter.client_backend, adapter.scanner_backend, peripheral, adapter, air
+        air = ConnectionEventLink(self.interval_s)
+        async with contextlib.AsyncExitStack() as stack:
+            peripherals = [
+                await stack.enter_async_context(
+                    BumblePeripheral(tm, device_on_air(air, tm.address, tm.name))
+                )
+                for tm in (treadmill, *more)
+            ]
+            adapter = await stack.enter_async_context(BumbleAdapter.on_air(air))
+            yield adapter.client_backend, adapter.scanner_backend, peripherals[0], adapter, air
 
     @contextlib.asynccontextmanager
     async def link(

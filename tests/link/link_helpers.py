@@ -59,6 +59,21 @@ async def next_event(link: TreadmillLink, kind: type[E], within_s: float = 60.0)
     raise AssertionError(f"the event stream ended before a {kind.__name__}")
 
 
+async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    """Wait (loop time) until ``condition()`` holds; fail naming ``what`` after ``within_s``.
+
+    For what a real radio reports a connection event later than the call that caused it (a
+    peripheral learns of a hang-up when LL_TERMINATE_IND reaches it), where the fake reports it
+    at once."""
+    try:
+        async with asyncio.timeout(within_s):
+            # the simulator has no event for these (a state, not a notification): poll it
+            while not condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+    except TimeoutError:
+        raise AssertionError(f"not {what} within {within_s} s") from None
+
+
 async def collect(link: TreadmillLink, for_s: float) -> list[LinkEvent]:
     """Every event the link yields during the next ``for_s`` seconds (loop clock)."""
     events: list[LinkEvent] = []
