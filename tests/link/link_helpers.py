@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bleak.backends.client import BaseBleakClient
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
 import sim
@@ -106,7 +107,8 @@ class Wire:
     for: what a real stack does around the same machine (a slow connect, a write that leaks a
     CancelledError, a connection interval's delay, a machine that refuses Stop after 0xFF).
 
-    Everything not scripted goes through ``SimBleakClient`` to the simulated treadmill.
+    Everything not scripted goes through the wrapped backend (the fake's ``SimBleakClient`` or
+    bumble's) to the simulated treadmill.
     """
 
     #: every control-point write, and the loop time it was made
@@ -136,10 +138,12 @@ class Wire:
         """Deliver ``data`` on ``uuid`` as the machine would (soon, not inside the caller)."""
         asyncio.get_running_loop().call_soon(self.callbacks[uuid], bytearray(data))
 
-    def client(self) -> type[SimBleakClient]:
+    def client(self, base: type[BaseBleakClient] = SimBleakClient) -> type[BaseBleakClient]:
+        """``base`` (the fake's client, or bumble's: ``Transport.link(wrap_client=wire.client)``)
+        with this script around it."""
         wire = self
 
-        class ScriptedSimClient(SimBleakClient):
+        class ScriptedClient(base):  # type: ignore[valid-type, misc]
             async def connect(self, pair: bool = False, **kwargs: Any) -> None:
                 await asyncio.sleep(wire.connect_delay_s)
                 if wire.connect_raises:
@@ -181,7 +185,7 @@ class Wire:
                     return
                 await super().write_gatt_char(characteristic, data, response)
 
-        return ScriptedSimClient
+        return ScriptedClient
 
 
 def once(action: Callable[[bytes], None], when: bytes) -> Callable[[bytes], None]:
