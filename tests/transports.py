@@ -10,7 +10,7 @@
 
 All three run on the loop's clock, so on ``treadcoach.clock.VirtualEventLoop`` (``on_virtual_time``)
 they cost no wall time. A test takes the ``transport`` fixture and opens the treadmill and link
-with ``transport.link(...)`` (what ``link_helpers.sim_link`` does over the fake alone):
+with ``transport.link(...)``:
 
     def test_something(transport: Transport) -> None:
         async def scenario() -> None:

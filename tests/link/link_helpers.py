@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bleak.backends.client import BaseBleakClient
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-import sim
-from sim.bleak_backend import SimBleakClient, SimBleakScanner
+from sim.bleak_backend import SimBleakClient
 from treadcoach.clock import run
 from treadcoach.ftms import uuids
 from treadcoach.link import LinkEvent, TreadmillLink
@@ -29,26 +27,6 @@ def on_virtual_time(scenario: Callable[[], Awaitable[T]]) -> T:
         return await scenario()
 
     return run(main(), speedup=math.inf)
-
-
-@asynccontextmanager
-async def sim_link(
-    sim_profile: str | sim.Profile = "standard",
-    *,
-    notify_hz: float = 1.0,
-    client_backend: type[SimBleakClient] = SimBleakClient,
-    **link_kwargs: Any,
-) -> AsyncIterator[tuple[sim.SimTreadmill, TreadmillLink]]:
-    """A simulated treadmill and a link connected to it through the bleak backends."""
-    async with sim.SimTreadmill(profile=sim_profile, notify_hz=notify_hz) as treadmill:
-        link = TreadmillLink(
-            treadmill.address,
-            client_backend=client_backend,
-            scanner_backend=SimBleakScanner,
-            **link_kwargs,
-        )
-        async with link:
-            yield treadmill, link
 
 
 async def next_event(link: TreadmillLink, kind: type[E], within_s: float = 60.0) -> E:
@@ -87,25 +65,16 @@ async def collect(link: TreadmillLink, for_s: float) -> list[LinkEvent]:
     return events
 
 
-def recording_client() -> tuple[type[SimBleakClient], list[bytes]]:
-    """The simulator's client backend, noting every control-point write (an observation of
-    what went on the air through bleak's seam; nothing of the link is replaced)."""
-    writes: list[bytes] = []
-
-    class RecordingSimClient(SimBleakClient):
-        async def write_gatt_char(self, characteristic: Any, data: Any, response: bool) -> None:
-            if characteristic.uuid == uuids.CONTROL_POINT_UUID:
-                writes.append(bytes(data))
-            await super().write_gatt_char(characteristic, data, response)
-
-    return RecordingSimClient, writes
-
-
 @dataclass
 class Wire:
-    """A scriptable bleak backend around the simulator's, for faults the simulator has no knob
-    for: what a real stack does around the same machine (a slow connect, a write that leaks a
+    """A scriptable bleak backend around a real one, for faults the simulator has no knob for:
+    what a real stack does around the same machine (a slow connect, a write that leaks a
     CancelledError, a connection interval's delay, a machine that refuses Stop after 0xFF).
+
+    ``client(base)`` wraps any client backend, so a Wire test runs over every transport
+    (``Transport.link(wrap_client=wire.client)``). A scripted answer (``answers``) or
+    ``notify`` is handed to the link's callback directly, the way the backend would deliver
+    it, without crossing the radio; everything else crosses it.
 
     Everything not scripted goes through the wrapped backend (the fake's ``SimBleakClient`` or
     bumble's) to the simulated treadmill.
