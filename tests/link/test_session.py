@@ -327,6 +327,7 @@ def test_cancelling_the_session_stops_the_belt(transport: Transport) -> None:
             sim.SimTreadmill() as treadmill,
             transport.backends(treadmill) as (client, scanner, *_),
         ):
+            commanded = asyncio.Event()
 
             async def session() -> None:
                 async with TreadmillLink(
@@ -336,9 +337,13 @@ def test_cancelling_the_session_stops_the_belt(transport: Transport) -> None:
                 ) as link:
                     await link.start()
                     await link.set_speed(6.0)
+                    commanded.set()
                     await asyncio.sleep(3600)
 
             task = asyncio.create_task(session())
+            # a connect costs seconds at a long connection interval: wait for it, then the ramp
+            async with asyncio.timeout(60):
+                await commanded.wait()
             await asyncio.sleep(15)
             assert treadmill.belt_speed_kmh == pytest.approx(6.0)
             task.cancel()
