@@ -10,7 +10,7 @@
 
 All three run on the loop's clock, so on ``treadcoach.clock.VirtualEventLoop`` (``on_virtual_time``)
 they cost no wall time. A test takes the ``transport`` fixture and opens the treadmill and link
-with ``transport.link(...)`` (what ``link_helpers.sim_link`` does over the fake alone):
+with ``transport.link(...)``:
 
     def test_something(transport: Transport) -> None:
         async def scenario() -> None:
@@ -25,6 +25,7 @@ with ``transport.link(...)`` (what ``link_helpers.sim_link`` does over the fake 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,18 +81,30 @@ class Transport:
 
     @contextlib.asynccontextmanager
     async def backends(
-        self, treadmill: sim.SimTreadmill
+        self, treadmill: sim.SimTreadmill, *more: sim.SimTreadmill
     ) -> AsyncIterator[tuple[type[BaseBleakClient], type[BaseBleakScanner], Any, Any, Any]]:
-        """bleak (client, scanner) backends reaching the running ``treadmill`` over this
-        transport, plus (peripheral, adapter, air) on bumble (None on the fake)."""
+        """bleak (client, scanner) backends reaching the running ``treadmill`` (and ``more``
+        treadmills, each its own peripheral on the same radio) over this transport, plus
+        (``treadmill``'s peripheral, adapter, air) on bumble (None on the fake)."""
         if self.interval_s is None:
             yield SimBleakClient, SimBleakScanner, None, None, None
             return
         pytest.importorskip("bumble")
-        from treadcoach.link.bumble import treadmill_on_air
+        from sim.bumble_peripheral import BumblePeripheral
+        from treadcoach.link.bumble import BumbleAdapter, ConnectionEventLink, device_on_air
 
-        async with treadmill_on_air(treadmill, self.interval_s) as (adapter, peripheral, air):
-            yield adapter.client_backend, adapter.scanner_backend, peripheral, adapter, air
+        air = ConnectionEventLink(self.interval_s)
+        treadmills = (treadmill, *more)
+        async with contextlib.AsyncExitStack() as stack:
+            peripherals = [
+                await stack.enter_async_context(
+                    BumblePeripheral(tm, device_on_air(air, tm.address, tm.name))
+                )
+                for tm in treadmills
+            ]
+            central = _central_on_air(air, {tm.address: tm.rssi for tm in treadmills})
+            adapter = await stack.enter_async_context(BumbleAdapter(central, label="air"))
+            yield adapter.client_backend, adapter.scanner_backend, peripherals[0], adapter, air
 
     @contextlib.asynccontextmanager
     async def link(
@@ -116,6 +129,41 @@ class Transport:
             )
             async with link:
                 yield Stack(tm, link, recorder, scanner, writes, peripheral, adapter, air)
+
+
+def _central_on_air(air: Any, rssi: dict[str, int]) -> Any:
+    """The link's bumble ``Device`` on ``air`` (as ``BumbleAdapter.on_air`` makes it), hearing
+    each simulated treadmill at its ``SimTreadmill.rssi`` as the fake does: bumble's virtual
+    controller reports every advertiser at -50 dBm, and scans sort by signal strength."""
+    from bumble import hci
+    from bumble.device import Device
+    from bumble.host import Host
+    from bumble.transport.common import AsyncPipeSink
+
+    from treadcoach.link.bumble import AirController
+    from treadcoach.link.bumble._adapter import CENTRAL_ADDRESS
+
+    class HearingController(AirController):
+        def send_hci_packet(self, packet: Any) -> None:
+            reports = (
+                hci.HCI_LE_Advertising_Report_Event,
+                hci.HCI_LE_Extended_Advertising_Report_Event,
+            )
+            if isinstance(packet, reports):
+                packet = type(packet)(
+                    [
+                        dataclasses.replace(r, rssi=rssi.get(r.address.to_string(False), r.rssi))
+                        for r in packet.reports
+                    ]
+                )
+            super().send_hci_packet(packet)
+
+    controller = HearingController("treadcoach", link=air, public_address=CENTRAL_ADDRESS)
+    return Device(
+        name="treadcoach",
+        address=hci.Address(CENTRAL_ADDRESS),
+        host=Host(controller, AsyncPipeSink(controller)),
+    )
 
 
 TRANSPORTS = (

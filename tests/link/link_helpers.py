@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bleak.backends.client import BaseBleakClient
 from bleak.exc import BleakDeviceNotFoundError, BleakError
 
-import sim
-from sim.bleak_backend import SimBleakClient, SimBleakScanner
+from sim.bleak_backend import SimBleakClient
 from treadcoach.clock import run
 from treadcoach.ftms import uuids
 from treadcoach.link import LinkEvent, TreadmillLink
@@ -30,26 +29,6 @@ def on_virtual_time(scenario: Callable[[], Awaitable[T]]) -> T:
     return run(main(), speedup=math.inf)
 
 
-@asynccontextmanager
-async def sim_link(
-    sim_profile: str | sim.Profile = "standard",
-    *,
-    notify_hz: float = 1.0,
-    client_backend: type[SimBleakClient] = SimBleakClient,
-    **link_kwargs: Any,
-) -> AsyncIterator[tuple[sim.SimTreadmill, TreadmillLink]]:
-    """A simulated treadmill and a link connected to it through the bleak backends."""
-    async with sim.SimTreadmill(profile=sim_profile, notify_hz=notify_hz) as treadmill:
-        link = TreadmillLink(
-            treadmill.address,
-            client_backend=client_backend,
-            scanner_backend=SimBleakScanner,
-            **link_kwargs,
-        )
-        async with link:
-            yield treadmill, link
-
-
 async def next_event(link: TreadmillLink, kind: type[E], within_s: float = 60.0) -> E:
     """The next event of type ``kind`` from the link (earlier events of other types skipped)."""
     async with asyncio.timeout(within_s):
@@ -57,6 +36,21 @@ async def next_event(link: TreadmillLink, kind: type[E], within_s: float = 60.0)
             if isinstance(event, kind):
                 return event
     raise AssertionError(f"the event stream ended before a {kind.__name__}")
+
+
+async def until(condition: Callable[[], bool], within_s: float, what: str) -> None:
+    """Wait (loop time) until ``condition()`` holds; fail naming ``what`` after ``within_s``.
+
+    For what a real radio reports a connection event later than the call that caused it (a
+    peripheral learns of a hang-up when LL_TERMINATE_IND reaches it), where the fake reports it
+    at once."""
+    try:
+        async with asyncio.timeout(within_s):
+            # the simulator has no event for these (a state, not a notification): poll it
+            while not condition():  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+    except TimeoutError:
+        raise AssertionError(f"not {what} within {within_s} s") from None
 
 
 async def collect(link: TreadmillLink, for_s: float) -> list[LinkEvent]:
@@ -71,27 +65,19 @@ async def collect(link: TreadmillLink, for_s: float) -> list[LinkEvent]:
     return events
 
 
-def recording_client() -> tuple[type[SimBleakClient], list[bytes]]:
-    """The simulator's client backend, noting every control-point write (an observation of
-    what went on the air through bleak's seam; nothing of the link is replaced)."""
-    writes: list[bytes] = []
-
-    class RecordingSimClient(SimBleakClient):
-        async def write_gatt_char(self, characteristic: Any, data: Any, response: bool) -> None:
-            if characteristic.uuid == uuids.CONTROL_POINT_UUID:
-                writes.append(bytes(data))
-            await super().write_gatt_char(characteristic, data, response)
-
-    return RecordingSimClient, writes
-
-
 @dataclass
 class Wire:
-    """A scriptable bleak backend around the simulator's, for faults the simulator has no knob
-    for: what a real stack does around the same machine (a slow connect, a write that leaks a
+    """A scriptable bleak backend around a real one, for faults the simulator has no knob for:
+    what a real stack does around the same machine (a slow connect, a write that leaks a
     CancelledError, a connection interval's delay, a machine that refuses Stop after 0xFF).
 
-    Everything not scripted goes through ``SimBleakClient`` to the simulated treadmill.
+    ``client(base)`` wraps any client backend, so a Wire test runs over every transport
+    (``Transport.link(wrap_client=wire.client)``). A scripted answer (``answers``) or
+    ``notify`` is handed to the link's callback directly, the way the backend would deliver
+    it, without crossing the radio; everything else crosses it.
+
+    Everything not scripted goes through the wrapped backend (the fake's ``SimBleakClient`` or
+    bumble's) to the simulated treadmill.
     """
 
     #: every control-point write, and the loop time it was made
@@ -121,10 +107,12 @@ class Wire:
         """Deliver ``data`` on ``uuid`` as the machine would (soon, not inside the caller)."""
         asyncio.get_running_loop().call_soon(self.callbacks[uuid], bytearray(data))
 
-    def client(self) -> type[SimBleakClient]:
+    def client(self, base: type[BaseBleakClient] = SimBleakClient) -> type[BaseBleakClient]:
+        """``base`` (the fake's client, or bumble's: ``Transport.link(wrap_client=wire.client)``)
+        with this script around it."""
         wire = self
 
-        class ScriptedSimClient(SimBleakClient):
+        class ScriptedClient(base):  # type: ignore[valid-type, misc]
             async def connect(self, pair: bool = False, **kwargs: Any) -> None:
                 await asyncio.sleep(wire.connect_delay_s)
                 if wire.connect_raises:
@@ -166,7 +154,7 @@ class Wire:
                     return
                 await super().write_gatt_char(characteristic, data, response)
 
-        return ScriptedSimClient
+        return ScriptedClient
 
 
 def once(action: Callable[[bytes], None], when: bytes) -> Callable[[bytes], None]:

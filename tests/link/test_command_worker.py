@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import Wire, next_event, on_virtual_time, once, sim_link
+from link_helpers import Wire, next_event, on_virtual_time, once
+from transports import Transport
 
 from treadcoach.errors import CommandSuperseded, LinkError
 
@@ -18,11 +19,12 @@ def _opcodes(writes: list[bytes]) -> list[int]:
     return [w[0] for w in writes]
 
 
-def test_worker_survives_a_cancelled_error_it_did_not_ask_for() -> None:
+def test_worker_survives_a_cancelled_error_it_did_not_ask_for(transport: Transport) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (_treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            _treadmill, link = stack.treadmill, stack.link
             await link.start()
             # bumble lets its own CancelledError out of write_gatt_char: nobody cancelled us
             wire.write_raises.append(asyncio.CancelledError())
@@ -34,11 +36,12 @@ def test_worker_survives_a_cancelled_error_it_did_not_ask_for() -> None:
     on_virtual_time(scenario)
 
 
-def test_stop_survives_a_cancelled_error_it_did_not_ask_for() -> None:
+def test_stop_survives_a_cancelled_error_it_did_not_ask_for(transport: Transport) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -53,17 +56,17 @@ def test_stop_survives_a_cancelled_error_it_did_not_ask_for() -> None:
     on_virtual_time(scenario)
 
 
-def test_stop_landing_during_a_0x05_retry_supersedes_the_command_in_flight() -> None:
+def test_stop_landing_during_a_0x05_retry_supersedes_the_command_in_flight(
+    transport: Transport,
+) -> None:
     # A 30 ms connection interval: every write takes a while, so the Stop is still out when the
     # retry's Request Control is answered.
     wire = Wire(write_delay_s=0.03)
     stops: list[asyncio.Future[None]] = []
 
     async def scenario() -> None:
-        async with sim_link("speed_needs_running", client_backend=wire.client()) as (
-            treadmill,
-            link,
-        ):
+        async with transport.link("speed_needs_running", wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             # speed is answered 0x05 for 2.5 s after Start; the retry asks for control first,
             # and the user's Stop lands while that Request Control is out
@@ -78,11 +81,14 @@ def test_stop_landing_during_a_0x05_retry_supersedes_the_command_in_flight() -> 
     on_virtual_time(scenario)
 
 
-def test_stop_in_the_same_turn_as_a_queued_and_a_coalesced_speed_writes_stop_and_no_speed() -> None:
+def test_stop_in_the_same_turn_as_a_queued_and_a_coalesced_speed_writes_stop_and_no_speed(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(3.0)
             await asyncio.sleep(10)
@@ -103,14 +109,17 @@ def test_stop_in_the_same_turn_as_a_queued_and_a_coalesced_speed_writes_stop_and
     on_virtual_time(scenario)
 
 
-def test_stop_while_start_waits_for_the_belt_state_means_start_is_never_written() -> None:
+def test_stop_while_start_waits_for_the_belt_state_means_start_is_never_written(
+    transport: Transport,
+) -> None:
     from treadcoach.ftms import uuids
 
     # no Training Status at connect and telemetry late: Start waits to learn the belt state
     wire = Wire(unreadable={uuids.TRAINING_STATUS_UUID})
 
     async def scenario() -> None:
-        async with sim_link(notify_hz=0.05, client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(notify_hz=0.05, wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             assert link.belt_running is None
             before = len(wire.writes)
             start = asyncio.ensure_future(link.start())
@@ -126,13 +135,14 @@ def test_stop_while_start_waits_for_the_belt_state_means_start_is_never_written(
     on_virtual_time(scenario)
 
 
-def test_reconnect_survives_a_cancelled_error_it_did_not_ask_for() -> None:
+def test_reconnect_survives_a_cancelled_error_it_did_not_ask_for(transport: Transport) -> None:
     from treadcoach.link import LinkDownEvent, LinkUpEvent
 
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -147,12 +157,14 @@ def test_reconnect_survives_a_cancelled_error_it_did_not_ask_for() -> None:
     on_virtual_time(scenario)
 
 
-def test_a_cancelled_error_leaked_by_the_first_connect_is_a_link_error() -> None:
+def test_a_cancelled_error_leaked_by_the_first_connect_is_a_link_error(
+    transport: Transport,
+) -> None:
     wire = Wire(connect_raises=[asyncio.CancelledError()])
 
     async def scenario() -> None:
         with pytest.raises(LinkError):
-            async with sim_link(client_backend=wire.client()):
+            async with transport.link(wrap_client=wire.client):
                 pass  # pragma: no cover - the connect fails
 
     on_virtual_time(scenario)

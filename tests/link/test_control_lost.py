@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import Wire, next_event, on_virtual_time, once, sim_link
+from link_helpers import Wire, next_event, on_virtual_time, once
+from transports import Transport
 
 import sim
 from treadcoach.errors import ControlLost, ControlRejected
@@ -24,12 +25,15 @@ async def _after_lost(wire: Wire, link_lost_at: int, for_s: float) -> list[bytes
     return wire.writes[link_lost_at:]
 
 
-def test_request_control_in_flight_before_every_command_does_not_regain_control() -> None:
+def test_request_control_in_flight_before_every_command_does_not_regain_control(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
         profile = GenericProfile(request_control="before_every_command")
-        async with sim_link(profile=profile, client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(profile=profile, wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             assert await link.set_speed(4.0) == 4.0
             # the console takes over while the Request Control before the next command is out
@@ -46,12 +50,15 @@ def test_request_control_in_flight_before_every_command_does_not_regain_control(
     on_virtual_time(scenario)
 
 
-def test_keepalive_request_control_in_flight_when_0xff_arrives_does_not_regain_control() -> None:
+def test_keepalive_request_control_in_flight_when_0xff_arrives_does_not_regain_control(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
         profile = GenericProfile(keepalive_s=2.0)
-        async with sim_link(profile=profile, client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(profile=profile, wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(3.0)
             wire.before_write = once(lambda _: _console_takes_over(treadmill), RC)
@@ -65,17 +72,15 @@ def test_keepalive_request_control_in_flight_when_0xff_arrives_does_not_regain_c
     on_virtual_time(scenario)
 
 
-def test_request_control_of_a_0x05_retry_in_flight_when_0xff_arrives_does_not_regain_control() -> (
-    None
-):
+def test_request_control_of_a_0x05_retry_in_flight_when_0xff_arrives_does_not_regain_control(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
         # speed is answered 0x05 for 2.5 s after Start: the retry asks for control first
-        async with sim_link("speed_needs_running", client_backend=wire.client()) as (
-            treadmill,
-            link,
-        ):
+        async with transport.link("speed_needs_running", wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             wire.before_write = once(lambda _: _console_takes_over(treadmill), RC)
             with pytest.raises(ControlLost):
@@ -88,11 +93,14 @@ def test_request_control_of_a_0x05_retry_in_flight_when_0xff_arrives_does_not_re
     on_virtual_time(scenario)
 
 
-def test_user_stop_after_control_lost_requests_control_and_stops_the_belt() -> None:
+def test_user_stop_after_control_lost_requests_control_and_stops_the_belt(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -107,13 +115,16 @@ def test_user_stop_after_control_lost_requests_control_and_stops_the_belt() -> N
     on_virtual_time(scenario)
 
 
-def test_user_stop_refused_even_after_request_control_fails_with_stop_refused() -> None:
+def test_user_stop_refused_even_after_request_control_fails_with_stop_refused(
+    transport: Transport,
+) -> None:
     from treadcoach.errors import StopRefused
 
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -130,11 +141,14 @@ def test_user_stop_refused_even_after_request_control_fails_with_stop_refused() 
     on_virtual_time(scenario)
 
 
-def test_stop_after_control_lost_without_the_user_asking_does_not_request_control() -> None:
+def test_stop_after_control_lost_without_the_user_asking_does_not_request_control(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             treadmill.inject("control_lost")
@@ -147,13 +161,16 @@ def test_stop_after_control_lost_without_the_user_asking_does_not_request_contro
     on_virtual_time(scenario)
 
 
-def test_after_0xff_and_a_drop_the_reconnect_does_not_take_control_on_its_own() -> None:
+def test_after_0xff_and_a_drop_the_reconnect_does_not_take_control_on_its_own(
+    transport: Transport,
+) -> None:
     from treadcoach.link import LinkDownEvent, LinkUpEvent, StopUnconfirmedEvent
 
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             treadmill.inject("control_lost")
@@ -172,14 +189,17 @@ def test_after_0xff_and_a_drop_the_reconnect_does_not_take_control_on_its_own() 
     on_virtual_time(scenario)
 
 
-def test_a_user_stop_while_down_after_0xff_lets_the_reconnect_ask_for_control_to_stop() -> None:
+def test_a_user_stop_while_down_after_0xff_lets_the_reconnect_ask_for_control_to_stop(
+    transport: Transport,
+) -> None:
     from treadcoach.errors import LinkError
     from treadcoach.link import LinkDownEvent, LinkUpEvent
 
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             treadmill.inject("control_lost")

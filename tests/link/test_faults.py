@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
-from link_helpers import collect, next_event, on_virtual_time, recording_client, sim_link
+from link_helpers import collect, next_event, on_virtual_time
+from transports import Transport
 
 import sim
-from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach.errors import ControlLost, LinkError
 from treadcoach.ftms import MachineStatusOp
 from treadcoach.link import (
@@ -24,9 +25,12 @@ from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch, WatchLimits
 
 
-def test_control_lost_is_reported_commands_refused_then_requested_on_demand() -> None:
+def test_control_lost_is_reported_commands_refused_then_requested_on_demand(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             treadmill.inject("control_lost")
@@ -49,11 +53,11 @@ def test_control_lost_is_reported_commands_refused_then_requested_on_demand() ->
     on_virtual_time(scenario)
 
 
-def test_leaving_after_control_lost_sends_no_stop_to_the_console() -> None:
-    client, writes = recording_client()
-
+def test_leaving_after_control_lost_sends_no_stop_to_the_console(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link(client_backend=client) as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
+            writes = stack.writes
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -66,11 +70,11 @@ def test_leaving_after_control_lost_sends_no_stop_to_the_console() -> None:
     on_virtual_time(scenario)
 
 
-def test_disconnect_reconnects_and_stops_the_belt_first() -> None:
-    client, writes = recording_client()
-
+def test_disconnect_reconnects_and_stops_the_belt_first(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link(client_backend=client) as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
+            writes = stack.writes
             await link.start()
             await link.set_speed(5.0)
             await asyncio.sleep(15)
@@ -100,9 +104,12 @@ def test_disconnect_reconnects_and_stops_the_belt_first() -> None:
     on_virtual_time(scenario)
 
 
-def test_resume_after_reconnect_keeps_the_belt_running_when_the_session_asks() -> None:
+def test_resume_after_reconnect_keeps_the_belt_running_when_the_session_asks(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             link.resume_after_reconnect = True
             await next_event(link, LinkUpEvent)  # the first connection
             await link.start()
@@ -119,13 +126,18 @@ def test_resume_after_reconnect_keeps_the_belt_running_when_the_session_asks() -
     on_virtual_time(scenario)
 
 
-def test_stop_while_the_link_is_down_makes_the_reconnect_stop_the_belt() -> None:
+def test_stop_while_the_link_is_down_makes_the_reconnect_stop_the_belt(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             link = TreadmillLink(
                 treadmill.address,
-                client_backend=SimBleakClient,
-                scanner_backend=SimBleakScanner,
+                client_backend=client,
+                scanner_backend=scanner,
             )
             async with link:
                 link.resume_after_reconnect = True
@@ -145,18 +157,27 @@ def test_stop_while_the_link_is_down_makes_the_reconnect_stop_the_belt() -> None
     on_virtual_time(scenario)
 
 
-def test_reconnect_gives_up_after_the_limit_and_ends_the_stream() -> None:
+def test_reconnect_gives_up_after_the_limit_and_ends_the_stream(transport: Transport) -> None:
     async def scenario() -> None:
         treadmill = sim.SimTreadmill()
-        async with treadmill:
-            link = TreadmillLink(
-                treadmill.address,
-                client_backend=SimBleakClient,
-                scanner_backend=SimBleakScanner,
-                max_reconnect_s=20.0,
-            )
-            await link.__aenter__()
-        # the treadmill is gone (powered off): the link drops and cannot come back
+        async with contextlib.AsyncExitStack() as radio:
+            async with treadmill:
+                client, scanner, peripheral, *_ = await radio.enter_async_context(
+                    transport.backends(treadmill)
+                )
+                link = TreadmillLink(
+                    treadmill.address,
+                    client_backend=client,
+                    scanner_backend=scanner,
+                    max_reconnect_s=20.0,
+                )
+                await link.__aenter__()
+            # the treadmill is gone (powered off): the link drops and cannot come back
+            if peripheral is not None:  # on bumble its radio goes silent too
+                await peripheral.__aexit__(None, None, None)
+            await gives_up(link)
+
+    async def gives_up(link: TreadmillLink) -> None:
         try:
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -176,9 +197,10 @@ def test_reconnect_gives_up_after_the_limit_and_ends_the_stream() -> None:
     on_virtual_time(scenario)
 
 
-def test_stale_data_shows_as_a_growing_telemetry_age_while_connected() -> None:
+def test_stale_data_shows_as_a_growing_telemetry_age_while_connected(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await asyncio.sleep(5)
             assert link.telemetry_age_s() <= 1.0  # 1 Hz telemetry
@@ -202,9 +224,12 @@ def test_stale_data_shows_as_a_growing_telemetry_age_while_connected() -> None:
     on_virtual_time(scenario)
 
 
-def test_garbage_packets_are_counted_and_skipped_without_dropping_the_link() -> None:
+def test_garbage_packets_are_counted_and_skipped_without_dropping_the_link(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -224,9 +249,10 @@ def test_garbage_packets_are_counted_and_skipped_without_dropping_the_link() -> 
     on_virtual_time(scenario)
 
 
-def test_ignored_speed_shows_as_target_and_belt_disagreeing() -> None:
+def test_ignored_speed_shows_as_target_and_belt_disagreeing(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(3.0)
             await asyncio.sleep(15)
@@ -252,9 +278,10 @@ def test_ignored_speed_shows_as_target_and_belt_disagreeing() -> None:
     on_virtual_time(scenario)
 
 
-def test_safety_key_is_reported_and_the_belt_is_known_stopped() -> None:
+def test_safety_key_is_reported_and_the_belt_is_known_stopped(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.0)
             await asyncio.sleep(10)
@@ -270,13 +297,18 @@ def test_safety_key_is_reported_and_the_belt_is_known_stopped() -> None:
     on_virtual_time(scenario)
 
 
-def test_leaving_while_the_link_is_down_lets_the_reconnect_stop_the_belt() -> None:
+def test_leaving_while_the_link_is_down_lets_the_reconnect_stop_the_belt(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             async with TreadmillLink(
                 treadmill.address,
-                client_backend=SimBleakClient,
-                scanner_backend=SimBleakScanner,
+                client_backend=client,
+                scanner_backend=scanner,
             ) as link:
                 link.resume_after_reconnect = True
                 await link.start()

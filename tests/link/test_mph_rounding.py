@@ -9,24 +9,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from link_helpers import on_virtual_time
+from transports import Transport
 
 import sim
-from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach.config import load_settings
 from treadcoach.link import KMH_PER_MPH, GenericProfile, TreadmillLink, snap
 
 MPH = GenericProfile(target_speed_in_mph=True)
 
 
-def test_mph_machine_never_runs_above_the_cap_after_conversion() -> None:
+def test_mph_machine_never_runs_above_the_cap_after_conversion(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill(profile="mph_target") as treadmill:
+        async with (
+            sim.SimTreadmill(profile="mph_target") as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             profile = load_settings().profile_for(treadmill.name, treadmill.address)
             async with TreadmillLink(
                 treadmill.address,
                 profile=profile,
-                client_backend=SimBleakClient,
-                scanner_backend=SimBleakScanner,
+                client_backend=client,
+                scanner_backend=scanner,
             ) as link:
                 await link.start()
                 for cap in (4.0, 4.83, 3.22, 4.828032, 2.5):

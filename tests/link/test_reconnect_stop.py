@@ -7,10 +7,10 @@ import asyncio
 import itertools
 
 import pytest
-from link_helpers import Wire, next_event, on_virtual_time, sim_link
+from link_helpers import Wire, next_event, on_virtual_time
+from transports import Transport
 
 import sim
-from sim.bleak_backend import SimBleakScanner
 from treadcoach.link import LinkDownEvent, LinkEvent, LinkUpEvent, TreadmillLink
 
 RC, STOP = bytes([0x00]), bytes([0x08, 0x01])
@@ -27,11 +27,25 @@ def _gaps(times: list[float]) -> list[float]:
     return [b - a for a, b in itertools.pairwise(times)]
 
 
-def test_stop_is_the_first_write_after_a_reconnect_before_request_control() -> None:
+def _stop_attempts(wire: Wire, since: int) -> list[float]:
+    """When each Stop attempt from write ``since`` on began: its Stop write, or the Request
+    Control written just before it (after a 0x05 that Request Control is part of the attempt)."""
+    starts = []
+    for i in range(since, len(wire.writes)):
+        if wire.writes[i] == STOP:
+            first = i - 1 if i > since and wire.writes[i - 1] == RC else i
+            starts.append(wire.write_times[first])
+    return starts
+
+
+def test_stop_is_the_first_write_after_a_reconnect_before_request_control(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await _running(link)
             before = len(wire.writes)
             treadmill.inject("disconnect")
@@ -47,11 +61,14 @@ def test_stop_is_the_first_write_after_a_reconnect_before_request_control() -> N
     on_virtual_time(scenario)
 
 
-def test_a_failed_stop_after_reconnect_is_retried_at_once_until_it_lands() -> None:
+def test_a_failed_stop_after_reconnect_is_retried_at_once_until_it_lands(
+    transport: Transport,
+) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await _running(link)
             treadmill.inject("nack", count=5)  # the next five writes are answered 0x04
             before = len(wire.writes)
@@ -59,23 +76,27 @@ def test_a_failed_stop_after_reconnect_is_retried_at_once_until_it_lands() -> No
             await next_event(link, LinkDownEvent, within_s=2)  # (past the first LinkUpEvent)
             up = await next_event(link, LinkUpEvent, within_s=30)
             assert up.stopped_on_reconnect
-            stops = [t for w, t in zip(wire.writes, wire.write_times, strict=True) if w == STOP]
             after = wire.writes[before:]
             assert after[:6] == [STOP] * 6  # nothing else in between, no Start ever
-            assert all(gap <= 1.0 + 1e-6 for gap in _gaps(stops[-6:]))
+            # never more than 1 s from one attempt to the next, however long an answer takes
+            # to come back over the air (at 50 ms: write response + indication, ~0.1 s)
+            gaps = _gaps(_stop_attempts(wire, before))
+            assert len(gaps) >= 6
+            assert all(gap <= 1.0 + 1e-6 for gap in gaps), gaps
             await asyncio.sleep(20)
             assert treadmill.belt_speed_kmh == 0.0
 
     on_virtual_time(scenario)
 
 
-def test_a_stop_that_never_lands_after_reconnect_tells_the_user() -> None:
+def test_a_stop_that_never_lands_after_reconnect_tells_the_user(transport: Transport) -> None:
     from treadcoach.link import StopUnconfirmedEvent
 
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await _running(link)
             wire.answers[STOP] = FAILED  # from now on every Stop is refused
             before = len(wire.write_times)
@@ -99,14 +120,19 @@ def test_a_stop_that_never_lands_after_reconnect_tells_the_user() -> None:
     on_virtual_time(scenario)
 
 
-def test_leaving_while_down_waits_for_a_reconnect_as_slow_as_the_measured_one() -> None:
+def test_leaving_while_down_waits_for_a_reconnect_as_slow_as_the_measured_one(
+    transport: Transport,
+) -> None:
     # Over a real stack at a 50 ms connection interval a connect with discovery takes seconds.
     wire = Wire(connect_delay_s=3.0)
 
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             link = TreadmillLink(
-                treadmill.address, client_backend=wire.client(), scanner_backend=SimBleakScanner
+                treadmill.address, client_backend=wire.client(client), scanner_backend=scanner
             )
             async with link:
                 await _running(link)
@@ -120,13 +146,16 @@ def test_leaving_while_down_waits_for_a_reconnect_as_slow_as_the_measured_one() 
     on_virtual_time(scenario)
 
 
-def test_leaving_while_down_for_good_says_the_belt_may_be_running() -> None:
+def test_leaving_while_down_for_good_says_the_belt_may_be_running(transport: Transport) -> None:
     wire = Wire()
 
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             link = TreadmillLink(
-                treadmill.address, client_backend=wire.client(), scanner_backend=SimBleakScanner
+                treadmill.address, client_backend=wire.client(client), scanner_backend=scanner
             )
             async with link:
                 await _running(link)
@@ -139,9 +168,10 @@ def test_leaving_while_down_for_good_says_the_belt_may_be_running() -> None:
     on_virtual_time(scenario)
 
 
-def test_leaving_a_live_link_confirms_the_belt_stopped() -> None:
+def test_leaving_a_live_link_confirms_the_belt_stopped(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (_treadmill, link):
+        async with transport.link() as stack:
+            _treadmill, link = stack.treadmill, stack.link
             await _running(link)
         assert link.belt_stopped_on_exit is True
 

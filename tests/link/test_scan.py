@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from link_helpers import on_virtual_time
+from transports import Transport
 
 import sim
-from sim.bleak_backend import SimBleakScanner
 from treadcoach.config import load_settings
 from treadcoach.errors import DeviceNotFound
 from treadcoach.link import discover_treadmills, find_treadmill, is_address
@@ -19,7 +19,9 @@ from treadcoach.link import discover_treadmills, find_treadmill, is_address
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_scan_lists_simulated_treadmills_with_type_rssi_and_known_profile() -> None:
+def test_scan_lists_simulated_treadmills_with_type_rssi_and_known_profile(
+    transport: Transport,
+) -> None:
     settings = load_settings()
 
     def known(name: str | None, address: str) -> str | None:
@@ -30,9 +32,10 @@ def test_scan_lists_simulated_treadmills_with_type_rssi_and_known_profile() -> N
         async with (
             sim.SimTreadmill(profile="standard", rssi=-70) as plain,
             sim.SimTreadmill(profile="start_toggle", rssi=-50) as pad,
+            transport.backends(plain, pad) as (_, scanner, *_),
         ):
             found = await discover_treadmills(
-                timeout_s=1.0, scanner_backend=SimBleakScanner, profile_lookup=known
+                timeout_s=1.0, scanner_backend=scanner, profile_lookup=known
             )
             assert [f.address for f in found] == [pad.address, plain.address]  # loudest first
             by_address = {f.address: f for f in found}
@@ -50,39 +53,41 @@ def test_scan_lists_simulated_treadmills_with_type_rssi_and_known_profile() -> N
     on_virtual_time(scenario)
 
 
-def test_scan_filters_by_name_pattern_and_address() -> None:
+def test_scan_filters_by_name_pattern_and_address(transport: Transport) -> None:
     async def scenario() -> None:
         async with (
             sim.SimTreadmill(profile="standard") as plain,
             sim.SimTreadmill(profile="start_toggle") as pad,
+            transport.backends(plain, pad) as (_, scanner, *_),
         ):
             by_prefix = await discover_treadmills(
-                timeout_s=1.0, name_pattern="tm11", scanner_backend=SimBleakScanner
+                timeout_s=1.0, name_pattern="tm11", scanner_backend=scanner
             )
             assert [f.address for f in by_prefix] == [pad.address]
             by_glob = await discover_treadmills(
-                timeout_s=1.0, name_pattern="*FTMS*", scanner_backend=SimBleakScanner
+                timeout_s=1.0, name_pattern="*FTMS*", scanner_backend=scanner
             )
             assert [f.address for f in by_glob] == [plain.address]
             by_address = await discover_treadmills(
-                timeout_s=1.0, address=plain.address.lower(), scanner_backend=SimBleakScanner
+                timeout_s=1.0, address=plain.address.lower(), scanner_backend=scanner
             )
             assert [f.address for f in by_address] == [plain.address]
 
     on_virtual_time(scenario)
 
 
-def test_find_treadmill_by_name_or_address_and_not_found() -> None:
+def test_find_treadmill_by_name_or_address_and_not_found(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill(profile="start_toggle") as pad:
-            by_name = await find_treadmill("TM11GY", scanner_backend=SimBleakScanner)
+        async with (
+            sim.SimTreadmill(profile="start_toggle") as pad,
+            transport.backends(pad) as (_, scanner, *_),
+        ):
+            by_name = await find_treadmill("TM11GY", scanner_backend=scanner)
             assert by_name.address == pad.address
-            by_address = await find_treadmill(pad.address, scanner_backend=SimBleakScanner)
+            by_address = await find_treadmill(pad.address, scanner_backend=scanner)
             assert by_address.name == pad.name
             with pytest.raises(DeviceNotFound) as missing:
-                await find_treadmill(
-                    "AA:BB:CC:DD:EE:FF", timeout_s=3, scanner_backend=SimBleakScanner
-                )
+                await find_treadmill("AA:BB:CC:DD:EE:FF", timeout_s=3, scanner_backend=scanner)
             assert missing.value.address == "AA:BB:CC:DD:EE:FF"
             assert "3 s" in str(missing.value)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from link_helpers import collect, next_event, on_virtual_time, recording_client, sim_link
+from link_helpers import collect, next_event, on_virtual_time, until
+from transports import Transport, recording
 
 import sim
-from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach.config import load_settings
 from treadcoach.errors import CommandSuperseded, ControlRejected, LimitsError
 from treadcoach.ftms import InclinationRange, MachineStatusOp, SpeedRange
@@ -23,9 +23,10 @@ from treadcoach.link import (
 )
 
 
-def test_connect_reads_ranges_requests_control_and_reports_link_up() -> None:
+def test_connect_reads_ranges_requests_control_and_reports_link_up(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             up = await next_event(link, LinkUpEvent)
             assert up.reconnected is False
             assert link.connected
@@ -43,9 +44,10 @@ def test_connect_reads_ranges_requests_control_and_reports_link_up() -> None:
     on_virtual_time(scenario)
 
 
-def test_speed_change_within_range_reaches_the_belt() -> None:
+def test_speed_change_within_range_reaches_the_belt(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             assert await link.start() is True
             assert await link.set_speed(5.0) == 5.0
             await asyncio.sleep(15)
@@ -57,9 +59,12 @@ def test_speed_change_within_range_reaches_the_belt() -> None:
     on_virtual_time(scenario)
 
 
-def test_targets_are_clamped_to_the_range_and_rounded_to_the_increment() -> None:
+def test_targets_are_clamped_to_the_range_and_rounded_to_the_increment(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             assert await link.set_speed(4.876) == 4.9
             assert treadmill.target_speed_kmh == pytest.approx(4.9)
@@ -77,10 +82,11 @@ def test_targets_are_clamped_to_the_range_and_rounded_to_the_increment() -> None
     on_virtual_time(scenario)
 
 
-def test_devices_toml_limits_narrow_the_machines_range() -> None:
+def test_devices_toml_limits_narrow_the_machines_range(transport: Transport) -> None:
     async def scenario() -> None:
         limits = GenericProfile(max_kmh=6.0, speed_increment_kmh=0.5, incline_max_pct=4.0)
-        async with sim_link(profile=limits) as (treadmill, link):
+        async with transport.link(profile=limits) as stack:
+            treadmill, link = stack.treadmill, stack.link
             assert link.speed_range == SpeedRange(0.8, 6.0, 0.5)
             assert link.incline_range.max_pct == 4.0
             await link.start()
@@ -92,17 +98,20 @@ def test_devices_toml_limits_narrow_the_machines_range() -> None:
     on_virtual_time(scenario)
 
 
-def test_mph_target_quirk_converts_so_the_belt_runs_the_asked_speed() -> None:
+def test_mph_target_quirk_converts_so_the_belt_runs_the_asked_speed(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill(profile="mph_target") as treadmill:
+        async with (
+            sim.SimTreadmill(profile="mph_target") as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             settings = load_settings()
             profile = settings.profile_for(treadmill.name, treadmill.address)
             assert profile.target_speed_in_mph  # the shipped devices.toml knows the Bowflex T9
             async with TreadmillLink(
                 treadmill.address,
                 profile=profile,
-                client_backend=SimBleakClient,
-                scanner_backend=SimBleakScanner,
+                client_backend=client,
+                scanner_backend=scanner,
             ) as link:
                 await link.start()
                 # 2.98 mph: rounded down, so the km/h equivalent (4.79) never exceeds 4.8
@@ -115,10 +124,11 @@ def test_mph_target_quirk_converts_so_the_belt_runs_the_asked_speed() -> None:
     on_virtual_time(scenario)
 
 
-def test_mph_machine_without_the_quirk_runs_too_fast() -> None:
+def test_mph_machine_without_the_quirk_runs_too_fast(transport: Transport) -> None:
     # The contrast that makes the quirk field matter: a generic profile on the same machine.
     async def scenario() -> None:
-        async with sim_link("mph_target") as (treadmill, link):
+        async with transport.link("mph_target") as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await link.set_speed(4.83)
             await asyncio.sleep(20)
@@ -127,9 +137,10 @@ def test_mph_machine_without_the_quirk_runs_too_fast() -> None:
     on_virtual_time(scenario)
 
 
-def test_quick_speed_changes_are_coalesced_into_the_newest() -> None:
+def test_quick_speed_changes_are_coalesced_into_the_newest(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             await collect(link, 2)
             results = await asyncio.gather(
@@ -165,9 +176,10 @@ def test_quick_speed_changes_are_coalesced_into_the_newest() -> None:
     on_virtual_time(scenario)
 
 
-def test_nack_raises_control_rejected_with_the_result_code() -> None:
+def test_nack_raises_control_rejected_with_the_result_code(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link() as (treadmill, link):
+        async with transport.link() as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             treadmill.inject("nack")
             with pytest.raises(ControlRejected) as caught:
@@ -181,18 +193,20 @@ def test_nack_raises_control_rejected_with_the_result_code() -> None:
     on_virtual_time(scenario)
 
 
-def test_start_is_never_sent_to_a_running_belt() -> None:
+def test_start_is_never_sent_to_a_running_belt(transport: Transport) -> None:
     # TM11GY pauses when it gets Start while running; the link must not send it.
-    client, writes = recording_client()
-
     async def scenario() -> None:
-        async with sim.SimTreadmill(profile="start_toggle") as treadmill:
+        async with (
+            sim.SimTreadmill(profile="start_toggle") as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
+            recorder, writes = recording(client)
             settings = load_settings()
             async with TreadmillLink(
                 "TM11GY",  # by name, with the devices.toml entry it matches
                 profile=settings.profile_for,
-                client_backend=client,
-                scanner_backend=SimBleakScanner,
+                client_backend=recorder,
+                scanner_backend=scanner,
             ) as link:
                 assert link.profile.start_toggles
                 assert await link.start() is True
@@ -210,11 +224,12 @@ def test_start_is_never_sent_to_a_running_belt() -> None:
     on_virtual_time(scenario)
 
 
-def test_start_before_speed_waits_for_the_belt_then_sets_speed() -> None:
+def test_start_before_speed_waits_for_the_belt_then_sets_speed(transport: Transport) -> None:
     # A Kingsmith-like pad answers 0x05 to speed until the belt ran 2.5 s after Start.
     async def scenario() -> None:
         profile = GenericProfile(start_before_speed=True, running_wait_s=3.0)
-        async with sim_link("speed_needs_running", profile=profile) as (treadmill, link):
+        async with transport.link("speed_needs_running", profile=profile) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             assert await link.set_speed(4.0) == 4.0
             await asyncio.sleep(15)
@@ -223,11 +238,11 @@ def test_start_before_speed_waits_for_the_belt_then_sets_speed() -> None:
     on_virtual_time(scenario)
 
 
-def test_stop_jumps_the_command_in_flight_and_drops_the_queued_ones() -> None:
-    client, writes = recording_client()
-
+def test_stop_jumps_the_command_in_flight_and_drops_the_queued_ones(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim_link("speed_needs_running", client_backend=client) as (treadmill, link):
+        async with transport.link("speed_needs_running") as stack:
+            treadmill, link = stack.treadmill, stack.link
+            writes = stack.writes
             await link.start()
             await link.set_speed(3.0)  # accepted after the 0x05 retries ride out the spin-up
             await asyncio.sleep(10)
@@ -259,61 +274,76 @@ def test_stop_jumps_the_command_in_flight_and_drops_the_queued_ones() -> None:
     on_virtual_time(scenario)
 
 
-def test_leaving_the_block_stops_the_belt() -> None:
+def test_leaving_the_block_stops_the_belt(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             async with TreadmillLink(
-                treadmill.address, client_backend=SimBleakClient, scanner_backend=SimBleakScanner
+                treadmill.address, client_backend=client, scanner_backend=scanner
             ) as link:
                 await link.start()
                 await link.set_speed(6.0)
                 await asyncio.sleep(15)
                 assert treadmill.belt_speed_kmh == pytest.approx(6.0)
-            assert not treadmill.connected
+            # the treadmill hears the hang-up at the next connection event (50 ms at most)
+            await until(lambda: not treadmill.connected, 0.5, "disconnected")
             await asyncio.sleep(20)
             assert treadmill.belt_speed_kmh == 0.0
 
     on_virtual_time(scenario)
 
 
-def test_an_error_in_the_block_stops_the_belt_and_propagates_unwrapped() -> None:
+def test_an_error_in_the_block_stops_the_belt_and_propagates_unwrapped(
+    transport: Transport,
+) -> None:
     class Boom(Exception):
         pass
 
-    async def session(address: str) -> None:
-        async with TreadmillLink(
-            address, client_backend=SimBleakClient, scanner_backend=SimBleakScanner
-        ) as link:
+    async def session(address: str, client: type, scanner: type) -> None:
+        async with TreadmillLink(address, client_backend=client, scanner_backend=scanner) as link:
             await link.start()
             await link.set_speed(6.0)
             await asyncio.sleep(10)
             raise Boom
 
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
             with pytest.raises(Boom):
-                await session(treadmill.address)
+                await session(treadmill.address, client, scanner)
             await asyncio.sleep(20)
             assert treadmill.belt_speed_kmh == 0.0
 
     on_virtual_time(scenario)
 
 
-def test_cancelling_the_session_stops_the_belt() -> None:
+def test_cancelling_the_session_stops_the_belt(transport: Transport) -> None:
     async def scenario() -> None:
-        async with sim.SimTreadmill() as treadmill:
+        async with (
+            sim.SimTreadmill() as treadmill,
+            transport.backends(treadmill) as (client, scanner, *_),
+        ):
+            commanded = asyncio.Event()
 
             async def session() -> None:
                 async with TreadmillLink(
                     treadmill.address,
-                    client_backend=SimBleakClient,
-                    scanner_backend=SimBleakScanner,
+                    client_backend=client,
+                    scanner_backend=scanner,
                 ) as link:
                     await link.start()
                     await link.set_speed(6.0)
+                    commanded.set()
                     await asyncio.sleep(3600)
 
             task = asyncio.create_task(session())
+            # a connect costs seconds at a long connection interval: wait for it, then the ramp
+            async with asyncio.timeout(60):
+                await commanded.wait()
             await asyncio.sleep(15)
             assert treadmill.belt_speed_kmh == pytest.approx(6.0)
             task.cancel()
@@ -325,10 +355,13 @@ def test_cancelling_the_session_stops_the_belt() -> None:
     on_virtual_time(scenario)
 
 
-def test_never_request_control_profile_commands_a_machine_that_needs_none() -> None:
+def test_never_request_control_profile_commands_a_machine_that_needs_none(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
         profile = GenericProfile(request_control="never")
-        async with sim_link("no_request_control", profile=profile) as (treadmill, link):
+        async with transport.link("no_request_control", profile=profile) as stack:
+            treadmill, link = stack.treadmill, stack.link
             assert not treadmill.control_granted  # no Request Control was sent
             await link.start()
             assert await link.set_speed(4.0) == 4.0
@@ -338,10 +371,11 @@ def test_never_request_control_profile_commands_a_machine_that_needs_none() -> N
     on_virtual_time(scenario)
 
 
-def test_before_every_command_profile_still_commands_the_belt() -> None:
+def test_before_every_command_profile_still_commands_the_belt(transport: Transport) -> None:
     async def scenario() -> None:
         profile = GenericProfile(request_control="before_every_command")
-        async with sim_link(profile=profile) as (treadmill, link):
+        async with transport.link(profile=profile) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             assert await link.set_speed(4.0) == 4.0
             assert await link.set_incline(2.0) == 2.0
@@ -352,10 +386,11 @@ def test_before_every_command_profile_still_commands_the_belt() -> None:
     on_virtual_time(scenario)
 
 
-def test_a_machine_that_ignores_speed_targets_is_refused_locally() -> None:
+def test_a_machine_that_ignores_speed_targets_is_refused_locally(transport: Transport) -> None:
     async def scenario() -> None:
         profile = GenericProfile(speed_control=False)
-        async with sim_link(profile=profile) as (treadmill, link):
+        async with transport.link(profile=profile) as stack:
+            treadmill, link = stack.treadmill, stack.link
             await link.start()
             with pytest.raises(ControlRejected) as caught:
                 await link.set_speed(4.0)
@@ -365,12 +400,14 @@ def test_a_machine_that_ignores_speed_targets_is_refused_locally() -> None:
     on_virtual_time(scenario)
 
 
-def test_keepalive_profile_talks_to_an_idle_machine_without_starting_it() -> None:
-    client, writes = recording_client()
-
+def test_keepalive_profile_talks_to_an_idle_machine_without_starting_it(
+    transport: Transport,
+) -> None:
     async def scenario() -> None:
         profile = GenericProfile(keepalive_s=2.0)
-        async with sim_link(profile=profile, client_backend=client) as (treadmill, link):
+        async with transport.link(profile=profile) as stack:
+            treadmill, link = stack.treadmill, stack.link
+            writes = stack.writes
             await link.start()
             await link.set_speed(3.0)
             sent = len(writes)

@@ -236,10 +236,13 @@ class CommandRunner:
         attempt = 0
         last_error: LinkError | None = None
         previous: Result | None = None
+        loop = asyncio.get_running_loop()
+        attempt_at = loop.time()
         decision = self._decide_stop(policy, None, attempt, take_control, previous)
         while True:
             match decision:
                 case Send(control_first=control_first):
+                    attempt_at = loop.time()
                     if control_first is not ControlFirst.NO:
                         with contextlib.suppress(LinkError):
                             await self._channel.round_trip(RequestControl(), timeout_s)
@@ -258,7 +261,10 @@ class CommandRunner:
                     previous = result
                     decision = self._decide_stop(policy, result, attempt, take_control)
                 case Retry(delay_s=delay_s):
-                    await asyncio.sleep(delay_s)
+                    # the backoff runs from the start of the attempt, not from its answer: over
+                    # a real link the answer alone takes a connection event or two, and Stop
+                    # attempts must stay at most the backoff apart whatever the latency
+                    await asyncio.sleep(max(0.0, attempt_at + delay_s - loop.time()))
                     attempt += 1
                     decision = self._decide_stop(policy, None, attempt, take_control, previous)
                 case Done():

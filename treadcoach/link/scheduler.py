@@ -299,8 +299,9 @@ def decide_stop(
     "control not permitted" answer may be met with Request Control even after 0xFF;
     ``others_pending``: another request awaits its answer (the control point then takes only
     Stop, so Request Control waits for the next answer). ``previous`` is what the write before
-    this one returned (when ``last`` is None and ``attempt`` > 0). ``backoff_s[n]`` is the wait
-    before retry n + 1 (the last one repeats). ``standstill``: the machine reports the belt
+    this one returned (when ``last`` is None and ``attempt`` > 0). ``backoff_s[n]`` is the time
+    from the start of attempt n to the start of retry n + 1 (the last one repeats; the runner
+    counts the answer's latency in it). ``standstill``: the machine reports the belt
     stopped, so a retry is not needed.
     """
     if last is None:

@@ -47,7 +47,7 @@ STOP_ATTEMPTS: Final = 3
 #: waits before each retry of a user's Stop: at once (``STOP_ATTEMPTS`` bounds them).
 STOP_RETRY_BACKOFF_S: Final = (0.0,)
 #: the Stop after a reconnect (issue 12 e): retried at once, then backing off, never more than
-#: 1 s apart, until it lands, standstill is reported, or ``RECONNECT_STOP_ATTEMPTS`` writes
+#: 1 s apart (attempt start to attempt start: the answer's air time counts in it), until it lands, standstill is reported, or ``RECONNECT_STOP_ATTEMPTS`` writes
 #: failed -- then the user is told (``StopUnconfirmedEvent``).
 RECONNECT_STOP_BACKOFF_S: Final = (0.0, 0.25, 0.5, 1.0)
 RECONNECT_STOP_ATTEMPTS: Final = 8
