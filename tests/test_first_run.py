@@ -1,0 +1,247 @@
+"""What a new user does first, for real: `treadcoach run --sim` in a terminal (a pty), then closes it.
+
+These run the console script as a subprocess on a pseudo-terminal, on the real clock (a pty is a
+real device: no virtual time), and read what it drew and what the journal recorded. Deadlines
+here are failure bounds for a process that hangs, not speed assertions.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+from treadcoach.history import Journal
+
+ROOT = Path(__file__).resolve().parents[1]
+# How long a hung process may take before the test calls it hung.
+HANG_S = 60.0
+_ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>]")
+
+
+class Terminal:
+    """``treadcoach ARGS`` on a fresh pty (its controlling terminal), with the master kept here."""
+
+    def __init__(
+        self,
+        args: list[str],
+        data_dir: Path,
+        *,
+        size: tuple[int, int] = (100, 30),
+        extra_path: Path | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path = [str(extra_path)] if extra_path else []
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join([*path, str(ROOT)]),
+            TREADCOACH_DATA_DIR=str(data_dir),
+            TREADCOACH_LOG=str(data_dir / "treadcoach.log"),
+            TERM="xterm-256color",
+            COLUMNS=str(size[0]),
+            LINES=str(size[1]),
+        )
+        self.master, slave = os.openpty()
+        cols, rows = size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "treadcoach", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            # the pty becomes the child's controlling terminal, as a terminal window's shell has
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+        )
+        os.close(slave)
+        self.output = b""
+        self.master_open = True
+
+    @property
+    def text(self) -> str:
+        """What was drawn so far, escape sequences removed."""
+        return _ANSI.sub(b"", self.output).decode("utf-8", errors="replace")
+
+    def pump(self, timeout: float = 0.1) -> None:
+        if not self.master_open:
+            time.sleep(timeout)
+            return
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if ready:
+            try:
+                self.output += os.read(self.master, 65536)
+            except OSError:  # the child closed its side
+                time.sleep(timeout)
+
+    def wait_for(self, pattern: str) -> None:
+        deadline = time.monotonic() + HANG_S
+        while re.search(pattern, self.text) is None:
+            if self.proc.poll() is not None:
+                self.pump(0)
+                if re.search(pattern, self.text):
+                    return
+                pytest.fail(
+                    f"exited {self.proc.returncode} before showing {pattern!r}:\n{self.tail}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"never showed {pattern!r}:\n{self.tail}")
+            self.pump()
+
+    def press(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def close_master(self) -> None:
+        os.close(self.master)
+        self.master_open = False
+
+    def wait_exit(self) -> int:
+        """The exit status; fails if the process is still there after HANG_S."""
+        deadline = time.monotonic() + HANG_S
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                cpu = subprocess.run(
+                    ["ps", "-o", "pcpu=,stat=", "-p", str(self.proc.pid)],
+                    capture_output=True,
+                    text=True,
+                ).stdout.strip()
+                self.kill()
+                pytest.fail(f"still running {HANG_S:.0f} s later (cpu, state: {cpu}):\n{self.tail}")
+            self.pump()
+        self.pump(0)
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def close(self) -> None:
+        self.kill()
+        if self.master_open:
+            self.close_master()
+
+    @property
+    def tail(self) -> str:
+        return self.text[-1500:]
+
+    def sessions(self) -> list[tuple[str, bool, str | None]]:
+        """(plan, finished, stop_reason) of each journaled session."""
+        with Journal.open(self.data_dir / "history.sqlite3", create=False) as journal:
+            return [(r.plan, r.finished, r.stop_reason) for r in journal.sessions()]
+
+
+@pytest.fixture
+def terminals(tmp_path: Path):  # type: ignore[no-untyped-def]
+    opened: list[Terminal] = []
+
+    def open_terminal(
+        *args: str, size: tuple[int, int] = (100, 30), extra_path: Path | None = None
+    ) -> Terminal:
+        term = Terminal(
+            list(args), tmp_path / f"data{len(opened)}", size=size, extra_path=extra_path
+        )
+        opened.append(term)
+        return term
+
+    yield open_terminal
+    for term in opened:
+        term.close()
+
+
+STARTER = ("run", "--sim", "--plan", "backward-walk-starter", "--speedup", "20")
+
+
+@pytest.mark.parametrize(
+    "how", ["sighup", "master closed", "sigterm", "sigint"], ids=lambda h: h.replace(" ", "-")
+)
+def test_closing_the_terminal_mid_session_stops_the_belt_and_exits(terminals, how: str) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*STARTER)
+    term.wait_for(r"BELT")
+    term.wait_for(r"WARM-UP")
+    if how == "master closed":
+        term.close_master()  # what a terminal window closing does: the kernel hangs up the pty
+    else:
+        os.kill(term.proc.pid, getattr(signal, how.upper()))
+    status = term.wait_exit()
+    assert status != 0  # the plan did not complete
+    expected = "sighup" if how == "master closed" else how
+    assert term.sessions() == [("backward-walk-starter", True, expected)]
+
+
+def test_closing_the_terminal_on_the_summary_screen_exits(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*STARTER)
+    term.wait_for(r"WARM-UP")
+    term.press(b" ")
+    term.wait_for(r"planned")  # the summary table's column
+    term.close_master()
+    term.wait_exit()
+    assert term.sessions() == [("backward-walk-starter", True, "key")]
+
+
+def test_sigterm_on_the_summary_screen_exits(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*STARTER)
+    term.wait_for(r"WARM-UP")
+    term.press(b" ")
+    term.wait_for(r"planned")
+    os.kill(term.proc.pid, signal.SIGTERM)
+    term.wait_exit()
+    assert term.sessions() == [("backward-walk-starter", True, "key")]
+
+
+def test_run_sim_without_a_plan_opens_the_setup_screen_and_a_keyboard_pick_starts(
+    terminals,
+) -> None:  # type: ignore[no-untyped-def]
+    """The README's first command, on an empty history: pick a plan and go."""
+    term = terminals("run", "--sim", "--speedup", "20")
+    term.wait_for(r"choose a treadmill and a plan")
+    term.press(b"\r")  # the simulator, highlighted: focus moves to the plans
+    time.sleep(0.5)
+    term.press(b"\x1b[B")  # down: the first built-in plan after the suggested step
+    time.sleep(0.2)
+    term.press(b"\r")
+    term.wait_for(r"WARM-UP")
+    term.press(b"q")
+    status = term.wait_exit()
+    assert "Traceback" not in term.text
+    assert "DuplicateID" not in term.text
+    assert status == 1  # stopped before the end
+    assert term.sessions() == [("backward-walk-starter", True, "quit")]
+
+
+def test_a_crash_of_the_app_exits_non_zero_with_one_line(terminals, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Any exception the app did not expect: the belt is stopped, the status is non-zero, and
+    stderr carries one line (the traceback goes to the log)."""
+    boom = tmp_path / "sitecustomize.py"
+    boom.write_text(
+        "import treadcoach.tui.screens.session as s\n"
+        "def show(self, view, *, muted):\n"
+        "    raise RuntimeError('boom from a test')\n"
+        "s.SessionScreen.show = show\n"
+    )
+    term = terminals(*STARTER, extra_path=tmp_path)
+    status = term.wait_exit()
+    assert status != 0
+    lines = [line for line in term.text.splitlines() if "treadcoach:" in line]
+    assert len(lines) == 1, term.tail
+    assert "the screen crashed (RuntimeError: boom from a test)" in lines[0]
+    assert "Traceback" not in term.text
+    log = (term.data_dir / "treadcoach.log").read_text()
+    assert "boom from a test" in log
+    assert "Traceback" in log
+    # the stop went out and was journaled (the app cannot wait for the run-down: Textual leaves)
+    assert [(plan, reason) for plan, _, reason in term.sessions()] == [
+        ("backward-walk-starter", "error")
+    ]
