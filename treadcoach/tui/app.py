@@ -281,6 +281,9 @@ class TreadcoachApp(App["Summary | None"]):
         self._remove_listener = handle.add_listener(self._on_listener_event)
         self._session_screen = SessionScreen(self.settings)
         self._show_screen(self._session_screen)
+        # Facing away from the screen, the voice is how cues arrive: say which one is in use.
+        logger.info("%s", self.speaker.description)
+        self.notify(self.speaker.description, timeout=10)
         self._ticker = self.set_interval(1 / TICK_HZ, self.refresh_session, name="session tick")
         self.call_after_refresh(self.refresh_session)
         self.run_worker(
