@@ -39,18 +39,21 @@ class Terminal:
         *,
         size: tuple[int, int] = (100, 30),
         extra_path: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
-        data_dir.mkdir(parents=True, exist_ok=True)
+        if not data_dir.parent.is_file():
+            data_dir.mkdir(parents=True, exist_ok=True)
         path = [str(extra_path)] if extra_path else []
         env = dict(
             os.environ,
             PYTHONPATH=os.pathsep.join([*path, str(ROOT)]),
             TREADCOACH_DATA_DIR=str(data_dir),
-            TREADCOACH_LOG=str(data_dir / "treadcoach.log"),
+            TREADCOACH_LOG=str(data_dir.parent / f"{data_dir.name}.log"),
             TERM="xterm-256color",
             COLUMNS=str(size[0]),
             LINES=str(size[1]),
+            **(env or {}),
         )
         self.master, slave = os.openpty()
         cols, rows = size
@@ -148,10 +151,18 @@ def terminals(tmp_path: Path):  # type: ignore[no-untyped-def]
     opened: list[Terminal] = []
 
     def open_terminal(
-        *args: str, size: tuple[int, int] = (100, 30), extra_path: Path | None = None
+        *args: str,
+        size: tuple[int, int] = (100, 30),
+        extra_path: Path | None = None,
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> Terminal:
         term = Terminal(
-            list(args), tmp_path / f"data{len(opened)}", size=size, extra_path=extra_path
+            list(args),
+            data_dir or tmp_path / f"data{len(opened)}",
+            size=size,
+            extra_path=extra_path,
+            env=env,
         )
         opened.append(term)
         return term
@@ -238,10 +249,75 @@ def test_a_crash_of_the_app_exits_non_zero_with_one_line(terminals, tmp_path: Pa
     assert len(lines) == 1, term.tail
     assert "the screen crashed (RuntimeError: boom from a test)" in lines[0]
     assert "Traceback" not in term.text
-    log = (term.data_dir / "treadcoach.log").read_text()
+    log = (term.data_dir.parent / f"{term.data_dir.name}.log").read_text()
     assert "boom from a test" in log
     assert "Traceback" in log
     # the stop went out and was journaled (the app cannot wait for the run-down: Textual leaves)
     assert [(plan, reason) for plan, _, reason in term.sessions()] == [
         ("backward-walk-starter", "error")
     ]
+
+
+ALT_SCREEN = b"\x1b[?1049h"  # what Textual sends when it opens the screen
+
+
+def _problem_lines(term: Terminal) -> list[str]:
+    return [line.strip() for line in term.text.splitlines() if "treadcoach:" in line]
+
+
+def test_an_unusable_data_dir_is_one_line_and_exit_2_before_the_screen_opens(  # type: ignore[no-untyped-def]
+    terminals, tmp_path: Path
+) -> None:
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    term = terminals(*STARTER, data_dir=not_a_dir / "data")
+    assert term.wait_exit() == 2
+    assert ALT_SCREEN not in term.output
+    [line] = _problem_lines(term)
+    assert "history journal" in line
+    assert "Not a directory" in line
+
+
+def test_a_treadmill_without_bluetooth_is_one_line_and_exit_2(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(
+        "run",
+        "--device",
+        "FOO",
+        "--plan",
+        "gentle-intro",
+        env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/system_bus_socket"},
+    )
+    assert term.wait_exit() == 2
+    [line] = _problem_lines(term)
+    assert "Bluetooth is not available" in line
+
+
+def test_a_second_session_on_the_same_data_dir_says_who_holds_it(terminals) -> None:  # type: ignore[no-untyped-def]
+    first = terminals("run", "--sim", "--plan", "backward-walk-starter")
+    first.wait_for(r"WARM-UP")
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "treadcoach",
+            "run",
+            "--sim",
+            "--headless",
+            "--plan",
+            "gentle-intro",
+        ],
+        env=dict(os.environ, PYTHONPATH=str(ROOT), TREADCOACH_DATA_DIR=str(first.data_dir)),
+        capture_output=True,
+        text=True,
+        timeout=HANG_S,
+    )
+    assert second.returncode == 2
+    [line] = second.stderr.splitlines()
+    assert line.startswith("treadcoach: another treadcoach session is using the history in ")
+    assert f"pid {first.proc.pid}, started " in line
+    assert "(plan backward-walk-starter)" in line
+    first.press(b" ")
+    first.wait_for("planned")
+    first.press(b"q")
+    first.wait_exit()
+    assert first.sessions() == [("backward-walk-starter", True, "key")]

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import json
 import logging
+import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from treadcoach.coach.controller import SessionConfig, SessionController
 from treadcoach.coach.events import Connected, Event, Summary
@@ -26,7 +30,7 @@ from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
 from treadcoach.coach.state import SessionState
 from treadcoach.config import MqttSettings, Settings
-from treadcoach.errors import ConfigError, TreadcoachError
+from treadcoach.errors import ConfigError, HistoryError, SessionBusy, TreadcoachError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import WatchLimits
 
@@ -34,7 +38,7 @@ if TYPE_CHECKING:
     from sim import SimTreadmill
     from treadcoach.history import Journal
 
-__all__ = ["SIM_DEVICE", "Session", "SessionOptions", "caps_from"]
+__all__ = ["SIM_DEVICE", "Session", "SessionLock", "SessionOptions", "caps_from"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,87 @@ class SessionOptions:
     hold_on_control_lost: bool = False
     # Headless with a terminal: read the stop/pause keys from stdin (the TUI owns keys itself).
     terminal_keys: bool = False
+
+
+class SessionLock:
+    """One session at a time on a data dir, or on a treadmill: an exclusive ``flock`` on a file
+    that says who holds it (pid, start time, plan). The kernel drops the lock when its process
+    dies, so a crashed session never leaves a stale one behind."""
+
+    def __init__(self, path: Path, what: str, hint: str, *, required: bool = True) -> None:
+        self.path = path
+        self.what = what  # "the history in /x" / "the treadmill AA:BB"
+        self.hint = hint
+        # a lock that cannot even be created: an error (the data dir is unusable anyway), or
+        # for the treadmill's lock in the runtime dir a warning and no lock
+        self.required = required
+        self._file: IO[str] | None = None
+
+    def acquire(self, holder: dict[str, Any]) -> None:
+        """Take the lock for ``holder`` (written into the file), or raise :class:`SessionBusy`
+        naming the session that has it."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            file = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            if not self.required:
+                log.warning(
+                    "no session lock for %s: cannot create %s (%s)", self.what, self.path, exc
+                )
+                return
+            raise HistoryError(f"cannot create the session lock {self.path} ({exc})") from exc
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            busy = SessionBusy(self.what, _holder_words(file.read()), self.hint)
+            file.close()
+            raise busy from None
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps(holder))
+        file.flush()
+        self._file = file
+
+    def release(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.seek(0)
+                file.truncate()
+            file.close()  # closing drops the flock
+
+    @contextlib.contextmanager
+    def held(self, holder: dict[str, Any]) -> Iterator[None]:
+        self.acquire(holder)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+def _holder_words(text: str) -> str:
+    try:
+        holder = json.loads(text)
+        started = datetime.fromisoformat(holder["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        return f"pid {holder['pid']}, started {started} (plan {holder.get('plan', '?')})"
+    except (ValueError, KeyError, TypeError):
+        return "a process that has not said who it is yet"
+
+
+def _runtime_dir() -> Path:
+    """Where the treadmill locks live: the user's runtime dir (tmpfs, emptied at boot), or a
+    per-user folder in the temp dir where there is none (containers, cron)."""
+    import tempfile
+
+    import platformdirs
+
+    runtime = Path(platformdirs.user_runtime_dir("treadcoach"))
+    try:
+        runtime.mkdir(parents=True, exist_ok=True)
+        return runtime
+    except OSError:
+        return Path(tempfile.gettempdir()) / f"treadcoach-{os.getuid()}"
 
 
 def caps_from(settings: Settings) -> Caps:
@@ -125,6 +210,59 @@ class Session:
             planned_duration_s=planned_duration_s(self.steps),
         )
         self.mqtt_connected: bool | None = None
+        self.locks = self._locks()
+        self.check_can_start()
+
+    def _locks(self) -> list[SessionLock]:
+        locks = []
+        if self.options.record:
+            journal = self._journal_path()
+            locks.append(
+                SessionLock(
+                    journal.with_name(journal.name + ".lock"),
+                    f"the history in {journal.parent}",
+                    "Only one session at a time can write it: end that one first, or pass "
+                    "--no-history (or another --db) for this one.",
+                )
+            )
+        if self.treadmill is None:
+            # A simulator is every session's own; a real treadmill takes one coach at a time.
+            target = re.sub(r"[^A-Za-z0-9_.-]", "_", self.device_label)
+            locks.append(
+                SessionLock(
+                    _runtime_dir() / f"treadmill-{target}.lock",
+                    f"the treadmill {self.device_label}",
+                    "A treadmill takes commands from one session: end that one first.",
+                    required=False,
+                )
+            )
+        return locks
+
+    def _journal_path(self) -> Path:
+        if self.options.journal_path is not None:
+            return self.options.journal_path
+        from treadcoach.history.journal import default_journal_path
+
+        return default_journal_path()
+
+    def check_can_start(self) -> None:
+        """What can be known before a screen opens or a belt moves: the history opens for
+        writing and no other session holds the data dir or the treadmill (one line each)."""
+        if self.options.record:
+            from treadcoach.history import Journal
+
+            Journal.open(self.options.journal_path).close()
+        for lock in self.locks:
+            with lock.held(self._holder()):
+                pass
+
+    def _holder(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "plan": self.options.plan.name,
+            "device": self.device_label,
+        }
 
     def _target(self) -> tuple[str, Any, Any]:
         opts = self.options
@@ -176,6 +314,9 @@ class Session:
 
     async def run(self) -> Summary:
         async with contextlib.AsyncExitStack() as stack:
+            holder = self._holder()
+            for lock in self.locks:
+                stack.enter_context(lock.held(holder))
             if self.treadmill is not None:
                 await stack.enter_async_context(self.treadmill)
             if self.options.record:
