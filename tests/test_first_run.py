@@ -8,6 +8,7 @@ here are failure bounds for a process that hangs, not speed assertions.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import select
@@ -321,3 +322,39 @@ def test_a_second_session_on_the_same_data_dir_says_who_holds_it(terminals) -> N
     first.press(b"q")
     first.wait_exit()
     assert first.sessions() == [("backward-walk-starter", True, "key")]
+
+
+def test_closing_the_mqtt_bridge_at_the_end_is_not_a_fault(tmp_path: Path) -> None:
+    """Every MQTT session ended with 'fault mqtt_down: MQTT bridge stopped' after its summary."""
+    from treadcoach.mqtt.localbroker import LocalMosquitto
+
+    broker = LocalMosquitto()
+    broker.start()
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "treadcoach",
+                "run",
+                "--sim",
+                "--headless",
+                "--json",
+                "--speedup",
+                "inf",
+                "--plan",
+                "gentle-intro",
+                "--mqtt",
+                f"mqtt://127.0.0.1:{broker.port}",
+            ],
+            env=dict(os.environ, PYTHONPATH=str(ROOT), TREADCOACH_DATA_DIR=str(tmp_path)),
+            capture_output=True,
+            text=True,
+            timeout=HANG_S,
+        )
+    finally:
+        broker.close()
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert events[-1]["event"] == "summary"
+    assert [e for e in events if e["event"] == "fault"] == []

@@ -169,6 +169,15 @@ class Session:
         self.settings = settings
         self.steps = expand(options.plan, caps_from(settings))
         self.planned_backward_s = backward_time_s(self.steps)
+        self.planned_duration_s = planned_duration_s(self.steps)
+        # distance steps as planned, timed steps at their target speed
+        self.planned_distance_m = sum(
+            s.distance_m if s.distance_m is not None else s.target_kmh / 3.6 * (s.duration_s or 0)
+            for s in self.steps
+        )
+        # the journal's id of this session once it has run (None: not recorded)
+        self.saved_as: int | None = None
+        self.recording = options.record
         self.treadmill: SimTreadmill | None = None
         target, client_backend, scanner_backend = self._target()
         # The link resolves the profile again from the advertised name once connected; this
@@ -210,6 +219,7 @@ class Session:
             planned_duration_s=planned_duration_s(self.steps),
         )
         self.mqtt_connected: bool | None = None
+        self._closing_bridge = False  # the session is closing the MQTT bridge (not a fault)
         self.locks = self._locks()
         self.check_can_start()
 
@@ -313,6 +323,7 @@ class Session:
         self.controller.request_control_back()
 
     async def run(self) -> Summary:
+        began = datetime.now().astimezone()
         async with contextlib.AsyncExitStack() as stack:
             holder = self._holder()
             for lock in self.locks:
@@ -330,15 +341,34 @@ class Session:
             try:
                 return await self.controller.run()
             finally:
+                if self.options.record:
+                    self.saved_as = self._newest_session_id(began)
                 if bridge_task is not None:
                     # Let the bridge publish the final state before it says offline.
                     await asyncio.sleep(0)
+                    self._closing_bridge = True
                     helpers.append(bridge_task)
                 for task in helpers:
                     task.cancel()
                 for task in helpers:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+
+    def _newest_session_id(self, began: datetime) -> int | None:
+        """This session's id in the journal: the newest entry if it began after ``began``, read
+        while this session still holds the data dir's lock (so no other session can have begun
+        one since). A session that never reached the treadmill has no entry."""
+        from treadcoach.history import Journal
+
+        try:
+            with Journal.open(self.options.journal_path, create=False) as journal:
+                newest = journal.sessions(limit=1)
+        except HistoryError as exc:
+            log.warning("cannot read back the session's id: %s", exc)
+            return None
+        if not newest or newest[0].started_at < began.replace(microsecond=0):
+            return None
+        return newest[0].id
 
     # --- what a session owns while it runs ---------------------------------------------------
 
@@ -447,7 +477,8 @@ class Session:
         def on_status(connected: bool, detail: str) -> None:
             if connected != self.mqtt_connected:
                 self.mqtt_connected = connected
-                if not connected:
+                # The bridge says "stopped" when the session closes it: that is no fault.
+                if not connected and not self._closing_bridge:
                     self.controller.report_fault("mqtt_down", detail)
 
         bridge = MqttBridge(

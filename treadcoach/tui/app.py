@@ -42,18 +42,18 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
 
-from treadcoach.coach.events import Event, Stop, Summary
+from treadcoach.coach.events import Event, Fault, Stop, Summary, Telemetry
 from treadcoach.coach.handle import SessionHandle
 from treadcoach.coach.state import LinkState, Phase, SessionState
 from treadcoach.errors import TreadcoachError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.tui.audio import Speaker, make_speaker
-from treadcoach.tui.choices import SessionFactory, SetupChoices
+from treadcoach.tui.choices import SessionFactory, SessionFacts, SetupChoices
 from treadcoach.tui.cues import CuePlanner, Utterance
 from treadcoach.tui.present import SessionView, present
 from treadcoach.tui.screens.session import SessionScreen
 from treadcoach.tui.screens.setup import SetupScreen
-from treadcoach.tui.screens.summary import SummaryScreen
+from treadcoach.tui.screens.summary import SummaryExtras, SummaryScreen
 from treadcoach.tui.settings import TuiSettings
 from treadcoach.tui.terminal import TerminalLost, detach_terminal, hangup_safe_driver
 
@@ -75,6 +75,9 @@ _SIGNALS: tuple[tuple[signal.Signals, StopReason], ...] = (
     (signal.SIGINT, StopReason.SIGINT),
 )
 _SIGNAL_REASONS = frozenset(reason for _, reason in _SIGNALS)
+
+# The fault the journal recorder reports when it cannot write (CONTRACTS.md): NOT SAVED.
+JOURNAL_FAULT = "journal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,8 @@ class TreadcoachApp(App["Summary | None"]):
         self._summary: Summary | None = None
         self.session_error: str | None = None
         self.failure: Failure | None = None
+        self.not_saved = False  # a journal fault was seen: the session is not (wholly) saved
+        self._heart_rates: list[int] = []
         self._crashed = False
         self._leaving = False
         self._signals_installed: list[signal.Signals] = []
@@ -277,6 +282,8 @@ class TreadcoachApp(App["Summary | None"]):
         self._view = None
         self._summary = None
         self.session_error = None
+        self.not_saved = False
+        self._heart_rates = []
         self._session_done = asyncio.Event()
         self._remove_listener = handle.add_listener(self._on_listener_event)
         self._session_screen = SessionScreen(self.settings)
@@ -341,7 +348,26 @@ class TreadcoachApp(App["Summary | None"]):
             return
         self._session_screen = None
         self._show_screen(
-            SummaryScreen(summary, self.settings, can_start_again=self._factory is not None)
+            SummaryScreen(
+                summary,
+                self.settings,
+                can_start_again=self._factory is not None,
+                extras=self._summary_extras(),
+            )
+        )
+
+    def _summary_extras(self) -> SummaryExtras:
+        handle = self.session
+        beats = self._heart_rates
+        facts = handle if isinstance(handle, SessionFacts) else None
+        return SummaryExtras(
+            planned_duration_s=facts.planned_duration_s if facts else None,
+            planned_distance_m=facts.planned_distance_m if facts else None,
+            heart_rate_avg_bpm=round(sum(beats) / len(beats)) if beats else None,
+            heart_rate_max_bpm=max(beats) if beats else None,
+            saved_as=facts.saved_as if facts else None,
+            recorded=facts is not None and facts.recording,
+            not_saved=self.not_saved,
         )
 
     def _detach_listener(self) -> None:
@@ -360,6 +386,10 @@ class TreadcoachApp(App["Summary | None"]):
         event = message.event
         for utterance in self._planner.on_event(event):
             self._say(utterance)
+        if isinstance(event, Telemetry) and event.heart_rate_bpm:
+            self._heart_rates.append(event.heart_rate_bpm)
+        if isinstance(event, Fault) and event.kind == JOURNAL_FAULT:
+            self.not_saved = True
         if isinstance(event, Stop) and event.reason in _SIGNAL_REASONS and not self._leaving:
             # A session with its own signal handlers stopped for a signal: leave as we would.
             self.leave(event.reason, event.detail)
@@ -376,7 +406,15 @@ class TreadcoachApp(App["Summary | None"]):
             self._last_state = state
             for utterance in self._planner.on_state(state):
                 self._say(utterance)
-            self._view = present(state, self.settings.units)
+        view = present(
+            state,
+            self.settings.units,
+            leaving=self._leaving,
+            session_over=self._session_done.is_set(),
+            not_saved=self.not_saved,
+        )
+        if view != self._view:
+            self._view = view
         screen = self._session_screen
         if screen is not None and screen.is_mounted and self._view is not None:
             screen.show(self._view, muted=self.muted)
