@@ -142,7 +142,12 @@ def test_the_voice_in_use_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 async def test_a_speaker_that_failed_says_it_is_the_bell_now(tmp_path: Path) -> None:
-    speaker = EspeakSpeaker(str(tmp_path / "no-such-espeak"), fallback=BellSpeaker(lambda: None))
+    told: list[str] = []
+    speaker = EspeakSpeaker(
+        str(tmp_path / "no-such-espeak"),
+        fallback=BellSpeaker(lambda: None),
+        on_fallback=told.append,
+    )
     speaker.say(Utterance("Warm-up.", "segment"))
     for _ in range(100):
         if speaker.description != "cues: espeak-ng":
@@ -150,3 +155,4 @@ async def test_a_speaker_that_failed_says_it_is_the_bell_now(tmp_path: Path) -> 
         await asyncio.sleep(0.01)
     await speaker.aclose()
     assert speaker.description.startswith("cues: bell only — espeak-ng cannot speak (")
+    assert told == [speaker.description]

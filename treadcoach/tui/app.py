@@ -146,7 +146,9 @@ class TreadcoachApp(App["Summary | None"]):
         self._setup = setup
         self._factory = session_factory
         self.session: SessionHandle | None = None
-        self.speaker: Speaker = speaker or make_speaker(self.settings.audio, self.bell)
+        self.speaker: Speaker = speaker or make_speaker(
+            self.settings.audio, self.bell, self._voice_changed
+        )
         self._stop_keys = frozenset({_key_name(self.settings.stop_key), "ctrl+c"})
         self.set_keymap(
             {
@@ -418,6 +420,11 @@ class TreadcoachApp(App["Summary | None"]):
         screen = self._session_screen
         if screen is not None and screen.is_mounted and self._view is not None:
             screen.show(self._view, muted=self.muted)
+
+    def _voice_changed(self, description: str) -> None:
+        # espeak-ng is installed but cannot speak (no audio device): say so, the start
+        # notice said "cues: espeak-ng"
+        self.notify(description, severity="warning", timeout=15)
 
     def _say(self, utterance: Utterance) -> None:
         if not self.muted:

@@ -109,9 +109,11 @@ class EspeakSpeaker:
         fallback: Speaker | None = None,
         words_per_minute: int = WORDS_PER_MINUTE,
         join_window_s: float = 0.15,
+        on_fallback: Callable[[str], None] | None = None,
     ) -> None:
         self._executable = executable
         self._fallback = fallback
+        self._on_fallback = on_fallback  # told the new description when it gives up
         self._failed = False
         self._killed = False
         self._wpm = words_per_minute
@@ -178,6 +180,8 @@ class EspeakSpeaker:
         logger.warning("espeak-ng cannot speak (%s): cues fall back to the terminal bell", why)
         self._failed = True
         self._why_not = why
+        if self._on_fallback is not None:
+            self._on_fallback(self.description)
         if self._fallback is not None:
             self._fallback.say(Utterance(text, "info"))
 
@@ -222,14 +226,19 @@ class EspeakSpeaker:
                 return
 
 
-def make_speaker(engine: AudioEngine, ring: Callable[[], None]) -> Speaker:
-    """The speaker for ``engine``; "auto" is espeak-ng when installed, else the bell."""
+def make_speaker(
+    engine: AudioEngine,
+    ring: Callable[[], None],
+    on_fallback: Callable[[str], None] | None = None,
+) -> Speaker:
+    """The speaker for ``engine``; "auto" is espeak-ng when installed, else the bell.
+    ``on_fallback(description)`` hears of espeak-ng giving up mid-session (no audio device)."""
     if engine == "none":
         return SilentSpeaker()
     if engine in ("auto", "espeak"):
         executable = shutil.which("espeak-ng")
         if executable is not None:
-            return EspeakSpeaker(executable, fallback=BellSpeaker(ring))
+            return EspeakSpeaker(executable, fallback=BellSpeaker(ring), on_fallback=on_fallback)
         if engine == "espeak":
             logger.warning("espeak-ng is not installed: falling back to the terminal bell")
         return BellSpeaker(ring, why="install espeak-ng")

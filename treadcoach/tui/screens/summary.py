@@ -71,7 +71,7 @@ def summary_rows(
     if extras.heart_rate_avg_bpm is not None:
         heart = f"{extras.heart_rate_avg_bpm} bpm average, {extras.heart_rate_max_bpm} max"
     else:
-        heart = "-- (no heart rate from the treadmill)"
+        heart = "-- (not reported)"
     return [
         ("Plan", "", summary.plan or "—"),
         ("Time", planned(extras.planned_duration_s, "clock"), format_clock(summary.duration_s)),
