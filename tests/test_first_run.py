@@ -358,3 +358,32 @@ def test_closing_the_mqtt_bridge_at_the_end_is_not_a_fault(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert events[-1]["event"] == "summary"
     assert [e for e in events if e["event"] == "fault"] == []
+
+
+def test_a_second_session_on_the_same_treadmill_says_who_holds_it(tmp_path: Path) -> None:
+    """Two data dirs, one treadmill: the lock lives in the user's runtime dir, by device."""
+    from treadcoach.session import SessionLock
+
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    lock = SessionLock(runtime / "treadcoach" / "treadmill-FOO.lock", "the treadmill FOO", "")
+    lock.acquire({"pid": 4242, "started_at": "2026-12-01T08:00:00+00:00", "plan": "gentle-intro"})
+    try:
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "treadcoach", "run", "--headless", "--device", "FOO"),
+                *("--plan", "gentle-intro", "--no-history"),
+            ],
+            env=dict(os.environ, PYTHONPATH=str(ROOT), XDG_RUNTIME_DIR=str(runtime)),
+            capture_output=True,
+            text=True,
+            timeout=HANG_S,
+        )
+    finally:
+        lock.release()
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "treadcoach: another treadcoach session is using the treadmill FOO: pid 4242, started "
+        "2026-12-01 08:00:00 (plan gentle-intro). A treadmill takes commands from one session: "
+        "end that one first."
+    ]
