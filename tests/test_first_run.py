@@ -289,6 +289,7 @@ def test_a_treadmill_without_bluetooth_is_one_line_and_exit_2(terminals) -> None
         env={"DBUS_SYSTEM_BUS_ADDRESS": "unix:path=/nonexistent/system_bus_socket"},
     )
     assert term.wait_exit() == 2
+    assert ALT_SCREEN not in term.output
     [line] = _problem_lines(term)
     assert "Bluetooth is not available" in line
 
@@ -387,3 +388,12 @@ def test_a_second_session_on_the_same_treadmill_says_who_holds_it(tmp_path: Path
         "2026-12-01 08:00:00 (plan gentle-intro). A treadmill takes commands from one session: "
         "end that one first."
     ]
+
+
+@pytest.mark.parametrize("sig", ["SIGHUP", "SIGTERM"])
+def test_a_signal_on_the_setup_screen_exits(terminals, sig: str) -> None:  # type: ignore[no-untyped-def]
+    term = terminals("run", "--sim")
+    term.wait_for(r"choose a treadmill and a plan")
+    os.kill(term.proc.pid, getattr(signal, sig))
+    term.wait_exit()
+    assert "Traceback" not in term.text

@@ -136,6 +136,32 @@ def _holder_words(text: str) -> str:
         return "a process that has not said who it is yet"
 
 
+def _probe_system_bus() -> None:
+    """No D-Bus system bus means no BlueZ: that much is known at once (a connect to its socket),
+    before a screen opens. Anything subtler (no adapter, powered off) the link reports when it
+    scans."""
+    if not sys.platform.startswith("linux"):
+        return
+    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "")
+    if address and not address.startswith("unix:path="):
+        return  # another transport: leave it to bleak
+    path = address.removeprefix("unix:path=").split(",", 1)[0] or "/run/dbus/system_bus_socket"
+    import socket
+
+    from treadcoach.link import bluetooth_unavailable
+
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except OSError as exc:
+        unavailable = bluetooth_unavailable(exc)
+        if unavailable is not None:
+            raise unavailable from exc
+    finally:
+        probe.close()
+
+
 def _runtime_dir() -> Path:
     """Where the treadmill locks live: the user's runtime dir (tmpfs, emptied at boot), or a
     per-user folder in the temp dir where there is none (containers, cron)."""
@@ -265,6 +291,8 @@ class Session:
         for lock in self.locks:
             with lock.held(self._holder()):
                 pass
+        if self.treadmill is None:
+            _probe_system_bus()
 
     def _holder(self) -> dict[str, Any]:
         return {
