@@ -95,7 +95,6 @@ class SessionScreen(Screen[None]):
     SessionScreen #cue { height: auto; min-height: 2; }
     SessionScreen.-tall #next { height: 2; padding: 0 2; }
     SessionScreen.-tall #cue { padding: 0 2; }
-    SessionScreen #countdown { min-height: 3; }
     SessionScreen #cue { text-style: bold; color: $warning; }
     SessionScreen #progress-row { height: 1; padding: 0 1; }
     SessionScreen.-tall #progress-row { padding: 0 2; }
