@@ -329,6 +329,11 @@ def test_closing_the_mqtt_bridge_at_the_end_is_not_a_fault(tmp_path: Path) -> No
     """Every MQTT session ended with 'fault mqtt_down: MQTT bridge stopped' after its summary."""
     from treadcoach.mqtt.localbroker import LocalMosquitto
 
+    plan = tmp_path / "short.toml"
+    plan.write_text(
+        'name = "short"\ntitle = "Short"\nunits = "kmh"\n\n'
+        '[[segments]]\nkind = "warmup"\nduration = 4\nspeed = 2.0\n'
+    )
     broker = LocalMosquitto()
     broker.start()
     try:
@@ -340,11 +345,9 @@ def test_closing_the_mqtt_bridge_at_the_end_is_not_a_fault(tmp_path: Path) -> No
                 "run",
                 "--sim",
                 "--headless",
-                "--json",
-                "--speedup",
-                "inf",
+                "--json",  # real time: the broker is a real socket
                 "--plan",
-                "gentle-intro",
+                str(plan),
                 "--mqtt",
                 f"mqtt://127.0.0.1:{broker.port}",
             ],
@@ -359,6 +362,7 @@ def test_closing_the_mqtt_bridge_at_the_end_is_not_a_fault(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert events[-1]["event"] == "summary"
     assert [e for e in events if e["event"] == "fault"] == []
+    assert any(e["event"] == "segment" for e in events)
 
 
 def test_a_second_session_on_the_same_treadmill_says_who_holds_it(tmp_path: Path) -> None:

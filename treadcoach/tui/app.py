@@ -314,8 +314,9 @@ class TreadcoachApp(App["Summary | None"]):
         finally:
             self._summary = summary
             self._session_done.set()
-            # A Session with its own signal handlers put the defaults back when it ended.
-            self._install_signal_handlers()
+            if self.is_running:  # (not while the app shuts down: it removed its handlers)
+                # A Session with its own signal handlers put the defaults back when it ended.
+                self._install_signal_handlers()
         self.refresh_session()
         if self._ticker is not None:
             self._ticker.stop()
