@@ -164,10 +164,11 @@ def _loud_frames(samples: array.array[int]) -> list[float]:
 
 def _startup_latency(tmp: Path) -> float:
     """How long espeak-ng takes from being started to having a number's audio (an upper bound
-    on when it starts talking: it plays as it synthesises)."""
+    on when it starts talking: it plays as it synthesises). The best of five: what the machine
+    can do, not how busy the other tests keep it right now."""
     assert ESPEAK is not None
     best = float("inf")
-    for i in range(3):
+    for i in range(5):
         begin = time.perf_counter()
         subprocess.run(espeak_command(ESPEAK, "4", wav=str(tmp / f"probe{i}.wav")), check=True)
         best = min(best, time.perf_counter() - begin)
