@@ -19,12 +19,20 @@ TONES = ("forward", "backward", "turnaround", "stopped", "paused", "idle")
 
 # Terminals at least this tall get the roomier layout.
 TALL_ROWS = 40
+# Narrower terminals get the short footer.
+NARROW_COLUMNS = 72
 
 
 def key_hints(
-    settings: TuiSettings, *, paused: bool = False, no_control: bool = False, leaving: bool = False
+    settings: TuiSettings,
+    *,
+    paused: bool = False,
+    no_control: bool = False,
+    leaving: bool = False,
+    narrow: bool = False,
 ) -> Text:
-    """The footer's keys, as they work right now."""
+    """The footer's keys, as they work right now (``narrow``: without mute, so the link state
+    and the elapsed time still fit beside them)."""
     text = Text.assemble((f" {settings.stop_key.upper()} ", "bold reverse"), " stop  ")
     if no_control:
         text.append_text(Text.assemble(("C", "bold yellow"), " take control  "))
@@ -32,8 +40,8 @@ def key_hints(
         Text.assemble(
             (settings.pause_key.upper(), "bold"),
             " resume  " if paused else " pause  ",
-            (settings.mute_key.upper(), "bold"),
-            " mute  ",
+            ("" if narrow else settings.mute_key.upper(), "bold"),
+            "" if narrow else " mute  ",
             ("Q", "bold"),
             "/",
             ("ctrl+q", "bold"),
@@ -119,6 +127,7 @@ class SessionScreen(Screen[None]):
         self._settings = settings
         self._view: SessionView | None = None
         self._muted = False
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="banner")
@@ -142,6 +151,21 @@ class SessionScreen(Screen[None]):
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.height >= TALL_ROWS, "-tall")
+        narrow = event.size.width < NARROW_COLUMNS
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._show_keys()
+
+    def _show_keys(self) -> None:
+        view = self._view
+        keys = key_hints(
+            self._settings,
+            paused=view is not None and view.paused,
+            no_control=view is not None and view.no_control,
+            leaving=view is not None and view.leaving,
+            narrow=self._narrow,
+        )
+        self.query_one("#status-keys", Static).update(keys)
 
     @property
     def view(self) -> SessionView | None:
@@ -190,13 +214,7 @@ class SessionScreen(Screen[None]):
             # sized to its text (it wraps), so it keeps the layout pass
             self.query_one("#cue", Static).update(Text(view.cue))
         if changed("paused", "no_control", "leaving"):
-            keys = key_hints(
-                self._settings,
-                paused=view.paused,
-                no_control=view.no_control,
-                leaving=view.leaving,
-            )
-            self.query_one("#status-keys", Static).update(keys)
+            self._show_keys()
         if changed("not_saved"):
             self.set_class(view.not_saved, "-not-saved")
         if muted_changed or changed("link", "link_ok", "elapsed"):
