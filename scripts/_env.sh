@@ -16,6 +16,16 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
 }
 
+ensure_voice() {
+    # Spoken cues: the walker faces away from the screen, so the turnaround countdown reaches
+    # them by ear. Without espeak-ng the cues are the terminal bell only (the app says so).
+    command -v espeak-ng >/dev/null 2>&1 && return 0
+    echo "==> installing espeak-ng (spoken cues)" >&2
+    apt_install espeak-ng && return 0
+    echo "espeak-ng could not be installed, so cues are the terminal bell only: install it with 'sudo apt-get install espeak-ng'." >&2
+    return 1
+}
+
 find_python() {
     for py in python3.13 python3.12 python3.11 python3; do
         if command -v "$py" >/dev/null 2>&1 &&

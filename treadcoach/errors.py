@@ -30,6 +30,7 @@ __all__ = [
     "MqttBridgeError",
     "PlanError",
     "RemoteFtmsError",
+    "SessionBusy",
     "SessionNotFound",
     "TreadcoachError",
 ]
@@ -218,6 +219,16 @@ class FitExportError(HistoryError):
         self.path = path
         self.problem = problem
         super().__init__(f"FIT export {path}: {problem}")
+
+
+class SessionBusy(TreadcoachError):
+    """Another session holds the data dir or the treadmill: names what, and who holds it."""
+
+    def __init__(self, what: str, holder: str, hint: str) -> None:
+        self.what = what
+        self.holder = holder
+        self.hint = hint
+        super().__init__(f"another treadcoach session is using {what}: {holder}. {hint}")
 
 
 class MqttBridgeError(TreadcoachError):

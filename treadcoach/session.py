@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
+import json
 import logging
+import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from treadcoach.coach.controller import SessionConfig, SessionController
 from treadcoach.coach.events import Summary
@@ -26,7 +31,7 @@ from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
 from treadcoach.coach.state import SessionState
 from treadcoach.config import MqttSettings, Settings
-from treadcoach.errors import ConfigError, TreadcoachError
+from treadcoach.errors import ConfigError, HistoryError, SessionBusy, TreadcoachError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import WatchLimits
 
@@ -34,7 +39,7 @@ if TYPE_CHECKING:
     from sim import SimTreadmill
     from treadcoach.history.recorder import JournalRecorder
 
-__all__ = ["SIM_DEVICE", "Session", "SessionOptions", "caps_from"]
+__all__ = ["SIM_DEVICE", "Session", "SessionLock", "SessionOptions", "caps_from"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +72,126 @@ class SessionOptions:
     ble: str | None = None  # "bumble:TRANSPORT": bleak over bumble (treadcoach.link.bumble.cli)
 
 
+class SessionLock:
+    """One session at a time on a data dir, or on a treadmill: an exclusive ``flock`` on a file
+    that says who holds it (pid, start time, plan). The kernel drops the lock when its process
+    dies, so a crashed session never leaves a stale one behind."""
+
+    def __init__(self, path: Path, what: str, hint: str, *, required: bool = True) -> None:
+        self.path = path
+        self.what = what  # "the history in /x" / "the treadmill AA:BB"
+        self.hint = hint
+        # a lock that cannot even be created: an error (the data dir is unusable anyway), or
+        # for the treadmill's lock in the runtime dir a warning and no lock
+        self.required = required
+        self._file: IO[str] | None = None
+
+    def acquire(self, holder: dict[str, Any]) -> None:
+        """Take the lock for ``holder`` (written into the file), or raise :class:`SessionBusy`
+        naming the session that has it."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            file = self.path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            if not self.required:
+                log.warning(
+                    "no session lock for %s: cannot create %s (%s)", self.what, self.path, exc
+                )
+                return
+            raise HistoryError(f"cannot create the session lock {self.path} ({exc})") from exc
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.seek(0)
+            busy = SessionBusy(self.what, _holder_words(file.read()), self.hint)
+            file.close()
+            raise busy from None
+        file.seek(0)
+        file.truncate()
+        file.write(json.dumps(holder))
+        file.flush()
+        self._file = file
+
+    def release(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):
+                file.seek(0)
+                file.truncate()
+            file.close()  # closing drops the flock
+
+    @contextlib.contextmanager
+    def held(self, holder: dict[str, Any]) -> Iterator[None]:
+        self.acquire(holder)
+        try:
+            yield
+        finally:
+            self.release()
+
+
+def _holder_words(text: str) -> str:
+    try:
+        holder = json.loads(text)
+        started = datetime.fromisoformat(holder["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
+        return f"pid {holder['pid']}, started {started} (plan {holder.get('plan', '?')})"
+    except (ValueError, KeyError, TypeError):
+        return "a process that has not said who it is yet"
+
+
+def _platform_backend_is_bluez() -> bool:
+    """Whether bleak's default backend here is BlueZ (tests may swap it for the simulator)."""
+    import bleak
+
+    # read from bleak's namespace, where BleakClient looks it up (and where tests swap it)
+    lookup = vars(bleak)["get_platform_client_backend_type"]
+    try:
+        backend, _ = lookup()
+    except Exception:  # bleak itself says no backend: the link reports that when it scans
+        return False
+    return str(backend.__module__).startswith("bleak.backends.bluezdbus")
+
+
+def _probe_system_bus() -> None:
+    """No D-Bus system bus means no BlueZ: that much is known at once (a connect to its socket),
+    before a screen opens. Anything subtler (no adapter, powered off) the link reports when it
+    scans."""
+    if not sys.platform.startswith("linux"):
+        return
+    address = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "")
+    if address and not address.startswith("unix:path="):
+        return  # another transport: leave it to bleak
+    path = address.removeprefix("unix:path=").split(",", 1)[0] or "/run/dbus/system_bus_socket"
+    import socket
+
+    from treadcoach.link import bluetooth_unavailable
+
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except OSError as exc:
+        unavailable = bluetooth_unavailable(exc)
+        if unavailable is not None:
+            raise unavailable from exc
+    finally:
+        probe.close()
+
+
+def _runtime_dir() -> Path:
+    """Where the treadmill locks live: the user's runtime dir (tmpfs, emptied at boot), or a
+    per-user folder in the temp dir where there is none (containers, cron)."""
+    import tempfile
+
+    import platformdirs
+
+    runtime = Path(platformdirs.user_runtime_dir("treadcoach"))
+    try:
+        runtime.mkdir(parents=True, exist_ok=True)
+        return runtime
+    except OSError:
+        return Path(tempfile.gettempdir()) / f"treadcoach-{os.getuid()}"
+
+
 def caps_from(settings: Settings) -> Caps:
     limits = settings.limits
     return Caps(
@@ -85,8 +210,18 @@ class Session:
         self.settings = settings
         self.steps = expand(options.plan, caps_from(settings))
         self.planned_backward_s = backward_time_s(self.steps)
+        self.planned_duration_s = planned_duration_s(self.steps)
+        # distance steps as planned, timed steps at their target speed
+        self.planned_distance_m = sum(
+            s.distance_m if s.distance_m is not None else s.target_kmh / 3.6 * (s.duration_s or 0)
+            for s in self.steps
+        )
+        # the journal's id of this session once it has run (None: not recorded)
+        self.saved_as: int | None = None
+        self.recording = options.record
         self.treadmill: SimTreadmill | None = None
         target, client_backend, scanner_backend = self._target()
+        self._platform_radio = client_backend is None  # bleak's own backend (BlueZ on Linux)
         # The link resolves the profile again from the advertised name once connected; this
         # early look-up (by what the user typed) sets the watchdog's acceleration and distance.
         self.device_label = self.treadmill.name if self.treadmill is not None else target
@@ -127,11 +262,67 @@ class Session:
         )
         self.mqtt_connected: bool | None = None
         self.recorder: JournalRecorder | None = None
+        self._closing_bridge = False  # the session is closing the MQTT bridge (not a fault)
+        self.locks = self._locks()
+        self.check_can_start()
 
     @property
     def saved(self) -> bool:
         """Whether the journal holds the whole session (True when not recording: nothing lost)."""
         return not self.options.record or (self.recorder is not None and self.recorder.saved)
+
+    def _locks(self) -> list[SessionLock]:
+        locks = []
+        if self.options.record:
+            journal = self._journal_path()
+            locks.append(
+                SessionLock(
+                    journal.with_name(journal.name + ".lock"),
+                    f"the history in {journal.parent}",
+                    "Only one session at a time can write it: end that one first, or pass "
+                    "--no-history (or another --db) for this one.",
+                )
+            )
+        if self.treadmill is None:
+            # A simulator is every session's own; a real treadmill takes one coach at a time.
+            target = re.sub(r"[^A-Za-z0-9_.-]", "_", self.device_label)
+            locks.append(
+                SessionLock(
+                    _runtime_dir() / f"treadmill-{target}.lock",
+                    f"the treadmill {self.device_label}",
+                    "A treadmill takes commands from one session: end that one first.",
+                    required=False,
+                )
+            )
+        return locks
+
+    def _journal_path(self) -> Path:
+        if self.options.journal_path is not None:
+            return self.options.journal_path
+        from treadcoach.history.journal import default_journal_path
+
+        return default_journal_path()
+
+    def check_can_start(self) -> None:
+        """What can be known before a screen opens or a belt moves: the history opens for
+        writing and no other session holds the data dir or the treadmill (one line each)."""
+        if self.options.record:
+            from treadcoach.history import Journal
+
+            Journal.open(self.options.journal_path).close()
+        for lock in self.locks:
+            with lock.held(self._holder()):
+                pass
+        if self._platform_radio and _platform_backend_is_bluez():
+            _probe_system_bus()
+
+    def _holder(self) -> dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+            "plan": self.options.plan.name,
+            "device": self.device_label,
+        }
 
     def _target(self) -> tuple[str, Any, Any]:
         opts = self.options
@@ -190,7 +381,11 @@ class Session:
         self.controller.request_control_back()
 
     async def run(self) -> Summary:
+        began = datetime.now().astimezone()
         async with contextlib.AsyncExitStack() as stack:
+            holder = self._holder()
+            for lock in self.locks:
+                stack.enter_context(lock.held(holder))
             if self.treadmill is not None:
                 await stack.enter_async_context(self.treadmill)
             if self.options.record:
@@ -204,15 +399,34 @@ class Session:
             try:
                 return await self.controller.run()
             finally:
+                if self.options.record:
+                    self.saved_as = self._newest_session_id(began)
                 if bridge_task is not None:
                     # Let the bridge publish the final state before it says offline.
                     await asyncio.sleep(0)
+                    self._closing_bridge = True
                     helpers.append(bridge_task)
                 for task in helpers:
                     task.cancel()
                 for task in helpers:
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+
+    def _newest_session_id(self, began: datetime) -> int | None:
+        """This session's id in the journal: the newest entry if it began after ``began``, read
+        while this session still holds the data dir's lock (so no other session can have begun
+        one since). A session that never reached the treadmill has no entry."""
+        from treadcoach.history import Journal
+
+        try:
+            with Journal.open(self.options.journal_path, create=False) as journal:
+                newest = journal.sessions(limit=1)
+        except HistoryError as exc:
+            log.warning("cannot read back the session's id: %s", exc)
+            return None
+        if not newest or newest[0].started_at < began.replace(microsecond=0):
+            return None
+        return newest[0].id
 
     # --- what a session owns while it runs ---------------------------------------------------
 
@@ -303,7 +517,8 @@ class Session:
         def on_status(connected: bool, detail: str) -> None:
             if connected != self.mqtt_connected:
                 self.mqtt_connected = connected
-                if not connected:
+                # The bridge says "stopped" when the session closes it: that is no fault.
+                if not connected and not self._closing_bridge:
                     self.controller.report_fault("mqtt_down", detail)
 
         bridge = MqttBridge(

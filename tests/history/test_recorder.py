@@ -47,6 +47,11 @@ def _session(tmp_path: Path, journal: Path) -> Session:
     )
 
 
+def _build_and_run(tmp_path: Path, journal: Path) -> None:
+    """Build the session and run it: a journal is refused at the first of the two it can be."""
+    clock.run(_session(tmp_path, journal).run(), speedup=math.inf)
+
+
 def _stored(journal: Path) -> int:
     """Events committed so far, read beside the writer (WAL readers never wait for a writer)."""
     db = sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=5)
@@ -191,13 +196,13 @@ def test_a_journal_that_cannot_be_created_refuses_the_session_with_one_line(
 ) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the journal's folder should be\n")
-    session = _session(tmp_path, blocker / "history.sqlite3")
+    # Refused when the session is built (issue 14 item 7: before a screen opens), so no
+    # simulator, link or belt exists yet; a journal that only fails when the session runs
+    # must still be refused before the belt moves.
     with pytest.raises(HistoryError) as caught:
-        clock.run(session.run(), speedup=math.inf)
+        _build_and_run(tmp_path, blocker / "history.sqlite3")
     assert "\n" not in str(caught.value)
     assert str(blocker) in str(caught.value)
-    assert session.treadmill is not None
-    assert session.treadmill.belt_speed_kmh == 0
 
 
 @pytest.mark.timeout(60)
@@ -230,9 +235,8 @@ def test_a_read_only_journal_refuses_the_session_with_one_line(tmp_path: Path) -
     journal = tmp_path / "history.sqlite3"
     Journal.open(journal).close()
     journal.chmod(0o444)
-    session = _session(tmp_path, journal)
     with pytest.raises(HistoryError) as caught:
-        clock.run(session.run(), speedup=math.inf)
+        _build_and_run(tmp_path, journal)
     assert "\n" not in str(caught.value)
     assert "readonly" in str(caught.value) or "read-only" in str(caught.value)
 

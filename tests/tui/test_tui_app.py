@@ -366,3 +366,11 @@ def test_setting_the_same_key_twice_is_refused_with_a_config_error() -> None:
         TuiSettings(stop_key="p")
     with pytest.raises(ConfigError, match=r"inputs.pause_key: 'q' is taken \(quit\)"):
         TuiSettings(pause_key="q")
+
+
+async def test_the_session_starts_by_saying_which_voice_the_cues_use() -> None:
+    session = ScriptedSession(running(WARMUP, TURN_IN, remaining=100.0))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert [n.message for n in app._notifications] == ["cues: recorded by the test"]

@@ -129,3 +129,30 @@ def test_engine_choice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     assert isinstance(make_speaker("auto", ring), BellSpeaker)
     assert isinstance(make_speaker("espeak", ring), BellSpeaker)
+
+
+def test_the_voice_in_use_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_espeak(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert make_speaker("auto", lambda: None).description == "cues: espeak-ng"
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert make_speaker("auto", lambda: None).description == "cues: bell only — install espeak-ng"
+    assert make_speaker("espeak", lambda: None).description == "cues: bell only — install espeak-ng"
+    assert make_speaker("bell", lambda: None).description == "cues: bell"
+
+
+async def test_a_speaker_that_failed_says_it_is_the_bell_now(tmp_path: Path) -> None:
+    told: list[str] = []
+    speaker = EspeakSpeaker(
+        str(tmp_path / "no-such-espeak"),
+        fallback=BellSpeaker(lambda: None),
+        on_fallback=told.append,
+    )
+    speaker.say(Utterance("Warm-up.", "segment"))
+    for _ in range(100):
+        if speaker.description != "cues: espeak-ng":
+            break
+        await asyncio.sleep(0.01)
+    await speaker.aclose()
+    assert speaker.description.startswith("cues: bell only — espeak-ng cannot speak (")
+    assert told == [speaker.description]

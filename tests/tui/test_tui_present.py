@@ -100,10 +100,43 @@ def test_distance_segment_counts_metres() -> None:
         (StopReason.CONTROL_LOST, "STOPPED — CONSOLE TOOK CONTROL"),
     ],
 )
-def test_stopped_says_why_and_hides_the_countdown(reason: StopReason, banner: str) -> None:
-    state = running(BACKWARD, TURN_OUT, remaining=90, phase=Phase.STOPPED, stop_reason=reason)
+def test_stopped_says_why_and_shows_the_belt_running_down(reason: StopReason, banner: str) -> None:
+    # (it hid the countdown and showed nothing moving for the ~10 s before the summary)
+    state = running(
+        BACKWARD, TURN_OUT, remaining=90, phase=Phase.STOPPED, stop_reason=reason, speed_kmh=2.34
+    )
     view = present(state, "kmh")
-    assert (view.banner, view.tone, view.countdown) == (banner, "stopped", "")
+    assert (view.banner, view.tone) == (banner, "stopped")
+    assert (view.countdown, view.countdown_label) == ("2.3", "km/h · belt slowing to a stop")
+    assert view.cue == "Waiting for the belt to stand still, then the summary follows."
+    assert view.next_up == ""
+
+
+def test_the_run_down_ends_when_the_belt_stands_still() -> None:
+    state = running(
+        BACKWARD, TURN_OUT, remaining=90, phase=Phase.STOPPED, stop_reason=StopReason.KEY
+    )
+    still = present(replace(state, speed_kmh=0.0), "kmh")
+    assert (still.countdown, still.countdown_label) == ("0.0", "km/h · belt stopped")
+    assert still.cue == "The belt stands still: the summary follows."
+    over = present(replace(state, speed_kmh=0.6), "kmh", session_over=True)
+    assert over.countdown == "0.0"
+
+
+def test_quitting_shows_that_it_waits_for_standstill() -> None:
+    state = running(
+        BACKWARD,
+        TURN_OUT,
+        remaining=90,
+        phase=Phase.STOPPED,
+        stop_reason=StopReason.QUIT,
+        speed_kmh=1.8,
+    )
+    view = present(state, "kmh", leaving=True)
+    assert view.banner == "STOPPED — QUIT"
+    assert view.countdown == "1.8"
+    assert view.cue == "Waiting for the belt to stand still, then quitting."
+    assert view.leaving
 
 
 def test_every_stop_reason_has_words_of_its_own() -> None:

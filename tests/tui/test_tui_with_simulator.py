@@ -184,3 +184,27 @@ def test_countdown_advances_and_the_turnaround_comes_before_walking_backward() -
         i for i, b in enumerate(before) if b.startswith("TURN AROUND")
     )
     assert seen.belt_target_after == 0.0
+
+
+def test_quitting_waits_for_standstill_and_says_so() -> None:
+    seen_cue: list[str] = []
+    belt_while_waiting: list[float] = []
+
+    async def drive(pilot, app, treadmill, controller, seen) -> None:  # type: ignore[no-untyped-def]
+        await _until(pilot, lambda: treadmill.belt_speed_kmh > 2.5)
+        await pilot.press("q")
+        await pilot.pause(0.3)
+        assert app.is_running  # still here: the belt is still running down
+        belt_while_waiting.append(treadmill.belt_speed_kmh)
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        assert screen.view is not None
+        seen_cue.append(screen.view.cue)
+        await _until(pilot, lambda: not app.is_running)
+        seen.belt_kmh_before_stop = treadmill.belt_speed_kmh
+
+    seen = _run(drive)
+    assert belt_while_waiting[0] > 0.2
+    assert seen_cue == ["Waiting for the belt to stand still, then quitting."]
+    assert seen.belt_kmh_before_stop <= 0.2  # it left only once the belt stood still
+    assert seen.summary_reason is StopReason.QUIT

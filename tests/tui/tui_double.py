@@ -108,6 +108,8 @@ class ScriptedSession:
 
 
 class RecordingSpeaker:
+    description = "cues: recorded by the test"
+
     def __init__(self) -> None:
         self.said: list[Utterance] = []
         self.hushed = 0

@@ -114,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
     )
     speedup = args.speedup if args.sim else None
     if not args.headless:
-        options = dataclasses.replace(options, hold_on_control_lost=True)
+        # The app owns SIGHUP/SIGTERM/SIGINT on every screen (it stops the belt and leaves).
+        options = dataclasses.replace(options, hold_on_control_lost=True, handle_signals=False)
         return _run_tui(Session(options, settings), settings, speedup)
     session = Session(dataclasses.replace(options, terminal_keys=True), settings)
 
@@ -214,6 +215,8 @@ def _run_tui(session: Session, settings: Settings, speedup: float | None) -> int
 
     app = TreadcoachApp(session=session, settings=_tui_settings(settings))
     clock.run(app.run_async(), speedup=speedup)
+    if app.failure is not None:  # the app printed its one line
+        return app.failure.status
     summary = session.controller.summary
     if summary is None:
         return 1
@@ -265,6 +268,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
                 mqtt=settings.mqtt,
                 hold_on_control_lost=True,
                 ble=args.ble,
+                handle_signals=False,
             ),
             settings,
         )
@@ -278,6 +282,8 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
     )
     app = TreadcoachApp(setup=setup, session_factory=factory, settings=_tui_settings(settings))
     clock.run(app.run_async(), speedup=args.speedup if args.sim else None)
+    if app.failure is not None:  # the app printed its one line
+        return app.failure.status
     session = app.session
     summary = session.controller.summary if isinstance(session, Session) else None
     if summary is None:

@@ -20,12 +20,37 @@ from typing import Protocol
 from treadcoach.tui.cues import Utterance
 from treadcoach.tui.settings import AudioEngine
 
-__all__ = ["BellSpeaker", "EspeakSpeaker", "SilentSpeaker", "Speaker", "make_speaker"]
+__all__ = [
+    "WORDS_PER_MINUTE",
+    "BellSpeaker",
+    "EspeakSpeaker",
+    "SilentSpeaker",
+    "Speaker",
+    "espeak_command",
+    "make_speaker",
+]
 
 logger = logging.getLogger(__name__)
 
+# Fast enough that a countdown number ends well inside its second.
+WORDS_PER_MINUTE = 165
+
+
+def espeak_command(
+    executable: str, text: str, *, words_per_minute: int = WORDS_PER_MINUTE, wav: str | None = None
+) -> list[str]:
+    """The espeak-ng command line that says ``text`` (into the file ``wav`` instead, for tests
+    that measure what the user would hear)."""
+    out = ["-w", wav] if wav is not None else []
+    return [executable, "-s", str(words_per_minute), *out, "--", text]
+
 
 class Speaker(Protocol):
+    @property
+    def description(self) -> str:
+        """Which voice the cues use, as said at session start: "cues: espeak-ng"."""
+        ...
+
     def say(self, utterance: Utterance) -> None:
         """Start saying ``utterance``; returns at once."""
         ...
@@ -40,6 +65,8 @@ class Speaker(Protocol):
 
 
 class SilentSpeaker:
+    description = "cues: off (audio disabled in the settings)"
+
     def say(self, utterance: Utterance) -> None:
         pass
 
@@ -53,8 +80,9 @@ class SilentSpeaker:
 class BellSpeaker:
     """One terminal bell per utterance (``App.bell``): a chime you can hear facing away."""
 
-    def __init__(self, ring: Callable[[], None]) -> None:
+    def __init__(self, ring: Callable[[], None], *, why: str = "") -> None:
         self._ring = ring
+        self.description = f"cues: bell only — {why}" if why else "cues: bell"
 
     def say(self, utterance: Utterance) -> None:
         self._ring()
@@ -79,20 +107,29 @@ class EspeakSpeaker:
         executable: str,
         *,
         fallback: Speaker | None = None,
-        words_per_minute: int = 165,
+        words_per_minute: int = WORDS_PER_MINUTE,
         join_window_s: float = 0.15,
+        on_fallback: Callable[[str], None] | None = None,
     ) -> None:
         self._executable = executable
         self._fallback = fallback
+        self._on_fallback = on_fallback  # told the new description when it gives up
         self._failed = False
         self._killed = False
         self._wpm = words_per_minute
         self._join_window_s = join_window_s
         self._next: str | None = None
+        self._why_not = ""
         self._urgent = False
         self._wanted: asyncio.Event | None = None
         self._proc: asyncio.subprocess.Process | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def description(self) -> str:
+        if self._failed:
+            return f"cues: bell only — espeak-ng cannot speak ({self._why_not})"
+        return "cues: espeak-ng"
 
     def say(self, utterance: Utterance) -> None:
         if self._failed:
@@ -142,6 +179,9 @@ class EspeakSpeaker:
     def _give_up(self, why: str, text: str) -> None:
         logger.warning("espeak-ng cannot speak (%s): cues fall back to the terminal bell", why)
         self._failed = True
+        self._why_not = why
+        if self._on_fallback is not None:
+            self._on_fallback(self.description)
         if self._fallback is not None:
             self._fallback.say(Utterance(text, "info"))
 
@@ -160,11 +200,7 @@ class EspeakSpeaker:
             try:
                 self._killed = False
                 self._proc = await asyncio.create_subprocess_exec(
-                    self._executable,
-                    "-s",
-                    str(self._wpm),
-                    "--",
-                    text,
+                    *espeak_command(self._executable, text, words_per_minute=self._wpm),
                     stdin=asyncio.subprocess.DEVNULL,
                     # never let espeak write into the terminal the TUI is drawing on
                     stdout=asyncio.subprocess.DEVNULL,
@@ -190,14 +226,20 @@ class EspeakSpeaker:
                 return
 
 
-def make_speaker(engine: AudioEngine, ring: Callable[[], None]) -> Speaker:
-    """The speaker for ``engine``; "auto" is espeak-ng when installed, else the bell."""
+def make_speaker(
+    engine: AudioEngine,
+    ring: Callable[[], None],
+    on_fallback: Callable[[str], None] | None = None,
+) -> Speaker:
+    """The speaker for ``engine``; "auto" is espeak-ng when installed, else the bell.
+    ``on_fallback(description)`` hears of espeak-ng giving up mid-session (no audio device)."""
     if engine == "none":
         return SilentSpeaker()
     if engine in ("auto", "espeak"):
         executable = shutil.which("espeak-ng")
         if executable is not None:
-            return EspeakSpeaker(executable, fallback=BellSpeaker(ring))
+            return EspeakSpeaker(executable, fallback=BellSpeaker(ring), on_fallback=on_fallback)
         if engine == "espeak":
             logger.warning("espeak-ng is not installed: falling back to the terminal bell")
+        return BellSpeaker(ring, why="install espeak-ng")
     return BellSpeaker(ring)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from treadcoach.coach.handle import SessionHandle
 
-__all__ = ["Choice", "SessionFactory", "SessionRequest", "SetupChoices"]
+__all__ = ["Choice", "SessionFactory", "SessionFacts", "SessionRequest", "SetupChoices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +40,14 @@ class SessionRequest:
 
 # Builds (does not start) a session; raising TreadcoachError shows the message on the setup screen.
 SessionFactory = Callable[[SessionRequest], SessionHandle]
+
+
+@runtime_checkable
+class SessionFacts(Protocol):
+    """What a session can tell the summary beyond its ``Summary`` event (``treadcoach.session.
+    Session`` has them; a bare ``SessionHandle`` need not)."""
+
+    planned_duration_s: float
+    planned_distance_m: float
+    saved_as: int | None  # the journal's id once the session has run; None: not recorded
+    recording: bool  # the session is journaled (False: --no-history)

@@ -105,13 +105,12 @@ class CuePlanner:
             self._stopped = True
             return [Utterance(cue.text, "stop")]
         if cue.kind == "countdown" and cue.countdown_s is not None:
-            first = not any(index == self._segment_index for index, _ in self._counted)
             if not self._count(self._segment_index, cue.countdown_s):
                 return []
-            # The first number carries the controller's words ("Turn around: face away in 5"),
-            # the rest are just numbers so each one lands on its second.
-            text = cue.text if first and cue.text else str(cue.countdown_s)
-            return [Utterance(text, "countdown")]
+            # Only the number, also the first one: "Turn around: backward walk in 5" takes
+            # ~1.6 s to say, so the 4 would cut it off before its 5 was heard. The words were
+            # said when the turnaround began ("Get ready to turn around") and are on screen.
+            return [Utterance(str(cue.countdown_s), "countdown")]
         if not cue.text:
             return []
         return [Utterance(cue.text, cue.kind)]

@@ -129,6 +129,11 @@ class SessionView:
     cue: str
     plan: str
     elapsed: str
+    # which keys the footer offers (the screen names them from the settings)
+    paused: bool = False
+    no_control: bool = False  # the console took control: C takes it back
+    leaving: bool = False  # quit (or a signal) waits for the belt to stand still
+    not_saved: bool = False  # the journal failed: this session is not (wholly) in the history
 
 
 def _turnaround_count(state: SessionState) -> int | None:
@@ -163,9 +168,39 @@ def _banner(state: SessionState) -> tuple[str, str]:
     return kind_words(segment.kind), "backward" if segment.kind.is_backward else "forward"
 
 
-def present(state: SessionState, units: Units) -> SessionView:
+# Below this the belt stands still (as the controller's standstill check).
+_STANDSTILL_KMH = 0.2
+
+
+def _run_down(state: SessionState, *, leaving: bool, session_over: bool) -> tuple[str, str, str]:
+    """(big number, its label, the line under it) after a stop: the belt's speed falling to
+    standstill, so the seconds before the summary (or before quitting) never look frozen."""
+    then = "quitting" if leaving else "the summary follows"
+    detail = f"{state.stop_detail}. " if state.stop_detail else ""
+    if session_over or state.speed_kmh <= _STANDSTILL_KMH:
+        return "0.0", "km/h · belt stopped", f"{detail}The belt stands still: {then}."
+    return (
+        f"{state.speed_kmh:.1f}",
+        "km/h · belt slowing to a stop",
+        f"{detail}Waiting for the belt to stand still, then {then}.",
+    )
+
+
+def present(
+    state: SessionState,
+    units: Units,
+    *,
+    leaving: bool = False,
+    session_over: bool = False,
+    not_saved: bool = False,
+) -> SessionView:
+    """The view of ``state``; ``leaving``: quit waits for the stop, ``session_over``: the
+    session has returned (the belt confirmed standstill, or gave up waiting)."""
     banner, tone = _banner(state)
-    if state.remaining is None or state.phase in (Phase.STOPPED, Phase.FINISHED):
+    over = state.phase in (Phase.STOPPED, Phase.FINISHED)
+    if over:
+        countdown, label, _ = _run_down(state, leaving=leaving, session_over=session_over)
+    elif state.remaining is None:
         countdown, label = "", ""
     elif tone == "turnaround":
         # one big number to turn on, readable over a shoulder (none while the belt slows)
@@ -187,10 +222,10 @@ def present(state: SessionState, units: Units) -> SessionView:
     else:
         segment_of = ""
     cue = state.cue
-    if state.phase in (Phase.STOPPED, Phase.FINISHED):
+    if over:
         # the plan's cue and next segment no longer apply once the session is over
         next_up = ""
-        cue = state.stop_detail or "Session over: the summary follows."
+        _, _, cue = _run_down(state, leaving=leaving, session_over=session_over)
     return SessionView(
         banner=banner,
         tone=tone,
@@ -209,4 +244,8 @@ def present(state: SessionState, units: Units) -> SessionView:
         cue=cue,
         plan=state.plan_name,
         elapsed=format_clock(state.elapsed_s),
+        paused=state.phase is Phase.PAUSED,
+        no_control=state.link is LinkState.NO_CONTROL,
+        leaving=leaving,
+        not_saved=not_saved,
     )

@@ -27,11 +27,16 @@ class TuiSettings:
     mute_key: str = "m"
     audio: AudioEngine = "auto"
     muted: bool = False
-    # how long quitting waits for the session to finish stopping before leaving anyway
-    # (leaving cancels the session, and cancelling a session stops the belt too)
-    quit_wait_s: float = 3.0
-    # how long STOPPED / DONE stays on the session screen before the summary replaces it
-    summary_delay_s: float = 3.0
+    # How long quitting (or a signal) waits at most for the session to finish stopping before
+    # leaving anyway (leaving cancels the session, which stops the belt too). A last resort: the
+    # controller bounds its own stop (standstill, or stop_unconfirmed; a lost link waits for the
+    # reconnect that stops the belt first) well inside it.
+    quit_wait_s: float = 60.0
+    # how long the stopped belt stays on the session screen before the summary replaces it
+    # (the run-down itself is shown live: the belt speed falling to standstill)
+    summary_delay_s: float = 1.5
+    # SIGHUP/SIGTERM/SIGINT stop the belt and leave (off only where another owner handles them)
+    handle_signals: bool = True
 
     def __post_init__(self) -> None:
         # Named after the settings-file keys the CLI maps from, so a bad file reads clearly.

@@ -19,19 +19,36 @@ TONES = ("forward", "backward", "turnaround", "stopped", "paused", "idle")
 
 # Terminals at least this tall get the roomier layout.
 TALL_ROWS = 40
+# Narrower terminals get the short footer.
+NARROW_COLUMNS = 72
 
 
-def key_hints(settings: TuiSettings) -> Text:
-    return Text.assemble(
-        (f" {settings.stop_key.upper()} ", "bold reverse"),
-        " stop  ",
-        (settings.pause_key.upper(), "bold"),
-        " pause  ",
-        (settings.mute_key.upper(), "bold"),
-        " mute  ",
-        ("Q", "bold"),
-        " quit",
+def key_hints(
+    settings: TuiSettings,
+    *,
+    paused: bool = False,
+    no_control: bool = False,
+    leaving: bool = False,
+    narrow: bool = False,
+) -> Text:
+    """The footer's keys, as they work right now (``narrow``: without mute, so the link state
+    and the elapsed time still fit beside them)."""
+    text = Text.assemble((f" {settings.stop_key.upper()} ", "bold reverse"), " stop  ")
+    if no_control:
+        text.append_text(Text.assemble(("C", "bold yellow"), " take control  "))
+    text.append_text(
+        Text.assemble(
+            (settings.pause_key.upper(), "bold"),
+            " resume  " if paused else " pause  ",
+            ("" if narrow else settings.mute_key.upper(), "bold"),
+            "" if narrow else " mute  ",
+            ("Q", "bold"),
+            "/",
+            ("ctrl+q", "bold"),
+            " leave now" if leaving else " quit",
+        )
     )
+    return text
 
 
 class SessionScreen(Screen[None]):
@@ -55,8 +72,7 @@ class SessionScreen(Screen[None]):
     SessionScreen.-forward #banner { background: #1b5e20; color: #ffffff; }
     SessionScreen.-backward #banner { background: #0d47a1; color: #ffffff; }
     SessionScreen.-turnaround #banner { background: #ffd600; color: #000000; }
-    SessionScreen.-stopped #banner { background: #b71c1c; color: #ffffff; height: 1fr; }
-    SessionScreen.-stopped #countdown, SessionScreen.-stopped #countdown-label { display: none; }
+    SessionScreen.-stopped #banner { background: #b71c1c; color: #ffffff; }
     SessionScreen.-paused #banner { background: #e65100; color: #ffffff; }
     SessionScreen #countdown { color: $foreground; padding: 0 1; }
     SessionScreen.-forward #countdown { color: #66bb6a; }
@@ -82,8 +98,11 @@ class SessionScreen(Screen[None]):
         width: 1fr;
         padding: 0 1;
     }
-    SessionScreen #cue { height: 2; }  /* form cues are a sentence: let them wrap once */
-    SessionScreen.-tall #next, SessionScreen.-tall #cue { height: 2; padding: 0 2; }
+    /* form cues are sentences, ending with the safety one ("Stop immediately if dizzy or
+       strained"): never cut, so as tall as they wrap; the countdown gives up the rows */
+    SessionScreen #cue { height: auto; min-height: 2; }
+    SessionScreen.-tall #next { height: 2; padding: 0 2; }
+    SessionScreen.-tall #cue { padding: 0 2; }
     SessionScreen #cue { text-style: bold; color: $warning; }
     SessionScreen #progress-row { height: 1; padding: 0 1; }
     SessionScreen.-tall #progress-row { padding: 0 2; }
@@ -98,6 +117,8 @@ class SessionScreen(Screen[None]):
         padding: 0 1;
     }
     SessionScreen #status-left { width: 1fr; }
+    SessionScreen #not-saved { width: auto; display: none; background: #ffd600; color: #000000; }
+    SessionScreen.-not-saved #not-saved { display: block; }
     SessionScreen #status-keys { width: auto; }
     """
 
@@ -106,6 +127,7 @@ class SessionScreen(Screen[None]):
         self._settings = settings
         self._view: SessionView | None = None
         self._muted = False
+        self._narrow = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="banner")
@@ -124,10 +146,26 @@ class SessionScreen(Screen[None]):
         yield Static("", id="cue")
         with Horizontal(id="status"):
             yield Static("", id="status-left")
+            yield Static(Text(" NOT SAVED ", "bold"), id="not-saved")
             yield Static(key_hints(self._settings), id="status-keys")
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.height >= TALL_ROWS, "-tall")
+        narrow = event.size.width < NARROW_COLUMNS
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._show_keys()
+
+    def _show_keys(self) -> None:
+        view = self._view
+        keys = key_hints(
+            self._settings,
+            paused=view is not None and view.paused,
+            no_control=view is not None and view.no_control,
+            leaving=view is not None and view.leaving,
+            narrow=self._narrow,
+        )
+        self.query_one("#status-keys", Static).update(keys)
 
     @property
     def view(self) -> SessionView | None:
@@ -173,7 +211,12 @@ class SessionScreen(Screen[None]):
         if changed("plan"):
             self.query_one("#plan", Label).update(Text(view.plan))
         if changed("cue"):
-            self.query_one("#cue", Static).update(Text(view.cue), layout=False)
+            # sized to its text (it wraps), so it keeps the layout pass
+            self.query_one("#cue", Static).update(Text(view.cue))
+        if changed("paused", "no_control", "leaving"):
+            self._show_keys()
+        if changed("not_saved"):
+            self.set_class(view.not_saved, "-not-saved")
         if muted_changed or changed("link", "link_ok", "elapsed"):
             self.query_one("#status-left", Static).update(self._status(view, muted), layout=False)
 

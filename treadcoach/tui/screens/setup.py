@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -14,7 +16,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from treadcoach.tui.choices import Choice, SessionRequest, SetupChoices
 from treadcoach.tui.settings import TuiSettings
 
-__all__ = ["SetupScreen"]
+__all__ = ["SetupScreen", "unique"]
 
 
 def _option(choice: Choice, *, suggested: bool = False) -> Option:
@@ -27,6 +29,19 @@ def _option(choice: Choice, *, suggested: bool = False) -> Option:
     if choice.detail:
         prompt.append(f"\n  {choice.detail}", "dim")
     return Option(prompt, id=choice.value)
+
+
+def unique(choices: Sequence[Choice]) -> list[Choice]:
+    """``choices`` without repeated values, the first of each kept (the caller's order is its
+    preference): an OptionList refuses two options with one id, and two rows that start the same
+    thing would only confuse."""
+    seen: set[str] = set()
+    kept = []
+    for choice in choices:
+        if choice.value not in seen:
+            seen.add(choice.value)
+            kept.append(choice)
+    return kept
 
 
 class SetupScreen(Screen[None]):
@@ -52,10 +67,11 @@ class SetupScreen(Screen[None]):
             super().__init__()
             self.request = request
 
-    def __init__(self, choices: SetupChoices, settings: TuiSettings) -> None:
+    def __init__(self, choices: SetupChoices, settings: TuiSettings, *, error: str = "") -> None:
         super().__init__()
         self._choices = choices
         self._settings = settings
+        self._error = error
 
     def compose(self) -> ComposeResult:
         choices = self._choices
@@ -63,19 +79,19 @@ class SetupScreen(Screen[None]):
         with Horizontal(id="lists"):
             with Vertical(classes="column"):
                 yield Label("Treadmill")
-                yield OptionList(*(_option(c) for c in choices.devices), id="devices")
+                yield OptionList(*(_option(c) for c in unique(choices.devices)), id="devices")
             with Vertical(classes="column"):
                 yield Label("Plan")
                 yield OptionList(
                     *(
                         _option(c, suggested=c.value == choices.suggested_plan)
-                        for c in choices.plans
+                        for c in unique(choices.plans)
                     ),
                     id="plans",
                 )
         yield Input(placeholder="…or a plan file path (TOML)", id="plan-file")
         yield Static(choices.suggested_reason, id="suggestion")
-        yield Static("", id="setup-error")
+        yield Static(Text(self._error), id="setup-error")
         with Horizontal(id="actions"):
             yield Button("Start", id="start", variant="success")
             yield Static(
