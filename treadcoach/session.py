@@ -181,10 +181,15 @@ def _runtime_dir() -> Path:
     """Where the treadmill locks live: the user's runtime dir (tmpfs, emptied at boot), or a
     per-user folder in the temp dir where there is none (containers, cron)."""
     import tempfile
+    import warnings
 
     import platformdirs
 
-    runtime = Path(platformdirs.user_runtime_dir("treadcoach"))
+    with warnings.catch_warnings():
+        # no XDG_RUNTIME_DIR (a cron job, a container): platformdirs warns and falls back to a
+        # folder in /tmp, which serves as well; the warning would only clutter the screen
+        warnings.simplefilter("ignore")
+        runtime = Path(platformdirs.user_runtime_dir("treadcoach"))
     try:
         runtime.mkdir(parents=True, exist_ok=True)
         return runtime
