@@ -236,3 +236,20 @@ class InputDeviceUnavailable(InputDeviceError):
         self.problem = problem
         self.hint = hint
         super().__init__(f"stop input {device}: {problem}. {hint}")
+
+
+# coach-core ----------------------------------------------------------------------------------
+
+
+class StopRefused(ControlRejected):
+    """The machine refused Stop even after Request Control: the belt may still be running, and
+    the user must use the treadmill's own stop button."""
+
+
+class SessionPhaseError(TreadcoachError):
+    """The session controller was moved in a way its phase table does not allow (a bug)."""
+
+    def __init__(self, phase: str, trigger: str) -> None:
+        self.phase = phase
+        self.trigger = trigger
+        super().__init__(f"no transition from phase {phase!r} on {trigger!r}")

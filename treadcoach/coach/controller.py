@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from treadcoach.coach import governor
 from treadcoach.coach.events import (
     Connected,
     Cue,
@@ -29,8 +30,10 @@ from treadcoach.coach.events import (
 )
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.phases import PhaseMachine, Request, Trigger, public_phase
+from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.schedule import kind_phrase
-from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
+from treadcoach.coach.state import LinkState, SegmentView, SessionState
 from treadcoach.errors import CommandSuperseded, ControlLost, LimitsError, LinkError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch, WatchLimits
@@ -40,8 +43,9 @@ __all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
 log = logging.getLogger(__name__)
 
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
+#: what a remote may ask only when the user enabled remote control (invariant 5)
+_REMOTE_NEEDS_CONSENT = frozenset({Request.RESUME, Request.SPEED})
 _STANDSTILL_KMH = 0.2
-_EPSILON_S = 1e-6
 
 
 class StepLike(Protocol):
@@ -139,15 +143,20 @@ class SessionController:
         self._steps = list(steps)
         self.config = config = config or SessionConfig()
         self._planned_backward_s = planned_backward_s
-        self._planned_duration_s = planned_duration_s or sum(
-            _planned_step_s(s) for s in self._steps
+        self._phases = PhaseMachine()
+        self._progress = Progress(
+            self._steps,
+            countdown_s=config.turnaround_countdown_s,
+            planned_total_s=planned_duration_s,
+            distance_source=config.distance_source,
+        )
+        self._odometer = self._progress.odometer
+        self._ramp = governor.Ramp(
+            config.ramp_up_kmh_per_s, config.ramp_down_kmh_per_s, config.governor_interval_s
         )
         self._listeners: list[EventListener] = []
-        self._planned_before = [0.0]
-        for step in self._steps:
-            self._planned_before.append(self._planned_before[-1] + _planned_step_s(step))
         # Renderers read ``state`` a few times a second while the controller changes fields on
-        # every tick: keep the fields mutable and build the frozen snapshot only when read.
+        # every tick: keep the display fields mutable and build the frozen snapshot when read.
         self._fields: dict[str, Any] = {
             "plan_name": config.plan_name,
             "segment_count": len(self._steps),
@@ -169,27 +178,14 @@ class SessionController:
         self._epoch = 0
         self._announced_index: int | None = None  # the step the event stream has announced
         self._belt_started = False
-        # plan position
-        self._paused = False
+        # the plan walker's wake-ups
         self._resumed = asyncio.Event()
-        self._step_index = -1
-        self._step_clock = _StepClock(0.0, running=False)
-        self._step_distance0 = 0.0
-        self._countdown_end: float | None = None
-        self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
-        self._paused_event = asyncio.Event()
+        self._held = asyncio.Event()
         self._telemetry_seen = asyncio.Event()
-        # telemetry
-        self._distance_m = 0.0
-        self._device_distance0: float | None = None
-        self._last_speed_at: float | None = None
-        self._speed_kmh = 0.0
-        self._backward_s = 0.0
-        self._backward_distance_m = 0.0
+        self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
         self._self_stop_until = 0.0  # status "stopped by user" before this is our own echo
         self._last_bad_frame_fault = -1e9
         self._completed = False
-        self._control_lost = False
         self._summary: Summary | None = None
         self._tg: asyncio.TaskGroup | None = None
         self._coach_task: asyncio.Task[None] | None = None
@@ -199,34 +195,25 @@ class SessionController:
 
     @property
     def state(self) -> SessionState:
-        if self._t0 is not None and self._step_index >= 0 and self._stop_task is None:
+        if self._t0 is not None and self._progress.step is not None and self._stop_task is None:
             self._update(**self._live_fields(asyncio.get_running_loop().time()))
         if self._snapshot is None:
-            self._snapshot = SessionState(**self._fields)
+            self._snapshot = SessionState(
+                phase=public_phase(
+                    self._phases.phase, plan_end=self._stop_reason is StopReason.PLAN_END
+                ),
+                **self._fields,
+            )
         return self._snapshot
 
     def _live_fields(self, now: float) -> dict[str, Any]:
         """Clock-derived fields, computed when read (the walker sleeps to boundaries)."""
-        step = self._steps[self._step_index]
-        elapsed = self._step_clock.elapsed(now)
-        if self._countdown_end is not None:
-            left = max(0.0, self._countdown_end - elapsed)
-            remaining: float | None = left
-            countdown: int | None = (
-                int(left + 0.999) if left <= self.config.turnaround_countdown_s else None
-            )
-        elif step.duration_s is not None:
-            remaining, countdown = max(0.0, step.duration_s - elapsed), None
-        elif step.distance_m is not None:
-            covered = self._distance_m - self._step_distance0
-            remaining, countdown = max(0.0, step.distance_m - covered), None
-        else:
-            remaining, countdown = None, None
+        position = self._progress.position(now)
         return {
             "elapsed_s": now - (self._t0 or now),
-            "remaining": remaining,
-            "turnaround_countdown_s": countdown,
-            "progress": self._progress(step, elapsed),
+            "remaining": position.remaining,
+            "turnaround_countdown_s": position.countdown_s,
+            "progress": position.fraction,
         }
 
     @property
@@ -235,23 +222,17 @@ class SessionController:
 
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
         self._listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return lambda: self._remove_listener(listener)
 
     def add_recorder(self, recorder: EventListener) -> Callable[[], None]:
         """Like ``add_listener``, but called before every listener, so that whatever a renderer
         shows is already in the journal (invariant 6: a crash loses nothing already shown)."""
         self._listeners.insert(0, recorder)
+        return lambda: self._remove_listener(recorder)
 
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(recorder)
-
-        return remove
+    def _remove_listener(self, listener: EventListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def request_stop(self, reason: StopReason, detail: str = "") -> None:
         if self._stop_task is not None and not self._stop_failed():
@@ -263,6 +244,8 @@ class SessionController:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is running, so nothing to stop
             return
+        if self._phases.can(Trigger.STOP):
+            self._phases.fire(Trigger.STOP)
         self._stop_reason = reason
         self._stop_detail = detail
         link = self._link
@@ -286,48 +269,47 @@ class SessionController:
             and task.exception() is not None
         )
 
-    def request_pause(self, source: StopReason) -> None:
+    def _refused(self, request: Request, source: StopReason | None = None) -> bool:
+        """Whether ``request`` may not be acted on now (the phase table, and invariant 5)."""
         if (
-            self._stop_task is not None
-            or self._paused
-            or self._fields.get("phase") is not Phase.RUNNING
+            source in _REMOTE_SOURCES
+            and request in _REMOTE_NEEDS_CONSENT
+            and not self.config.remote_control
         ):
+            log.warning("refused remote %s from %s: remote control is not enabled", request, source)
+            return True
+        if self._stop_task is not None or not self._phases.allows(request):
+            log.info("ignored %s in phase %s", request, self._phases.phase)
+            return True
+        return False
+
+    def request_pause(self, source: StopReason) -> None:
+        if self._refused(Request.PAUSE):
             return
-        self._paused = True
-        self._resumed.clear()
+        self._phases.fire(Trigger.PAUSE)
+        self._hold_plan()
         self._spawn(self._pause_belt(source))
 
     def request_resume(self, source: StopReason) -> None:
-        if source in _REMOTE_SOURCES and not self.config.remote_control:
-            log.warning("refused remote resume from %s: remote control is not enabled", source)
+        if self._refused(Request.RESUME, source):
             return
-        if (
-            self._stop_task is not None
-            or not self._paused
-            or self._control_lost  # after 0xFF only request_control_back() may carry on
-            or self._fields.get("phase") is not Phase.PAUSED  # the Pause is not done yet
-        ):
-            return
-        self._spawn(self._resume_belt(source))
+        self._spawn(self._resume_belt(source, Trigger.RESUME))
 
     def request_control_back(self) -> None:
         """After the console took over (0xFF): ask for control again and carry on the plan.
 
         Only ever on the user's explicit request (a key in the TUI): never automatically.
         """
-        if self._stop_task is not None or not self._control_lost:
+        if self._refused(Request.CONTROL_BACK):
             return
         self._spawn(self._take_control_back())
 
     def request_speed(self, kmh: float, source: StopReason) -> None:
-        if source in _REMOTE_SOURCES and not self.config.remote_control:
-            log.warning(
-                "refused remote speed %.2f from %s: remote control is not enabled", kmh, source
-            )
+        if self._refused(Request.SPEED, source):
             return
-        if self._stop_task is not None or self._step_index < 0:
+        step = self._step()
+        if step is None:
             return
-        step = self._steps[self._step_index]
         # Never above what the plan allowed for this step: its target is already capped
         # (invariant 1), so a manual change may go down freely but not above the step's cap.
         self._set_goal(max(0.0, min(kmh, step.target_kmh)))
@@ -354,7 +336,9 @@ class SessionController:
                     simulated=self.config.simulated,
                 )
             )
-            self._update(link=LinkState.CONNECTED, phase=Phase.READY)
+            if self._phases.can(Trigger.CONNECTED):
+                self._phases.fire(Trigger.CONNECTED)
+            self._update(link=LinkState.CONNECTED)
             try:
                 async with asyncio.TaskGroup() as tg:
                     self._tg = tg
@@ -403,9 +387,7 @@ class SessionController:
             for task in (self._coach_task, self._governor_task):
                 if task is not None and task is not asyncio.current_task():
                     task.cancel()
-            phase = Phase.FINISHED if reason is StopReason.PLAN_END else Phase.STOPPED
             self._update(
-                phase=phase,
                 stop_reason=reason,
                 stop_detail=detail,
                 target_kmh=0.0,
@@ -422,6 +404,10 @@ class SessionController:
             elif reason is StopReason.DISCONNECT and link is not None:
                 await self._await_reconnect_stop(link)
         finally:
+            self._phases.fire(
+                Trigger.FINISHED if reason is StopReason.PLAN_END else Trigger.STOPPED
+            )
+            self._update()
             self._done.set()
 
     async def _await_belt_stopped(self, link: Link) -> None:
@@ -437,7 +423,7 @@ class SessionController:
                     if speed is not None and speed <= _STANDSTILL_KMH:
                         if self._tg is not None:
                             # let the reader put the standstill record in the stream too
-                            while self._speed_kmh > _STANDSTILL_KMH:
+                            while self._odometer.speed_kmh > _STANDSTILL_KMH:
                                 await self._wait_telemetry()
                         return
                     await asyncio.sleep(0.25)
@@ -523,35 +509,28 @@ class SessionController:
             return
         # Paused, the belt must still come to rest (and not run away); some machines send no
         # data while paused, so silence is not judged then.
-        verdict = self._watch.check(now, stale=not self._paused)
+        verdict = self._watch.check(now, stale=not self._phases.holding)
         if verdict is not None:
             self._fault(verdict.reason.value, verdict.detail)
             self.request_stop(verdict.reason, verdict.detail)
 
     async def _governor(self, link: Link) -> None:
         """Moves the commanded speed toward the goal in ramp steps (invariant 4)."""
-        cfg = self.config
         while True:
             if self._stop_task is not None:
                 return
             # Cleared before looking, so a goal set from here on (even mid-command) wakes us.
             self._goal_changed.clear()
-            if self._paused or abs(self._goal_kmh - self._commanded_kmh) < 1e-6:
+            if self._phases.holding or governor.settled(self._commanded_kmh, self._goal_kmh):
                 await self._goal_changed.wait()
                 continue
-            goal = self._goal_kmh
-            if goal > self._commanded_kmh:
-                step = cfg.ramp_up_kmh_per_s * cfg.governor_interval_s
-                nxt = min(goal, self._commanded_kmh + step)
-            else:
-                step = cfg.ramp_down_kmh_per_s * cfg.governor_interval_s
-                nxt = max(goal, self._commanded_kmh - step)
+            nxt = governor.next_speed(self._commanded_kmh, self._goal_kmh, self._ramp)
             epoch = self._epoch
             try:
                 if not self._belt_started:
                     await link.start()
                     self._belt_started = True
-                    if self._stop_task is not None or epoch != self._epoch or self._paused:
+                    if self._stop_task is not None or epoch != self._epoch or self._phases.holding:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
             except ControlLost:
@@ -566,27 +545,25 @@ class SessionController:
                 return
             if epoch == self._epoch:  # no new step or pause took over while we waited
                 self._commanded_kmh = nxt
-                if self._watch is not None:
-                    self._watch.commanded(sent, now=asyncio.get_running_loop().time())
+                self._commanded(sent)
             if self._goal_changed.is_set():
                 continue
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(cfg.governor_interval_s):
+                async with asyncio.timeout(self._ramp.interval_s):
                     await self._goal_changed.wait()
+
+    def _commanded(self, kmh: float) -> None:
+        if self._watch is not None:
+            self._watch.commanded(kmh, now=asyncio.get_running_loop().time())
 
     async def _command_speed(self, link: Link, kmh: float) -> float:
         # The current step's target is its cap (invariant 1): the link's rounding to the belt's
         # increment may never land above it.
-        if self._step_index < 0:
+        step = self._step()
+        if step is None:
             return await link.set_speed(kmh)
-        step = self._steps[self._step_index]
-        ceiling = step.target_kmh
-        floor = _belt_minimum(link)
-        if floor is not None and ceiling < floor <= _safety_cap(step):
-            # The belt cannot run this slowly (e.g. a turnaround at 0.5 km/h): the slowest it
-            # can go is still within the step's safety cap, so use that -- clamp, never reject.
-            ceiling = floor
-        return await link.set_speed(min(max(kmh, floor or 0.0), ceiling), ceiling_kmh=ceiling)
+        bounds = governor.speed_bounds(step.target_kmh, _safety_cap(step), _belt_minimum(link))
+        return await link.set_speed(governor.clamp(kmh, bounds), ceiling_kmh=bounds.ceiling_kmh)
 
     def _check_belt_can_follow(self, link: Link) -> None:
         """Before the belt moves: a step whose safety cap is below the belt's minimum speed
@@ -616,8 +593,9 @@ class SessionController:
         except (CommandSuperseded, ControlLost):
             return
         self._commanded_kmh = step.target_kmh
-        if self._watch is not None:
-            self._watch.commanded(sent, now=asyncio.get_running_loop().time())
+        self._commanded(sent)
+
+    # --- the plan walker ------------------------------------------------------------------
 
     async def _coach(self) -> None:
         overshoot = 0.0
@@ -629,25 +607,22 @@ class SessionController:
                 await self._walk_step(step)
             # A timed step ends a hair after its boundary (the loop wakes late); the next step's
             # clock starts at the boundary, so lateness never accumulates over a plan.
-            end = _planned_end_s(step)
-            elapsed = self._step_clock.elapsed(asyncio.get_running_loop().time())
-            overshoot = max(0.0, elapsed - end) if end is not None else 0.0
-        self._close_step(asyncio.get_running_loop().time())
+            overshoot = self._progress.overshoot(asyncio.get_running_loop().time())
+        self._progress.close_step(asyncio.get_running_loop().time())
         self._completed = True
         self.request_stop(StopReason.PLAN_END, "plan complete")
 
     async def _enter_step(self, step: StepLike, carried_s: float = 0.0) -> None:
         now = asyncio.get_running_loop().time()
-        self._close_step(now - carried_s)
+        self._progress.close_step(now - carried_s)
         self._epoch += 1
-        self._step_index = step.index
-        if step.target_kmh < self._commanded_kmh and not self._paused:
+        self._progress.index = step.index
+        if step.target_kmh < self._commanded_kmh and not self._phases.holding:
             await self._lower_to(step)
-        self._step_clock = _StepClock(now, running=not self._paused, carried_s=carried_s)
-        self._step_distance0 = self._distance_m
-        view = _view(step)
+        self._progress.enter(step.index, now, running=not self._phases.holding, carried_s=carried_s)
         nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
         self._announced_index = step.index
+        self._phases.fire(Trigger.STEP)
         self._emit(
             SegmentStarted(
                 t=self._t(),
@@ -662,8 +637,7 @@ class SessionController:
             )
         )
         self._update(
-            phase=Phase.PAUSED if self._paused else Phase.RUNNING,
-            segment=view,
+            segment=_view(step),
             next_segment=_view(nxt) if nxt is not None else None,
             target_kmh=step.target_kmh,
             remaining_unit="s" if step.duration_s is not None else "m",
@@ -686,7 +660,7 @@ class SessionController:
             await self._wait_step_time(step.duration_s)
             return
         assert step.distance_m is not None
-        while self._distance_m - self._step_distance0 < step.distance_m:
+        while self._progress.step_distance_m < step.distance_m:
             await self._wait_telemetry()
 
     async def _turnaround(self, step: StepLike) -> None:
@@ -695,7 +669,7 @@ class SessionController:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.config.turnaround_settle_max_s):
-                while self._speed_kmh > step.target_kmh + tol:
+                while self._odometer.speed_kmh > step.target_kmh + tol:
                     await self._wait_telemetry()
         except TimeoutError:
             log.warning(
@@ -705,16 +679,16 @@ class SessionController:
         direction = kind_phrase(nxt.kind) if nxt is not None else "the next segment"
         countdown = self.config.turnaround_countdown_s
         total = max(float(countdown), step.duration_s or 0.0)
-        start = self._step_clock.elapsed(loop.time())
-        self._countdown_end = start + total
+        start = self._progress.elapsed(loop.time())
+        self._progress.countdown_end = start + total
         # Hold at turnaround speed until the countdown starts, then one cue per second.
         await self._wait_step_time(start + total - countdown)
         while True:
             # A pause during the countdown starts it again from the top after the resume:
             # never fewer than `countdown` seconds of warning before the direction changes.
             resumes = self._resumes
-            begin = self._step_clock.elapsed(loop.time())
-            self._countdown_end = begin + countdown
+            begin = self._progress.elapsed(loop.time())
+            self._progress.countdown_end = begin + countdown
             for whole in range(countdown, 0, -1):
                 self._emit(
                     Cue(
@@ -729,76 +703,64 @@ class SessionController:
                     break
             else:
                 break
-        self._countdown_end = None
+        self._progress.countdown_end = None
 
     async def _wait_step_time(self, until_s: float) -> None:
-        """Wait until the step clock reads ``until_s``; the step clock stops while paused."""
+        """Wait until the step clock reads ``until_s``; the step clock stops while held."""
         loop = asyncio.get_running_loop()
         while True:
-            if self._paused:
+            if self._phases.holding:
                 await self._resumed.wait()
                 continue
-            left = until_s - self._step_clock.elapsed(loop.time())
-            if left <= _EPSILON_S:  # below the clock's resolution: the boundary is here
+            left = until_s - self._progress.elapsed(loop.time())
+            if left <= EPSILON_S:  # below the clock's resolution: the boundary is here
                 return
-            self._paused_event.clear()
+            self._held.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(left):
-                    await self._paused_event.wait()
+                    await self._held.wait()
 
     async def _wait_telemetry(self) -> None:
         self._telemetry_seen.clear()
         await self._telemetry_seen.wait()
 
-    # --- helpers --------------------------------------------------------------------------
+    # --- what happened --------------------------------------------------------------------
 
     def _on_telemetry(self, data: Any, now: float) -> None:
-        speed = data.speed_kmh if data.speed_kmh is not None else self._speed_kmh
-        if self._last_speed_at is not None:
-            dt = max(0.0, now - self._last_speed_at)
-            gained = (self._speed_kmh + speed) / 2 / 3.6 * dt
-        else:
-            gained = 0.0
-        if self.config.distance_source == "device" and data.distance_m is not None:
-            if self._device_distance0 is None:
-                self._device_distance0 = float(data.distance_m)
-            new_distance = float(data.distance_m) - self._device_distance0
-            gained = max(0.0, new_distance - self._distance_m)
-        self._distance_m += gained
-        if (
-            0 <= self._step_index < len(self._steps)
-            and self._steps[self._step_index].kind.is_backward
-        ):
-            self._backward_distance_m += gained
-        self._last_speed_at = now
-        self._speed_kmh = speed
+        self._progress.telemetry(data.speed_kmh, data.distance_m, now)
+        speed = self._odometer.speed_kmh
         self._telemetry_seen.set()
         if self._watch is not None:
             self._watch.telemetry(speed, now=now)
         self._judge(now)
         self._update(
             speed_kmh=speed,
-            distance_m=self._distance_m,
+            distance_m=self._odometer.distance_m,
             incline_pct=data.inclination_pct,
             heart_rate_bpm=data.heart_rate_bpm,
         )
+        remaining = self._progress.position(now).remaining
         self._emit(
             Telemetry(
                 t=self._t(),
                 speed_kmh=round(speed, 2),
-                distance_m=round(self._distance_m, 1),
+                distance_m=round(self._odometer.distance_m, 1),
                 target_kmh=self._fields.get("target_kmh"),
                 incline_pct=data.inclination_pct,
                 heart_rate_bpm=data.heart_rate_bpm,
                 segment_index=self._announced_index,
-                segment_remaining=self._remaining_now(now),
+                segment_remaining=None if remaining is None else round(remaining, 2),
             )
         )
 
+    def _hold_plan(self) -> None:
+        """The plan clock stops and the walker wakes to wait for the resume."""
+        self._resumed.clear()
+        self._progress.clock.pause(asyncio.get_running_loop().time())
+        self._held.set()
+
     async def _pause_belt(self, source: StopReason) -> None:
         assert self._link is not None
-        self._step_clock.pause(asyncio.get_running_loop().time())
-        self._paused_event.set()
         self._self_stop_until = asyncio.get_running_loop().time() + 5.0
         self._epoch += 1
         try:
@@ -812,9 +774,10 @@ class SessionController:
             return
         self._commanded_kmh = 0.0
         self._belt_started = False
-        if self._watch is not None:
-            self._watch.commanded(0.0, now=asyncio.get_running_loop().time())
-        self._update(phase=Phase.PAUSED, cue="Paused")
+        self._commanded(0.0)
+        if self._phases.can(Trigger.PAUSE_DONE):
+            self._phases.fire(Trigger.PAUSE_DONE)
+        self._update(cue="Paused")
         self._emit(Cue(t=self._t(), text=f"Paused ({source.value})", kind="info"))
 
     def _on_control_lost(self) -> None:
@@ -827,14 +790,12 @@ class SessionController:
             )
             return
         # Hold the plan where it is and command nothing until the user takes control back.
-        self._control_lost = True
-        self._paused = True
-        self._resumed.clear()
-        self._step_clock.pause(asyncio.get_running_loop().time())
-        self._paused_event.set()
+        if self._phases.can(Trigger.CONTROL_LOST):
+            self._phases.fire(Trigger.CONTROL_LOST)
+        self._hold_plan()
         if self._watch is not None:
             self._watch.disarm()
-        self._update(phase=Phase.PAUSED, cue="The console has control. Press C to take it back.")
+        self._update(cue="The console has control. Press C to take it back.")
         self._emit(
             Cue(
                 t=self._t(),
@@ -847,43 +808,27 @@ class SessionController:
     async def _take_control_back(self) -> None:
         assert self._link is not None
         await self._link.request_control()
-        self._control_lost = False
         self._commanded_kmh = 0.0
         self._belt_started = False  # start() itself never starts a belt that already runs
         self._update(link=LinkState.CONNECTED)
-        await self._resume_belt(StopReason.KEY)
+        await self._resume_belt(StopReason.KEY, Trigger.CONTROL_BACK)
 
-    async def _resume_belt(self, source: StopReason) -> None:
-        self._paused = False
+    async def _resume_belt(self, source: StopReason, trigger: Trigger) -> None:
+        if not self._phases.can(trigger):
+            return
+        self._phases.fire(trigger)
         self._resumes += 1
-        self._step_clock.resume(asyncio.get_running_loop().time())
-        self._update(phase=Phase.RUNNING, cue="")
+        self._progress.clock.resume(asyncio.get_running_loop().time())
+        self._update(cue="")
         self._emit(Cue(t=self._t(), text=f"Resumed ({source.value})", kind="info"))
         self._resumed.set()
         self._goal_changed.set()
 
-    def _close_step(self, now: float) -> None:
-        """Book the finished step's active time (backward time feeds the journal/progression)."""
-        if (
-            0 <= self._step_index < len(self._steps)
-            and self._steps[self._step_index].kind.is_backward
-        ):
-            self._backward_s += self._step_clock.elapsed(now)
-        self._step_clock = _StepClock(now, running=False)
+    # --- helpers --------------------------------------------------------------------------
 
-    def _open_backward_s(self) -> float:
-        if (
-            0 <= self._step_index < len(self._steps)
-            and self._steps[self._step_index].kind.is_backward
-        ):
-            return self._step_clock.elapsed(asyncio.get_running_loop().time())
-        return 0.0
-
-    def _remaining_now(self, now: float) -> float | None:
-        if self._step_index < 0:
-            return None
-        remaining: float | None = self._live_fields(now)["remaining"]
-        return None if remaining is None else round(remaining, 2)
+    def _step(self) -> StepLike | None:
+        index = self._progress.index
+        return self._steps[index] if 0 <= index < len(self._steps) else None
 
     def _set_goal(self, kmh: float) -> None:
         self._goal_kmh = kmh
@@ -910,16 +855,6 @@ class SessionController:
             return 0.0
         return round(asyncio.get_running_loop().time() - self._t0, 3)
 
-    def _progress(self, step: StepLike, elapsed: float) -> float:
-        done = self._planned_before[step.index]
-        planned = _planned_step_s(step)
-        within = min(elapsed, planned)
-        return (
-            min(1.0, (done + within) / self._planned_duration_s)
-            if self._planned_duration_s
-            else 0.0
-        )
-
     def _update(self, **changes: Any) -> None:
         self._fields.update(changes)
         self._snapshot = None
@@ -932,38 +867,18 @@ class SessionController:
                 log.exception("event listener failed")
 
     def _make_summary(self) -> Summary:
+        now = asyncio.get_running_loop().time()
         return Summary(
             t=self._t(),
             completed=self._completed and self._stop_reason is StopReason.PLAN_END,
             plan=self.config.plan_name,
             duration_s=self._t(),
-            distance_m=round(self._distance_m, 1),
+            distance_m=round(self._odometer.distance_m, 1),
             planned_backward_s=self._planned_backward_s,
-            backward_s=round(self._backward_s + self._open_backward_s(), 1),
-            backward_distance_m=round(self._backward_distance_m, 1),
+            backward_s=round(self._progress.backward_s + self._progress.open_backward_s(now), 1),
+            backward_distance_m=round(self._progress.backward_distance_m, 1),
             stop_reason=self._stop_reason,
         )
-
-
-class _StepClock:
-    """Active seconds within one step: runs while the belt runs, stops while paused."""
-
-    __slots__ = ("_acc", "_since")
-
-    def __init__(self, now: float, *, running: bool, carried_s: float = 0.0) -> None:
-        self._acc = carried_s
-        self._since: float | None = now if running else None
-
-    def elapsed(self, now: float) -> float:
-        return self._acc + (now - self._since if self._since is not None else 0.0)
-
-    def pause(self, now: float) -> None:
-        self._acc = self.elapsed(now)
-        self._since = None
-
-    def resume(self, now: float) -> None:
-        if self._since is None:
-            self._since = now
 
 
 def _belt_minimum(link: Link) -> float | None:
@@ -976,21 +891,6 @@ def _safety_cap(step: StepLike) -> float:
     """The cap that applied to the step (``Step.cap_kmh``), or its target for other steps."""
     cap = getattr(step, "cap_kmh", None)
     return float(cap) if cap is not None and math.isfinite(cap) else step.target_kmh
-
-
-def _planned_end_s(step: StepLike) -> float | None:
-    """Where a timed step ends on its own step clock (None: it ends on distance)."""
-    if step.kind is SegmentKind.TURNAROUND or step.duration_s is None:
-        return None
-    return step.duration_s
-
-
-def _planned_step_s(step: StepLike) -> float:
-    if step.duration_s is not None:
-        return step.duration_s
-    if step.distance_m is not None and step.target_kmh > 0:
-        return step.distance_m / (step.target_kmh / 3.6)
-    return 0.0
 
 
 def _view(step: StepLike) -> SegmentView:
