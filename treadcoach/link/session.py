@@ -568,14 +568,31 @@ class TreadmillLink:
             )
             failed.add_done_callback(_mark_retrieved)
             return failed
-        task = self._tg.create_task(
-            self._stop_round_trips(
-                StopPause(StopPauseParam.STOP), timeout_s, attempts, take_control=take_control
-            ),
-            name=f"link {self.name} stop",
-        )
-        task.add_done_callback(_mark_retrieved)
-        return task
+        # The outcome goes to the caller through this future, never into the link's task group:
+        # a refused Stop must not take the whole link down with it.
+        outcome: asyncio.Future[None] = loop.create_future()
+        outcome.add_done_callback(_mark_retrieved)
+
+        async def send() -> None:
+            try:
+                await self._stop_round_trips(
+                    StopPause(StopPauseParam.STOP), timeout_s, attempts, take_control=take_control
+                )
+            except TreadcoachError as error:
+                if not outcome.done():
+                    outcome.set_exception(error)
+            except BaseException:
+                if not outcome.done():
+                    outcome.set_exception(
+                        LinkError(self._address, "the link closed while stopping")
+                    )
+                raise
+            else:
+                if not outcome.done():
+                    outcome.set_result(None)
+
+        self._tg.create_task(send(), name=f"link {self.name} stop")
+        return outcome
 
     async def pause(self) -> None:
         """Pause (0x08 0x02). Drops queued commands like Stop, but waits for one in flight."""
