@@ -30,11 +30,20 @@ from treadcoach.coach.events import (
 )
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
-from treadcoach.coach.phases import PhaseMachine, Request, Trigger, public_phase
+from treadcoach.coach.phases import PhaseMachine, Request, SessionPhase, Trigger, public_phase
 from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.schedule import kind_phrase
 from treadcoach.coach.state import LinkState, SegmentView, SessionState
-from treadcoach.errors import CommandSuperseded, ControlLost, LimitsError, LinkError
+from treadcoach.errors import (
+    CommandSuperseded,
+    CommandTimeout,
+    ControlLost,
+    ControlRejected,
+    LimitsError,
+    LinkError,
+    StopRefused,
+)
+from treadcoach.ftms import ResultCode
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch, WatchLimits
 
@@ -43,6 +52,18 @@ __all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
 log = logging.getLogger(__name__)
 
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
+#: stops the user asked for: the link may request control to get them accepted (also after 0xFF)
+_USER_STOPS = frozenset(
+    {
+        StopReason.KEY,
+        StopReason.PEDAL,
+        StopReason.MQTT,
+        StopReason.QUIT,
+        StopReason.SIGINT,
+        StopReason.SIGTERM,
+        StopReason.SIGHUP,
+    }
+)
 #: what a remote may ask only when the user enabled remote control (invariant 5)
 _REMOTE_NEEDS_CONSENT = frozenset({Request.RESUME, Request.SPEED})
 _STANDSTILL_KMH = 0.2
@@ -122,7 +143,12 @@ class SessionConfig:
 
 
 class _SessionOver(Exception):
-    """Raised inside the task group to leave it once the session has stopped."""
+    """Raised inside a task group to leave it once the session (or its plan) is over."""
+
+
+async def _until(event: asyncio.Event) -> None:
+    await event.wait()
+    raise _SessionOver
 
 
 class SessionController:
@@ -168,6 +194,11 @@ class SessionController:
         self._stop_reason: StopReason | None = None
         self._stop_detail = ""
         self._stop_task: asyncio.Task[None] | None = None
+        self._stops: asyncio.TaskGroup | None = None  # owns the stop path
+        self._stop_sent: Awaitable[None] | None = None  # the link's Stop, once asked for
+        self._stop_asked_control = False
+        self._belt_unsure = False  # the belt may still be running after the session
+        self._plan_over = asyncio.Event()
         self._watch: BeltWatch | None = None
         # speed governor
         self._goal_kmh = 0.0
@@ -188,14 +219,12 @@ class SessionController:
         self._completed = False
         self._summary: Summary | None = None
         self._tg: asyncio.TaskGroup | None = None
-        self._coach_task: asyncio.Task[None] | None = None
-        self._governor_task: asyncio.Task[None] | None = None
 
     # --- SessionHandle --------------------------------------------------------------------
 
     @property
     def state(self) -> SessionState:
-        if self._t0 is not None and self._progress.step is not None and self._stop_task is None:
+        if self._t0 is not None and self._progress.step is not None and not self._phases.stopping:
             self._update(**self._live_fields(asyncio.get_running_loop().time()))
         if self._snapshot is None:
             self._snapshot = SessionState(
@@ -235,39 +264,60 @@ class SessionController:
             self._listeners.remove(listener)
 
     def request_stop(self, reason: StopReason, detail: str = "") -> None:
-        if self._stop_task is not None and not self._stop_failed():
-            log.info(
-                "stop already under way (%s); also asked: %s %s", self._stop_reason, reason, detail
-            )
-            return
+        """Stop now. In this very loop turn: the phase moves to stopping and ``link.stop()`` is
+        called, which moves the link's stop epoch and schedules the Stop write ahead of anything
+        queued (invariant 2). The rest of the stop path (events, waiting for standstill) runs in
+        a task of the stop group."""
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is running, so nothing to stop
             return
-        if self._phases.can(Trigger.STOP):
-            self._phases.fire(Trigger.STOP)
+        if self._phases.stopping:
+            self._stop_again(reason, detail)
+            return
+        self._phases.fire(Trigger.STOP)
         self._stop_reason = reason
         self._stop_detail = detail
+        self._update(stop_reason=reason, stop_detail=detail, target_kmh=0.0)
+        self._set_goal(0.0)
+        self._plan_over.set()  # nothing after a stop may announce a segment or command the belt
+        if self._watch is not None:
+            self._watch.disarm()
+        if reason is not StopReason.CONTROL_LOST:  # a parting 0xFF does not fight the console
+            self._send_stop(reason)
+        self._start_stop_path()
+
+    def _send_stop(self, reason: StopReason) -> None:
         link = self._link
-        sender: asyncio.Task[None] | None = None
-        if reason is not StopReason.CONTROL_LOST and link is not None:
-            # Stop goes to the transport first, in its own task created right here: nothing
-            # (recording, rendering, the plan) stands between the input and the write.
-            self._self_stop_until = loop.time() + 5.0
-            sender = loop.create_task(self._send_stop(link), name="treadcoach-stop-send")
-        self._stop_task = loop.create_task(
-            self._stop_now(reason, detail, sender), name="treadcoach-stop"
+        if link is None:
+            return  # still connecting: run() sends it as soon as the link is up
+        self._self_stop_until = asyncio.get_running_loop().time() + 5.0
+        # The user asked (key, pedal, MQTT, signal, quit): the link may ask for control to get
+        # this Stop accepted, also after 0xFF. Sent once: the link owns the retries.
+        self._stop_asked_control = reason in _USER_STOPS
+        self._stop_sent = link.stop(take_control=self._stop_asked_control)
+
+    def _stop_again(self, reason: StopReason, detail: str) -> None:
+        """A stop input while stopping. A user's stop after a parting one that did not ask for
+        control (0xFF, or no Stop sent at all) is sent; any other only adds to the log."""
+        if (
+            self._phases.phase is SessionPhase.STOPPING
+            and reason in _USER_STOPS
+            and not self._stop_asked_control
+            and self._link is not None
+        ):
+            log.info(
+                "stop (%s) after %s: sending Stop, asking for control", reason, self._stop_reason
+            )
+            self._send_stop(reason)
+            return
+        log.info(
+            "stop already under way (%s); also asked: %s %s", self._stop_reason, reason, detail
         )
 
-    def _stop_failed(self) -> bool:
-        """A previous stop task died: a new stop request must be able to try again."""
-        task = self._stop_task
-        return (
-            task is not None
-            and task.done()
-            and not task.cancelled()
-            and task.exception() is not None
-        )
+    def _start_stop_path(self) -> None:
+        if self._stops is not None and self._stop_task is None:
+            self._stop_task = self._stops.create_task(self._stop_path(), name="treadcoach-stop")
 
     def _refused(self, request: Request, source: StopReason | None = None) -> bool:
         """Whether ``request`` may not be acted on now (the phase table, and invariant 5)."""
@@ -278,7 +328,7 @@ class SessionController:
         ):
             log.warning("refused remote %s from %s: remote control is not enabled", request, source)
             return True
-        if self._stop_task is not None or not self._phases.allows(request):
+        if self._phases.stopping or not self._phases.allows(request):
             log.info("ignored %s in phase %s", request, self._phases.phase)
             return True
         return False
@@ -326,82 +376,95 @@ class SessionController:
         async with self._link_factory() as link:
             self._link = link
             self._check_belt_can_follow(link)
-            # Created once connected: a slow scan and connect is not stale telemetry.
-            self._watch = BeltWatch(self.config.watch, now=loop.time())
-            self._emit(
-                Connected(
-                    t=self._t(),
-                    device=link.name,
-                    address=link.address or "",
-                    simulated=self.config.simulated,
-                )
-            )
-            if self._phases.can(Trigger.CONNECTED):
-                self._phases.fire(Trigger.CONNECTED)
-            self._update(link=LinkState.CONNECTED)
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    self._tg = tg
-                    tg.create_task(self._read(link), name="treadcoach-reader")
-                    self._coach_task = tg.create_task(self._coach(), name="treadcoach-coach")
-                    self._governor_task = tg.create_task(
-                        self._governor(link), name="treadcoach-governor"
-                    )
-                    tg.create_task(self._watchdog(), name="treadcoach-watchdog")
-                    tg.create_task(self._until_done(), name="treadcoach-end")
-            except* _SessionOver:
-                pass
-            except* Exception as group:
-                # An exception in any task of the session is a way out like any other.
-                failure = group.exceptions[0]
-                log.error("session task failed: %s", _describe(failure))
-                log.debug("session task failure", exc_info=failure)
-                self._fault("error", _describe(failure))
-                self.request_stop(StopReason.ERROR, _describe(failure))
-            finally:
-                self._tg = None
-                if self._stop_task is None:
-                    self.request_stop(StopReason.QUIT, "the session was cancelled")
-                if self._stop_task is not None:
-                    # Shielded: a cancelled session still gets its Stop out.
+            # The stop path's group outlives the session's tasks: a failing or cancelled
+            # session still gets its Stop out and confirmed.
+            async with asyncio.TaskGroup() as stops:
+                self._stops = stops
+                try:
+                    await self._session(link)
+                finally:
+                    if not self._phases.stopping:
+                        self.request_stop(StopReason.QUIT, "the session was cancelled")
+                    elif (
+                        self._stop_sent is None and self._stop_reason is not StopReason.CONTROL_LOST
+                    ):
+                        assert self._stop_reason is not None
+                        self._send_stop(self._stop_reason)  # asked while connecting
+                    self._start_stop_path()
+                    assert self._stop_task is not None
                     await asyncio.shield(self._stop_task)
+            self._stops = None
+        if not getattr(link, "belt_stopped_on_exit", True):
+            self._belt_may_be_running(
+                "belt_may_be_running",
+                "treadcoach could not confirm the belt stopped before it let go of the treadmill",
+            )
         self._summary = self._make_summary()
         self._emit(self._summary)
         return self._summary
 
-    async def _until_done(self) -> None:
-        await self._done.wait()
-        raise _SessionOver
+    async def _session(self, link: Link) -> None:
+        """The session's tasks: the link reader, and the plan unless a stop came first."""
+        loop = asyncio.get_running_loop()
+        # Created once connected: a slow scan and connect is not stale telemetry.
+        self._watch = BeltWatch(self.config.watch, now=loop.time())
+        self._emit(
+            Connected(
+                t=self._t(),
+                device=link.name,
+                address=link.address or "",
+                simulated=self.config.simulated,
+            )
+        )
+        if self._phases.can(Trigger.CONNECTED):
+            self._phases.fire(Trigger.CONNECTED)
+        self._update(link=LinkState.CONNECTED)
+        if self._phases.stopping:
+            return  # stopped while connecting: the plan never starts
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tg.create_task(self._read(link), name="treadcoach-reader")
+                tg.create_task(self._plan(link), name="treadcoach-plan")
+                tg.create_task(_until(self._done), name="treadcoach-end")
+        except* _SessionOver:
+            pass
+        except* Exception as group:
+            # An exception in any task of the session is a way out like any other.
+            failure = group.exceptions[0]
+            log.error("session task failed: %s", _describe(failure))
+            log.debug("session task failure", exc_info=failure)
+            self._fault("error", _describe(failure))
+            self.request_stop(StopReason.ERROR, _describe(failure))
+        finally:
+            self._tg = None
+
+    async def _plan(self, link: Link) -> None:
+        """The plan walker, the speed governor and the watchdog: over at the first stop."""
+        try:
+            async with asyncio.TaskGroup() as plan:
+                plan.create_task(self._coach(), name="treadcoach-coach")
+                plan.create_task(self._governor(link), name="treadcoach-governor")
+                plan.create_task(self._watchdog(), name="treadcoach-watchdog")
+                plan.create_task(_until(self._plan_over), name="treadcoach-plan-end")
+        except* _SessionOver:
+            pass
 
     # --- the stop path --------------------------------------------------------------------
 
-    async def _stop_now(
-        self, reason: StopReason, detail: str, sender: asyncio.Task[None] | None
-    ) -> None:
+    async def _stop_path(self) -> None:
+        reason = self._stop_reason
+        assert reason is not None
         try:
-            self._goal_kmh = 0.0
-            self._goal_changed.set()
-            if self._watch is not None:
-                self._watch.disarm()
-            # Nothing after a stop may announce a segment, cue a countdown or command the belt.
-            for task in (self._coach_task, self._governor_task):
-                if task is not None and task is not asyncio.current_task():
-                    task.cancel()
-            self._update(
-                stop_reason=reason,
-                stop_detail=detail,
-                target_kmh=0.0,
-                turnaround_countdown_s=None,
-            )
-            self._emit(Stop(t=self._t(), reason=reason, detail=detail))
+            self._update(turnaround_countdown_s=None)
+            self._emit(Stop(t=self._t(), reason=reason, detail=self._stop_detail))
             if reason is not StopReason.PLAN_END:
-                self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
+                self._emit(Cue(t=self._t(), text=_stop_cue(reason, self._stop_detail), kind="stop"))
             link = self._link
-            if sender is not None and link is not None:
-                await sender
-                if reason is not StopReason.STALE:
+            if link is not None and self._stop_sent is not None:
+                if await self._stop_accepted(link) and reason is not StopReason.STALE:
                     await self._await_belt_stopped(link)
-            elif reason is StopReason.DISCONNECT and link is not None:
+            elif link is not None and reason is StopReason.DISCONNECT:
                 await self._await_reconnect_stop(link)
         finally:
             self._phases.fire(
@@ -409,6 +472,53 @@ class SessionController:
             )
             self._update()
             self._done.set()
+
+    async def _stop_accepted(self, link: Link) -> bool:
+        """Wait for the Stop the link is sending; True once the machine accepted it."""
+        while True:
+            sent = self._stop_sent
+            assert sent is not None
+            try:
+                await sent
+            except (StopRefused, ControlLost, ControlRejected, CommandTimeout) as exc:
+                if sent is not self._stop_sent:
+                    continue  # a user's stop replaced a parting one: wait for that
+                refused = isinstance(exc, (StopRefused, ControlLost)) or (
+                    isinstance(exc, ControlRejected)
+                    and exc.result_code == ResultCode.CONTROL_NOT_PERMITTED
+                )
+                self._belt_may_be_running(
+                    "stop_refused" if refused else "stop_failed",
+                    f"the treadmill {'refused' if refused else 'did not confirm'} Stop ({exc})",
+                )
+                return False
+            except LinkError as exc:
+                if sent is not self._stop_sent:
+                    continue
+                # The link is down: it stops the belt first thing on reconnect. Wait for that.
+                log.info("stop: %s", exc)
+                await self._await_reconnect_stop(link)
+                return link.connected  # then confirm the standstill like any other stop
+            if sent is self._stop_sent:
+                return True
+
+    def _belt_may_be_running(self, kind: str, detail: str) -> None:
+        """Say loudly that the belt may still be running: a fault, a stop cue, the stop detail
+        and the summary."""
+        self._belt_unsure = True
+        self._fault(kind, f"{detail}: the belt may still be running")
+        self._emit(
+            Cue(
+                t=self._t(),
+                text="The treadmill did not stop: use the treadmill's stop button",
+                kind="stop",
+            )
+        )
+        stop_detail = "; ".join(
+            part for part in (self._stop_detail, f"{detail}: the belt may still be running") if part
+        )
+        self._stop_detail = stop_detail
+        self._update(stop_detail=stop_detail)
 
     async def _await_belt_stopped(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
@@ -436,20 +546,6 @@ class SessionController:
             + (f" (belt at {speed:.1f} km/h)" if speed is not None else "")
             + ": check the treadmill",
         )
-
-    async def _send_stop(self, link: Link) -> None:
-        for attempt in range(3):
-            if not link.connected:
-                # The link is down: it stops the belt first thing on reconnect. Wait for that.
-                await self._await_reconnect_stop(link)
-                return
-            try:
-                await link.stop()
-                return
-            except Exception as exc:  # any failure here must not end the stop path
-                log.warning("stop attempt %d failed: %s", attempt + 1, exc)
-                self._fault("stop_failed", str(exc) or type(exc).__name__)
-        log.error("the treadmill did not confirm Stop")
 
     async def _await_reconnect_stop(self, link: Link) -> None:
         """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
@@ -505,7 +601,7 @@ class SessionController:
             self._judge(loop.time())
 
     def _judge(self, now: float) -> None:
-        if self._watch is None or self._stop_task is not None:
+        if self._watch is None or self._phases.stopping:
             return
         # Paused, the belt must still come to rest (and not run away); some machines send no
         # data while paused, so silence is not judged then.
@@ -517,7 +613,7 @@ class SessionController:
     async def _governor(self, link: Link) -> None:
         """Moves the commanded speed toward the goal in ramp steps (invariant 4)."""
         while True:
-            if self._stop_task is not None:
+            if self._phases.stopping:
                 return
             # Cleared before looking, so a goal set from here on (even mid-command) wakes us.
             self._goal_changed.clear()
@@ -530,7 +626,7 @@ class SessionController:
                 if not self._belt_started:
                     await link.start()
                     self._belt_started = True
-                    if self._stop_task is not None or epoch != self._epoch or self._phases.holding:
+                    if self._phases.stopping or epoch != self._epoch or self._phases.holding:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
             except ControlLost:
@@ -538,10 +634,10 @@ class SessionController:
             except CommandSuperseded:
                 # A Stop or Pause overtook this command: after a Stop there is nothing left to
                 # govern; after a Pause the loop waits for the resume.
-                if self._stop_task is not None:
+                if self._phases.stopping:
                     return
                 continue
-            if self._stop_task is not None:
+            if self._phases.stopping:
                 return
             if epoch == self._epoch:  # no new step or pause took over while we waited
                 self._commanded_kmh = nxt
@@ -586,7 +682,7 @@ class SessionController:
         queued for the previous step is replaced; one in flight lands first. The belt's own
         deceleration does the slowing."""
         link = self._link
-        if link is None or not self._belt_started or self._stop_task is not None:
+        if link is None or not self._belt_started or self._phases.stopping:
             return
         try:
             sent = await self._command_speed(link, step.target_kmh)
@@ -609,6 +705,7 @@ class SessionController:
             # clock starts at the boundary, so lateness never accumulates over a plan.
             overshoot = self._progress.overshoot(asyncio.get_running_loop().time())
         self._progress.close_step(asyncio.get_running_loop().time())
+        self._check_live()
         self._completed = True
         self.request_stop(StopReason.PLAN_END, "plan complete")
 
@@ -621,6 +718,7 @@ class SessionController:
             await self._lower_to(step)
         self._progress.enter(step.index, now, running=not self._phases.holding, carried_s=carried_s)
         nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
+        self._check_live()
         self._announced_index = step.index
         self._phases.fire(Trigger.STEP)
         self._emit(
@@ -690,6 +788,7 @@ class SessionController:
             begin = self._progress.elapsed(loop.time())
             self._progress.countdown_end = begin + countdown
             for whole in range(countdown, 0, -1):
+                self._check_live()
                 self._emit(
                     Cue(
                         t=self._t(),
@@ -769,14 +868,17 @@ class SessionController:
             return  # a Stop overtook the Pause: the stop path has the belt
         except Exception as exc:
             # A pause that did not happen must not leave the belt running unwatched: stop.
+            if self._phases.can(Trigger.PAUSE_FAILED):
+                self._phases.fire(Trigger.PAUSE_FAILED)
             self._fault("pause_failed", str(exc) or type(exc).__name__)
             self.request_stop(source, f"the treadmill refused Pause ({exc}); stopped instead")
             return
+        if not self._phases.can(Trigger.PAUSE_DONE):
+            return  # a stop (or 0xFF) came while the Pause was on its way: it has the belt
+        self._phases.fire(Trigger.PAUSE_DONE)
         self._commanded_kmh = 0.0
         self._belt_started = False
         self._commanded(0.0)
-        if self._phases.can(Trigger.PAUSE_DONE):
-            self._phases.fire(Trigger.PAUSE_DONE)
         self._update(cue="Paused")
         self._emit(Cue(t=self._t(), text=f"Paused ({source.value})", kind="info"))
 
@@ -784,7 +886,7 @@ class SessionController:
         detail = "the treadmill console or another app took control"
         self._fault("control_lost", detail)
         self._update(link=LinkState.NO_CONTROL)
-        if self.config.end_on_control_lost or self._stop_task is not None:
+        if self.config.end_on_control_lost or self._phases.stopping:
             self.request_stop(
                 StopReason.CONTROL_LOST, f"{detail}; treadcoach stopped sending commands"
             )
@@ -826,6 +928,11 @@ class SessionController:
 
     # --- helpers --------------------------------------------------------------------------
 
+    def _check_live(self) -> None:
+        """The plan walker stops short of announcing anything once a stop was requested."""
+        if self._phases.stopping:
+            raise _SessionOver
+
     def _step(self) -> StepLike | None:
         index = self._progress.index
         return self._steps[index] if 0 <= index < len(self._steps) else None
@@ -841,7 +948,7 @@ class SessionController:
             except LinkError as exc:
                 self._fault("command_failed", str(exc))
 
-        if self._tg is None or self._stop_task is not None:
+        if self._tg is None or self._phases.stopping:
             coro.close()  # the session is over or stopping: nothing left to command
             return
         self._tg.create_task(guarded())
@@ -878,6 +985,7 @@ class SessionController:
             backward_s=round(self._progress.backward_s + self._progress.open_backward_s(now), 1),
             backward_distance_m=round(self._progress.backward_distance_m, 1),
             stop_reason=self._stop_reason,
+            belt_may_be_running=self._belt_unsure,
         )
 
 
