@@ -74,11 +74,16 @@ class RecordingClient(SimBleakClient):
     """The simulator's bleak backend, recording each control-point write (bleak's own seam)."""
 
     log: ClassVar[list[tuple[float, bytes]]] = []
+    #: called with each write just before the treadmill gets it (to make things happen while
+    #: a command is in flight); cleared by run_session
+    before_write: ClassVar[Callable[[bytes], None] | None] = None
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: Any, response: bool
     ) -> None:
         RecordingClient.log.append((asyncio.get_running_loop().time(), bytes(data)))
+        if RecordingClient.before_write is not None:
+            RecordingClient.before_write(bytes(data))
         await super().write_gatt_char(characteristic, data, response)
 
 
@@ -132,6 +137,7 @@ def run_session(
     steps = steps or plan_steps()
     result = Run()
     RecordingClient.log = []
+    RecordingClient.before_write = None
 
     async def scenario() -> None:
         t0 = asyncio.get_running_loop().time()

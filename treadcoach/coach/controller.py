@@ -630,7 +630,10 @@ class SessionController:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
             except ControlLost:
-                return  # the console took over: the reader reports it; we command no more
+                # The console took over: the reader holds the plan (or stops the session). Wait
+                # for what comes next -- control back, or the stop -- and command nothing.
+                await self._goal_changed.wait()
+                continue
             except CommandSuperseded:
                 # A Stop or Pause overtook this command: after a Stop there is nothing left to
                 # govern; after a Pause the loop waits for the resume.
@@ -639,8 +642,10 @@ class SessionController:
                 continue
             if self._phases.stopping:
                 return
-            if epoch == self._epoch:  # no new step or pause took over while we waited
-                self._commanded_kmh = nxt
+            if epoch == self._epoch:  # no new step, pause or 0xFF took over while we waited
+                # Never above the step's ceiling: from a belt above the cap (the console's speed)
+                # the first command is the cap itself, and the ramp is then done.
+                self._commanded_kmh = min(nxt, self._ceiling(link))
                 self._commanded(sent)
             if self._goal_changed.is_set():
                 continue
@@ -651,6 +656,14 @@ class SessionController:
     def _commanded(self, kmh: float) -> None:
         if self._watch is not None:
             self._watch.commanded(kmh, now=asyncio.get_running_loop().time())
+
+    def _ceiling(self, link: Link) -> float:
+        step = self._step()
+        if step is None:
+            return math.inf
+        return governor.speed_bounds(
+            step.target_kmh, _safety_cap(step), _belt_minimum(link)
+        ).ceiling_kmh
 
     async def _command_speed(self, link: Link, kmh: float) -> float:
         # The current step's target is its cap (invariant 1): the link's rounding to the belt's
@@ -826,7 +839,11 @@ class SessionController:
     # --- what happened --------------------------------------------------------------------
 
     def _on_telemetry(self, data: Any, now: float) -> None:
-        self._progress.telemetry(data.speed_kmh, data.distance_m, now)
+        # While the console has the belt (0xFF) its metres are not the plan's: a distance
+        # segment holds like a timed one.
+        self._progress.telemetry(
+            data.speed_kmh, data.distance_m, now, counts=self._phases.phase is not SessionPhase.HELD
+        )
         speed = self._odometer.speed_kmh
         self._telemetry_seen.set()
         if self._watch is not None:
@@ -908,10 +925,20 @@ class SessionController:
         )
 
     async def _take_control_back(self) -> None:
-        assert self._link is not None
-        await self._link.request_control()
-        self._commanded_kmh = 0.0
+        link = self._link
+        assert link is not None
+        await link.request_control()
+        if not self._phases.can(Trigger.CONTROL_BACK):
+            return  # a stop came while Request Control was out
+        # Carry on from wherever the console left the belt: the governor ramps from its speed
+        # now (down to a lower cap at once), and the watchdog judges from there -- no instant
+        # overspeed for a speed the console set, no belt left unwatched.
+        speed = link.belt_speed_kmh
+        self._commanded_kmh = speed if speed is not None else self._odometer.speed_kmh
         self._belt_started = False  # start() itself never starts a belt that already runs
+        self._epoch += 1  # a command from before 0xFF does not overwrite this
+        if self._watch is not None:
+            self._watch.rearm(now=asyncio.get_running_loop().time())
         self._update(link=LinkState.CONNECTED)
         await self._resume_belt(StopReason.KEY, Trigger.CONTROL_BACK)
 
