@@ -776,16 +776,18 @@ class SessionController:
 
     async def _turnaround(self, step: StepLike) -> None:
         """Slow to turnaround speed, then count down (>= 5 s) into the new direction."""
-        tol = self.config.watch.follow_tolerance_kmh
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.config.turnaround_settle_max_s):
-                while self._odometer.speed_kmh > step.target_kmh + tol:
-                    await self._wait_telemetry()
-        except TimeoutError:
-            log.warning(
-                "belt did not slow to %.1f km/h in time; counting down anyway", step.target_kmh
+        if not await self._settled(step):
+            # Never count down -- and never start the next step -- on a belt that is still
+            # too fast: stop it and say which turnaround it would not slow for (invariant 4).
+            limit = self.config.turnaround_settle_max_s
+            detail = (
+                f"the belt did not slow to the turnaround's {step.target_kmh:g} km/h within "
+                f"{limit:g} s (still {self._odometer.speed_kmh:.1f} km/h): stopped before the turn"
             )
+            self._fault("belt_did_not_slow", detail)
+            self.request_stop(StopReason.OVERSPEED, detail)
+            self._check_live()
         nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
         direction = kind_phrase(nxt.kind) if nxt is not None else "the next segment"
         countdown = self.config.turnaround_countdown_s
@@ -816,6 +818,24 @@ class SessionController:
             else:
                 break
         self._progress.countdown_end = None
+
+    async def _settled(self, step: StepLike) -> bool:
+        """Wait (at most the settle time, on the step clock) for the belt to slow to the
+        turnaround's speed; False if it did not."""
+        loop = asyncio.get_running_loop()
+        fast = step.target_kmh + self.config.watch.follow_tolerance_kmh
+        until = self._progress.elapsed(loop.time()) + self.config.turnaround_settle_max_s
+        while self._odometer.speed_kmh > fast:
+            if self._phases.holding:
+                await self._resumed.wait()
+                continue
+            left = until - self._progress.elapsed(loop.time())
+            if left <= EPSILON_S:
+                return False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._wait_telemetry()
+        return True
 
     async def _wait_step_time(self, until_s: float) -> None:
         """Wait until the step clock reads ``until_s``; the step clock stops while held."""

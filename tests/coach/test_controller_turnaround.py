@@ -1,0 +1,23 @@
+"""Turnarounds (issue 12 d, m): no lower-capped step starts with the belt above its cap."""
+
+from __future__ import annotations
+
+from controller_rig import run_session
+
+from treadcoach.coach.controller import SessionConfig
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.safety.reasons import StopReason
+
+
+def test_a_belt_that_has_not_slowed_when_the_turnaround_settle_time_ends_is_stopped() -> None:
+    # the belt ignores the turnaround's 1 km/h from 59 s on; the settle time (5 s) ends before
+    # the watchdog's own deadline would
+    config = SessionConfig(plan_name="short", simulated=True, turnaround_settle_max_s=5.0)
+    run = run_session(faults=("ignore_speed@59",), config=config)
+    assert "belt_did_not_slow" in run.faults()
+    fault = next(f for f in run.of("fault") if f.kind == "belt_did_not_slow")
+    assert "turnaround" in fault.detail
+    assert run.stop.reason is StopReason.OVERSPEED
+    assert not run.cues("countdown"), "counted down with the belt above the turnaround speed"
+    assert not [e for e in run.of("segment") if e.kind is SegmentKind.BACKWARD_WALK]
+    assert run.belt_target_kmh == 0.0
