@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from controller_rig import run_session
 
 from treadcoach.coach.controller import SessionConfig
 from treadcoach.coach.kinds import SegmentKind
+from treadcoach.config import load_settings
+from treadcoach.errors import ConfigError
 from treadcoach.safety.reasons import StopReason
 
 
@@ -21,3 +26,14 @@ def test_a_belt_that_has_not_slowed_when_the_turnaround_settle_time_ends_is_stop
     assert not run.cues("countdown"), "counted down with the belt above the turnaround speed"
     assert not [e for e in run.of("segment") if e.kind is SegmentKind.BACKWARD_WALK]
     assert run.belt_target_kmh == 0.0
+
+
+def test_turnaround_kmh_zero_is_refused_with_a_message_naming_it(tmp_path: Path) -> None:
+    # documented as "pause the belt to turn", but the schedule raised it to 0.5 km/h in silence:
+    # a turnaround keeps the belt moving (see coach/schedule.py), so 0 is refused, not altered
+    devices = tmp_path / "devices.toml"
+    devices.write_text("[limits]\nturnaround_kmh = 0\n")
+    with pytest.raises(
+        ConfigError, match=r"line 2, limits\.turnaround_kmh: must be greater than 0, got 0"
+    ):
+        load_settings(devices)
