@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from treadcoach.coach.governor import Ramp, SpeedBounds, clamp, next_speed, settled, speed_bounds
+from treadcoach.coach.governor import (
+    Governor,
+    Ramp,
+    SpeedBounds,
+    check_belt_can_follow,
+    clamp,
+    next_speed,
+    settled,
+    speed_bounds,
+)
+from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.schedule import Step
+from treadcoach.errors import LimitsError
 
 RAMP = Ramp(up_kmh_per_s=1.0, down_kmh_per_s=2.0, interval_s=1.0)
 
@@ -55,3 +67,39 @@ def test_clamp_never_leaves_the_bounds(kmh: float, expected: float) -> None:
 def test_settled_absorbs_float_noise_only() -> None:
     assert settled(4.8, 4.8 + 1e-9)
     assert not settled(4.8, 4.81)
+
+
+def test_a_command_overtaken_by_a_new_epoch_does_not_count() -> None:
+    gov = Governor(RAMP, goal_kmh=4.0)
+    assert gov.next_command() == 1.0
+    epoch = gov.epoch
+    gov.new_epoch()  # a new step or a pause landed while the command was in flight
+    assert not gov.landed(1.0, epoch=epoch, ceiling_kmh=4.0)
+    assert gov.commanded_kmh == 0.0
+
+
+def test_control_back_ramps_from_the_console_speed_and_lands_on_the_cap() -> None:
+    gov = Governor(RAMP, goal_kmh=4.0, commanded_kmh=4.0, belt_started=True)
+    gov.take_over(8.0)  # the console left the belt at 8 km/h
+    assert not gov.belt_started
+    first = gov.next_command()
+    assert first == 6.0  # the ramp's step; the shell clamps what it writes to the cap (4.0)
+    assert gov.landed(first, epoch=gov.epoch, ceiling_kmh=4.0)
+    assert gov.commanded_kmh == 4.0
+    assert gov.next_command() is None  # at the goal: no second write of the cap
+
+
+def test_a_step_capped_below_the_belt_minimum_refuses_the_session() -> None:
+    steps = [
+        Step(
+            index=0,
+            kind=SegmentKind.BACKWARD_WALK,
+            target_kmh=0.5,
+            duration_s=60,
+            distance_m=None,
+            cap_kmh=0.5,
+        )
+    ]
+    with pytest.raises(LimitsError, match=r"cannot run slower than 0\.8 km/h"):
+        check_belt_can_follow(steps, 0.8, "SimTread")
+    check_belt_can_follow(steps, None, "SimTread")  # minimum unknown: nothing to refuse

@@ -1,9 +1,15 @@
-"""The session controller: walks the expanded plan on the loop clock and drives the belt.
+"""The session controller: the asyncio shell that walks the plan and drives the belt.
 
-The only place that joins the plan, the link and the safety rules. One ``asyncio.TaskGroup`` owns
-the link reader, the coach (plan walker), the speed governor and the watchdog; leaving the group is
-how a session ends. Every way out goes through :meth:`SessionController.request_stop`, which hands
-Stop to the transport before anything else happens (DESIGN.md invariant 2).
+The decisions live in pure modules -- ``phases`` (where the session is, which request is allowed
+when), ``governor`` (the next speed and its bounds), ``progress`` (step clock, distance,
+countdowns), ``reactions`` (what each link event means), ``announce`` (what the stream says) and
+``safety.watchdog`` -- and this class only waits, asks them, and does what they say.
+
+Tasks and their owners: the stop group (outlives everything else: a failing or cancelled session
+still gets its Stop out and confirmed) owns the stop path; the session group owns the link reader
+and the plan; the plan group owns the walker, the governor and the watchdog, and ends at the first
+stop. Every way out goes through :meth:`SessionController.request_stop`, which hands Stop to the
+link in the caller's loop turn (DESIGN.md invariant 2).
 """
 
 from __future__ import annotations
@@ -12,143 +18,44 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from treadcoach.coach import governor
-from treadcoach.coach.events import (
-    Connected,
-    Cue,
-    Event,
-    Fault,
-    SegmentStarted,
-    Stop,
-    Summary,
-    Telemetry,
-)
+from treadcoach.coach import announce, governor, reactions
+from treadcoach.coach.events import Connected, Cue, Event, Fault, Stop, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.phases import PhaseMachine, Request, SessionPhase, Trigger, public_phase
+from treadcoach.coach.ports import Link, SessionConfig, StepLike
 from treadcoach.coach.progress import EPSILON_S, Progress
-from treadcoach.coach.schedule import kind_phrase
-from treadcoach.coach.state import LinkState, SegmentView, SessionState
-from treadcoach.errors import (
-    CommandSuperseded,
-    CommandTimeout,
-    ControlLost,
-    ControlRejected,
-    LimitsError,
-    LinkError,
-    StopRefused,
-)
-from treadcoach.ftms import ResultCode
+from treadcoach.coach.state import LinkState, SessionState
+from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
 from treadcoach.safety.reasons import StopReason
-from treadcoach.safety.watchdog import BeltWatch, WatchLimits
+from treadcoach.safety.stop import USER_STOPS, stop_failure
+from treadcoach.safety.watchdog import BeltWatch
 
 __all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
 
 log = logging.getLogger(__name__)
 
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
-#: stops the user asked for: the link may request control to get them accepted (also after 0xFF)
-_USER_STOPS = frozenset(
-    {
-        StopReason.KEY,
-        StopReason.PEDAL,
-        StopReason.MQTT,
-        StopReason.QUIT,
-        StopReason.SIGINT,
-        StopReason.SIGTERM,
-        StopReason.SIGHUP,
-    }
-)
 #: what a remote may ask only when the user enabled remote control (invariant 5)
 _REMOTE_NEEDS_CONSENT = frozenset({Request.RESUME, Request.SPEED})
 _STANDSTILL_KMH = 0.2
+#: a "stopped by user" status this soon after our own Stop or Pause is its echo
+_OWN_STOP_ECHO_S = 5.0
+#: how often the stop path looks at the link while it waits (standstill, reconnect)
+_POLL_S = 0.25
 
 
-class StepLike(Protocol):
-    """What the controller needs of an expanded plan step (``coach.schedule.Step``)."""
-
-    @property
-    def index(self) -> int: ...
-    @property
-    def kind(self) -> SegmentKind: ...
-    @property
-    def target_kmh(self) -> float: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def distance_m(self) -> float | None: ...
-    @property
-    def incline_pct(self) -> float | None: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def cue(self) -> str | None: ...
-
-
-class Link(Protocol):
-    """What the controller needs of ``treadcoach.link.TreadmillLink``."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def address(self) -> str | None: ...
-    @property
-    def connected(self) -> bool: ...
-    @property
-    def belt_running(self) -> bool | None: ...
-    @property
-    def belt_speed_kmh(self) -> float | None: ...
-
-    def events(self) -> AsyncIterator[Any]: ...
-    async def start(self) -> bool: ...
-    def stop(self, *, take_control: bool = False) -> Awaitable[None]: ...
-    async def pause(self) -> None: ...
-    async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float: ...
-    async def set_incline(self, pct: float) -> float: ...
-    async def request_control(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    plan_name: str = ""
-    watch: WatchLimits = field(default_factory=WatchLimits)
-    # Commanded speed moves toward each new target at these rates (invariant 4): a person on the
-    # belt feels a ramp, never a jump.
-    ramp_up_kmh_per_s: float = 1.0
-    ramp_down_kmh_per_s: float = 2.0
-    governor_interval_s: float = 1.0
-    # Direction changes (invariant 3): slow to turnaround speed, then count down >= 5 s.
-    turnaround_countdown_s: int = 5
-    turnaround_settle_max_s: float = 20.0
-    # After the link drops, how long to wait for it to come back and stop the belt.
-    reconnect_grace_s: float = 30.0
-    # Watchdog period; speed rules are also checked on every telemetry record.
-    tick_s: float = 0.5
-    # After Stop, how long to keep listening for the belt to report standstill.
-    stop_confirm_s: float = 15.0
-    # Invariant 5: a remote may stop or pause; resume/speed only when the user enabled it.
-    remote_control: bool = False
-    # A headless session ends when the console takes control (0xFF); the TUI instead holds the
-    # plan and offers to take control back (request_control_back).
-    end_on_control_lost: bool = True
-    # "device": use the treadmill's Total Distance; "integrated": integrate speed (default:
-    # some machines report a lifetime odometer, see ftms-quirks.md).
-    distance_source: str = "integrated"
-    simulated: bool = False
-
-
-class _SessionOver(Exception):
+class _Over(Exception):
     """Raised inside a task group to leave it once the session (or its plan) is over."""
 
 
 async def _until(event: asyncio.Event) -> None:
     await event.wait()
-    raise _SessionOver
+    raise _Over
 
 
 class SessionController:
@@ -169,6 +76,7 @@ class SessionController:
         self._steps = list(steps)
         self.config = config = config or SessionConfig()
         self._planned_backward_s = planned_backward_s
+        # the pure cores
         self._phases = PhaseMachine()
         self._progress = Progress(
             self._steps,
@@ -177,12 +85,14 @@ class SessionController:
             distance_source=config.distance_source,
         )
         self._odometer = self._progress.odometer
-        self._ramp = governor.Ramp(
-            config.ramp_up_kmh_per_s, config.ramp_down_kmh_per_s, config.governor_interval_s
+        self._gov = governor.Governor(
+            governor.Ramp(
+                config.ramp_up_kmh_per_s, config.ramp_down_kmh_per_s, config.governor_interval_s
+            )
         )
+        self._watch: BeltWatch | None = None  # created once connected
+        # what renderers read: display fields, frozen into a snapshot when read
         self._listeners: list[EventListener] = []
-        # Renderers read ``state`` a few times a second while the controller changes fields on
-        # every tick: keep the display fields mutable and build the frozen snapshot when read.
         self._fields: dict[str, Any] = {
             "plan_name": config.plan_name,
             "segment_count": len(self._steps),
@@ -190,60 +100,47 @@ class SessionController:
         self._snapshot: SessionState | None = None
         self._link: Link | None = None
         self._t0: float | None = None
-        self._done = asyncio.Event()
+        self._announced_index: int | None = None  # the step the event stream has announced
+        self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
+        self._own_stop_until = 0.0
+        self._last_bad_frame_at = -math.inf
+        self._completed = False
+        self._summary: Summary | None = None
+        # the stop path
         self._stop_reason: StopReason | None = None
         self._stop_detail = ""
-        self._stop_task: asyncio.Task[None] | None = None
-        self._stops: asyncio.TaskGroup | None = None  # owns the stop path
         self._stop_sent: Awaitable[None] | None = None  # the link's Stop, once asked for
         self._stop_asked_control = False
         self._belt_unsure = False  # the belt may still be running after the session
+        # task owners, and the events the tasks wait on
+        self._stops: asyncio.TaskGroup | None = None
+        self._stop_task: asyncio.Task[None] | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._done = asyncio.Event()
         self._plan_over = asyncio.Event()
-        self._watch: BeltWatch | None = None
-        # speed governor
-        self._goal_kmh = 0.0
-        self._commanded_kmh = 0.0
         self._goal_changed = asyncio.Event()
-        # Bumped by every new step and pause: a speed command that was in flight across one
-        # does not overwrite what the new step or the pause set.
-        self._epoch = 0
-        self._announced_index: int | None = None  # the step the event stream has announced
-        self._belt_started = False
-        # the plan walker's wake-ups
         self._resumed = asyncio.Event()
         self._held = asyncio.Event()
         self._telemetry_seen = asyncio.Event()
-        self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
-        self._self_stop_until = 0.0  # status "stopped by user" before this is our own echo
-        self._last_bad_frame_fault = -1e9
-        self._completed = False
-        self._summary: Summary | None = None
-        self._tg: asyncio.TaskGroup | None = None
 
     # --- SessionHandle --------------------------------------------------------------------
 
     @property
     def state(self) -> SessionState:
         if self._t0 is not None and self._progress.step is not None and not self._phases.stopping:
-            self._update(**self._live_fields(asyncio.get_running_loop().time()))
-        if self._snapshot is None:
-            self._snapshot = SessionState(
-                phase=public_phase(
-                    self._phases.phase, plan_end=self._stop_reason is StopReason.PLAN_END
-                ),
-                **self._fields,
+            now = asyncio.get_running_loop().time()
+            position = self._progress.position(now)
+            self._update(
+                elapsed_s=now - self._t0,
+                remaining=position.remaining,
+                turnaround_countdown_s=position.countdown_s,
+                progress=position.fraction,
             )
+        if self._snapshot is None:
+            plan_end = self._stop_reason is StopReason.PLAN_END
+            phase = public_phase(self._phases.phase, plan_end=plan_end)
+            self._snapshot = SessionState(phase=phase, **self._fields)
         return self._snapshot
-
-    def _live_fields(self, now: float) -> dict[str, Any]:
-        """Clock-derived fields, computed when read (the walker sleeps to boundaries)."""
-        position = self._progress.position(now)
-        return {
-            "elapsed_s": now - (self._t0 or now),
-            "remaining": position.remaining,
-            "turnaround_countdown_s": position.countdown_s,
-            "progress": position.fraction,
-        }
 
     @property
     def summary(self) -> Summary | None:
@@ -264,10 +161,9 @@ class SessionController:
             self._listeners.remove(listener)
 
     def request_stop(self, reason: StopReason, detail: str = "") -> None:
-        """Stop now. In this very loop turn: the phase moves to stopping and ``link.stop()`` is
-        called, which moves the link's stop epoch and schedules the Stop write ahead of anything
-        queued (invariant 2). The rest of the stop path (events, waiting for standstill) runs in
-        a task of the stop group."""
+        """Stop now. In this very loop turn the phase moves to stopping and ``link.stop()`` is
+        called: the link's stop epoch moves and the Stop write is scheduled ahead of anything
+        queued. The rest (events, waiting for standstill) is the stop group's task."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is running, so nothing to stop
@@ -276,8 +172,7 @@ class SessionController:
             self._stop_again(reason, detail)
             return
         self._phases.fire(Trigger.STOP)
-        self._stop_reason = reason
-        self._stop_detail = detail
+        self._stop_reason, self._stop_detail = reason, detail
         self._update(stop_reason=reason, stop_detail=detail, target_kmh=0.0)
         self._set_goal(0.0)
         self._plan_over.set()  # nothing after a stop may announce a segment or command the belt
@@ -291,18 +186,18 @@ class SessionController:
         link = self._link
         if link is None:
             return  # still connecting: run() sends it as soon as the link is up
-        self._self_stop_until = asyncio.get_running_loop().time() + 5.0
-        # The user asked (key, pedal, MQTT, signal, quit): the link may ask for control to get
-        # this Stop accepted, also after 0xFF. Sent once: the link owns the retries.
-        self._stop_asked_control = reason in _USER_STOPS
+        self._own_stop_until = asyncio.get_running_loop().time() + _OWN_STOP_ECHO_S
+        # The user asked: the link may ask for control to get this Stop accepted, also after
+        # 0xFF. Sent once: the link owns the retries.
+        self._stop_asked_control = reason in USER_STOPS
         self._stop_sent = link.stop(take_control=self._stop_asked_control)
 
     def _stop_again(self, reason: StopReason, detail: str) -> None:
-        """A stop input while stopping. A user's stop after a parting one that did not ask for
-        control (0xFF, or no Stop sent at all) is sent; any other only adds to the log."""
+        """A stop input while stopping: a user's stop after a parting one that did not ask for
+        control (0xFF) is sent; any other only adds to the log."""
         if (
             self._phases.phase is SessionPhase.STOPPING
-            and reason in _USER_STOPS
+            and reason in USER_STOPS
             and not self._stop_asked_control
             and self._link is not None
         ):
@@ -310,10 +205,8 @@ class SessionController:
                 "stop (%s) after %s: sending Stop, asking for control", reason, self._stop_reason
             )
             self._send_stop(reason)
-            return
-        log.info(
-            "stop already under way (%s); also asked: %s %s", self._stop_reason, reason, detail
-        )
+        else:
+            log.info("stop under way (%s); also asked: %s %s", self._stop_reason, reason, detail)
 
     def _start_stop_path(self) -> None:
         if self._stops is not None and self._stop_task is None:
@@ -321,14 +214,11 @@ class SessionController:
 
     def _refused(self, request: Request, source: StopReason | None = None) -> bool:
         """Whether ``request`` may not be acted on now (the phase table, and invariant 5)."""
-        if (
-            source in _REMOTE_SOURCES
-            and request in _REMOTE_NEEDS_CONSENT
-            and not self.config.remote_control
-        ):
+        remote = source in _REMOTE_SOURCES and request in _REMOTE_NEEDS_CONSENT
+        if remote and not self.config.remote_control:
             log.warning("refused remote %s from %s: remote control is not enabled", request, source)
             return True
-        if self._phases.stopping or not self._phases.allows(request):
+        if not self._phases.allows(request) or self._phases.stopping:
             log.info("ignored %s in phase %s", request, self._phases.phase)
             return True
         return False
@@ -341,24 +231,18 @@ class SessionController:
         self._spawn(self._pause_belt(source))
 
     def request_resume(self, source: StopReason) -> None:
-        if self._refused(Request.RESUME, source):
-            return
-        self._spawn(self._resume_belt(source, Trigger.RESUME))
+        if not self._refused(Request.RESUME, source):
+            self._spawn(self._resume(source, Trigger.RESUME))
 
     def request_control_back(self) -> None:
         """After the console took over (0xFF): ask for control again and carry on the plan.
-
-        Only ever on the user's explicit request (a key in the TUI): never automatically.
-        """
-        if self._refused(Request.CONTROL_BACK):
-            return
-        self._spawn(self._take_control_back())
+        Only ever on the user's explicit request (a key in the TUI): never automatically."""
+        if not self._refused(Request.CONTROL_BACK):
+            self._spawn(self._take_control_back())
 
     def request_speed(self, kmh: float, source: StopReason) -> None:
-        if self._refused(Request.SPEED, source):
-            return
         step = self._step()
-        if step is None:
+        if self._refused(Request.SPEED, source) or step is None:
             return
         # Never above what the plan allowed for this step: its target is already capped
         # (invariant 1), so a manual change may go down freely but not above the step's cap.
@@ -368,16 +252,13 @@ class SessionController:
         """Something beside the session went wrong (MQTT down, a stop input lost): tell the user."""
         self._fault(kind, detail)
 
-    # --- running --------------------------------------------------------------------------
+    # --- the task tree --------------------------------------------------------------------
 
     async def run(self) -> Summary:
-        loop = asyncio.get_running_loop()
-        self._t0 = loop.time()
+        self._t0 = asyncio.get_running_loop().time()
         async with self._link_factory() as link:
             self._link = link
-            self._check_belt_can_follow(link)
-            # The stop path's group outlives the session's tasks: a failing or cancelled
-            # session still gets its Stop out and confirmed.
+            governor.check_belt_can_follow(self._steps, _belt_minimum(link), link.name)
             async with asyncio.TaskGroup() as stops:
                 self._stops = stops
                 try:
@@ -389,25 +270,35 @@ class SessionController:
                         self._stop_sent is None and self._stop_reason is not StopReason.CONTROL_LOST
                     ):
                         assert self._stop_reason is not None
-                        self._send_stop(self._stop_reason)  # asked while connecting
+                        self._send_stop(self._stop_reason)  # asked for while connecting
                     self._start_stop_path()
                     assert self._stop_task is not None
-                    await asyncio.shield(self._stop_task)
+                    await asyncio.shield(self._stop_task)  # also when run() is cancelled
             self._stops = None
         if not getattr(link, "belt_stopped_on_exit", True):
             self._belt_may_be_running(
                 "belt_may_be_running",
                 "treadcoach could not confirm the belt stopped before it let go of the treadmill",
             )
-        self._summary = self._make_summary()
+        self._summary = announce.summary(
+            t=self._t(),
+            plan=self.config.plan_name,
+            completed=self._completed,
+            stop_reason=self._stop_reason,
+            distance_m=self._odometer.distance_m,
+            planned_backward_s=self._planned_backward_s,
+            backward_s=self._progress.backward_s
+            + self._progress.open_backward_s(asyncio.get_running_loop().time()),
+            backward_distance_m=self._progress.backward_distance_m,
+            belt_may_be_running=self._belt_unsure,
+        )
         self._emit(self._summary)
         return self._summary
 
     async def _session(self, link: Link) -> None:
-        """The session's tasks: the link reader, and the plan unless a stop came first."""
-        loop = asyncio.get_running_loop()
+        """The link reader and the plan, unless a stop came while connecting."""
         # Created once connected: a slow scan and connect is not stale telemetry.
-        self._watch = BeltWatch(self.config.watch, now=loop.time())
+        self._watch = BeltWatch(self.config.watch, now=asyncio.get_running_loop().time())
         self._emit(
             Connected(
                 t=self._t(),
@@ -416,18 +307,17 @@ class SessionController:
                 simulated=self.config.simulated,
             )
         )
-        if self._phases.can(Trigger.CONNECTED):
-            self._phases.fire(Trigger.CONNECTED)
         self._update(link=LinkState.CONNECTED)
         if self._phases.stopping:
             return  # stopped while connecting: the plan never starts
+        self._phases.fire(Trigger.CONNECTED)
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 tg.create_task(self._read(link), name="treadcoach-reader")
                 tg.create_task(self._plan(link), name="treadcoach-plan")
                 tg.create_task(_until(self._done), name="treadcoach-end")
-        except* _SessionOver:
+        except* _Over:
             pass
         except* Exception as group:
             # An exception in any task of the session is a way out like any other.
@@ -440,14 +330,14 @@ class SessionController:
             self._tg = None
 
     async def _plan(self, link: Link) -> None:
-        """The plan walker, the speed governor and the watchdog: over at the first stop."""
+        """The plan walker, the governor and the watchdog: over at the first stop."""
         try:
             async with asyncio.TaskGroup() as plan:
-                plan.create_task(self._coach(), name="treadcoach-coach")
-                plan.create_task(self._governor(link), name="treadcoach-governor")
+                plan.create_task(self._walk(), name="treadcoach-walker")
+                plan.create_task(self._govern(link), name="treadcoach-governor")
                 plan.create_task(self._watchdog(), name="treadcoach-watchdog")
                 plan.create_task(_until(self._plan_over), name="treadcoach-plan-end")
-        except* _SessionOver:
+        except* _Over:
             pass
 
     # --- the stop path --------------------------------------------------------------------
@@ -459,13 +349,13 @@ class SessionController:
             self._update(turnaround_countdown_s=None)
             self._emit(Stop(t=self._t(), reason=reason, detail=self._stop_detail))
             if reason is not StopReason.PLAN_END:
-                self._emit(Cue(t=self._t(), text=_stop_cue(reason, self._stop_detail), kind="stop"))
+                self._emit(announce.stop_cue(reason, self._stop_detail, t=self._t()))
             link = self._link
             if link is not None and self._stop_sent is not None:
                 if await self._stop_accepted(link) and reason is not StopReason.STALE:
                     await self._await_belt_stopped(link)
             elif link is not None and reason is StopReason.DISCONNECT:
-                await self._await_reconnect_stop(link)
+                await self._await_reconnect(link)
         finally:
             self._phases.fire(
                 Trigger.FINISHED if reason is StopReason.PLAN_END else Trigger.STOPPED
@@ -474,31 +364,24 @@ class SessionController:
             self._done.set()
 
     async def _stop_accepted(self, link: Link) -> bool:
-        """Wait for the Stop the link is sending; True once the machine accepted it."""
+        """Wait for the link's Stop (the latest one, if a user's stop replaced a parting one);
+        True when the machine accepted it, or the link came back after a drop (reconnecting
+        stops the belt first)."""
         while True:
             sent = self._stop_sent
             assert sent is not None
             try:
                 await sent
-            except (StopRefused, ControlLost, ControlRejected, CommandTimeout) as exc:
-                if sent is not self._stop_sent:
-                    continue  # a user's stop replaced a parting one: wait for that
-                refused = isinstance(exc, (StopRefused, ControlLost)) or (
-                    isinstance(exc, ControlRejected)
-                    and exc.result_code == ResultCode.CONTROL_NOT_PERMITTED
-                )
-                self._belt_may_be_running(
-                    "stop_refused" if refused else "stop_failed",
-                    f"the treadmill {'refused' if refused else 'did not confirm'} Stop ({exc})",
-                )
-                return False
             except LinkError as exc:
                 if sent is not self._stop_sent:
                     continue
-                # The link is down: it stops the belt first thing on reconnect. Wait for that.
-                log.info("stop: %s", exc)
-                await self._await_reconnect_stop(link)
-                return link.connected  # then confirm the standstill like any other stop
+                failure = stop_failure(exc)
+                if failure is not None:
+                    self._belt_may_be_running(*failure)
+                    return False
+                log.info("stop while the link is down: %s", exc)
+                await self._await_reconnect(link)
+                return link.connected
             if sent is self._stop_sent:
                 return True
 
@@ -506,39 +389,28 @@ class SessionController:
         """Say loudly that the belt may still be running: a fault, a stop cue, the stop detail
         and the summary."""
         self._belt_unsure = True
-        self._fault(kind, f"{detail}: the belt may still be running")
-        self._emit(
-            Cue(
-                t=self._t(),
-                text="The treadmill did not stop: use the treadmill's stop button",
-                kind="stop",
-            )
-        )
-        stop_detail = "; ".join(
-            part for part in (self._stop_detail, f"{detail}: the belt may still be running") if part
-        )
-        self._stop_detail = stop_detail
-        self._update(stop_detail=stop_detail)
+        detail = f"{detail}: the belt may still be running"
+        self._fault(kind, detail)
+        self._emit(Cue(t=self._t(), text=announce.USE_STOP_BUTTON_CUE, kind="stop"))
+        self._stop_detail = "; ".join(part for part in (self._stop_detail, detail) if part)
+        self._update(stop_detail=self._stop_detail)
 
     async def _await_belt_stopped(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
         the stop confirmed rather than the last speed before it. Reads the link's own belief,
         which its notification callback keeps current even when the session's tasks are gone."""
         if not link.connected:
-            await self._await_reconnect_stop(link)
-        try:
+            await self._await_reconnect(link)
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.stop_confirm_s):
                 while link.connected:
                     speed = link.belt_speed_kmh
                     if speed is not None and speed <= _STANDSTILL_KMH:
-                        if self._tg is not None:
-                            # let the reader put the standstill record in the stream too
-                            while self._odometer.speed_kmh > _STANDSTILL_KMH:
-                                await self._wait_telemetry()
+                        # let the reader put the standstill record in the stream too
+                        while self._tg is not None and self._odometer.speed_kmh > _STANDSTILL_KMH:
+                            await self._wait_telemetry()
                         return
-                    await asyncio.sleep(0.25)
-        except TimeoutError:
-            pass
+                    await asyncio.sleep(_POLL_S)
         speed = link.belt_speed_kmh
         self._fault(
             "stop_unconfirmed",
@@ -547,52 +419,45 @@ class SessionController:
             + ": check the treadmill",
         )
 
-    async def _await_reconnect_stop(self, link: Link) -> None:
+    async def _await_reconnect(self, link: Link) -> None:
         """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
         else. Reads the link itself: the reader may not have seen the drop yet."""
         try:
             async with asyncio.timeout(self.config.reconnect_grace_s):
                 while not link.connected:  # noqa: ASYNC110 -- the link owns no event for this
-                    await asyncio.sleep(0.25)
+                    await asyncio.sleep(_POLL_S)
         except TimeoutError:
             self._fault(
                 "link_lost", "could not reconnect to confirm the belt stopped: check the treadmill"
             )
 
-    # --- tasks ----------------------------------------------------------------------------
+    # --- the reader and the watchdog ------------------------------------------------------
 
     async def _read(self, link: Link) -> None:
-        from treadcoach.ftms.enums import MachineStatusOp
-        from treadcoach.link import events as le
-
-        async for ev in link.events():
+        async for event in link.events():
             now = asyncio.get_running_loop().time()
-            if isinstance(ev, le.TelemetryEvent):
-                # Judged by when the link received it, not when this task got round to it.
-                self._on_telemetry(ev.data, ev.at)
-            elif isinstance(ev, le.StatusEvent):
-                op = ev.status.op
-                if op == MachineStatusOp.STOPPED_BY_SAFETY_KEY:
-                    self._fault("safety_key", "the treadmill's safety key was pulled")
-                    self.request_stop(StopReason.SAFETY_KEY, "safety key pulled")
-                elif (
-                    op == MachineStatusOp.STOPPED_OR_PAUSED_BY_USER and now > self._self_stop_until
-                ):
-                    self.request_stop(StopReason.CONSOLE, "stopped at the treadmill console")
-            elif isinstance(ev, le.ControlLostEvent):
-                self._on_control_lost()
-            elif isinstance(ev, le.LinkDownEvent):
-                self._update(link=LinkState.RECONNECTING)
-                self._fault("disconnect", f"link lost: {ev.reason}")
-                self.request_stop(
-                    StopReason.DISCONNECT,
-                    "Bluetooth link lost; the belt is stopped as soon as it reconnects",
-                )
-            elif isinstance(ev, le.LinkUpEvent):
-                self._update(link=LinkState.CONNECTED)
-            elif isinstance(ev, le.BadFrameEvent) and now - self._last_bad_frame_fault >= 1.0:
-                self._last_bad_frame_fault = now
-                self._fault("garbage", f"skipped a malformed frame: {ev.error}")
+            reaction = reactions.react(
+                event,
+                now=now,
+                own_stop_until=self._own_stop_until,
+                last_bad_frame_at=self._last_bad_frame_at,
+            )
+            match reaction:
+                case reactions.Reading(data=data, at=at):
+                    self._on_telemetry(data, at)
+                case reactions.StopFor(reason=reason, detail=detail, fault=fault):
+                    if reaction.link_down:
+                        self._update(link=LinkState.RECONNECTING)
+                    if fault is not None:
+                        self._fault(*fault)
+                    self.request_stop(reason, detail)
+                case reactions.Fault(kind=kind, detail=detail):
+                    self._last_bad_frame_at = now
+                    self._fault(kind, detail)
+                case reactions.ControlLostReaction():
+                    self._on_control_lost()
+                case reactions.LinkUpReaction():
+                    self._update(link=LinkState.CONNECTED)
 
     async def _watchdog(self) -> None:
         loop = asyncio.get_running_loop()
@@ -610,23 +475,52 @@ class SessionController:
             self._fault(verdict.reason.value, verdict.detail)
             self.request_stop(verdict.reason, verdict.detail)
 
-    async def _governor(self, link: Link) -> None:
+    def _on_telemetry(self, data: Any, at: float) -> None:
+        # While the console has the belt (0xFF) its metres are not the plan's: a distance
+        # segment holds like a timed one.
+        held = self._phases.phase is SessionPhase.HELD
+        self._progress.telemetry(data.speed_kmh, data.distance_m, at, counts=not held)
+        speed = self._odometer.speed_kmh
+        self._telemetry_seen.set()
+        if self._watch is not None:
+            self._watch.telemetry(speed, now=at)
+        self._judge(at)
+        self._update(
+            speed_kmh=speed,
+            distance_m=self._odometer.distance_m,
+            incline_pct=data.inclination_pct,
+            heart_rate_bpm=data.heart_rate_bpm,
+        )
+        self._emit(
+            announce.telemetry(
+                data,
+                t=self._t(),
+                speed_kmh=speed,
+                distance_m=self._odometer.distance_m,
+                target_kmh=self._fields.get("target_kmh"),
+                segment_index=self._announced_index,
+                remaining=self._progress.position(at).remaining,
+            )
+        )
+
+    # --- the governor ---------------------------------------------------------------------
+
+    async def _govern(self, link: Link) -> None:
         """Moves the commanded speed toward the goal in ramp steps (invariant 4)."""
-        while True:
-            if self._phases.stopping:
-                return
+        gov = self._gov
+        while not self._phases.stopping:
             # Cleared before looking, so a goal set from here on (even mid-command) wakes us.
             self._goal_changed.clear()
-            if self._phases.holding or governor.settled(self._commanded_kmh, self._goal_kmh):
+            nxt = None if self._phases.holding else gov.next_command()
+            if nxt is None:
                 await self._goal_changed.wait()
                 continue
-            nxt = governor.next_speed(self._commanded_kmh, self._goal_kmh, self._ramp)
-            epoch = self._epoch
+            epoch = gov.epoch
             try:
-                if not self._belt_started:
+                if not gov.belt_started:
                     await link.start()
-                    self._belt_started = True
-                    if self._phases.stopping or epoch != self._epoch or self._phases.holding:
+                    gov.belt_started = True
+                    if self._phases.stopping or epoch != gov.epoch or self._phases.holding:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
             except ControlLost:
@@ -635,59 +529,33 @@ class SessionController:
                 await self._goal_changed.wait()
                 continue
             except CommandSuperseded:
-                # A Stop or Pause overtook this command: after a Stop there is nothing left to
-                # govern; after a Pause the loop waits for the resume.
-                if self._phases.stopping:
-                    return
-                continue
-            if self._phases.stopping:
-                return
-            if epoch == self._epoch:  # no new step, pause or 0xFF took over while we waited
-                # Never above the step's ceiling: from a belt above the cap (the console's speed)
-                # the first command is the cap itself, and the ramp is then done.
-                self._commanded_kmh = min(nxt, self._ceiling(link))
+                continue  # a Stop or Pause overtook it: the loop sees which
+            if not self._phases.stopping and gov.landed(
+                nxt, epoch=epoch, ceiling_kmh=self._bounds(link).ceiling_kmh
+            ):
                 self._commanded(sent)
-            if self._goal_changed.is_set():
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._ramp.interval_s):
-                    await self._goal_changed.wait()
+            if not self._goal_changed.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(gov.ramp.interval_s):
+                        await self._goal_changed.wait()
+
+    def _bounds(self, link: Link) -> governor.SpeedBounds:
+        step = self._step()
+        if step is None:
+            return governor.SpeedBounds(0.0, math.inf)
+        return governor.step_bounds(step, _belt_minimum(link))
+
+    async def _command_speed(self, link: Link, kmh: float) -> float:
+        """Set Target Speed within the current step's bounds: the link's rounding to the belt's
+        increment never lands above the step's cap (invariant 1)."""
+        if self._step() is None:
+            return await link.set_speed(kmh)
+        bounds = self._bounds(link)
+        return await link.set_speed(governor.clamp(kmh, bounds), ceiling_kmh=bounds.ceiling_kmh)
 
     def _commanded(self, kmh: float) -> None:
         if self._watch is not None:
             self._watch.commanded(kmh, now=asyncio.get_running_loop().time())
-
-    def _ceiling(self, link: Link) -> float:
-        step = self._step()
-        if step is None:
-            return math.inf
-        return governor.speed_bounds(
-            step.target_kmh, _safety_cap(step), _belt_minimum(link)
-        ).ceiling_kmh
-
-    async def _command_speed(self, link: Link, kmh: float) -> float:
-        # The current step's target is its cap (invariant 1): the link's rounding to the belt's
-        # increment may never land above it.
-        step = self._step()
-        if step is None:
-            return await link.set_speed(kmh)
-        bounds = governor.speed_bounds(step.target_kmh, _safety_cap(step), _belt_minimum(link))
-        return await link.set_speed(governor.clamp(kmh, bounds), ceiling_kmh=bounds.ceiling_kmh)
-
-    def _check_belt_can_follow(self, link: Link) -> None:
-        """Before the belt moves: a step whose safety cap is below the belt's minimum speed
-        could only be run by exceeding that cap, so the session does not start."""
-        floor = _belt_minimum(link)
-        if floor is None:
-            return
-        for step in self._steps:
-            if _safety_cap(step) < floor:
-                raise LimitsError(
-                    "segment cap",
-                    f"segment {step.index + 1} ({step.kind.value}) is capped at "
-                    f"{_safety_cap(step):g} km/h, but {link.name} cannot run slower than "
-                    f"{floor:g} km/h: raise the limit in devices.toml or pick another plan",
-                )
 
     async def _lower_to(self, step: StepLike) -> None:
         """Entering a step whose cap is below the commanded speed: command it at once, before the
@@ -695,29 +563,34 @@ class SessionController:
         queued for the previous step is replaced; one in flight lands first. The belt's own
         deceleration does the slowing."""
         link = self._link
-        if link is None or not self._belt_started or self._phases.stopping:
+        if link is None or not self._gov.belt_started or self._phases.stopping:
             return
         try:
             sent = await self._command_speed(link, step.target_kmh)
         except (CommandSuperseded, ControlLost):
             return
-        self._commanded_kmh = step.target_kmh
+        self._gov.commanded_kmh = step.target_kmh
         self._commanded(sent)
 
     # --- the plan walker ------------------------------------------------------------------
 
-    async def _coach(self) -> None:
+    async def _walk(self) -> None:
+        loop = asyncio.get_running_loop()
         overshoot = 0.0
         for step in self._steps:
             await self._enter_step(step, overshoot)
             if step.kind is SegmentKind.TURNAROUND:
                 await self._turnaround(step)
+            elif step.duration_s is not None:
+                await self._wait_step_time(step.duration_s)
             else:
-                await self._walk_step(step)
+                assert step.distance_m is not None
+                while self._progress.step_distance_m < step.distance_m:
+                    await self._wait_telemetry()
             # A timed step ends a hair after its boundary (the loop wakes late); the next step's
             # clock starts at the boundary, so lateness never accumulates over a plan.
-            overshoot = self._progress.overshoot(asyncio.get_running_loop().time())
-        self._progress.close_step(asyncio.get_running_loop().time())
+            overshoot = self._progress.overshoot(loop.time())
+        self._progress.close_step(loop.time())
         self._check_live()
         self._completed = True
         self.request_stop(StopReason.PLAN_END, "plan complete")
@@ -725,54 +598,28 @@ class SessionController:
     async def _enter_step(self, step: StepLike, carried_s: float = 0.0) -> None:
         now = asyncio.get_running_loop().time()
         self._progress.close_step(now - carried_s)
-        self._epoch += 1
+        self._gov.new_epoch()
         self._progress.index = step.index
-        if step.target_kmh < self._commanded_kmh and not self._phases.holding:
+        if step.target_kmh < self._gov.commanded_kmh and not self._phases.holding:
             await self._lower_to(step)
         self._progress.enter(step.index, now, running=not self._phases.holding, carried_s=carried_s)
-        nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
         self._check_live()
         self._announced_index = step.index
         self._phases.fire(Trigger.STEP)
-        self._emit(
-            SegmentStarted(
-                t=self._t(),
-                index=step.index,
-                kind=step.kind,
-                target_kmh=step.target_kmh,
-                duration_s=step.duration_s,
-                distance_m=step.distance_m,
-                incline_pct=step.incline_pct,
-                label=step.label,
-                total=len(self._steps),
-            )
-        )
+        self._emit(announce.segment_started(step, t=self._t(), total=len(self._steps)))
+        nxt = self._next_step(step)
         self._update(
-            segment=_view(step),
-            next_segment=_view(nxt) if nxt is not None else None,
+            segment=announce.view(step),
+            next_segment=announce.view(nxt) if nxt is not None else None,
             target_kmh=step.target_kmh,
             remaining_unit="s" if step.duration_s is not None else "m",
             cue=step.cue or "",
         )
-        if step.cue:
-            self._emit(
-                Cue(
-                    t=self._t(),
-                    text=step.cue,
-                    kind="turnaround" if step.kind is SegmentKind.TURNAROUND else "form",
-                )
-            )
+        if (cue := announce.step_cue(step, t=self._t())) is not None:
+            self._emit(cue)
         if step.incline_pct is not None and self._link is not None:
             self._spawn(self._link.set_incline(step.incline_pct))
         self._set_goal(step.target_kmh)
-
-    async def _walk_step(self, step: StepLike) -> None:
-        if step.duration_s is not None:
-            await self._wait_step_time(step.duration_s)
-            return
-        assert step.distance_m is not None
-        while self._progress.step_distance_m < step.distance_m:
-            await self._wait_telemetry()
 
     async def _turnaround(self, step: StepLike) -> None:
         """Slow to turnaround speed, then count down (>= 5 s) into the new direction."""
@@ -780,16 +627,15 @@ class SessionController:
         if not await self._settled(step):
             # Never count down -- and never start the next step -- on a belt that is still
             # too fast: stop it and say which turnaround it would not slow for (invariant 4).
-            limit = self.config.turnaround_settle_max_s
             detail = (
                 f"the belt did not slow to the turnaround's {step.target_kmh:g} km/h within "
-                f"{limit:g} s (still {self._odometer.speed_kmh:.1f} km/h): stopped before the turn"
+                f"{self.config.turnaround_settle_max_s:g} s (still "
+                f"{self._odometer.speed_kmh:.1f} km/h): stopped before the turn"
             )
             self._fault("belt_did_not_slow", detail)
             self.request_stop(StopReason.OVERSPEED, detail)
             self._check_live()
-        nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
-        direction = kind_phrase(nxt.kind) if nxt is not None else "the next segment"
+        direction = announce.direction_after(self._next_step(step))
         countdown = self.config.turnaround_countdown_s
         total = max(float(countdown), step.duration_s or 0.0)
         start = self._progress.elapsed(loop.time())
@@ -804,14 +650,7 @@ class SessionController:
             self._progress.countdown_end = begin + countdown
             for whole in range(countdown, 0, -1):
                 self._check_live()
-                self._emit(
-                    Cue(
-                        t=self._t(),
-                        text=f"Turn around: {direction} in {whole}",
-                        kind="countdown",
-                        countdown_s=whole,
-                    )
-                )
+                self._emit(announce.countdown_cue(direction, whole, t=self._t()))
                 await self._wait_step_time(begin + countdown - (whole - 1))
                 if self._resumes != resumes:
                     break
@@ -856,38 +695,7 @@ class SessionController:
         self._telemetry_seen.clear()
         await self._telemetry_seen.wait()
 
-    # --- what happened --------------------------------------------------------------------
-
-    def _on_telemetry(self, data: Any, now: float) -> None:
-        # While the console has the belt (0xFF) its metres are not the plan's: a distance
-        # segment holds like a timed one.
-        self._progress.telemetry(
-            data.speed_kmh, data.distance_m, now, counts=self._phases.phase is not SessionPhase.HELD
-        )
-        speed = self._odometer.speed_kmh
-        self._telemetry_seen.set()
-        if self._watch is not None:
-            self._watch.telemetry(speed, now=now)
-        self._judge(now)
-        self._update(
-            speed_kmh=speed,
-            distance_m=self._odometer.distance_m,
-            incline_pct=data.inclination_pct,
-            heart_rate_bpm=data.heart_rate_bpm,
-        )
-        remaining = self._progress.position(now).remaining
-        self._emit(
-            Telemetry(
-                t=self._t(),
-                speed_kmh=round(speed, 2),
-                distance_m=round(self._odometer.distance_m, 1),
-                target_kmh=self._fields.get("target_kmh"),
-                incline_pct=data.inclination_pct,
-                heart_rate_bpm=data.heart_rate_bpm,
-                segment_index=self._announced_index,
-                segment_remaining=None if remaining is None else round(remaining, 2),
-            )
-        )
+    # --- pause, resume, and the console taking over ---------------------------------------
 
     def _hold_plan(self) -> None:
         """The plan clock stops and the walker wakes to wait for the resume."""
@@ -897,8 +705,8 @@ class SessionController:
 
     async def _pause_belt(self, source: StopReason) -> None:
         assert self._link is not None
-        self._self_stop_until = asyncio.get_running_loop().time() + 5.0
-        self._epoch += 1
+        self._own_stop_until = asyncio.get_running_loop().time() + _OWN_STOP_ECHO_S
+        self._gov.new_epoch()
         try:
             await self._link.pause()
         except CommandSuperseded:
@@ -913,36 +721,29 @@ class SessionController:
         if not self._phases.can(Trigger.PAUSE_DONE):
             return  # a stop (or 0xFF) came while the Pause was on its way: it has the belt
         self._phases.fire(Trigger.PAUSE_DONE)
-        self._commanded_kmh = 0.0
-        self._belt_started = False
+        self._gov.belt_paused()
         self._commanded(0.0)
         self._update(cue="Paused")
         self._emit(Cue(t=self._t(), text=f"Paused ({source.value})", kind="info"))
 
     def _on_control_lost(self) -> None:
+        if self._phases.phase is SessionPhase.HELD:
+            return  # already holding for this loss
         detail = "the treadmill console or another app took control"
         self._fault("control_lost", detail)
         self._update(link=LinkState.NO_CONTROL)
-        if self.config.end_on_control_lost or self._phases.stopping:
+        if self.config.end_on_control_lost or not self._phases.can(Trigger.CONTROL_LOST):
             self.request_stop(
                 StopReason.CONTROL_LOST, f"{detail}; treadcoach stopped sending commands"
             )
             return
         # Hold the plan where it is and command nothing until the user takes control back.
-        if self._phases.can(Trigger.CONTROL_LOST):
-            self._phases.fire(Trigger.CONTROL_LOST)
+        self._phases.fire(Trigger.CONTROL_LOST)
         self._hold_plan()
         if self._watch is not None:
             self._watch.disarm()
-        self._update(cue="The console has control. Press C to take it back.")
-        self._emit(
-            Cue(
-                t=self._t(),
-                text="The treadmill console took control: treadcoach sends nothing until you "
-                "take control back",
-                kind="info",
-            )
-        )
+        self._update(cue=announce.CONTROL_LOST_HINT)
+        self._emit(Cue(t=self._t(), text=announce.CONTROL_LOST_CUE, kind="info"))
 
     async def _take_control_back(self) -> None:
         link = self._link
@@ -954,15 +755,13 @@ class SessionController:
         # now (down to a lower cap at once), and the watchdog judges from there -- no instant
         # overspeed for a speed the console set, no belt left unwatched.
         speed = link.belt_speed_kmh
-        self._commanded_kmh = speed if speed is not None else self._odometer.speed_kmh
-        self._belt_started = False  # start() itself never starts a belt that already runs
-        self._epoch += 1  # a command from before 0xFF does not overwrite this
+        self._gov.take_over(speed if speed is not None else self._odometer.speed_kmh)
         if self._watch is not None:
             self._watch.rearm(now=asyncio.get_running_loop().time())
         self._update(link=LinkState.CONNECTED)
-        await self._resume_belt(StopReason.KEY, Trigger.CONTROL_BACK)
+        await self._resume(StopReason.KEY, Trigger.CONTROL_BACK)
 
-    async def _resume_belt(self, source: StopReason, trigger: Trigger) -> None:
+    async def _resume(self, source: StopReason, trigger: Trigger) -> None:
         if not self._phases.can(trigger):
             return
         self._phases.fire(trigger)
@@ -978,17 +777,22 @@ class SessionController:
     def _check_live(self) -> None:
         """The plan walker stops short of announcing anything once a stop was requested."""
         if self._phases.stopping:
-            raise _SessionOver
+            raise _Over
 
     def _step(self) -> StepLike | None:
         index = self._progress.index
         return self._steps[index] if 0 <= index < len(self._steps) else None
 
+    def _next_step(self, step: StepLike) -> StepLike | None:
+        return self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
+
     def _set_goal(self, kmh: float) -> None:
-        self._goal_kmh = kmh
+        self._gov.goal_kmh = kmh
         self._goal_changed.set()
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a one-off command in the session's group; a failed command is a fault."""
+
         async def guarded() -> None:
             try:
                 await coro
@@ -1020,47 +824,10 @@ class SessionController:
             except Exception:  # a broken renderer must never break the session
                 log.exception("event listener failed")
 
-    def _make_summary(self) -> Summary:
-        now = asyncio.get_running_loop().time()
-        return Summary(
-            t=self._t(),
-            completed=self._completed and self._stop_reason is StopReason.PLAN_END,
-            plan=self.config.plan_name,
-            duration_s=self._t(),
-            distance_m=round(self._odometer.distance_m, 1),
-            planned_backward_s=self._planned_backward_s,
-            backward_s=round(self._progress.backward_s + self._progress.open_backward_s(now), 1),
-            backward_distance_m=round(self._progress.backward_distance_m, 1),
-            stop_reason=self._stop_reason,
-            belt_may_be_running=self._belt_unsure,
-        )
-
 
 def _belt_minimum(link: Link) -> float | None:
-    speed_range = getattr(link, "speed_range", None)
-    minimum = getattr(speed_range, "min_kmh", None)
+    minimum = getattr(getattr(link, "speed_range", None), "min_kmh", None)
     return float(minimum) if minimum is not None else None
-
-
-def _safety_cap(step: StepLike) -> float:
-    """The cap that applied to the step (``Step.cap_kmh``), or its target for other steps."""
-    cap = getattr(step, "cap_kmh", None)
-    return float(cap) if cap is not None and math.isfinite(cap) else step.target_kmh
-
-
-def _view(step: StepLike) -> SegmentView:
-    return SegmentView(
-        index=step.index,
-        kind=step.kind,
-        target_kmh=step.target_kmh,
-        duration_s=step.duration_s,
-        distance_m=step.distance_m,
-        label=step.label,
-    )
-
-
-def _stop_cue(reason: StopReason, detail: str) -> str:
-    return f"Stop: {detail}" if detail else f"Stop ({reason.value})"
 
 
 def _describe(exc: BaseException) -> str:

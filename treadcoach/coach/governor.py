@@ -10,9 +10,25 @@ does the slowing (a command above a cap is never allowed).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Ramp", "SpeedBounds", "clamp", "next_speed", "settled", "speed_bounds"]
+from treadcoach.errors import LimitsError
+
+__all__ = [
+    "Governor",
+    "Ramp",
+    "SpeedBounds",
+    "check_belt_can_follow",
+    "clamp",
+    "next_speed",
+    "safety_cap",
+    "settled",
+    "speed_bounds",
+    "step_bounds",
+]
 
 #: below this the commanded speed counts as at its goal (float noise, not a speed)
 SETTLED_KMH = 1e-6
@@ -61,3 +77,77 @@ def next_speed(commanded_kmh: float, goal_kmh: float, ramp: Ramp) -> float:
 
 def settled(commanded_kmh: float, goal_kmh: float) -> bool:
     return abs(goal_kmh - commanded_kmh) < SETTLED_KMH
+
+
+def safety_cap(step: Any) -> float:
+    """The cap that applied to a step (``Step.cap_kmh``), or its target for other steps."""
+    cap = getattr(step, "cap_kmh", None)
+    return float(cap) if cap is not None and math.isfinite(cap) else float(step.target_kmh)
+
+
+def step_bounds(step: Any, belt_min_kmh: float | None) -> SpeedBounds:
+    return speed_bounds(step.target_kmh, safety_cap(step), belt_min_kmh)
+
+
+def check_belt_can_follow(steps: Iterable[Any], belt_min_kmh: float | None, device: str) -> None:
+    """Before the belt moves: a step whose safety cap is below the belt's minimum speed could
+    only be run by exceeding that cap, so the session does not start (LimitsError)."""
+    if belt_min_kmh is None:
+        return
+    for step in steps:
+        cap = safety_cap(step)
+        if cap < belt_min_kmh:
+            raise LimitsError(
+                "segment cap",
+                f"segment {step.index + 1} ({step.kind.value}) is capped at {cap:g} km/h, but "
+                f"{device} cannot run slower than {belt_min_kmh:g} km/h: raise the limit in "
+                "devices.toml or pick another plan",
+            )
+
+
+@dataclass(slots=True)
+class Governor:
+    """The governor's state: the goal, what was last commanded, and the command epoch.
+
+    The shell's governor loop asks :meth:`next_command`, sends it, and reports back with
+    :meth:`landed`; everything that changes what the belt should do moves the epoch, so a
+    command that was in flight across it does not count.
+    """
+
+    ramp: Ramp
+    goal_kmh: float = 0.0
+    commanded_kmh: float = 0.0
+    # Bumped by every new step, pause and control back: a command in flight across one does
+    # not overwrite what came after it.
+    epoch: int = 0
+    belt_started: bool = False
+
+    def next_command(self) -> float | None:
+        """The next speed to command, or None when the commanded speed is at the goal."""
+        if settled(self.commanded_kmh, self.goal_kmh):
+            return None
+        return next_speed(self.commanded_kmh, self.goal_kmh, self.ramp)
+
+    def landed(self, kmh: float, *, epoch: int, ceiling_kmh: float) -> bool:
+        """A command sent at ``epoch`` was accepted; False if something overtook it.
+
+        Never counted above the step's ceiling: from a belt above a cap (the console's speed)
+        the first command is the cap itself, and that ramp is then done.
+        """
+        if epoch != self.epoch:
+            return False
+        self.commanded_kmh = min(kmh, ceiling_kmh)
+        return True
+
+    def new_epoch(self) -> None:
+        self.epoch += 1
+
+    def belt_paused(self) -> None:
+        self.commanded_kmh = 0.0
+        self.belt_started = False
+
+    def take_over(self, belt_kmh: float) -> None:
+        """Control back from the console: carry on from wherever it left the belt."""
+        self.commanded_kmh = belt_kmh
+        self.belt_started = False  # the link never sends Start to a belt that already runs
+        self.epoch += 1
