@@ -138,3 +138,19 @@ def test_a_link_that_could_not_confirm_standstill_on_exit_says_the_belt_may_be_r
     assert "belt_may_be_running" in run.faults()
     assert run.summary is not None
     assert run.summary.belt_may_be_running
+
+
+def test_a_refused_stop_is_spoken_after_the_stop_announcement() -> None:
+    # The walker faces away from the screen: the TUI's speech must carry the warning too.
+    from treadcoach.tui.cues import CuePlanner
+
+    async def scenario(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(90)
+        console_keeps_control(treadmill)
+        await asyncio.sleep(10)
+        controller.request_stop(StopReason.KEY, "space pressed")
+
+    run = run_session(faults=("control_lost@80",), config=hold_config(), during=scenario)
+    planner = CuePlanner()
+    said = [u.text for event in run.events for u in planner.on_event(event)]
+    assert any("use the treadmill's stop button" in text for text in said), said
