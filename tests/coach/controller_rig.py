@@ -132,6 +132,7 @@ def run_session(
     config: SessionConfig | None = None,
     link_class: type[TreadmillLink] = TreadmillLink,
     notify_hz: float = 1.0,
+    profile: str = "standard",
 ) -> Run:
     """One whole session on virtual time; its events, its writes and the belt at the end."""
     steps = steps or plan_steps()
@@ -141,7 +142,9 @@ def run_session(
 
     async def scenario() -> None:
         t0 = asyncio.get_running_loop().time()
-        async with SimTreadmill(name="SimTread", faults=faults, notify_hz=notify_hz) as treadmill:
+        async with SimTreadmill(
+            name="SimTread", profile=profile, faults=faults, notify_hz=notify_hz
+        ) as treadmill:
 
             def link() -> TreadmillLink:
                 return link_class(

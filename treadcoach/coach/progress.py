@@ -9,30 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from treadcoach.coach.kinds import SegmentKind
+from treadcoach.coach.ports import StepLike
 
-__all__ = ["Odometer", "Progress", "StepClock", "StepTimes", "planned_step_s"]
+__all__ = ["Odometer", "Progress", "StepClock", "planned_step_s"]
 
 #: below the loop clock's resolution: a boundary this close is here
 EPSILON_S = 1e-6
 
 
-class StepTimes(Protocol):
-    @property
-    def index(self) -> int: ...
-    @property
-    def kind(self) -> SegmentKind: ...
-    @property
-    def target_kmh(self) -> float: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def distance_m(self) -> float | None: ...
-
-
-def planned_step_s(step: StepTimes) -> float:
+def planned_step_s(step: StepLike) -> float:
     if step.duration_s is not None:
         return step.duration_s
     if step.distance_m is not None and step.target_kmh > 0:
@@ -40,7 +27,7 @@ def planned_step_s(step: StepTimes) -> float:
     return 0.0
 
 
-def planned_end_s(step: StepTimes) -> float | None:
+def planned_end_s(step: StepLike) -> float | None:
     """Where a timed step ends on its own step clock (None: it ends on distance or countdown)."""
     if step.kind is SegmentKind.TURNAROUND or step.duration_s is None:
         return None
@@ -115,7 +102,7 @@ class Progress:
 
     def __init__(
         self,
-        steps: Sequence[StepTimes],
+        steps: Sequence[StepLike],
         *,
         countdown_s: int,
         planned_total_s: float | None = None,
@@ -137,7 +124,7 @@ class Progress:
         self.backward_distance_m = 0.0
 
     @property
-    def step(self) -> StepTimes | None:
+    def step(self) -> StepLike | None:
         return self.steps[self.index] if 0 <= self.index < len(self.steps) else None
 
     def _in_backward(self) -> bool:
@@ -209,7 +196,7 @@ class Progress:
             remaining = None
         return Position(remaining, countdown, self._fraction(step, elapsed))
 
-    def _fraction(self, step: StepTimes, elapsed: float) -> float:
+    def _fraction(self, step: StepLike, elapsed: float) -> float:
         if not self.planned_total_s:
             return 0.0
         within = min(elapsed, planned_step_s(step))
