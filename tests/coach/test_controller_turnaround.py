@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from controller_rig import run_session
+from controller_rig import console_sets_speed, hold_config, run_session
 
-from treadcoach.coach.controller import SessionConfig
+from sim import SimTreadmill
+from treadcoach.coach.controller import SessionConfig, SessionController
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.config import load_settings
 from treadcoach.errors import ConfigError
@@ -37,3 +39,20 @@ def test_turnaround_kmh_zero_is_refused_with_a_message_naming_it(tmp_path: Path)
         ConfigError, match=r"line 2, limits\.turnaround_kmh: must be greater than 0, got 0"
     ):
         load_settings(devices)
+
+
+def test_a_hold_during_the_turnaround_settle_does_not_use_up_the_settle_time() -> None:
+    # 0xFF just after the turnaround began (60 s), the console keeps the belt at 4 km/h for
+    # 30 s; after C the belt slows to 1 km/h within the settle time left on the step clock
+    async def scenario(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(60.5)
+        treadmill.inject("control_lost")
+        await asyncio.sleep(0.1)
+        console_sets_speed(treadmill, 4.0)
+        await asyncio.sleep(30)
+        controller.request_control_back()
+
+    run = run_session(config=hold_config(turnaround_settle_max_s=8.0), during=scenario)
+    assert "belt_did_not_slow" not in run.faults()
+    assert run.summary is not None
+    assert run.summary.completed, (run.stop, run.faults())
