@@ -112,6 +112,7 @@ class SessionController:
         self._stop_sent: Awaitable[None] | None = None  # the link's Stop, once asked for
         self._stop_asked_control = False
         self._belt_unsure = False  # the belt may still be running after the session
+        self._shown_phase: SessionPhase | None = None  # shown instead, until the stop path runs
         # task owners, and the events the tasks wait on
         self._stops: asyncio.TaskGroup | None = None
         self._stop_task: asyncio.Task[None] | None = None
@@ -127,7 +128,7 @@ class SessionController:
 
     @property
     def state(self) -> SessionState:
-        if self._t0 is not None and self._progress.step is not None and not self._phases.stopping:
+        if self._t0 is not None and self._progress.step is not None and not self._stop_shown():
             now = asyncio.get_running_loop().time()
             position = self._progress.position(now)
             self._update(
@@ -138,9 +139,12 @@ class SessionController:
             )
         if self._snapshot is None:
             plan_end = self._stop_reason is StopReason.PLAN_END
-            phase = public_phase(self._phases.phase, plan_end=plan_end)
+            phase = public_phase(self._shown_phase or self._phases.phase, plan_end=plan_end)
             self._snapshot = SessionState(phase=phase, **self._fields)
         return self._snapshot
+
+    def _stop_shown(self) -> bool:
+        return self._phases.stopping and self._shown_phase is None
 
     @property
     def summary(self) -> Summary | None:
@@ -171,9 +175,11 @@ class SessionController:
         if self._phases.stopping:
             self._stop_again(reason, detail)
             return
+        # Renderers see the stop when the stop path starts (the next loop turn, with its Stop
+        # event): a renderer that refreshes right after this call must not delay the write.
+        self._shown_phase = self._phases.phase
         self._phases.fire(Trigger.STOP)
         self._stop_reason, self._stop_detail = reason, detail
-        self._update(stop_reason=reason, stop_detail=detail, target_kmh=0.0)
         self._set_goal(0.0)
         self._plan_over.set()  # nothing after a stop may announce a segment or command the belt
         if self._watch is not None:
@@ -181,6 +187,8 @@ class SessionController:
         if reason is not StopReason.CONTROL_LOST:  # a parting 0xFF does not fight the console
             self._send_stop(reason)
         self._start_stop_path()
+        if self._stop_task is None:
+            self._show_stop()  # still connecting: no stop path yet to show it
 
     def _send_stop(self, reason: StopReason) -> None:
         link = self._link
@@ -207,6 +215,15 @@ class SessionController:
             self._send_stop(reason)
         else:
             log.info("stop under way (%s); also asked: %s %s", self._stop_reason, reason, detail)
+
+    def _show_stop(self) -> None:
+        self._shown_phase = None
+        self._update(
+            stop_reason=self._stop_reason,
+            stop_detail=self._stop_detail,
+            target_kmh=0.0,
+            turnaround_countdown_s=None,
+        )
 
     def _start_stop_path(self) -> None:
         if self._stops is not None and self._stop_task is None:
@@ -346,7 +363,7 @@ class SessionController:
         reason = self._stop_reason
         assert reason is not None
         try:
-            self._update(turnaround_countdown_s=None)
+            self._show_stop()
             self._emit(Stop(t=self._t(), reason=reason, detail=self._stop_detail))
             if reason is not StopReason.PLAN_END:
                 self._emit(announce.stop_cue(reason, self._stop_detail, t=self._t()))
