@@ -154,3 +154,23 @@ def test_a_refused_stop_is_spoken_after_the_stop_announcement() -> None:
     planner = CuePlanner()
     said = [u.text for event in run.events for u in planner.on_event(event)]
     assert any("use the treadmill's stop button" in text for text in said), said
+
+
+class SilentStopLink(TreadmillLink):
+    """A link whose Stop never gets an answer (a hung write, a lost indication forever)."""
+
+    def stop(self, *, take_control: bool = False, **kwargs: Any) -> asyncio.Future[None]:
+        return asyncio.get_running_loop().create_future()
+
+
+@pytest.mark.timeout(30)
+def test_a_stop_that_never_gets_an_answer_ends_the_session_and_says_so() -> None:
+    async def scenario(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(30)
+        controller.request_stop(StopReason.KEY, "space pressed")
+
+    run = run_session(during=scenario, link_class=SilentStopLink)
+    assert run.stop.reason is StopReason.KEY
+    assert "stop_failed" in run.faults()
+    assert run.summary is not None
+    assert run.summary.belt_may_be_running

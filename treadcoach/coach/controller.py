@@ -383,12 +383,21 @@ class SessionController:
     async def _stop_accepted(self, link: Link) -> bool:
         """Wait for the link's Stop (the latest one, if a user's stop replaced a parting one);
         True when the machine accepted it, or the link came back after a drop (reconnecting
-        stops the belt first)."""
+        stops the belt first). The link bounds its own retries; this wait is bounded too, so
+        a link that never answers cannot hold the session open."""
         while True:
             sent = self._stop_sent
             assert sent is not None
             try:
-                await sent
+                async with asyncio.timeout(self.config.stop_confirm_s):
+                    await asyncio.shield(sent)  # a timeout here must not cancel the link's Stop
+            except TimeoutError:
+                if sent is not self._stop_sent:
+                    continue
+                self._belt_may_be_running(
+                    "stop_failed", f"no answer to Stop within {self.config.stop_confirm_s:g} s"
+                )
+                return False
             except LinkError as exc:
                 if sent is not self._stop_sent:
                     continue
@@ -399,6 +408,10 @@ class SessionController:
                 log.info("stop while the link is down: %s", exc)
                 await self._await_reconnect(link)
                 return link.connected
+            except Exception as exc:  # any failure here must not end the stop path unsaid
+                log.exception("stop failed")
+                self._belt_may_be_running("stop_failed", f"Stop failed ({_describe(exc)})")
+                return False
             if sent is self._stop_sent:
                 return True
 
