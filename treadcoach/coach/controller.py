@@ -18,21 +18,21 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from treadcoach.coach import announce, governor, reactions
-from treadcoach.coach.events import Connected, Cue, Event, Fault, Stop, Summary
+from treadcoach.coach.events import Connected, Cue, Event, Fault, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.phases import PhaseMachine, Request, SessionPhase, Trigger, public_phase
 from treadcoach.coach.ports import Link, SessionConfig, StepLike
 from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.state import LinkState, SessionState
+from treadcoach.coach.stopping import STANDSTILL_KMH, StopPath, Voice
 from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
 from treadcoach.safety.reasons import StopReason
-from treadcoach.safety.stop import USER_STOPS, stop_failure
 from treadcoach.safety.watchdog import BeltWatch
 
 __all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
@@ -42,11 +42,8 @@ log = logging.getLogger(__name__)
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
 #: what a remote may ask only when the user enabled remote control (invariant 5)
 _REMOTE_NEEDS_CONSENT = frozenset({Request.RESUME, Request.SPEED})
-_STANDSTILL_KMH = 0.2
 #: a "stopped by user" status this soon after our own Stop or Pause is its echo
 _OWN_STOP_ECHO_S = 5.0
-#: how often the stop path looks at the link while it waits (standstill, reconnect)
-_POLL_S = 0.25
 
 
 class _Over(Exception):
@@ -106,12 +103,11 @@ class SessionController:
         self._last_bad_frame_at = -math.inf
         self._completed = False
         self._summary: Summary | None = None
-        # the stop path
-        self._stop_reason: StopReason | None = None
-        self._stop_detail = ""
-        self._stop_sent: Awaitable[None] | None = None  # the link's Stop, once asked for
-        self._stop_asked_control = False
-        self._belt_unsure = False  # the belt may still be running after the session
+        self._stopping = StopPath(
+            config,
+            Voice(emit=self._emit, fault=self._fault, update=self._update, t=self._t),
+            self._reader_at_standstill,
+        )
         self._shown_phase: SessionPhase | None = None  # shown instead, until the stop path runs
         # task owners, and the events the tasks wait on
         self._stops: asyncio.TaskGroup | None = None
@@ -138,7 +134,7 @@ class SessionController:
                 progress=position.fraction,
             )
         if self._snapshot is None:
-            plan_end = self._stop_reason is StopReason.PLAN_END
+            plan_end = self._stopping.reason is StopReason.PLAN_END
             phase = public_phase(self._shown_phase or self._phases.phase, plan_end=plan_end)
             self._snapshot = SessionState(phase=phase, **self._fields)
         return self._snapshot
@@ -179,7 +175,7 @@ class SessionController:
         # event): a renderer that refreshes right after this call must not delay the write.
         self._shown_phase = self._phases.phase
         self._phases.fire(Trigger.STOP)
-        self._stop_reason, self._stop_detail = reason, detail
+        self._stopping.reason, self._stopping.detail = reason, detail
         self._set_goal(0.0)
         self._plan_over.set()  # nothing after a stop may announce a segment or command the belt
         if self._watch is not None:
@@ -191,39 +187,24 @@ class SessionController:
             self._show_stop()  # still connecting: no stop path yet to show it
 
     def _send_stop(self, reason: StopReason) -> None:
-        link = self._link
-        if link is None:
+        if self._link is None:
             return  # still connecting: run() sends it as soon as the link is up
         self._own_stop_until = asyncio.get_running_loop().time() + _OWN_STOP_ECHO_S
-        # The user asked: the link may ask for control to get this Stop accepted, also after
-        # 0xFF. Sent once: the link owns the retries.
-        self._stop_asked_control = reason in USER_STOPS
-        self._stop_sent = link.stop(take_control=self._stop_asked_control)
+        self._stopping.send(self._link, reason)
 
     def _stop_again(self, reason: StopReason, detail: str) -> None:
-        """A stop input while stopping: a user's stop after a parting one that did not ask for
-        control (0xFF) is sent; any other only adds to the log."""
-        if (
-            self._phases.phase is SessionPhase.STOPPING
-            and reason in USER_STOPS
-            and not self._stop_asked_control
-            and self._link is not None
-        ):
-            log.info(
-                "stop (%s) after %s: sending Stop, asking for control", reason, self._stop_reason
-            )
+        """A stop input while stopping: sent if it is a user's after a parting stop (0xFF);
+        any other only adds to the log."""
+        first = self._stopping.reason
+        if self._phases.phase is SessionPhase.STOPPING and self._stopping.sends_again(reason):
+            log.info("stop (%s) after %s: sending Stop, asking for control", reason, first)
             self._send_stop(reason)
         else:
-            log.info("stop under way (%s); also asked: %s %s", self._stop_reason, reason, detail)
+            log.info("stop under way (%s); also asked: %s %s", first, reason, detail)
 
     def _show_stop(self) -> None:
         self._shown_phase = None
-        self._update(
-            stop_reason=self._stop_reason,
-            stop_detail=self._stop_detail,
-            target_kmh=0.0,
-            turnaround_countdown_s=None,
-        )
+        self._stopping.show()
 
     def _start_stop_path(self) -> None:
         if self._stops is not None and self._stop_task is None:
@@ -283,17 +264,16 @@ class SessionController:
                 finally:
                     if not self._phases.stopping:
                         self.request_stop(StopReason.QUIT, "the session was cancelled")
-                    elif (
-                        self._stop_sent is None and self._stop_reason is not StopReason.CONTROL_LOST
+                    elif (reason := self._stopping.reason) is not StopReason.CONTROL_LOST and (
+                        self._stopping.sent is None and reason is not None
                     ):
-                        assert self._stop_reason is not None
-                        self._send_stop(self._stop_reason)  # asked for while connecting
+                        self._send_stop(reason)  # asked for while connecting
                     self._start_stop_path()
                     assert self._stop_task is not None
                     await asyncio.shield(self._stop_task)  # also when run() is cancelled
             self._stops = None
         if not getattr(link, "belt_stopped_on_exit", True):
-            self._belt_may_be_running(
+            self._stopping.belt_may_be_running(
                 "belt_may_be_running",
                 "treadcoach could not confirm the belt stopped before it let go of the treadmill",
             )
@@ -301,13 +281,13 @@ class SessionController:
             t=self._t(),
             plan=self.config.plan_name,
             completed=self._completed,
-            stop_reason=self._stop_reason,
+            stop_reason=self._stopping.reason,
             distance_m=self._odometer.distance_m,
             planned_backward_s=self._planned_backward_s,
             backward_s=self._progress.backward_s
             + self._progress.open_backward_s(asyncio.get_running_loop().time()),
             backward_distance_m=self._progress.backward_distance_m,
-            belt_may_be_running=self._belt_unsure,
+            belt_may_be_running=self._stopping.belt_unsure,
         )
         self._emit(self._summary)
         return self._summary
@@ -360,106 +340,19 @@ class SessionController:
     # --- the stop path --------------------------------------------------------------------
 
     async def _stop_path(self) -> None:
-        reason = self._stop_reason
-        assert reason is not None
         try:
-            self._show_stop()
-            self._emit(Stop(t=self._t(), reason=reason, detail=self._stop_detail))
-            if reason is not StopReason.PLAN_END:
-                self._emit(announce.stop_cue(reason, self._stop_detail, t=self._t()))
-            link = self._link
-            if link is not None and self._stop_sent is not None:
-                if await self._stop_accepted(link) and reason is not StopReason.STALE:
-                    await self._await_belt_stopped(link)
-            elif link is not None and reason is StopReason.DISCONNECT:
-                await self._await_reconnect(link)
+            self._shown_phase = None
+            await self._stopping.see_through(self._link)
         finally:
-            self._phases.fire(
-                Trigger.FINISHED if reason is StopReason.PLAN_END else Trigger.STOPPED
-            )
+            plan_end = self._stopping.reason is StopReason.PLAN_END
+            self._phases.fire(Trigger.FINISHED if plan_end else Trigger.STOPPED)
             self._update()
             self._done.set()
 
-    async def _stop_accepted(self, link: Link) -> bool:
-        """Wait for the link's Stop (the latest one, if a user's stop replaced a parting one);
-        True when the machine accepted it, or the link came back after a drop (reconnecting
-        stops the belt first). The link bounds its own retries; this wait is bounded too, so
-        a link that never answers cannot hold the session open."""
-        while True:
-            sent = self._stop_sent
-            assert sent is not None
-            try:
-                async with asyncio.timeout(self.config.stop_confirm_s):
-                    await asyncio.shield(sent)  # a timeout here must not cancel the link's Stop
-            except TimeoutError:
-                if sent is not self._stop_sent:
-                    continue
-                self._belt_may_be_running(
-                    "stop_failed", f"no answer to Stop within {self.config.stop_confirm_s:g} s"
-                )
-                return False
-            except LinkError as exc:
-                if sent is not self._stop_sent:
-                    continue
-                failure = stop_failure(exc)
-                if failure is not None:
-                    self._belt_may_be_running(*failure)
-                    return False
-                log.info("stop while the link is down: %s", exc)
-                await self._await_reconnect(link)
-                return link.connected
-            except Exception as exc:  # any failure here must not end the stop path unsaid
-                log.exception("stop failed")
-                self._belt_may_be_running("stop_failed", f"Stop failed ({_describe(exc)})")
-                return False
-            if sent is self._stop_sent:
-                return True
-
-    def _belt_may_be_running(self, kind: str, detail: str) -> None:
-        """Say loudly that the belt may still be running: a fault, a stop cue, the stop detail
-        and the summary."""
-        self._belt_unsure = True
-        detail = f"{detail}: the belt may still be running"
-        self._fault(kind, detail)
-        self._emit(Cue(t=self._t(), text=announce.USE_STOP_BUTTON_CUE, kind="stop"))
-        self._stop_detail = "; ".join(part for part in (self._stop_detail, detail) if part)
-        self._update(stop_detail=self._stop_detail)
-
-    async def _await_belt_stopped(self, link: Link) -> None:
-        """Keep listening until the belt reports standstill, so the user (and the journal) see
-        the stop confirmed rather than the last speed before it. Reads the link's own belief,
-        which its notification callback keeps current even when the session's tasks are gone."""
-        if not link.connected:
-            await self._await_reconnect(link)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.config.stop_confirm_s):
-                while link.connected:
-                    speed = link.belt_speed_kmh
-                    if speed is not None and speed <= _STANDSTILL_KMH:
-                        # let the reader put the standstill record in the stream too
-                        while self._tg is not None and self._odometer.speed_kmh > _STANDSTILL_KMH:
-                            await self._wait_telemetry()
-                        return
-                    await asyncio.sleep(_POLL_S)
-        speed = link.belt_speed_kmh
-        self._fault(
-            "stop_unconfirmed",
-            f"no standstill reported {self.config.stop_confirm_s:g} s after Stop"
-            + (f" (belt at {speed:.1f} km/h)" if speed is not None else "")
-            + ": check the treadmill",
-        )
-
-    async def _await_reconnect(self, link: Link) -> None:
-        """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
-        else. Reads the link itself: the reader may not have seen the drop yet."""
-        try:
-            async with asyncio.timeout(self.config.reconnect_grace_s):
-                while not link.connected:  # noqa: ASYNC110 -- the link owns no event for this
-                    await asyncio.sleep(_POLL_S)
-        except TimeoutError:
-            self._fault(
-                "link_lost", "could not reconnect to confirm the belt stopped: check the treadmill"
-            )
+    async def _reader_at_standstill(self) -> None:
+        """Let the reader (while it runs) put the standstill record in the stream too."""
+        while self._tg is not None and self._odometer.speed_kmh > STANDSTILL_KMH:
+            await self._wait_telemetry()
 
     # --- the reader and the watchdog ------------------------------------------------------
 
