@@ -76,7 +76,8 @@ class SessionConfig:
     reconnect_grace_s: float = 30.0
     # Watchdog period; speed rules are also checked on every telemetry record.
     tick_s: float = 0.5
-    # After Stop, how long to keep listening for the belt to report standstill.
+    # After Stop, how long to wait for the machine's answer (the link retries within it), and
+    # then for the belt to report standstill.
     stop_confirm_s: float = 15.0
     # Invariant 5: a remote may stop or pause; resume/speed only when the user enabled it.
     remote_control: bool = False
