@@ -262,11 +262,10 @@ class SessionController:
                 try:
                     await self._session(link)
                 finally:
-                    if not self._phases.stopping:
+                    reason = self._stopping.reason  # set exactly when a stop was requested
+                    if reason is None:
                         self.request_stop(StopReason.QUIT, "the session was cancelled")
-                    elif (reason := self._stopping.reason) is not StopReason.CONTROL_LOST and (
-                        self._stopping.sent is None and reason is not None
-                    ):
+                    elif self._stopping.sent is None and reason is not StopReason.CONTROL_LOST:
                         self._send_stop(reason)  # asked for while connecting
                     self._start_stop_path()
                     assert self._stop_task is not None
