@@ -209,6 +209,8 @@ def test_a_refused_command_ends_the_session_through_the_stop_path() -> None:
 
     run = run_session(during=nack_later)
     assert run.stop.reason is StopReason.ERROR
+    # the stop says what failed, not that a task group did
+    assert run.stop.detail.startswith("ControlRejected"), run.stop.detail
     assert run.belt_target_kmh == 0.0
 
 

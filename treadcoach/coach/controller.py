@@ -317,7 +317,7 @@ class SessionController:
             pass
         except* Exception as group:
             # An exception in any task of the session is a way out like any other.
-            failure = group.exceptions[0]
+            failure = _first_leaf(group)
             log.error("session task failed: %s", _describe(failure))
             log.debug("session task failure", exc_info=failure)
             self._fault("error", _describe(failure))
@@ -750,6 +750,13 @@ class SessionController:
 def _belt_minimum(link: Link) -> float | None:
     minimum = getattr(getattr(link, "speed_range", None), "min_kmh", None)
     return float(minimum) if minimum is not None else None
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first real exception inside (nested) task-group exception groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _describe(exc: BaseException) -> str:
