@@ -274,3 +274,18 @@ class BeltStateUnknown(LinkError):
 
 
 __all__ += ["BeltStateUnknown", "StopRefused"]
+
+
+# coach-core ----------------------------------------------------------------------------------
+
+
+class SessionPhaseError(TreadcoachError):
+    """The session controller was moved in a way its phase table does not allow (a bug)."""
+
+    def __init__(self, phase: str, trigger: str) -> None:
+        self.phase = phase
+        self.trigger = trigger
+        super().__init__(f"no transition from phase {phase!r} on {trigger!r}")
+
+
+__all__ += ["SessionPhaseError"]

@@ -138,19 +138,6 @@ def _holder_words(text: str) -> str:
         return "a process that has not said who it is yet"
 
 
-def _platform_backend_is_bluez() -> bool:
-    """Whether bleak's default backend here is BlueZ (tests may swap it for the simulator)."""
-    import bleak
-
-    # read from bleak's namespace, where BleakClient looks it up (and where tests swap it)
-    lookup = vars(bleak)["get_platform_client_backend_type"]
-    try:
-        backend, _ = lookup()
-    except Exception:  # bleak itself says no backend: the link reports that when it scans
-        return False
-    return str(backend.__module__).startswith("bleak.backends.bluezdbus")
-
-
 def _probe_system_bus() -> None:
     """No D-Bus system bus means no BlueZ: that much is known at once (a connect to its socket),
     before a screen opens. Anything subtler (no adapter, powered off) the link reports when it
@@ -318,7 +305,9 @@ class Session:
         for lock in self.locks:
             with lock.held(self._holder()):
                 pass
-        if self._platform_radio and _platform_backend_is_bluez():
+        from treadcoach.link.bluetooth import platform_backend_is_bluez
+
+        if self._platform_radio and platform_backend_is_bluez():
             _probe_system_bus()
 
     def _holder(self) -> dict[str, Any]:

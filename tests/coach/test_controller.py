@@ -8,119 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 import pytest
+from controller_rig import PLAN, Run, plan_steps, run_session
 
 from sim import SimTreadmill
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach import clock
 from treadcoach.coach.controller import SessionConfig, SessionController
-from treadcoach.coach.events import Event, Stop, Summary
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.library import find_plan
 from treadcoach.coach.plan import parse_plan
-from treadcoach.coach.schedule import Caps, Step, backward_time_s, expand
+from treadcoach.coach.schedule import Caps, Step, expand
 from treadcoach.coach.state import Phase
 from treadcoach.errors import LimitsError
 from treadcoach.link import TreadmillLink
 from treadcoach.safety.reasons import StopReason
 
-SHORT_PLAN = """
-name = "short"
-title = "Short"
-units = "kmh"
-
-[[segments]]
-kind = "warmup"
-duration = 60
-speed = 4.0
-
-[[segments]]
-kind = "backward_walk"
-duration = 90
-speed = 9.0          # far above the backward cap: must be clamped to 4.83 -> 4.8
-
-[[segments]]
-kind = "cooldown"
-duration = 60
-speed = 3.5
-"""
+SHORT_PLAN = PLAN
 
 
 def short_steps() -> list[Step]:
-    return expand(parse_plan(SHORT_PLAN, "short.toml"), Caps())
-
-
-@dataclass
-class Run:
-    events: list[Event] = field(default_factory=list)
-    summary: Summary | None = None
-    belt_target_kmh: float | None = None
-    controller: SessionController | None = None
-
-    def of(self, kind: str) -> list[Event]:
-        return [e for e in self.events if e.event == kind]
-
-    @property
-    def stop(self) -> Stop:
-        stops = self.of("stop")
-        assert len(stops) == 1, stops
-        stop = stops[0]
-        assert isinstance(stop, Stop)
-        return stop
-
-
-Scenario = Callable[[SimTreadmill, SessionController], Awaitable[None]]
-
-
-async def _nothing(treadmill: SimTreadmill, controller: SessionController) -> None:
-    return None
-
-
-def run_session(
-    steps: list[Step] | None = None,
-    *,
-    faults: tuple[str, ...] = (),
-    profile: str = "standard",
-    during: Scenario = _nothing,
-    config: SessionConfig | None = None,
-    notify_hz: float = 1.0,
-) -> Run:
-    """Run one whole session on virtual time; return its events and the belt's final target."""
-    steps = steps or short_steps()
-    result = Run()
-
-    async def scenario() -> None:
-        async with SimTreadmill(
-            name="SimTread", profile=profile, faults=faults, notify_hz=notify_hz
-        ) as treadmill:
-
-            def link() -> TreadmillLink:
-                return TreadmillLink(
-                    treadmill.address,
-                    client_backend=SimBleakClient,
-                    scanner_backend=SimBleakScanner,
-                    max_reconnect_s=20.0,
-                )
-
-            controller = SessionController(
-                link,
-                steps,
-                config or SessionConfig(plan_name="short", simulated=True),
-                planned_backward_s=backward_time_s(steps),
-            )
-            result.controller = controller
-            controller.add_listener(result.events.append)
-            async with asyncio.TaskGroup() as tg:
-                session = tg.create_task(controller.run())
-                tg.create_task(during(treadmill, controller))
-            result.summary = session.result()
-            result.belt_target_kmh = treadmill.target_speed_kmh
-
-    clock.run(scenario(), speedup=math.inf)
-    return result
+    return plan_steps()
 
 
 # --- a whole plan ------------------------------------------------------------------------------
@@ -300,6 +209,8 @@ def test_a_refused_command_ends_the_session_through_the_stop_path() -> None:
 
     run = run_session(during=nack_later)
     assert run.stop.reason is StopReason.ERROR
+    # the stop says what failed, not that a task group did
+    assert run.stop.detail.startswith("ControlRejected"), run.stop.detail
     assert run.belt_target_kmh == 0.0
 
 

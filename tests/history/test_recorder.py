@@ -35,6 +35,9 @@ from treadcoach.session import Session, SessionOptions
 
 REPO = Path(__file__).resolve().parents[2]
 PLAN = "backward-walk-starter"
+#: tests that wait for the journal's writer thread run on scaled time: virtual time jumps to the
+#: next timer whenever the loop only waits for that thread, running the session ahead of it
+WRITER_SPEEDUP = 25.0
 STOP = b"\x08\x01"
 
 
@@ -92,6 +95,9 @@ def test_a_locked_journal_does_not_hold_back_the_stop_write(tmp_path: Path) -> N
             write(link, uuid, data)
 
         treadmill.write = spy  # type: ignore[method-assign]
+        # a few telemetry records queue up behind the lock first (the Stop itself is written
+        # before the stop event is shown, so without these nothing would be waiting)
+        await asyncio.sleep(2)
         session.request_stop(StopReason.KEY)
         await run
         blocker.close()
@@ -126,6 +132,7 @@ DISK_FULL_CHILD = textwrap.dedent(
     from treadcoach.session import Session, SessionOptions
 
     journal, config = Path(sys.argv[1]), Path(sys.argv[2])
+    SPEEDUP = float(sys.argv[4])
     session = Session(
         SessionOptions(plan=find_plan(sys.argv[3]), sim=True, journal_path=journal,
                        handle_signals=False),
@@ -149,7 +156,9 @@ DISK_FULL_CHILD = textwrap.dedent(
 
     from treadcoach.safety.reasons import StopReason
     session_reason = StopReason.KEY
-    clock.run(scenario(), speedup=math.inf)
+    # Scaled, not virtual: the loop waits on the writer thread (flush), and virtual time would
+    # jump the whole session ahead meanwhile.
+    clock.run(scenario(), speedup=SPEEDUP)
     print(json.dumps({"saved": session.saved, "events": events}))
     """
 )
@@ -163,7 +172,15 @@ def test_a_full_disk_mid_session_is_a_journal_fault_and_the_session_is_not_saved
     config = tmp_path / "devices.toml"
     config.write_text("")
     child = subprocess.run(
-        [sys.executable, "-c", DISK_FULL_CHILD, str(journal), str(config), PLAN],
+        [
+            sys.executable,
+            "-c",
+            DISK_FULL_CHILD,
+            str(journal),
+            str(config),
+            PLAN,
+            str(WRITER_SPEEDUP),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -376,7 +393,7 @@ def test_a_real_disk_filling_up_mid_session_is_a_journal_fault(tmp_path: Path) -
             session.request_stop(StopReason.KEY)
             await run
 
-        clock.run(scenario(), speedup=math.inf)
+        clock.run(scenario(), speedup=WRITER_SPEEDUP)  # waits on the writer: see below
         faults = [e for e in shown if e.event == "fault" and e.kind == "journal"]
         assert len(faults) == 1
         assert "stopped saving" in faults[0].detail

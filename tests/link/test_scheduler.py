@@ -164,6 +164,7 @@ class StopRow:
     permission: Permission = Permission.GRANTED
     take_control: bool = False
     others_pending: bool = False
+    accepted_meanwhile: bool = False
     quirks: GenericProfile = field(default=ONCE)
 
 
@@ -205,6 +206,31 @@ STOP_ROWS: dict[str, StopRow] = {
     "0x05 after 0xFF, the user's stop": StopRow(
         NOT_PERMITTED, 0, Retry(0.0), permission=Permission.LOST, take_control=True
     ),
+    # found by the model test: 0xFF arrived between a 0x05 and the retry's Request Control
+    "0xFF while retrying after 0x05, not the user's stop: no request control": StopRow(
+        None,
+        1,
+        Fail(FailReason.CONTROL_LOST, NOT_PERMITTED),
+        previous=NOT_PERMITTED,
+        permission=Permission.LOST,
+    ),
+    # found by the model test: two stop paths (the reconnect's and a user's) raced; once one
+    # Stop is accepted the other must not retry (nor ask for control for its retry)
+    "another Stop accepted while waiting to retry: done": StopRow(
+        None,
+        1,
+        Skip("another Stop was accepted meanwhile"),
+        previous=NOT_PERMITTED,
+        accepted_meanwhile=True,
+    ),
+    "0xFF while retrying after 0x05, the user's stop: request control": StopRow(
+        None,
+        1,
+        Send(ControlFirst.BEST_EFFORT),
+        previous=NOT_PERMITTED,
+        permission=Permission.LOST,
+        take_control=True,
+    ),
 }
 
 
@@ -220,6 +246,7 @@ def test_stop_decisions(row: StopRow) -> None:
             permission=row.permission,
             take_control=row.take_control,
             others_pending=row.others_pending,
+            accepted_meanwhile=row.accepted_meanwhile,
             quirks=row.quirks,
         )
         == row.decision

@@ -190,6 +190,7 @@ class StopPathRules:
     _cap: float | None = None
     _announced: Step | None = None
     _stop_since: float | None = None
+    _user_stop_open: bool = False  # a user's stop request whose Stop is not accepted yet
     _stop_written: bool = False  # a Stop reached the treadmill since the last stop request
     _last_write: ControlPointWrite | None = None
     _ff_open: bool = False
@@ -233,13 +234,16 @@ class StopPathRules:
     def _on_user(self, entry: Entry, decel: float) -> None:
         if entry.name in ("stop", "quit", "speed_then_stop"):
             self._ff_open = False  # an explicit user stop may ask for control to send Stop
+            self._user_stop_open = True
             self._stop_requested(entry, "user", decel, user=True)
         elif entry.name == "control_back":
             self._ff_open = False
 
     def _on_treadmill(self, entry: Entry, decel: float) -> None:
         if entry.name == "control_lost_delivered":
-            self._ff_open = True
+            # A user's stop not yet accepted still stands: asking for control to get its Stop
+            # accepted is that user action, also when the 0xFF lands while it is under way.
+            self._ff_open = not self._user_stop_open
             self._ff_at = entry.at
         elif entry.name == "unreachable":
             self._unreachable_until = max(self._unreachable_until, entry.at + float(entry.data))
@@ -335,6 +339,8 @@ class StopPathRules:
                 )
         if op == OpCode.STOP_PAUSE and write.data[1:2] == b"\x01":
             self._stop_written = True
+            if write.result == ResultCode.SUCCESS:
+                self._user_stop_open = False
         if op == OpCode.REQUEST_CONTROL and self._ff_open:
             in_flight = any(
                 w.opcode == OpCode.REQUEST_CONTROL and self._ff_at - 5.0 <= w.at_s <= self._ff_at

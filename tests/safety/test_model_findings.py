@@ -85,11 +85,6 @@ def test_a_refused_stop_is_reported_not_a_crash(refusal: Callable[[ModelSession]
 # --- 3 --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 3: after 0xFF (TUI hold) a user stop is refused 0x05, no Request "
-    "Control follows, and run() raises ExceptionGroup(ControlLost) (12 c)",
-)
 def test_a_user_stop_after_the_console_took_control_still_stops_the_belt() -> None:
     def steps(m: ModelSession) -> None:
         m.advance(10)
@@ -147,11 +142,6 @@ def test_a_request_control_in_flight_at_0xff_does_not_regain_control() -> None:
 # --- 6 --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 6: a queued Set Target Speed is written after the stop request, "
-    "before Stop (12 g)",
-)
 def test_a_queued_speed_command_is_never_written_after_a_stop_request() -> None:
     def steps(m: ModelSession) -> None:
         m.speed(0.0)  # in flight
@@ -181,11 +171,6 @@ def test_a_command_waiting_on_its_request_control_is_dropped_by_a_stop() -> None
 # --- 8 --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 8: a second stop request while the first is confirming writes "
-    "nothing; a belt restarted at the console runs until the 15 s confirm timeout",
-)
 def test_every_stop_request_writes_stop_even_while_one_is_confirming() -> None:
     def steps(m: ModelSession) -> None:
         m.stop()
@@ -250,11 +235,6 @@ def test_an_mph_target_never_exceeds_the_cap_in_km_h() -> None:
 # --- 12 -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 12: a Set Target Speed in its 0x05 backoff survives a disconnect and "
-    "is written again (after Request Control) once the reconnect has sent Stop",
-)
 def test_a_command_retrying_across_a_reconnect_is_dropped_by_the_stop() -> None:
     # a Kingsmith-like pad answers speed 0x05 for 2.5 s after Start: the link backs off
     model = replay(

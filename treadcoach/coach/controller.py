@@ -1,9 +1,15 @@
-"""The session controller: walks the expanded plan on the loop clock and drives the belt.
+"""The session controller: the asyncio shell that walks the plan and drives the belt.
 
-The only place that joins the plan, the link and the safety rules. One ``asyncio.TaskGroup`` owns
-the link reader, the coach (plan walker), the speed governor and the watchdog; leaving the group is
-how a session ends. Every way out goes through :meth:`SessionController.request_stop`, which hands
-Stop to the transport before anything else happens (DESIGN.md invariant 2).
+The decisions live in pure modules -- ``phases`` (where the session is, which request is allowed
+when), ``governor`` (the next speed and its bounds), ``progress`` (step clock, distance,
+countdowns), ``reactions`` (what each link event means), ``announce`` (what the stream says) and
+``safety.watchdog`` -- and this class only waits, asks them, and does what they say.
+
+Tasks and their owners: the stop group (outlives everything else: a failing or cancelled session
+still gets its Stop out and confirmed) owns the stop path; the session group owns the link reader
+and the plan; the plan group owns the walker, the governor and the watchdog, and ends at the first
+stop. Every way out goes through :meth:`SessionController.request_stop`, which hands Stop to the
+link in the caller's loop turn (DESIGN.md invariant 2).
 """
 
 from __future__ import annotations
@@ -12,113 +18,41 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from treadcoach.coach.events import (
-    Connected,
-    Cue,
-    Event,
-    Fault,
-    SegmentStarted,
-    Stop,
-    Summary,
-    Telemetry,
-)
+from treadcoach.coach import announce, governor, reactions
+from treadcoach.coach.events import Connected, Cue, Event, Fault, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
-from treadcoach.coach.schedule import kind_phrase
-from treadcoach.coach.state import LinkState, Phase, SegmentView, SessionState
-from treadcoach.errors import CommandSuperseded, ControlLost, LimitsError, LinkError
+from treadcoach.coach.phases import PhaseMachine, Request, SessionPhase, Trigger, public_phase
+from treadcoach.coach.ports import Link, SessionConfig, StepLike
+from treadcoach.coach.progress import EPSILON_S, Progress
+from treadcoach.coach.state import LinkState, SessionState
+from treadcoach.coach.stopping import STANDSTILL_KMH, StopPath, Voice
+from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
 from treadcoach.safety.reasons import StopReason
-from treadcoach.safety.watchdog import BeltWatch, WatchLimits
+from treadcoach.safety.watchdog import BeltWatch
 
 __all__ = ["Link", "SessionConfig", "SessionController", "StepLike"]
 
 log = logging.getLogger(__name__)
 
 _REMOTE_SOURCES = frozenset({StopReason.MQTT})
-_STANDSTILL_KMH = 0.2
-_EPSILON_S = 1e-6
+#: what a remote may ask only when the user enabled remote control (invariant 5)
+_REMOTE_NEEDS_CONSENT = frozenset({Request.RESUME, Request.SPEED})
+#: a "stopped by user" status this soon after our own Stop or Pause is its echo
+_OWN_STOP_ECHO_S = 5.0
 
 
-class StepLike(Protocol):
-    """What the controller needs of an expanded plan step (``coach.schedule.Step``)."""
-
-    @property
-    def index(self) -> int: ...
-    @property
-    def kind(self) -> SegmentKind: ...
-    @property
-    def target_kmh(self) -> float: ...
-    @property
-    def duration_s(self) -> float | None: ...
-    @property
-    def distance_m(self) -> float | None: ...
-    @property
-    def incline_pct(self) -> float | None: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def cue(self) -> str | None: ...
+class _Over(Exception):
+    """Raised inside a task group to leave it once the session (or its plan) is over."""
 
 
-class Link(Protocol):
-    """What the controller needs of ``treadcoach.link.TreadmillLink``."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def address(self) -> str | None: ...
-    @property
-    def connected(self) -> bool: ...
-    @property
-    def belt_running(self) -> bool | None: ...
-    @property
-    def belt_speed_kmh(self) -> float | None: ...
-
-    def events(self) -> AsyncIterator[Any]: ...
-    async def start(self) -> bool: ...
-    def stop(self, *, take_control: bool = False) -> Awaitable[None]: ...
-    async def pause(self) -> None: ...
-    async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float: ...
-    async def set_incline(self, pct: float) -> float: ...
-    async def request_control(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SessionConfig:
-    plan_name: str = ""
-    watch: WatchLimits = field(default_factory=WatchLimits)
-    # Commanded speed moves toward each new target at these rates (invariant 4): a person on the
-    # belt feels a ramp, never a jump.
-    ramp_up_kmh_per_s: float = 1.0
-    ramp_down_kmh_per_s: float = 2.0
-    governor_interval_s: float = 1.0
-    # Direction changes (invariant 3): slow to turnaround speed, then count down >= 5 s.
-    turnaround_countdown_s: int = 5
-    turnaround_settle_max_s: float = 20.0
-    # After the link drops, how long to wait for it to come back and stop the belt.
-    reconnect_grace_s: float = 30.0
-    # Watchdog period; speed rules are also checked on every telemetry record.
-    tick_s: float = 0.5
-    # After Stop, how long to keep listening for the belt to report standstill.
-    stop_confirm_s: float = 15.0
-    # Invariant 5: a remote may stop or pause; resume/speed only when the user enabled it.
-    remote_control: bool = False
-    # A headless session ends when the console takes control (0xFF); the TUI instead holds the
-    # plan and offers to take control back (request_control_back).
-    end_on_control_lost: bool = True
-    # "device": use the treadmill's Total Distance; "integrated": integrate speed (default:
-    # some machines report a lifetime odometer, see ftms-quirks.md).
-    distance_source: str = "integrated"
-    simulated: bool = False
-
-
-class _SessionOver(Exception):
-    """Raised inside the task group to leave it once the session has stopped."""
+async def _until(event: asyncio.Event) -> None:
+    await event.wait()
+    raise _Over
 
 
 class SessionController:
@@ -139,15 +73,23 @@ class SessionController:
         self._steps = list(steps)
         self.config = config = config or SessionConfig()
         self._planned_backward_s = planned_backward_s
-        self._planned_duration_s = planned_duration_s or sum(
-            _planned_step_s(s) for s in self._steps
+        # the pure cores
+        self._phases = PhaseMachine()
+        self._progress = Progress(
+            self._steps,
+            countdown_s=config.turnaround_countdown_s,
+            planned_total_s=planned_duration_s,
+            distance_source=config.distance_source,
         )
+        self._odometer = self._progress.odometer
+        self._gov = governor.Governor(
+            governor.Ramp(
+                config.ramp_up_kmh_per_s, config.ramp_down_kmh_per_s, config.governor_interval_s
+            )
+        )
+        self._watch: BeltWatch | None = None  # created once connected
+        # what renderers read: display fields, frozen into a snapshot when read
         self._listeners: list[EventListener] = []
-        self._planned_before = [0.0]
-        for step in self._steps:
-            self._planned_before.append(self._planned_before[-1] + _planned_step_s(step))
-        # Renderers read ``state`` a few times a second while the controller changes fields on
-        # every tick: keep the fields mutable and build the frozen snapshot only when read.
         self._fields: dict[str, Any] = {
             "plan_name": config.plan_name,
             "segment_count": len(self._steps),
@@ -155,79 +97,50 @@ class SessionController:
         self._snapshot: SessionState | None = None
         self._link: Link | None = None
         self._t0: float | None = None
-        self._done = asyncio.Event()
-        self._stop_reason: StopReason | None = None
-        self._stop_detail = ""
-        self._stop_task: asyncio.Task[None] | None = None
-        self._watch: BeltWatch | None = None
-        # speed governor
-        self._goal_kmh = 0.0
-        self._commanded_kmh = 0.0
-        self._goal_changed = asyncio.Event()
-        # Bumped by every new step and pause: a speed command that was in flight across one
-        # does not overwrite what the new step or the pause set.
-        self._epoch = 0
         self._announced_index: int | None = None  # the step the event stream has announced
-        self._belt_started = False
-        # plan position
-        self._paused = False
-        self._resumed = asyncio.Event()
-        self._step_index = -1
-        self._step_clock = _StepClock(0.0, running=False)
-        self._step_distance0 = 0.0
-        self._countdown_end: float | None = None
         self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
-        self._paused_event = asyncio.Event()
-        self._telemetry_seen = asyncio.Event()
-        # telemetry
-        self._distance_m = 0.0
-        self._device_distance0: float | None = None
-        self._last_speed_at: float | None = None
-        self._speed_kmh = 0.0
-        self._backward_s = 0.0
-        self._backward_distance_m = 0.0
-        self._self_stop_until = 0.0  # status "stopped by user" before this is our own echo
-        self._last_bad_frame_fault = -1e9
+        self._own_stop_until = 0.0
+        self._last_bad_frame_at = -math.inf
         self._completed = False
-        self._control_lost = False
         self._summary: Summary | None = None
+        self._stopping = StopPath(
+            config,
+            Voice(emit=self._emit, fault=self._fault, update=self._update, t=self._t),
+            self._reader_at_standstill,
+        )
+        self._shown_phase: SessionPhase | None = None  # shown instead, until the stop path runs
+        # task owners, and the events the tasks wait on
+        self._stops: asyncio.TaskGroup | None = None
+        self._stop_task: asyncio.Task[None] | None = None
         self._tg: asyncio.TaskGroup | None = None
-        self._coach_task: asyncio.Task[None] | None = None
-        self._governor_task: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()
+        self._plan_over = asyncio.Event()
+        self._goal_changed = asyncio.Event()
+        self._resumed = asyncio.Event()
+        self._held = asyncio.Event()
+        self._telemetry_seen = asyncio.Event()
 
     # --- SessionHandle --------------------------------------------------------------------
 
     @property
     def state(self) -> SessionState:
-        if self._t0 is not None and self._step_index >= 0 and self._stop_task is None:
-            self._update(**self._live_fields(asyncio.get_running_loop().time()))
+        if self._t0 is not None and self._progress.step is not None and not self._stop_shown():
+            now = asyncio.get_running_loop().time()
+            position = self._progress.position(now)
+            self._update(
+                elapsed_s=now - self._t0,
+                remaining=position.remaining,
+                turnaround_countdown_s=position.countdown_s,
+                progress=position.fraction,
+            )
         if self._snapshot is None:
-            self._snapshot = SessionState(**self._fields)
+            plan_end = self._stopping.reason is StopReason.PLAN_END
+            phase = public_phase(self._shown_phase or self._phases.phase, plan_end=plan_end)
+            self._snapshot = SessionState(phase=phase, **self._fields)
         return self._snapshot
 
-    def _live_fields(self, now: float) -> dict[str, Any]:
-        """Clock-derived fields, computed when read (the walker sleeps to boundaries)."""
-        step = self._steps[self._step_index]
-        elapsed = self._step_clock.elapsed(now)
-        if self._countdown_end is not None:
-            left = max(0.0, self._countdown_end - elapsed)
-            remaining: float | None = left
-            countdown: int | None = (
-                int(left + 0.999) if left <= self.config.turnaround_countdown_s else None
-            )
-        elif step.duration_s is not None:
-            remaining, countdown = max(0.0, step.duration_s - elapsed), None
-        elif step.distance_m is not None:
-            covered = self._distance_m - self._step_distance0
-            remaining, countdown = max(0.0, step.distance_m - covered), None
-        else:
-            remaining, countdown = None, None
-        return {
-            "elapsed_s": now - (self._t0 or now),
-            "remaining": remaining,
-            "turnaround_countdown_s": countdown,
-            "progress": self._progress(step, elapsed),
-        }
+    def _stop_shown(self) -> bool:
+        return self._phases.stopping and self._shown_phase is None
 
     @property
     def summary(self) -> Summary | None:
@@ -235,99 +148,100 @@ class SessionController:
 
     def add_listener(self, listener: EventListener) -> Callable[[], None]:
         self._listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return remove
+        return lambda: self._remove_listener(listener)
 
     def add_recorder(self, recorder: EventListener) -> Callable[[], None]:
         """Like ``add_listener``, but called before every listener, so that whatever a renderer
         shows is already in the journal (invariant 6: a crash loses nothing already shown)."""
         self._listeners.insert(0, recorder)
+        return lambda: self._remove_listener(recorder)
 
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(recorder)
-
-        return remove
+    def _remove_listener(self, listener: EventListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def request_stop(self, reason: StopReason, detail: str = "") -> None:
-        if self._stop_task is not None and not self._stop_failed():
-            log.info(
-                "stop already under way (%s); also asked: %s %s", self._stop_reason, reason, detail
-            )
-            return
+        """Stop now. In this very loop turn the phase moves to stopping and ``link.stop()`` is
+        called: the link's stop epoch moves and the Stop write is scheduled ahead of anything
+        queued. The rest (events, waiting for standstill) is the stop group's task."""
         try:
-            loop = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is running, so nothing to stop
             return
-        self._stop_reason = reason
-        self._stop_detail = detail
-        link = self._link
-        sender: asyncio.Task[None] | None = None
-        if reason is not StopReason.CONTROL_LOST and link is not None:
-            # Stop goes to the transport first, in its own task created right here: nothing
-            # (recording, rendering, the plan) stands between the input and the write.
-            self._self_stop_until = loop.time() + 5.0
-            sender = loop.create_task(self._send_stop(link), name="treadcoach-stop-send")
-        self._stop_task = loop.create_task(
-            self._stop_now(reason, detail, sender), name="treadcoach-stop"
-        )
+        if self._phases.stopping:
+            self._stop_again(reason, detail)
+            return
+        # Renderers see the stop when the stop path starts (the next loop turn, with its Stop
+        # event): a renderer that refreshes right after this call must not delay the write.
+        self._shown_phase = self._phases.phase
+        self._phases.fire(Trigger.STOP)
+        self._stopping.reason, self._stopping.detail = reason, detail
+        self._set_goal(0.0)
+        self._plan_over.set()  # nothing after a stop may announce a segment or command the belt
+        if self._watch is not None:
+            self._watch.disarm()
+        if reason is not StopReason.CONTROL_LOST:  # a parting 0xFF does not fight the console
+            self._send_stop(reason)
+        self._start_stop_path()
+        if self._stop_task is None:
+            self._show_stop()  # still connecting: no stop path yet to show it
 
-    def _stop_failed(self) -> bool:
-        """A previous stop task died: a new stop request must be able to try again."""
-        task = self._stop_task
-        return (
-            task is not None
-            and task.done()
-            and not task.cancelled()
-            and task.exception() is not None
-        )
+    def _send_stop(self, reason: StopReason) -> None:
+        if self._link is None:
+            return  # still connecting: run() sends it as soon as the link is up
+        self._own_stop_until = asyncio.get_running_loop().time() + _OWN_STOP_ECHO_S
+        self._stopping.send(self._link, reason)
+
+    def _stop_again(self, reason: StopReason, detail: str) -> None:
+        """A stop input while stopping: sent if it is a user's after a parting stop (0xFF);
+        any other only adds to the log."""
+        first = self._stopping.reason
+        if self._phases.phase is SessionPhase.STOPPING and self._stopping.sends_again(reason):
+            log.info("stop (%s) after %s: sending Stop, asking for control", reason, first)
+            self._send_stop(reason)
+        else:
+            log.info("stop under way (%s); also asked: %s %s", first, reason, detail)
+
+    def _show_stop(self) -> None:
+        self._shown_phase = None
+        self._stopping.show()
+
+    def _start_stop_path(self) -> None:
+        if self._stops is not None and self._stop_task is None:
+            self._stop_task = self._stops.create_task(self._stop_path(), name="treadcoach-stop")
+
+    def _refused(self, request: Request, source: StopReason | None = None) -> bool:
+        """Whether ``request`` may not be acted on now (the phase table, and invariant 5)."""
+        remote = source in _REMOTE_SOURCES and request in _REMOTE_NEEDS_CONSENT
+        if remote and not self.config.remote_control:
+            log.warning("refused remote %s from %s: remote control is not enabled", request, source)
+            return True
+        if not self._phases.allows(request) or self._phases.stopping:
+            log.info("ignored %s in phase %s", request, self._phases.phase)
+            return True
+        return False
 
     def request_pause(self, source: StopReason) -> None:
-        if (
-            self._stop_task is not None
-            or self._paused
-            or self._fields.get("phase") is not Phase.RUNNING
-        ):
+        if self._refused(Request.PAUSE):
             return
-        self._paused = True
-        self._resumed.clear()
+        self._phases.fire(Trigger.PAUSE)
+        self._hold_plan()
         self._spawn(self._pause_belt(source))
 
     def request_resume(self, source: StopReason) -> None:
-        if source in _REMOTE_SOURCES and not self.config.remote_control:
-            log.warning("refused remote resume from %s: remote control is not enabled", source)
-            return
-        if (
-            self._stop_task is not None
-            or not self._paused
-            or self._control_lost  # after 0xFF only request_control_back() may carry on
-            or self._fields.get("phase") is not Phase.PAUSED  # the Pause is not done yet
-        ):
-            return
-        self._spawn(self._resume_belt(source))
+        if not self._refused(Request.RESUME, source):
+            self._spawn(self._resume(source, Trigger.RESUME))
 
     def request_control_back(self) -> None:
         """After the console took over (0xFF): ask for control again and carry on the plan.
-
-        Only ever on the user's explicit request (a key in the TUI): never automatically.
-        """
-        if self._stop_task is not None or not self._control_lost:
-            return
-        self._spawn(self._take_control_back())
+        Only ever on the user's explicit request (a key in the TUI): never automatically."""
+        if not self._refused(Request.CONTROL_BACK):
+            self._spawn(self._take_control_back())
 
     def request_speed(self, kmh: float, source: StopReason) -> None:
-        if source in _REMOTE_SOURCES and not self.config.remote_control:
-            log.warning(
-                "refused remote speed %.2f from %s: remote control is not enabled", kmh, source
-            )
+        step = self._step()
+        if self._refused(Request.SPEED, source) or step is None:
             return
-        if self._stop_task is not None or self._step_index < 0:
-            return
-        step = self._steps[self._step_index]
         # Never above what the plan allowed for this step: its target is already capped
         # (invariant 1), so a manual change may go down freely but not above the step's cap.
         self._set_goal(max(0.0, min(kmh, step.target_kmh)))
@@ -336,181 +250,136 @@ class SessionController:
         """Something beside the session went wrong (MQTT down, a stop input lost): tell the user."""
         self._fault(kind, detail)
 
-    # --- running --------------------------------------------------------------------------
+    # --- the task tree --------------------------------------------------------------------
 
     async def run(self) -> Summary:
-        loop = asyncio.get_running_loop()
-        self._t0 = loop.time()
+        self._t0 = asyncio.get_running_loop().time()
         async with self._link_factory() as link:
             self._link = link
-            self._check_belt_can_follow(link)
-            # Created once connected: a slow scan and connect is not stale telemetry.
-            self._watch = BeltWatch(self.config.watch, now=loop.time())
-            self._emit(
-                Connected(
-                    t=self._t(),
-                    device=link.name,
-                    address=link.address or "",
-                    simulated=self.config.simulated,
-                )
+            governor.check_belt_can_follow(self._steps, _belt_minimum(link), link.name)
+            async with asyncio.TaskGroup() as stops:
+                self._stops = stops
+                try:
+                    await self._session(link)
+                finally:
+                    reason = self._stopping.reason  # set exactly when a stop was requested
+                    if reason is None:
+                        self.request_stop(StopReason.QUIT, "the session was cancelled")
+                    elif self._stopping.sent is None and reason is not StopReason.CONTROL_LOST:
+                        self._send_stop(reason)  # asked for while connecting
+                    self._start_stop_path()
+                    assert self._stop_task is not None
+                    await asyncio.shield(self._stop_task)  # also when run() is cancelled
+            self._stops = None
+        if not getattr(link, "belt_stopped_on_exit", True):
+            self._stopping.belt_may_be_running(
+                "belt_may_be_running",
+                "treadcoach could not confirm the belt stopped before it let go of the treadmill",
             )
-            self._update(link=LinkState.CONNECTED, phase=Phase.READY)
-            try:
-                async with asyncio.TaskGroup() as tg:
-                    self._tg = tg
-                    tg.create_task(self._read(link), name="treadcoach-reader")
-                    self._coach_task = tg.create_task(self._coach(), name="treadcoach-coach")
-                    self._governor_task = tg.create_task(
-                        self._governor(link), name="treadcoach-governor"
-                    )
-                    tg.create_task(self._watchdog(), name="treadcoach-watchdog")
-                    tg.create_task(self._until_done(), name="treadcoach-end")
-            except* _SessionOver:
-                pass
-            except* Exception as group:
-                # An exception in any task of the session is a way out like any other.
-                failure = group.exceptions[0]
-                log.error("session task failed: %s", _describe(failure))
-                log.debug("session task failure", exc_info=failure)
-                self._fault("error", _describe(failure))
-                self.request_stop(StopReason.ERROR, _describe(failure))
-            finally:
-                self._tg = None
-                if self._stop_task is None:
-                    self.request_stop(StopReason.QUIT, "the session was cancelled")
-                if self._stop_task is not None:
-                    # Shielded: a cancelled session still gets its Stop out.
-                    await asyncio.shield(self._stop_task)
-        self._summary = self._make_summary()
+        self._summary = announce.summary(
+            t=self._t(),
+            plan=self.config.plan_name,
+            completed=self._completed,
+            stop_reason=self._stopping.reason,
+            distance_m=self._odometer.distance_m,
+            planned_backward_s=self._planned_backward_s,
+            backward_s=self._progress.backward_s
+            + self._progress.open_backward_s(asyncio.get_running_loop().time()),
+            backward_distance_m=self._progress.backward_distance_m,
+            belt_may_be_running=self._stopping.belt_unsure,
+        )
         self._emit(self._summary)
         return self._summary
 
-    async def _until_done(self) -> None:
-        await self._done.wait()
-        raise _SessionOver
+    async def _session(self, link: Link) -> None:
+        """The link reader and the plan, unless a stop came while connecting."""
+        # Created once connected: a slow scan and connect is not stale telemetry.
+        self._watch = BeltWatch(self.config.watch, now=asyncio.get_running_loop().time())
+        self._emit(
+            Connected(
+                t=self._t(),
+                device=link.name,
+                address=link.address or "",
+                simulated=self.config.simulated,
+            )
+        )
+        self._update(link=LinkState.CONNECTED)
+        if self._phases.stopping:
+            return  # stopped while connecting: the plan never starts
+        self._phases.fire(Trigger.CONNECTED)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                tg.create_task(self._read(link), name="treadcoach-reader")
+                tg.create_task(self._plan(link), name="treadcoach-plan")
+                tg.create_task(_until(self._done), name="treadcoach-end")
+        except* _Over:
+            pass
+        except* Exception as group:
+            # An exception in any task of the session is a way out like any other.
+            failure = _first_leaf(group)
+            log.error("session task failed: %s", _describe(failure))
+            log.debug("session task failure", exc_info=failure)
+            self._fault("error", _describe(failure))
+            self.request_stop(StopReason.ERROR, _describe(failure))
+        finally:
+            self._tg = None
+
+    async def _plan(self, link: Link) -> None:
+        """The plan walker, the governor and the watchdog: over at the first stop."""
+        try:
+            async with asyncio.TaskGroup() as plan:
+                plan.create_task(self._walk(), name="treadcoach-walker")
+                plan.create_task(self._govern(link), name="treadcoach-governor")
+                plan.create_task(self._watchdog(), name="treadcoach-watchdog")
+                plan.create_task(_until(self._plan_over), name="treadcoach-plan-end")
+        except* _Over:
+            pass
 
     # --- the stop path --------------------------------------------------------------------
 
-    async def _stop_now(
-        self, reason: StopReason, detail: str, sender: asyncio.Task[None] | None
-    ) -> None:
+    async def _stop_path(self) -> None:
         try:
-            self._goal_kmh = 0.0
-            self._goal_changed.set()
-            if self._watch is not None:
-                self._watch.disarm()
-            # Nothing after a stop may announce a segment, cue a countdown or command the belt.
-            for task in (self._coach_task, self._governor_task):
-                if task is not None and task is not asyncio.current_task():
-                    task.cancel()
-            phase = Phase.FINISHED if reason is StopReason.PLAN_END else Phase.STOPPED
-            self._update(
-                phase=phase,
-                stop_reason=reason,
-                stop_detail=detail,
-                target_kmh=0.0,
-                turnaround_countdown_s=None,
-            )
-            self._emit(Stop(t=self._t(), reason=reason, detail=detail))
-            if reason is not StopReason.PLAN_END:
-                self._emit(Cue(t=self._t(), text=_stop_cue(reason, detail), kind="stop"))
-            link = self._link
-            if sender is not None and link is not None:
-                await sender
-                if reason is not StopReason.STALE:
-                    await self._await_belt_stopped(link)
-            elif reason is StopReason.DISCONNECT and link is not None:
-                await self._await_reconnect_stop(link)
+            self._shown_phase = None
+            await self._stopping.see_through(self._link)
         finally:
+            plan_end = self._stopping.reason is StopReason.PLAN_END
+            self._phases.fire(Trigger.FINISHED if plan_end else Trigger.STOPPED)
+            self._update()
             self._done.set()
 
-    async def _await_belt_stopped(self, link: Link) -> None:
-        """Keep listening until the belt reports standstill, so the user (and the journal) see
-        the stop confirmed rather than the last speed before it. Reads the link's own belief,
-        which its notification callback keeps current even when the session's tasks are gone."""
-        if not link.connected:
-            await self._await_reconnect_stop(link)
-        try:
-            async with asyncio.timeout(self.config.stop_confirm_s):
-                while link.connected:
-                    speed = link.belt_speed_kmh
-                    if speed is not None and speed <= _STANDSTILL_KMH:
-                        if self._tg is not None:
-                            # let the reader put the standstill record in the stream too
-                            while self._speed_kmh > _STANDSTILL_KMH:
-                                await self._wait_telemetry()
-                        return
-                    await asyncio.sleep(0.25)
-        except TimeoutError:
-            pass
-        speed = link.belt_speed_kmh
-        self._fault(
-            "stop_unconfirmed",
-            f"no standstill reported {self.config.stop_confirm_s:g} s after Stop"
-            + (f" (belt at {speed:.1f} km/h)" if speed is not None else "")
-            + ": check the treadmill",
-        )
+    async def _reader_at_standstill(self) -> None:
+        """Let the reader (while it runs) put the standstill record in the stream too."""
+        while self._tg is not None and self._odometer.speed_kmh > STANDSTILL_KMH:
+            await self._wait_telemetry()
 
-    async def _send_stop(self, link: Link) -> None:
-        for attempt in range(3):
-            if not link.connected:
-                # The link is down: it stops the belt first thing on reconnect. Wait for that.
-                await self._await_reconnect_stop(link)
-                return
-            try:
-                await link.stop()
-                return
-            except Exception as exc:  # any failure here must not end the stop path
-                log.warning("stop attempt %d failed: %s", attempt + 1, exc)
-                self._fault("stop_failed", str(exc) or type(exc).__name__)
-        log.error("the treadmill did not confirm Stop")
-
-    async def _await_reconnect_stop(self, link: Link) -> None:
-        """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
-        else. Reads the link itself: the reader may not have seen the drop yet."""
-        try:
-            async with asyncio.timeout(self.config.reconnect_grace_s):
-                while not link.connected:  # noqa: ASYNC110 -- the link owns no event for this
-                    await asyncio.sleep(0.25)
-        except TimeoutError:
-            self._fault(
-                "link_lost", "could not reconnect to confirm the belt stopped: check the treadmill"
-            )
-
-    # --- tasks ----------------------------------------------------------------------------
+    # --- the reader and the watchdog ------------------------------------------------------
 
     async def _read(self, link: Link) -> None:
-        from treadcoach.ftms.enums import MachineStatusOp
-        from treadcoach.link import events as le
-
-        async for ev in link.events():
+        async for event in link.events():
             now = asyncio.get_running_loop().time()
-            if isinstance(ev, le.TelemetryEvent):
-                # Judged by when the link received it, not when this task got round to it.
-                self._on_telemetry(ev.data, ev.at)
-            elif isinstance(ev, le.StatusEvent):
-                op = ev.status.op
-                if op == MachineStatusOp.STOPPED_BY_SAFETY_KEY:
-                    self._fault("safety_key", "the treadmill's safety key was pulled")
-                    self.request_stop(StopReason.SAFETY_KEY, "safety key pulled")
-                elif (
-                    op == MachineStatusOp.STOPPED_OR_PAUSED_BY_USER and now > self._self_stop_until
-                ):
-                    self.request_stop(StopReason.CONSOLE, "stopped at the treadmill console")
-            elif isinstance(ev, le.ControlLostEvent):
-                self._on_control_lost()
-            elif isinstance(ev, le.LinkDownEvent):
-                self._update(link=LinkState.RECONNECTING)
-                self._fault("disconnect", f"link lost: {ev.reason}")
-                self.request_stop(
-                    StopReason.DISCONNECT,
-                    "Bluetooth link lost; the belt is stopped as soon as it reconnects",
-                )
-            elif isinstance(ev, le.LinkUpEvent):
-                self._update(link=LinkState.CONNECTED)
-            elif isinstance(ev, le.BadFrameEvent) and now - self._last_bad_frame_fault >= 1.0:
-                self._last_bad_frame_fault = now
-                self._fault("garbage", f"skipped a malformed frame: {ev.error}")
+            reaction = reactions.react(
+                event,
+                now=now,
+                own_stop_until=self._own_stop_until,
+                last_bad_frame_at=self._last_bad_frame_at,
+            )
+            match reaction:
+                case reactions.Reading(data=data, at=at):
+                    self._on_telemetry(data, at)
+                case reactions.StopFor(reason=reason, detail=detail, fault=fault):
+                    if reaction.link_down:
+                        self._update(link=LinkState.RECONNECTING)
+                    if fault is not None:
+                        self._fault(*fault)
+                    self.request_stop(reason, detail)
+                case reactions.Fault(kind=kind, detail=detail):
+                    self._last_bad_frame_at = now
+                    self._fault(kind, detail)
+                case reactions.ControlLostReaction():
+                    self._on_control_lost()
+                case reactions.LinkUpReaction():
+                    self._update(link=LinkState.CONNECTED)
 
     async def _watchdog(self) -> None:
         loop = asyncio.get_running_loop()
@@ -519,89 +388,96 @@ class SessionController:
             self._judge(loop.time())
 
     def _judge(self, now: float) -> None:
-        if self._watch is None or self._stop_task is not None:
+        if self._watch is None or self._phases.stopping:
             return
         # Paused, the belt must still come to rest (and not run away); some machines send no
         # data while paused, so silence is not judged then.
-        verdict = self._watch.check(now, stale=not self._paused)
+        verdict = self._watch.check(now, stale=not self._phases.holding)
         if verdict is not None:
             self._fault(verdict.reason.value, verdict.detail)
             self.request_stop(verdict.reason, verdict.detail)
 
-    async def _governor(self, link: Link) -> None:
+    def _on_telemetry(self, data: Any, at: float) -> None:
+        # While the console has the belt (0xFF) its metres are not the plan's: a distance
+        # segment holds like a timed one.
+        held = self._phases.phase is SessionPhase.HELD
+        self._progress.telemetry(data.speed_kmh, data.distance_m, at, counts=not held)
+        speed = self._odometer.speed_kmh
+        self._telemetry_seen.set()
+        if self._watch is not None:
+            self._watch.telemetry(speed, now=at)
+        self._judge(at)
+        self._update(
+            speed_kmh=speed,
+            distance_m=self._odometer.distance_m,
+            incline_pct=data.inclination_pct,
+            heart_rate_bpm=data.heart_rate_bpm,
+        )
+        self._emit(
+            announce.telemetry(
+                data,
+                t=self._t(),
+                speed_kmh=speed,
+                distance_m=self._odometer.distance_m,
+                target_kmh=self._fields.get("target_kmh"),
+                segment_index=self._announced_index,
+                remaining=self._progress.position(at).remaining,
+            )
+        )
+
+    # --- the governor ---------------------------------------------------------------------
+
+    async def _govern(self, link: Link) -> None:
         """Moves the commanded speed toward the goal in ramp steps (invariant 4)."""
-        cfg = self.config
-        while True:
-            if self._stop_task is not None:
-                return
+        gov = self._gov
+        while not self._phases.stopping:
             # Cleared before looking, so a goal set from here on (even mid-command) wakes us.
             self._goal_changed.clear()
-            if self._paused or abs(self._goal_kmh - self._commanded_kmh) < 1e-6:
+            nxt = None if self._phases.holding else gov.next_command()
+            if nxt is None:
                 await self._goal_changed.wait()
                 continue
-            goal = self._goal_kmh
-            if goal > self._commanded_kmh:
-                step = cfg.ramp_up_kmh_per_s * cfg.governor_interval_s
-                nxt = min(goal, self._commanded_kmh + step)
-            else:
-                step = cfg.ramp_down_kmh_per_s * cfg.governor_interval_s
-                nxt = max(goal, self._commanded_kmh - step)
-            epoch = self._epoch
+            epoch = gov.epoch
             try:
-                if not self._belt_started:
+                if not gov.belt_started:
                     await link.start()
-                    self._belt_started = True
-                    if self._stop_task is not None or epoch != self._epoch or self._paused:
+                    gov.belt_started = True
+                    if self._phases.stopping or epoch != gov.epoch or self._phases.holding:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
             except ControlLost:
-                return  # the console took over: the reader reports it; we command no more
+                # The console took over: the reader holds the plan (or stops the session). Wait
+                # for what comes next -- control back, or the stop -- and command nothing.
+                await self._goal_changed.wait()
+                continue
             except CommandSuperseded:
-                # A Stop or Pause overtook this command: after a Stop there is nothing left to
-                # govern; after a Pause the loop waits for the resume.
-                if self._stop_task is not None:
-                    return
-                continue
-            if self._stop_task is not None:
-                return
-            if epoch == self._epoch:  # no new step or pause took over while we waited
-                self._commanded_kmh = nxt
-                if self._watch is not None:
-                    self._watch.commanded(sent, now=asyncio.get_running_loop().time())
-            if self._goal_changed.is_set():
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(cfg.governor_interval_s):
-                    await self._goal_changed.wait()
+                continue  # a Stop or Pause overtook it: the loop sees which
+            if not self._phases.stopping and gov.landed(
+                nxt, epoch=epoch, ceiling_kmh=self._bounds(link).ceiling_kmh
+            ):
+                self._commanded(sent)
+            if not self._goal_changed.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(gov.ramp.interval_s):
+                        await self._goal_changed.wait()
+
+    def _bounds(self, link: Link) -> governor.SpeedBounds:
+        step = self._step()
+        if step is None:
+            return governor.SpeedBounds(0.0, math.inf)
+        return governor.step_bounds(step, _belt_minimum(link))
 
     async def _command_speed(self, link: Link, kmh: float) -> float:
-        # The current step's target is its cap (invariant 1): the link's rounding to the belt's
-        # increment may never land above it.
-        if self._step_index < 0:
+        """Set Target Speed within the current step's bounds: the link's rounding to the belt's
+        increment never lands above the step's cap (invariant 1)."""
+        if self._step() is None:
             return await link.set_speed(kmh)
-        step = self._steps[self._step_index]
-        ceiling = step.target_kmh
-        floor = _belt_minimum(link)
-        if floor is not None and ceiling < floor <= _safety_cap(step):
-            # The belt cannot run this slowly (e.g. a turnaround at 0.5 km/h): the slowest it
-            # can go is still within the step's safety cap, so use that -- clamp, never reject.
-            ceiling = floor
-        return await link.set_speed(min(max(kmh, floor or 0.0), ceiling), ceiling_kmh=ceiling)
+        bounds = self._bounds(link)
+        return await link.set_speed(governor.clamp(kmh, bounds), ceiling_kmh=bounds.ceiling_kmh)
 
-    def _check_belt_can_follow(self, link: Link) -> None:
-        """Before the belt moves: a step whose safety cap is below the belt's minimum speed
-        could only be run by exceeding that cap, so the session does not start."""
-        floor = _belt_minimum(link)
-        if floor is None:
-            return
-        for step in self._steps:
-            if _safety_cap(step) < floor:
-                raise LimitsError(
-                    "segment cap",
-                    f"segment {step.index + 1} ({step.kind.value}) is capped at "
-                    f"{_safety_cap(step):g} km/h, but {link.name} cannot run slower than "
-                    f"{floor:g} km/h: raise the limit in devices.toml or pick another plan",
-                )
+    def _commanded(self, kmh: float) -> None:
+        if self._watch is not None:
+            self._watch.commanded(kmh, now=asyncio.get_running_loop().time())
 
     async def _lower_to(self, step: StepLike) -> None:
         """Entering a step whose cap is below the commanded speed: command it at once, before the
@@ -609,294 +485,247 @@ class SessionController:
         queued for the previous step is replaced; one in flight lands first. The belt's own
         deceleration does the slowing."""
         link = self._link
-        if link is None or not self._belt_started or self._stop_task is not None:
+        if link is None or not self._gov.belt_started or self._phases.stopping:
             return
         try:
             sent = await self._command_speed(link, step.target_kmh)
         except (CommandSuperseded, ControlLost):
             return
-        self._commanded_kmh = step.target_kmh
-        if self._watch is not None:
-            self._watch.commanded(sent, now=asyncio.get_running_loop().time())
+        self._gov.commanded_kmh = step.target_kmh
+        self._commanded(sent)
 
-    async def _coach(self) -> None:
+    # --- the plan walker ------------------------------------------------------------------
+
+    async def _walk(self) -> None:
+        loop = asyncio.get_running_loop()
         overshoot = 0.0
         for step in self._steps:
             await self._enter_step(step, overshoot)
             if step.kind is SegmentKind.TURNAROUND:
                 await self._turnaround(step)
+            elif step.duration_s is not None:
+                await self._wait_step_time(step.duration_s)
             else:
-                await self._walk_step(step)
+                assert step.distance_m is not None
+                while self._progress.step_distance_m < step.distance_m:
+                    await self._wait_telemetry()
             # A timed step ends a hair after its boundary (the loop wakes late); the next step's
             # clock starts at the boundary, so lateness never accumulates over a plan.
-            end = _planned_end_s(step)
-            elapsed = self._step_clock.elapsed(asyncio.get_running_loop().time())
-            overshoot = max(0.0, elapsed - end) if end is not None else 0.0
-        self._close_step(asyncio.get_running_loop().time())
+            overshoot = self._progress.overshoot(loop.time())
+        self._progress.close_step(loop.time())
+        self._check_live()
         self._completed = True
         self.request_stop(StopReason.PLAN_END, "plan complete")
 
     async def _enter_step(self, step: StepLike, carried_s: float = 0.0) -> None:
         now = asyncio.get_running_loop().time()
-        self._close_step(now - carried_s)
-        self._epoch += 1
-        self._step_index = step.index
-        if step.target_kmh < self._commanded_kmh and not self._paused:
+        self._progress.close_step(now - carried_s)
+        self._gov.new_epoch()
+        self._progress.index = step.index
+        if step.target_kmh < self._gov.commanded_kmh and not self._phases.holding:
             await self._lower_to(step)
-        self._step_clock = _StepClock(now, running=not self._paused, carried_s=carried_s)
-        self._step_distance0 = self._distance_m
-        view = _view(step)
-        nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
+        self._progress.enter(step.index, now, running=not self._phases.holding, carried_s=carried_s)
+        self._check_live()
         self._announced_index = step.index
-        self._emit(
-            SegmentStarted(
-                t=self._t(),
-                index=step.index,
-                kind=step.kind,
-                target_kmh=step.target_kmh,
-                duration_s=step.duration_s,
-                distance_m=step.distance_m,
-                incline_pct=step.incline_pct,
-                label=step.label,
-                total=len(self._steps),
-            )
-        )
+        self._phases.fire(Trigger.STEP)
+        self._emit(announce.segment_started(step, t=self._t(), total=len(self._steps)))
+        nxt = self._next_step(step)
         self._update(
-            phase=Phase.PAUSED if self._paused else Phase.RUNNING,
-            segment=view,
-            next_segment=_view(nxt) if nxt is not None else None,
+            segment=announce.view(step),
+            next_segment=announce.view(nxt) if nxt is not None else None,
             target_kmh=step.target_kmh,
             remaining_unit="s" if step.duration_s is not None else "m",
             cue=step.cue or "",
         )
-        if step.cue:
-            self._emit(
-                Cue(
-                    t=self._t(),
-                    text=step.cue,
-                    kind="turnaround" if step.kind is SegmentKind.TURNAROUND else "form",
-                )
-            )
+        if (cue := announce.step_cue(step, t=self._t())) is not None:
+            self._emit(cue)
         if step.incline_pct is not None and self._link is not None:
             self._spawn(self._link.set_incline(step.incline_pct))
         self._set_goal(step.target_kmh)
 
-    async def _walk_step(self, step: StepLike) -> None:
-        if step.duration_s is not None:
-            await self._wait_step_time(step.duration_s)
-            return
-        assert step.distance_m is not None
-        while self._distance_m - self._step_distance0 < step.distance_m:
-            await self._wait_telemetry()
-
     async def _turnaround(self, step: StepLike) -> None:
         """Slow to turnaround speed, then count down (>= 5 s) into the new direction."""
-        tol = self.config.watch.follow_tolerance_kmh
         loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(self.config.turnaround_settle_max_s):
-                while self._speed_kmh > step.target_kmh + tol:
-                    await self._wait_telemetry()
-        except TimeoutError:
-            log.warning(
-                "belt did not slow to %.1f km/h in time; counting down anyway", step.target_kmh
+        if not await self._settled(step):
+            # Never count down -- and never start the next step -- on a belt that is still
+            # too fast: stop it and say which turnaround it would not slow for (invariant 4).
+            detail = (
+                f"the belt did not slow to the turnaround's {step.target_kmh:g} km/h within "
+                f"{self.config.turnaround_settle_max_s:g} s (still "
+                f"{self._odometer.speed_kmh:.1f} km/h): stopped before the turn"
             )
-        nxt = self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
-        direction = kind_phrase(nxt.kind) if nxt is not None else "the next segment"
+            self._fault("belt_did_not_slow", detail)
+            self.request_stop(StopReason.OVERSPEED, detail)
+            self._check_live()
+        direction = announce.direction_after(self._next_step(step))
         countdown = self.config.turnaround_countdown_s
         total = max(float(countdown), step.duration_s or 0.0)
-        start = self._step_clock.elapsed(loop.time())
-        self._countdown_end = start + total
+        start = self._progress.elapsed(loop.time())
+        self._progress.countdown_end = start + total
         # Hold at turnaround speed until the countdown starts, then one cue per second.
         await self._wait_step_time(start + total - countdown)
         while True:
             # A pause during the countdown starts it again from the top after the resume:
             # never fewer than `countdown` seconds of warning before the direction changes.
             resumes = self._resumes
-            begin = self._step_clock.elapsed(loop.time())
-            self._countdown_end = begin + countdown
+            begin = self._progress.elapsed(loop.time())
+            self._progress.countdown_end = begin + countdown
             for whole in range(countdown, 0, -1):
-                self._emit(
-                    Cue(
-                        t=self._t(),
-                        text=f"Turn around: {direction} in {whole}",
-                        kind="countdown",
-                        countdown_s=whole,
-                    )
-                )
+                self._check_live()
+                self._emit(announce.countdown_cue(direction, whole, t=self._t()))
                 await self._wait_step_time(begin + countdown - (whole - 1))
                 if self._resumes != resumes:
                     break
             else:
                 break
-        self._countdown_end = None
+        self._progress.countdown_end = None
 
-    async def _wait_step_time(self, until_s: float) -> None:
-        """Wait until the step clock reads ``until_s``; the step clock stops while paused."""
+    async def _settled(self, step: StepLike) -> bool:
+        """Wait (at most the settle time, on the step clock) for the belt to slow to the
+        turnaround's speed; False if it did not."""
         loop = asyncio.get_running_loop()
-        while True:
-            if self._paused:
+        # a belt whose minimum is above the turnaround speed turns at its minimum: as slow as
+        # it goes (the link clamps the command to the same minimum)
+        minimum = _belt_minimum(self._link) if self._link is not None else None
+        slowest = max(step.target_kmh, minimum or 0.0)
+        fast = slowest + self.config.watch.follow_tolerance_kmh
+        until = self._progress.elapsed(loop.time()) + self.config.turnaround_settle_max_s
+        while self._odometer.speed_kmh > fast:
+            if self._phases.holding:
                 await self._resumed.wait()
                 continue
-            left = until_s - self._step_clock.elapsed(loop.time())
-            if left <= _EPSILON_S:  # below the clock's resolution: the boundary is here
-                return
-            self._paused_event.clear()
+            left = until - self._progress.elapsed(loop.time())
+            if left <= EPSILON_S:
+                return False
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(left):
-                    await self._paused_event.wait()
+                    await self._wait_telemetry()
+        return True
+
+    async def _wait_step_time(self, until_s: float) -> None:
+        """Wait until the step clock reads ``until_s``; the step clock stops while held."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._phases.holding:
+                await self._resumed.wait()
+                continue
+            left = until_s - self._progress.elapsed(loop.time())
+            if left <= EPSILON_S:  # below the clock's resolution: the boundary is here
+                return
+            self._held.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._held.wait()
 
     async def _wait_telemetry(self) -> None:
         self._telemetry_seen.clear()
         await self._telemetry_seen.wait()
 
-    # --- helpers --------------------------------------------------------------------------
+    # --- pause, resume, and the console taking over ---------------------------------------
 
-    def _on_telemetry(self, data: Any, now: float) -> None:
-        speed = data.speed_kmh if data.speed_kmh is not None else self._speed_kmh
-        if self._last_speed_at is not None:
-            dt = max(0.0, now - self._last_speed_at)
-            gained = (self._speed_kmh + speed) / 2 / 3.6 * dt
-        else:
-            gained = 0.0
-        if self.config.distance_source == "device" and data.distance_m is not None:
-            if self._device_distance0 is None:
-                self._device_distance0 = float(data.distance_m)
-            new_distance = float(data.distance_m) - self._device_distance0
-            gained = max(0.0, new_distance - self._distance_m)
-        self._distance_m += gained
-        if (
-            0 <= self._step_index < len(self._steps)
-            and self._steps[self._step_index].kind.is_backward
-        ):
-            self._backward_distance_m += gained
-        self._last_speed_at = now
-        self._speed_kmh = speed
-        self._telemetry_seen.set()
-        if self._watch is not None:
-            self._watch.telemetry(speed, now=now)
-        self._judge(now)
-        self._update(
-            speed_kmh=speed,
-            distance_m=self._distance_m,
-            incline_pct=data.inclination_pct,
-            heart_rate_bpm=data.heart_rate_bpm,
-        )
-        self._emit(
-            Telemetry(
-                t=self._t(),
-                speed_kmh=round(speed, 2),
-                distance_m=round(self._distance_m, 1),
-                target_kmh=self._fields.get("target_kmh"),
-                incline_pct=data.inclination_pct,
-                heart_rate_bpm=data.heart_rate_bpm,
-                segment_index=self._announced_index,
-                segment_remaining=self._remaining_now(now),
-            )
-        )
+    def _hold_plan(self) -> None:
+        """The plan clock stops and the walker wakes to wait for the resume."""
+        self._resumed.clear()
+        self._progress.clock.pause(asyncio.get_running_loop().time())
+        self._held.set()
 
     async def _pause_belt(self, source: StopReason) -> None:
         assert self._link is not None
-        self._step_clock.pause(asyncio.get_running_loop().time())
-        self._paused_event.set()
-        self._self_stop_until = asyncio.get_running_loop().time() + 5.0
-        self._epoch += 1
+        self._own_stop_until = asyncio.get_running_loop().time() + _OWN_STOP_ECHO_S
+        self._gov.new_epoch()
         try:
             await self._link.pause()
         except CommandSuperseded:
             return  # a Stop overtook the Pause: the stop path has the belt
         except Exception as exc:
             # A pause that did not happen must not leave the belt running unwatched: stop.
+            if self._phases.can(Trigger.PAUSE_FAILED):
+                self._phases.fire(Trigger.PAUSE_FAILED)
             self._fault("pause_failed", str(exc) or type(exc).__name__)
             self.request_stop(source, f"the treadmill refused Pause ({exc}); stopped instead")
             return
-        self._commanded_kmh = 0.0
-        self._belt_started = False
-        if self._watch is not None:
-            self._watch.commanded(0.0, now=asyncio.get_running_loop().time())
-        self._update(phase=Phase.PAUSED, cue="Paused")
+        if not self._phases.can(Trigger.PAUSE_DONE):
+            return  # a stop (or 0xFF) came while the Pause was on its way: it has the belt
+        self._phases.fire(Trigger.PAUSE_DONE)
+        self._gov.belt_paused()
+        self._commanded(0.0)
+        self._update(cue="Paused")
         self._emit(Cue(t=self._t(), text=f"Paused ({source.value})", kind="info"))
 
     def _on_control_lost(self) -> None:
+        if self._phases.phase is SessionPhase.HELD:
+            return  # already holding for this loss
         detail = "the treadmill console or another app took control"
         self._fault("control_lost", detail)
         self._update(link=LinkState.NO_CONTROL)
-        if self.config.end_on_control_lost or self._stop_task is not None:
+        if self.config.end_on_control_lost or not self._phases.can(Trigger.CONTROL_LOST):
             self.request_stop(
                 StopReason.CONTROL_LOST, f"{detail}; treadcoach stopped sending commands"
             )
             return
         # Hold the plan where it is and command nothing until the user takes control back.
-        self._control_lost = True
-        self._paused = True
-        self._resumed.clear()
-        self._step_clock.pause(asyncio.get_running_loop().time())
-        self._paused_event.set()
+        self._phases.fire(Trigger.CONTROL_LOST)
+        self._hold_plan()
         if self._watch is not None:
             self._watch.disarm()
-        self._update(phase=Phase.PAUSED, cue="The console has control. Press C to take it back.")
-        self._emit(
-            Cue(
-                t=self._t(),
-                text="The treadmill console took control: treadcoach sends nothing until you "
-                "take control back",
-                kind="info",
-            )
-        )
+        self._update(cue=announce.CONTROL_LOST_HINT)
+        self._emit(Cue(t=self._t(), text=announce.CONTROL_LOST_CUE, kind="info"))
 
     async def _take_control_back(self) -> None:
-        assert self._link is not None
-        await self._link.request_control()
-        self._control_lost = False
-        self._commanded_kmh = 0.0
-        self._belt_started = False  # start() itself never starts a belt that already runs
+        link = self._link
+        assert link is not None
+        await link.request_control()
+        if not self._phases.can(Trigger.CONTROL_BACK):
+            return  # a stop came while Request Control was out
+        # Carry on from wherever the console left the belt: the governor ramps from its speed
+        # now (down to a lower cap at once), and the watchdog judges from there -- no instant
+        # overspeed for a speed the console set, no belt left unwatched.
+        speed = link.belt_speed_kmh
+        self._gov.take_over(speed if speed is not None else self._odometer.speed_kmh)
+        if self._watch is not None:
+            self._watch.rearm(now=asyncio.get_running_loop().time())
         self._update(link=LinkState.CONNECTED)
-        await self._resume_belt(StopReason.KEY)
+        await self._resume(StopReason.KEY, Trigger.CONTROL_BACK)
 
-    async def _resume_belt(self, source: StopReason) -> None:
-        self._paused = False
+    async def _resume(self, source: StopReason, trigger: Trigger) -> None:
+        if not self._phases.can(trigger):
+            return
+        self._phases.fire(trigger)
         self._resumes += 1
-        self._step_clock.resume(asyncio.get_running_loop().time())
-        self._update(phase=Phase.RUNNING, cue="")
+        self._progress.clock.resume(asyncio.get_running_loop().time())
+        self._update(cue="")
         self._emit(Cue(t=self._t(), text=f"Resumed ({source.value})", kind="info"))
         self._resumed.set()
         self._goal_changed.set()
 
-    def _close_step(self, now: float) -> None:
-        """Book the finished step's active time (backward time feeds the journal/progression)."""
-        if (
-            0 <= self._step_index < len(self._steps)
-            and self._steps[self._step_index].kind.is_backward
-        ):
-            self._backward_s += self._step_clock.elapsed(now)
-        self._step_clock = _StepClock(now, running=False)
+    # --- helpers --------------------------------------------------------------------------
 
-    def _open_backward_s(self) -> float:
-        if (
-            0 <= self._step_index < len(self._steps)
-            and self._steps[self._step_index].kind.is_backward
-        ):
-            return self._step_clock.elapsed(asyncio.get_running_loop().time())
-        return 0.0
+    def _check_live(self) -> None:
+        """The plan walker stops short of announcing anything once a stop was requested."""
+        if self._phases.stopping:
+            raise _Over
 
-    def _remaining_now(self, now: float) -> float | None:
-        if self._step_index < 0:
-            return None
-        remaining: float | None = self._live_fields(now)["remaining"]
-        return None if remaining is None else round(remaining, 2)
+    def _step(self) -> StepLike | None:
+        index = self._progress.index
+        return self._steps[index] if 0 <= index < len(self._steps) else None
+
+    def _next_step(self, step: StepLike) -> StepLike | None:
+        return self._steps[step.index + 1] if step.index + 1 < len(self._steps) else None
 
     def _set_goal(self, kmh: float) -> None:
-        self._goal_kmh = kmh
+        self._gov.goal_kmh = kmh
         self._goal_changed.set()
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run a one-off command in the session's group; a failed command is a fault."""
+
         async def guarded() -> None:
             try:
                 await coro
             except LinkError as exc:
                 self._fault("command_failed", str(exc))
 
-        if self._tg is None or self._stop_task is not None:
+        if self._tg is None or self._phases.stopping:
             coro.close()  # the session is over or stopping: nothing left to command
             return
         self._tg.create_task(guarded())
@@ -910,16 +739,6 @@ class SessionController:
             return 0.0
         return round(asyncio.get_running_loop().time() - self._t0, 3)
 
-    def _progress(self, step: StepLike, elapsed: float) -> float:
-        done = self._planned_before[step.index]
-        planned = _planned_step_s(step)
-        within = min(elapsed, planned)
-        return (
-            min(1.0, (done + within) / self._planned_duration_s)
-            if self._planned_duration_s
-            else 0.0
-        )
-
     def _update(self, **changes: Any) -> None:
         self._fields.update(changes)
         self._snapshot = None
@@ -931,81 +750,17 @@ class SessionController:
             except Exception:  # a broken renderer must never break the session
                 log.exception("event listener failed")
 
-    def _make_summary(self) -> Summary:
-        return Summary(
-            t=self._t(),
-            completed=self._completed and self._stop_reason is StopReason.PLAN_END,
-            plan=self.config.plan_name,
-            duration_s=self._t(),
-            distance_m=round(self._distance_m, 1),
-            planned_backward_s=self._planned_backward_s,
-            backward_s=round(self._backward_s + self._open_backward_s(), 1),
-            backward_distance_m=round(self._backward_distance_m, 1),
-            stop_reason=self._stop_reason,
-        )
-
-
-class _StepClock:
-    """Active seconds within one step: runs while the belt runs, stops while paused."""
-
-    __slots__ = ("_acc", "_since")
-
-    def __init__(self, now: float, *, running: bool, carried_s: float = 0.0) -> None:
-        self._acc = carried_s
-        self._since: float | None = now if running else None
-
-    def elapsed(self, now: float) -> float:
-        return self._acc + (now - self._since if self._since is not None else 0.0)
-
-    def pause(self, now: float) -> None:
-        self._acc = self.elapsed(now)
-        self._since = None
-
-    def resume(self, now: float) -> None:
-        if self._since is None:
-            self._since = now
-
 
 def _belt_minimum(link: Link) -> float | None:
-    speed_range = getattr(link, "speed_range", None)
-    minimum = getattr(speed_range, "min_kmh", None)
+    minimum = getattr(getattr(link, "speed_range", None), "min_kmh", None)
     return float(minimum) if minimum is not None else None
 
 
-def _safety_cap(step: StepLike) -> float:
-    """The cap that applied to the step (``Step.cap_kmh``), or its target for other steps."""
-    cap = getattr(step, "cap_kmh", None)
-    return float(cap) if cap is not None and math.isfinite(cap) else step.target_kmh
-
-
-def _planned_end_s(step: StepLike) -> float | None:
-    """Where a timed step ends on its own step clock (None: it ends on distance)."""
-    if step.kind is SegmentKind.TURNAROUND or step.duration_s is None:
-        return None
-    return step.duration_s
-
-
-def _planned_step_s(step: StepLike) -> float:
-    if step.duration_s is not None:
-        return step.duration_s
-    if step.distance_m is not None and step.target_kmh > 0:
-        return step.distance_m / (step.target_kmh / 3.6)
-    return 0.0
-
-
-def _view(step: StepLike) -> SegmentView:
-    return SegmentView(
-        index=step.index,
-        kind=step.kind,
-        target_kmh=step.target_kmh,
-        duration_s=step.duration_s,
-        distance_m=step.distance_m,
-        label=step.label,
-    )
-
-
-def _stop_cue(reason: StopReason, detail: str) -> str:
-    return f"Stop: {detail}" if detail else f"Stop ({reason.value})"
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first real exception inside (nested) task-group exception groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _describe(exc: BaseException) -> str:

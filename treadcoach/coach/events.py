@@ -94,6 +94,10 @@ class Summary(_Event):
     backward_s: float = 0.0
     backward_distance_m: float = 0.0
     stop_reason: StopReason | None = None
+    belt_may_be_running: bool = Field(
+        default=False,
+        description="treadcoach could not get the belt stopped (Stop refused or unconfirmed)",
+    )
 
 
 Event = Annotated[

@@ -39,10 +39,10 @@ class UserLimits(ConfigModel):
     turnaround_s: float = Field(default=8.0, ge=_TURNAROUND_MIN_S, le=120.0)
     turnaround_kmh: float = Field(
         default=1.0,
-        ge=0.0,
+        gt=0.0,
         le=30.0,
         validate_default=True,
-        description="0 = pause the belt to turn",
+        description="the belt's speed while you turn; a turnaround slows the belt, never stops it",
     )
 
     @field_validator("backward_max_kmh")

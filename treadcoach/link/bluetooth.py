@@ -24,7 +24,7 @@ from bleak.exc import (
 
 from treadcoach.errors import BluetoothUnavailable
 
-__all__ = ["bluetooth_unavailable", "translate_bluetooth_errors"]
+__all__ = ["bluetooth_unavailable", "platform_backend_is_bluez", "translate_bluetooth_errors"]
 
 _SIM_HINT = "or try the simulator instead: add --sim"
 _START_BLUEZ = "Start it with 'sudo systemctl start bluetooth'"
@@ -142,3 +142,16 @@ def translate_bluetooth_errors() -> Iterator[None]:
         if unavailable is None:
             raise
         raise unavailable from exc
+
+
+def platform_backend_is_bluez() -> bool:
+    """Whether bleak's default backend here is BlueZ (tests may swap it for the simulator)."""
+    import bleak
+
+    # read from bleak's namespace, where BleakClient looks it up (and where tests swap it)
+    lookup = vars(bleak)["get_platform_client_backend_type"]
+    try:
+        backend, _ = lookup()
+    except Exception:  # bleak itself says no backend: the link reports that when it scans
+        return False
+    return str(backend.__module__).startswith("bleak.backends.bluezdbus")

@@ -82,6 +82,7 @@ class CommandRunner:
         self._link, self._channel, self._jobs, self._view = link, channel, jobs, view
         self._running = running
         self.ready = asyncio.Event()  # set when a job was queued
+        self.stops_accepted = 0  # Stops the machine accepted on this link, by any stop path
 
     # --- the worker: one command at a time ----------------------------------------------------
 
@@ -238,6 +239,7 @@ class CommandRunner:
         previous: Result | None = None
         loop = asyncio.get_running_loop()
         attempt_at = loop.time()
+        accepted_before = self.stops_accepted
         decision = self._decide_stop(policy, None, attempt, take_control, previous)
         while True:
             match decision:
@@ -266,8 +268,16 @@ class CommandRunner:
                     # attempts must stay at most the backoff apart whatever the latency
                     await asyncio.sleep(max(0.0, attempt_at + delay_s - loop.time()))
                     attempt += 1
-                    decision = self._decide_stop(policy, None, attempt, take_control, previous)
+                    decision = self._decide_stop(
+                        policy,
+                        None,
+                        attempt,
+                        take_control,
+                        previous,
+                        accepted_meanwhile=self.stops_accepted != accepted_before,
+                    )
                 case Done():
+                    self.stops_accepted += 1
                     self._link.accepted(request, None)
                     return
                 case Skip(reason=reason):
@@ -297,6 +307,8 @@ class CommandRunner:
         attempt: int,
         take_control: bool,
         previous: Result | None = None,
+        *,
+        accepted_meanwhile: bool = False,
     ) -> Decision:
         return decide_stop(
             last,
@@ -305,6 +317,7 @@ class CommandRunner:
             previous=previous,
             backoff_s=policy.backoff_s,
             standstill=policy.until_standstill and self._link.standing_still(),
+            accepted_meanwhile=accepted_meanwhile,
             gatt_up=self._link.gatt_up(),
             permission=self._channel.permission,
             take_control=take_control,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -140,6 +141,18 @@ class _EventStream:
         return item  # type: ignore[return-value]
 
 
+def _copy_outcome(into: asyncio.Future[None], source: asyncio.Future[None]) -> None:
+    """Give a joined stop request the outcome of the stop it joined."""
+    if into.done():
+        return
+    if source.cancelled():
+        into.cancel()
+    elif (error := source.exception()) is not None:
+        into.set_exception(error)
+    else:
+        into.set_result(None)
+
+
 class TreadmillLink:
     """One FTMS treadmill: connect, subscribe, command, reconnect, and stop on the way out.
 
@@ -183,6 +196,11 @@ class TreadmillLink:
         #: acknowledged, or standstill known); False means "the belt may be running".
         self.belt_stopped_on_exit = False
         self._user_stop_pending = False  # stop(take_control=True) while the link was down
+        # stop() was called: the session is ending, so nothing but Stop (and the Request
+        # Control a refused Stop needs) is written from now on, on this or any later connection
+        self._stop_asked = False
+        # the stop under way (its future, whether it may ask for control), joined by the next
+        self._stop_running: tuple[asyncio.Future[None], bool] | None = None
         self._stopped_on_reconnect = False
         self._hurry = asyncio.Event()  # leaving: reconnect now, no backoff
 
@@ -518,6 +536,7 @@ class TreadmillLink:
         ControlLost (a parting Stop does not fight the console).
         """
         self._drop_superseded("Stop")
+        self._stop_asked = True
         if not self._phase.gatt_up or self._tg is None:
             self.resume_after_reconnect = False
             # the user asked: the reconnect's Stop may ask for control for it, even after 0xFF
@@ -532,8 +551,17 @@ class TreadmillLink:
             )
             failed.add_done_callback(mark_retrieved)
             return failed
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
         done.add_done_callback(mark_retrieved)
+        running = self._stop_running
+        if running is not None and not running[0].done() and (running[1] or not take_control):
+            # One stop at a time on the wire: two runners would interleave their Stops and
+            # Request Controls. A second stop request joins the one under way (which already
+            # may ask for control if this one may).
+            running[0].add_done_callback(functools.partial(_copy_outcome, done))
+            return done
+        self._stop_running = (done, take_control)
         self._spawn(self._stop_into(done, take_control), "stop", cancel_on_close=False)
         return done
 
@@ -802,7 +830,11 @@ class TreadmillLink:
                             self._now(),
                         )
                     )
-        wants_control = self._profile.request_control != "never" and not self.control_lost
+        wants_control = (
+            self._profile.request_control != "never"
+            and not self.control_lost
+            and not self._stop_asked  # control for later commands; there will be none
+        )
         if wants_control and not self.has_control and self._phase.gatt_up:
             try:
                 await self._channel.round_trip(RequestControl(), self.command_timeout_s)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from treadcoach.errors import CommandTimeout, ControlLost, ControlRejected, StopRefused
+from treadcoach.ftms import ResultCode
 from treadcoach.safety.reasons import StopReason
 
-__all__ = ["RemoteControl", "StopTarget"]
+__all__ = ["USER_STOPS", "RemoteControl", "StopTarget", "stop_failure"]
 
 
 class StopTarget(Protocol):
@@ -30,3 +32,34 @@ class RemoteControl(StopTarget, Protocol):
     def request_resume(self, source: StopReason) -> None: ...
 
     def request_speed(self, kmh: float, source: StopReason) -> None: ...
+
+
+#: stops the user asked for (key, pedal, MQTT, quit, signals): the link may ask for control to
+#: get them accepted, also after 0xFF (DESIGN invariant 3). Any other stop is a parting one.
+USER_STOPS = frozenset(
+    {
+        StopReason.KEY,
+        StopReason.PEDAL,
+        StopReason.MQTT,
+        StopReason.QUIT,
+        StopReason.SIGINT,
+        StopReason.SIGTERM,
+        StopReason.SIGHUP,
+    }
+)
+
+
+def stop_failure(error: BaseException) -> tuple[str, str] | None:
+    """The fault (kind, detail) for a Stop the machine did not accept, or None when the link was
+    down (then the link stops the belt first thing on reconnect).
+
+    ``stop_refused``: the machine said no -- StopRefused, or (from a link that does not raise it
+    yet) ControlLost or "control not permitted"; ``stop_failed``: it never confirmed.
+    """
+    if isinstance(error, (StopRefused, ControlLost)) or (
+        isinstance(error, ControlRejected) and error.result_code == ResultCode.CONTROL_NOT_PERMITTED
+    ):
+        return "stop_refused", f"the treadmill refused Stop ({error})"
+    if isinstance(error, (ControlRejected, CommandTimeout)):
+        return "stop_failed", f"the treadmill did not confirm Stop ({error})"
+    return None

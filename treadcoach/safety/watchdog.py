@@ -42,18 +42,38 @@ class BeltWatch:
         # previous (higher) target stays allowed until the deadline passes.
         self._allowed_kmh = 0.0
         self._deadline = now
+        # Where the current ramp began: a ramp is several commands, and its deadline belongs to
+        # the whole change from there, not to the last command (issue 12 d).
+        self._ramp_at = now
+        self._ramp_from_kmh = 0.0
         self._armed = False  # stale/follow checks start with the first command
 
     def commanded(self, target_kmh: float, *, now: float) -> None:
         """The belt was told to run at ``target_kmh`` (0 for stop/pause)."""
-        ramp_s = abs(target_kmh - self._speed_kmh) / max(self.limits.accel_kmh_per_s, 1e-6)
-        ceiling_now = self._allowed_kmh if now < self._deadline else self._target_kmh
+        accel = max(self.limits.accel_kmh_per_s, 1e-6)
+        if not self._armed or now >= self._deadline:
+            # a new change of speed: it starts from where the belt is now
+            self._ramp_at, self._ramp_from_kmh = now, self._speed_kmh
+            ceiling_now, step_kmh = self._target_kmh, abs(target_kmh - self._speed_kmh)
+        else:
+            ceiling_now, step_kmh = self._allowed_kmh, abs(target_kmh - self._target_kmh)
         self._allowed_kmh = max(ceiling_now, target_kmh)
         self._target_kmh = target_kmh
-        self._deadline = now + ramp_s + self.limits.follow_margin_s
+        # The belt gets the time its acceleration needs for the whole ramp, counted from the
+        # ramp's start -- or, for a ramp slower than the belt, the time for this command's step.
+        whole = self._ramp_at + abs(target_kmh - self._ramp_from_kmh) / accel
+        self._deadline = max(whole, now + step_kmh / accel) + self.limits.follow_margin_s
         if not self._armed:
             # Silence before the first command is not staleness: start counting from here.
             self._last_telemetry_at = max(self._last_telemetry_at, now)
+        self._armed = True
+
+    def rearm(self, *, now: float) -> None:
+        """Watch again after a disarm (the user took control back from the console): the belt's
+        speed now -- whatever the console left -- is where the next command's change starts."""
+        self._target_kmh = self._allowed_kmh = self._speed_kmh
+        self._deadline = now
+        self._last_telemetry_at = max(self._last_telemetry_at, now)
         self._armed = True
 
     def telemetry(self, speed_kmh: float, *, now: float) -> None:

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from treadcoach.coach.events import Cue, Event, SegmentStarted, Stop
+from treadcoach.coach.events import Cue, Event, Fault, SegmentStarted, Stop
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import Phase, SessionState
 from treadcoach.safety.reasons import StopReason
@@ -22,6 +22,9 @@ from treadcoach.tui.present import stop_words
 __all__ = ["CuePlanner", "Utterance", "UtteranceKind"]
 
 UtteranceKind = Literal["segment", "turnaround", "countdown", "form", "info", "stop"]
+
+# Faults after a stop that mean the belt may still be running: the stop cue that follows is said.
+_BELT_MAY_RUN = frozenset({"stop_refused", "stop_failed", "belt_may_be_running"})
 
 # Seconds counted down aloud at the end of every timed segment.
 LAST_SECONDS = 3
@@ -82,9 +85,17 @@ class CuePlanner:
         self._segment_index: int | None = None
         self._counted: set[tuple[int | None, int]] = set()
         self._stopped = False
+        self._alarm = False  # the belt may still be running after the stop
 
     def on_event(self, event: Event) -> list[Utterance]:
         if self._stopped:
+            # After the stop only a warning that it did not work is said ("use the treadmill's
+            # stop button"): it follows a fault that says the belt may still be running.
+            if isinstance(event, Fault) and event.kind in _BELT_MAY_RUN:
+                self._alarm = True
+            elif isinstance(event, Cue) and event.kind == "stop" and self._alarm:
+                self._alarm = False
+                return [Utterance(event.text, "stop")]
             return []
         if isinstance(event, SegmentStarted):
             self._segment_index = event.index
