@@ -43,7 +43,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from treadcoach.coach.plan import Plan
@@ -54,6 +54,7 @@ __all__ = [
     "HrCoachConfig",
     "HrDecision",
     "HrSample",
+    "HrSampleLike",
     "HrSignal",
     "HrZone",
     "SpeedBounds",
@@ -94,6 +95,17 @@ class ZoneState(enum.StrEnum):
     BELOW = "below"
     IN = "in"
     ABOVE = "above"
+
+
+class HrSampleLike(Protocol):
+    """What :meth:`HeartRateCoach.update` reads of a sample (``link.strap.StrapReading`` fits)."""
+
+    @property
+    def bpm(self) -> int: ...
+    @property
+    def contact(self) -> bool | None: ...
+    @property
+    def at_s(self) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +249,7 @@ class HeartRateCoach:
     def update(
         self,
         now_s: float,
-        sample: HrSample | None,
+        sample: HrSampleLike | None,
         commanded_kmh: float,
         bounds: SpeedBounds,
     ) -> HrDecision:
@@ -270,7 +282,7 @@ class HeartRateCoach:
 
     # --- the rules -------------------------------------------------------------------------------
 
-    def _signal(self, now_s: float, sample: HrSample | None) -> HrSignal:
+    def _signal(self, now_s: float, sample: HrSampleLike | None) -> HrSignal:
         if sample is None:
             return HrSignal.STALE if self._s.seen_trusted else HrSignal.ABSENT
         if now_s - sample.at_s > self.config.stale_after_s:
@@ -291,7 +303,7 @@ class HeartRateCoach:
         low, high = band
         return min(low, self.hr_max_bpm - 1), min(high, self.hr_max_bpm)
 
-    def _track_trend(self, sample: HrSample) -> None:
+    def _track_trend(self, sample: HrSampleLike) -> None:
         s = self._s
         if s.last_at_s is not None and s.last_bpm is not None and sample.at_s > s.last_at_s:
             dt = sample.at_s - s.last_at_s
