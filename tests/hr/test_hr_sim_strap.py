@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
+from hr_helpers import virtual
 
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from sim.errors import FaultSpecError
@@ -87,13 +88,6 @@ def test_strap_fault_specs() -> None:
 class Belt:
     belt_speed_kmh: float = 0.0
     incline_pct: float = 0.0
-
-
-def virtual(coro_fn):  # type: ignore[no-untyped-def]
-    async def main():  # type: ignore[no-untyped-def]
-        return await coro_fn()
-
-    return clock.run(main(), speedup=math.inf)
 
 
 async def _listen(strap: SimStrap, seconds: float) -> list[HeartRateMeasurement]:

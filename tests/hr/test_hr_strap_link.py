@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import math
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 from bleak.exc import BleakError
+from hr_helpers import virtual
 
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from sim.strap import SimStrap, StrapFault
 from sim.treadmill import SimTreadmill
-from treadcoach import clock
 from treadcoach.link.scan import discover_treadmills
 from treadcoach.link.strap import (
     SILENT_RECONNECT_S,
@@ -29,13 +27,6 @@ from treadcoach.link.strap import (
 
 T = TypeVar("T")
 SIM = {"client_backend": SimBleakClient, "scanner_backend": SimBleakScanner}
-
-
-def virtual(scenario: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await scenario()
-
-    return clock.run(main(), speedup=math.inf)
 
 
 async def collect(link: StrapLink, seconds: float) -> list[StrapEvent]:
