@@ -36,16 +36,17 @@ DEMO_ZONE = HrZone(105, 115)
 @dataclass(frozen=True, slots=True)
 class Row:
     t_s: float
-    bpm: int | None  # what the strap link delivered
+    bpm: int | None  # what the strap link delivered (None: not trusted)
     commanded_kmh: float
     belt_kmh: float
     zone_state: ZoneState | None
     limit_kmh: float | None
+    stop: bool = False
 
 
 async def zone_session(
     *,
-    zone: HrZone = DEMO_ZONE,
+    zone: HrZone | None = DEMO_ZONE,
     strap_faults: tuple[str, ...] = (),
     hr_max_bpm: int = 150,
     start_kmh: float = 2.0,
@@ -88,7 +89,18 @@ async def zone_session(
         for n in range(int(minutes * 60)):
             await asyncio.sleep(max(0.0, t0 + n + 1 - loop.time()))
             decision = coach.update(loop.time(), link.latest, commanded, bounds)
-            if decision.stop:
+            if decision.stop:  # the controller would stop the belt here (hr_ceiling)
+                rows.append(
+                    Row(
+                        loop.time() - t0,
+                        decision.bpm,
+                        0.0,
+                        treadmill.belt_speed_kmh,
+                        None,
+                        None,
+                        True,
+                    )
+                )
                 break
             goal = decision.goal_kmh if decision.goal_kmh is not None else start_kmh
             if decision.limit_kmh is not None:

@@ -66,3 +66,24 @@ def test_a_dropped_strap_reconnects_before_its_reading_goes_stale() -> None:
     # reconnected after the first 1 s backoff: the last reading is never > 5 s old
     assert all(r.bpm is not None for r in rows if r.t_s >= 60)
     assert all(r.zone_state is ZoneState.IN for r in rows if r.t_s >= 300)
+
+
+def test_above_the_ceiling_the_speed_steps_down_never_up_and_the_pulse_comes_back() -> None:
+    rows = run_zone_session(zone=None, hr_max_bpm=108, start_kmh=4.83, minutes=10)
+    assert not any(r.stop for r in rows)
+    assert max(r.bpm or 0 for r in rows) < 108 + 10  # never near the stop margin
+    above = [i for i, r in enumerate(rows) if r.bpm is not None and r.bpm > 108]
+    assert above  # the plan's speed was too much for this ceiling
+    limits = [r.limit_kmh for r in rows[above[0] : above[-1] + 1]]
+    assert all(a is not None and b is not None and b <= a for a, b in itertools.pairwise(limits))
+    assert all(r.bpm is not None and r.bpm <= 108 for r in rows if r.t_s >= 5 * 60)
+    assert all(r.commanded_kmh <= CAP for r in rows)
+
+
+def test_far_above_the_ceiling_at_the_belt_minimum_stops_with_hr_ceiling_after_20_s() -> None:
+    # a ceiling the person exceeds even at the slowest belt speed: step down, then stop
+    rows = run_zone_session(zone=None, hr_max_bpm=85, start_kmh=4.0, floor_kmh=1.0, minutes=10)
+    assert rows[-1].stop
+    far = [r for r in rows if r.bpm is not None and r.bpm >= 85 + 10]
+    assert rows[-1].t_s - far[0].t_s >= 20 - 1e-6
+    assert min(r.commanded_kmh for r in rows[:-1] if r.t_s > 60) >= 1.0
