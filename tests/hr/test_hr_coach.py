@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from treadcoach.coach.heart_rate import (
@@ -234,32 +234,38 @@ def test_a_cap_below_the_goal_wins_at_once() -> None:
 
 # --- properties --------------------------------------------------------------------------------
 
-samples = st.one_of(
-    st.none(),
-    st.tuples(
-        st.integers(0, 260),
-        st.sampled_from([True, False, None]),
-        st.floats(0, 12),  # age in seconds
-    ),
+# (bpm, contact, age in seconds, bpm is relative to the run's base pulse)
+_trusted = st.tuples(
+    st.integers(-3, 3), st.sampled_from([True, None]), st.floats(0, 4), st.just(True)
 )
+_any = st.tuples(
+    st.integers(0, 260), st.sampled_from([True, False, None]), st.floats(0, 12), st.just(False)
+)
+# mostly trusted readings, so the rules that act on them are exercised as often as the holds
+samples = st.one_of(_trusted, _trusted, _trusted, _any, st.none())
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     hr_max=st.none() | st.integers(100, 200),
+    base=st.integers(60, 200),
     zone=st.none() | st.tuples(st.integers(60, 150), st.integers(5, 40)),
     start=st.floats(0.5, 8.0),
     floor=st.floats(0.0, 2.0),
     caps=st.lists(st.floats(0.5, 8.0), min_size=1, max_size=4),
-    ticks=st.lists(st.tuples(samples, st.floats(0.0, 8.0), st.floats(0.1, 15.0)), max_size=120),
+    # commanded: None = the belt follows the last goal (as a governor would), else any speed
+    ticks=st.lists(
+        st.tuples(samples, st.none() | st.floats(0.0, 8.0), st.floats(0.1, 12.0)), max_size=150
+    ),
 )
 def test_hr_never_raises_above_the_cap_never_increases_untrusted_never_jumps_past_the_rate(
     hr_max: int | None,
+    base: int,
     zone: tuple[int, int] | None,
     start: float,
     floor: float,
     caps: list[float],
-    ticks: list[tuple[tuple[int, bool | None, float] | None, float, float]],
+    ticks: list[tuple[tuple[int, bool | None, float, bool] | None, float | None, float]],
 ) -> None:
     coach = HeartRateCoach(hr_max)
     coach.begin_step(None if zone is None else HrZone(zone[0], zone[0] + zone[1]), start)
@@ -267,10 +273,14 @@ def test_hr_never_raises_above_the_cap_never_increases_untrusted_never_jumps_pas
     prev_goal: float | None = None
     prev_limit: float = math.inf
     last_goal_rise = -math.inf
-    for i, (raw, commanded, dt) in enumerate(ticks):
+    for i, (raw, speed, dt) in enumerate(ticks):
         now += dt
+        commanded = speed if speed is not None else (prev_goal if prev_goal is not None else start)
         bounds = SpeedBounds(floor, caps[i % len(caps)])
-        sample = None if raw is None else HrSample(raw[0], raw[1], now - raw[2])
+        sample = None
+        if raw is not None:
+            bpm, contact, age, relative = raw
+            sample = HrSample(base + bpm if relative else bpm, contact, now - age)
         d = coach.update(now, sample, commanded, bounds)
         limit = math.inf if d.limit_kmh is None else d.limit_kmh
         # caps always win
@@ -294,6 +304,12 @@ def test_hr_never_raises_above_the_cap_never_increases_untrusted_never_jumps_pas
         if limit > prev_limit + 1e-9:
             assert trusted
             assert d.limit_kmh is None or d.limit_kmh - prev_limit <= CFG.step_kmh + 1e-9
+        if d.goal_kmh is not None and prev_goal is not None and d.goal_kmh > prev_goal + 1e-9:
+            event("zone goal rose")
+        if d.limit_kmh is not None and limit < prev_limit - 1e-9:
+            event("ceiling limit fell")
+        if d.stop:
+            event("hr_ceiling stop")
         prev_goal = d.goal_kmh
         prev_limit = limit
 
