@@ -161,3 +161,14 @@ def test_scan_lists_straps_apart_from_treadmills() -> None:
     straps, mills = virtual(scenario)
     assert straps == ["SimHR Band"]
     assert mills == ["FS-TEST"]
+
+
+def test_an_error_in_the_session_body_leaves_the_strap_block_unchanged() -> None:
+    # the session's own failures (and its stop path) must not be wrapped or delayed by the strap
+    async def scenario() -> None:
+        async with SimStrap() as strap, open_strap(strap.address, **SIM):
+            await asyncio.sleep(3)
+            raise LookupError("the session failed")
+
+    with pytest.raises(LookupError, match="the session failed"):
+        virtual(scenario)
