@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, TypeVar
 
 import pytest
@@ -12,6 +13,7 @@ from hr_helpers import virtual
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from sim.strap import SimStrap, StrapFault
 from sim.treadmill import SimTreadmill
+from treadcoach import clock
 from treadcoach.link.scan import discover_treadmills
 from treadcoach.link.strap import (
     SILENT_RECONNECT_S,
@@ -172,3 +174,29 @@ def test_an_error_in_the_session_body_leaves_the_strap_block_unchanged() -> None
 
     with pytest.raises(LookupError, match="the session failed"):
         virtual(scenario)
+
+
+def test_leaving_while_the_strap_is_still_being_looked_for_is_prompt() -> None:
+    async def scenario() -> float:
+        async with open_strap("No Such Strap", **SIM):
+            await asyncio.sleep(2)  # inside its 10 s scan
+            left_at = clock.now()
+        return clock.now() - left_at
+
+    assert virtual(scenario) < 0.5
+
+
+def test_cancelling_the_session_inside_the_strap_block_cancels_cleanly() -> None:
+    async def scenario() -> bool:
+        async def session() -> None:
+            async with SimStrap() as strap, open_strap(strap.address, **SIM):
+                await asyncio.sleep(3600)
+
+        task = asyncio.ensure_future(session())
+        await asyncio.sleep(5)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return task.cancelled()
+
+    assert virtual(scenario)

@@ -329,9 +329,20 @@ async def open_strap(target: str, **options: Any) -> AsyncIterator[StrapLink]:
     block closes the link and waits for its task; the strap's failures never escape it.
     """
     link = StrapLink(target, **options)
+    # The body's own exception is taken out of the group and re-raised after it: a TaskGroup
+    # would wrap it in an ExceptionGroup, and the session's stop path and the CLI must see its
+    # errors as they are. link.run() itself never raises, so nothing else can come out of it.
+    # Leaving cancels the task too: a scan or a connect in progress must not hold the session's
+    # exit for up to FIND_TIMEOUT_S / CONNECT_TIMEOUT_S.
+    body_error: BaseException | None = None
     async with asyncio.TaskGroup() as group:
-        group.create_task(link.run(), name=f"hr strap {link.target}")
+        task = group.create_task(link.run(), name=f"hr strap {link.target}")
         try:
             yield link
+        except BaseException as exc:
+            body_error = exc
         finally:
             link.close()
+            task.cancel()
+    if body_error is not None:
+        raise body_error
