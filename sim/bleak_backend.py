@@ -57,6 +57,7 @@ from sim.errors import AttError, SimError
 from sim.gatt import CCCD_UUID, CharacteristicSpec
 from sim.link import CCCD_INDICATE, CCCD_NOTIFY, SimLink
 from sim.quirks import gatt_table
+from sim.strap import SimStrap
 from sim.treadmill import SimTreadmill
 
 __all__ = [
@@ -112,7 +113,7 @@ class SimBleakScanner(BaseBleakScanner):
                 self._hear(treadmill)
             await asyncio.sleep(ADVERTISING_INTERVAL_S)
 
-    def _hear(self, treadmill: SimTreadmill) -> None:
+    def _hear(self, treadmill: SimTreadmill | SimStrap) -> None:
         adv = treadmill.advertisement()
         service_uuids = list(adv.service_uuids)
         if not self.is_allowed_uuid(service_uuids):
@@ -158,7 +159,7 @@ class SimBleakClient(BaseBleakClient):
             address_or_ble_device.name if isinstance(address_or_ble_device, BLEDevice) else None
         )
         self._wanted_services = None if services is None else {s.lower() for s in services}
-        self._treadmill: SimTreadmill | None = None
+        self._treadmill: SimTreadmill | SimStrap | None = None
         self._link: SimLink | None = None
 
     # --- connection ----------------------------------------------------------------------------
@@ -218,7 +219,12 @@ class SimBleakClient(BaseBleakClient):
     def _discover_services(self) -> BleakGATTServiceCollection:
         collection = BleakGATTServiceCollection()
         handle = 0
-        for spec in gatt_table(self._treadmill.profile if self._treadmill else None):
+        device = self._treadmill
+        if isinstance(device, SimStrap):
+            table = device.gatt_table
+        else:
+            table = gatt_table(device.profile if device is not None else None)
+        for spec in table:
             if self._wanted_services is not None and spec.uuid not in self._wanted_services:
                 handle += 1 + 3 * len(spec.characteristics)
                 continue
@@ -243,7 +249,7 @@ class SimBleakClient(BaseBleakClient):
 
     # --- I/O -----------------------------------------------------------------------------------
 
-    def _connected_link(self) -> tuple[SimTreadmill, SimLink]:
+    def _connected_link(self) -> tuple[SimTreadmill | SimStrap, SimLink]:
         if self._link is None or self._treadmill is None or not self._link.connected:
             raise BleakError("Not connected")
         return self._treadmill, self._link

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING
 from sim.errors import AddressInUse
 
 if TYPE_CHECKING:
+    from sim.strap import SimStrap
     from sim.treadmill import SimTreadmill
 
 __all__ = ["advertising", "lookup", "new_address", "register", "unregister"]
 
 _ADDRESS_PREFIX = "F0:0D"  # a locally administered-looking range nobody ships
-_advertising: dict[str, SimTreadmill] = {}
+# a heart-rate strap (sim.strap) advertises beside the treadmills, with the same GATT face
+_advertising: dict[str, SimTreadmill | SimStrap] = {}
 _serials = itertools.count(1)
 
 
@@ -31,23 +33,23 @@ def new_address() -> str:
             return address
 
 
-def register(treadmill: SimTreadmill) -> None:
+def register(treadmill: SimTreadmill | SimStrap) -> None:
     key = treadmill.address.upper()
     if key in _advertising:
         raise AddressInUse(treadmill.address)
     _advertising[key] = treadmill
 
 
-def unregister(treadmill: SimTreadmill) -> None:
+def unregister(treadmill: SimTreadmill | SimStrap) -> None:
     key = treadmill.address.upper()
     if _advertising.get(key) is treadmill:
         del _advertising[key]
 
 
-def lookup(address: str) -> SimTreadmill | None:
+def lookup(address: str) -> SimTreadmill | SimStrap | None:
     return _advertising.get(address.upper())
 
 
-def advertising() -> list[SimTreadmill]:
+def advertising() -> list[SimTreadmill | SimStrap]:
     """Every treadmill advertising now, oldest first."""
     return list(_advertising.values())

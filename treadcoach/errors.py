@@ -289,3 +289,20 @@ class SessionPhaseError(TreadcoachError):
 
 
 __all__ += ["SessionPhaseError"]
+
+
+# heart rate (issue 16)
+
+
+class HeartRateDecodeError(FtmsDecodeError):
+    """Malformed or truncated bytes for one Heart Rate Service (0x180D) characteristic.
+
+    A sibling of the FTMS frames (same fields, same sans-I/O codec package), so a caller that
+    handles every bad GATT frame the same way can catch ``FtmsDecodeError``."""
+
+
+class StrapError(LinkError):
+    """The heart-rate strap could not be reached. Never stops the belt: it is reported only."""
+
+
+__all__ += ["HeartRateDecodeError", "StrapError"]

@@ -31,7 +31,7 @@ BAD_FILES = [
     ),
     pytest.param(
         "[limits]\nmaximum = 10\n",
-        "line 2, limits.maximum: unknown key (known keys: backward_max_kmh, max_kmh, "
+        "line 2, limits.maximum: unknown key (known keys: backward_max_kmh, hr_max_bpm, max_kmh, "
         "overspeed_tolerance_kmh, stale_after_s, target_deadline_s, turnaround_kmh, "
         "turnaround_s, units)",
         id="unknown-key-lists-known-keys",

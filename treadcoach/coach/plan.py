@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from treadcoach.coach.heart_rate import HrZone, parse_hr_zone
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.errors import PlanError
 
@@ -159,6 +160,13 @@ class Segment(_Frozen):
     incline_pct: float | None = Field(default=None, ge=-10, le=40)
     cue: str = Field(default="", max_length=300)
     label: str = Field(default="", max_length=60)
+    # issue 16: [low, high] in bpm, or ["60%", "70%"] of limits.hr_max_bpm (coach.heart_rate)
+    hr_zone: HrZone | None = None
+
+    @field_validator("hr_zone", mode="before")
+    @classmethod
+    def _read_hr_zone(cls, value: object) -> object:
+        return None if value is None else parse_hr_zone(value)
 
     @field_validator("duration_s", mode="before")
     @classmethod
@@ -361,7 +369,7 @@ def parse_plan(text: str, source_name: str) -> Plan:
         raise _plan_error(exc, data, source_name) from None
 
 
-_SEGMENT_KEYS = ("kind", "duration", "distance", "speed", "incline_pct", "cue", "label")
+_SEGMENT_KEYS = ("kind", "duration", "distance", "speed", "incline_pct", "cue", "label", "hr_zone")
 _REPEAT_KEYS = ("times", "segments")
 _PLAN_KEYS = ("name", "title", "description", "source", "units", "segments")
 _SHOW_INPUT = {

@@ -40,6 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="bumble:TRANSPORT",
         help="Bluetooth via bumble, e.g. bumble:usb:0 (no BlueZ; docs/bluetooth.md)",
     )
+    parser.add_argument(
+        "--hr", metavar="NAME|ADDRESS", help="heart-rate strap (see 'scan'; overrides hr_strap)"
+    )
     parser.add_argument("--headless", action="store_true", help="no TUI: print events instead")
     parser.add_argument("--json", action="store_true", help="with --headless: one JSON per line")
     parser.add_argument(
@@ -95,6 +98,12 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.mqtt:
         settings = settings.with_mqtt_url(args.mqtt)
+    if args.hr is not None:
+        if not args.hr.strip():
+            print("treadcoach run: --hr needs a strap name or address", file=sys.stderr)
+            return 2
+        # issue 16: settings.hr_strap is the one place the session reads the strap from
+        settings = settings.model_copy(update={"hr_strap": args.hr.strip()})
     journal_path = args.db if args.db is not None else settings.history_db
 
     if not args.headless and args.plan is None:

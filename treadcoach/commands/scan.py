@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from treadcoach.config import Settings
     from treadcoach.link import FoundTreadmill
+    from treadcoach.link.strap import FoundStrap
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PROFILE",
         help="with --sim: start one simulated treadmill with this quirk profile (repeatable; "
         "default: one 'standard' treadmill)",
+    )
+    parser.add_argument(
+        "--sim-strap",
+        action="store_true",
+        help="with --sim: also start a simulated heart-rate strap",
     )
     parser.add_argument(
         "--timeout", type=float, default=5.0, metavar="SECONDS", help="how long to listen (5)"
@@ -55,27 +61,41 @@ def run(args: argparse.Namespace) -> int:
     if args.sim_profile and not args.sim:
         print("treadcoach scan: --sim-profile needs --sim", file=sys.stderr)
         return 2
+    if args.sim_strap and not args.sim:
+        print("treadcoach scan: --sim-strap needs --sim", file=sys.stderr)
+        return 2
     settings = load_settings()
-    found = _scan_sim(args, settings) if args.sim else _scan_bluetooth(args, settings)
+    found, straps = _scan_sim(args, settings) if args.sim else _scan_bluetooth(args, settings)
     _print_table(found, args.timeout, sys.stdout)
+    if straps is not None:
+        _print_straps(straps, args.timeout, sys.stdout)
     if args.save:
         return _save(args.save, found, sys.stdout)
     return 0 if found else 1
 
 
-def _scan_bluetooth(args: argparse.Namespace, settings: Settings) -> list[FoundTreadmill]:
+def _scan_bluetooth(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[list[FoundTreadmill], list[FoundStrap] | None]:
     import asyncio
 
     from treadcoach.link import discover_treadmills
+    from treadcoach.link.strap import discover_straps
 
-    return asyncio.run(
-        discover_treadmills(
-            timeout_s=args.timeout,
-            name_pattern=args.name,
-            other_machines=args.all,
-            profile_lookup=_known_profile(settings),
+    async def both() -> tuple[list[FoundTreadmill], list[FoundStrap]]:
+        # one listening window for both (issue 16); gather, not a TaskGroup, so "no Bluetooth"
+        # stays one BluetoothUnavailable rather than a group of two
+        return await asyncio.gather(
+            discover_treadmills(
+                timeout_s=args.timeout,
+                name_pattern=args.name,
+                other_machines=args.all,
+                profile_lookup=_known_profile(settings),
+            ),
+            discover_straps(timeout_s=args.timeout),
         )
-    )
+
+    return asyncio.run(both())
 
 
 def _known_profile(settings: Settings) -> Callable[[str | None, str], str | None]:
@@ -86,28 +106,38 @@ def _known_profile(settings: Settings) -> Callable[[str | None, str], str | None
     return known
 
 
-def _scan_sim(args: argparse.Namespace, settings: Settings) -> list[FoundTreadmill]:
+def _scan_sim(
+    args: argparse.Namespace, settings: Settings
+) -> tuple[list[FoundTreadmill], list[FoundStrap] | None]:
     import contextlib
     import math
 
     import sim
     from sim.bleak_backend import SimBleakScanner
+    from sim.strap import SimStrap
     from treadcoach.clock import run as run_on_clock
     from treadcoach.link import discover_treadmills
+    from treadcoach.link.strap import discover_straps
 
     profiles = [sim.get_profile(name) for name in (args.sim_profile or ["standard"])]
 
-    async def scan() -> list[FoundTreadmill]:
+    async def scan() -> tuple[list[FoundTreadmill], list[FoundStrap] | None]:
         async with contextlib.AsyncExitStack() as stack:
             for profile in profiles:
                 await stack.enter_async_context(sim.SimTreadmill(profile=profile))
-            return await discover_treadmills(
+            if args.sim_strap:
+                await stack.enter_async_context(SimStrap())
+            mills = await discover_treadmills(
                 timeout_s=args.timeout,
                 name_pattern=args.name,
                 other_machines=args.all,
                 scanner_backend=SimBleakScanner,
                 profile_lookup=_known_profile(settings),
             )
+            if not args.sim_strap:
+                return mills, None
+            straps = await discover_straps(timeout_s=args.timeout, scanner_backend=SimBleakScanner)
+            return mills, straps
 
     return run_on_clock(scan(), speedup=math.inf)
 
@@ -137,6 +167,31 @@ def _print_table(found: list[FoundTreadmill], timeout_s: float, out: TextIO) -> 
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
             file=out,
         )
+
+
+def _print_straps(straps: list[FoundStrap], timeout_s: float, out: TextIO) -> None:
+    print(file=out)
+    if not straps:
+        print(
+            f"No heart-rate strap heard in {timeout_s:g} s (wear it: most straps only advertise "
+            "while they touch skin).",
+            file=out,
+        )
+        return
+    rows = [("HEART-RATE STRAP", "ADDRESS", "RSSI")]
+    rows += [
+        (s.name or "(no name)", s.address, "" if s.rssi is None else str(s.rssi)) for s in straps
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+    print(
+        'Use one with `treadcoach run --hr NAME|ADDRESS` or hr_strap = "..." in devices.toml.',
+        file=out,
+    )
 
 
 def _save(address: str, found: list[FoundTreadmill], out: TextIO) -> int:

@@ -45,6 +45,13 @@ class UserLimits(ConfigModel):
         description="the belt's speed while you turn; a turnaround slows the belt, never stops it",
     )
 
+    hr_max_bpm: int | None = Field(
+        default=None,
+        ge=80,
+        le=230,
+        description="heart-rate ceiling: above it speed steps down; well above it, stop",
+    )
+
     @field_validator("backward_max_kmh")
     @classmethod
     def _backward_within_max(cls, value: float, info: ValidationInfo) -> float:

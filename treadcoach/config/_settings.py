@@ -34,6 +34,8 @@ class Settings(ConfigModel):
     default_device: str | None = Field(
         default=None, min_length=1, description="a name or an address"
     )
+    # issue 16: the heart-rate strap to connect beside the treadmill (`--hr` overrides it)
+    hr_strap: str | None = Field(default=None, min_length=1, description="a name or an address")
     history_db: Path | None = Field(default=None, strict=False)
     history: HistorySettings = Field(default_factory=lambda: HistorySettings())
     limits: UserLimits = Field(default_factory=lambda: UserLimits())

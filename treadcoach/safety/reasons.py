@@ -24,6 +24,7 @@ class StopReason(StrEnum):
     TARGET_IGNORED = "target_ignored"  # the belt did not follow the target within the deadline
     DISCONNECT = "disconnect"  # the link dropped (the belt is stopped first thing on reconnect)
     CONTROL_LOST = "control_lost"  # 0xFF: the console or another app took over; we stop commanding
+    HR_CEILING = "hr_ceiling"  # heart rate above limits.hr_max_bpm + margin for too long
 
     @property
     def is_normal(self) -> bool:

@@ -55,6 +55,7 @@ _STOP_WORDS: dict[StopReason, str] = {
     StopReason.TARGET_IGNORED: "belt ignored the target speed",
     StopReason.DISCONNECT: "link lost",
     StopReason.CONTROL_LOST: "console took control",
+    StopReason.HR_CEILING: "heart rate too high",
 }
 
 _LINK_WORDS: dict[LinkState, str] = {
