@@ -1,0 +1,96 @@
+"""Red team, the rebuilt link: hostile treadmill behaviour the link's tests do not cover.
+
+Each test is a confirmed break on the current code (xfail strict: it must fail until fixed).
+Real ``TreadmillLink`` over ``sim.bleak_backend``, scripted answers only where the simulator has
+no knob (``hostile.Hostile``), virtual time throughout."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hostile import Hostile, answer
+from link_helpers import next_event, on_virtual_time, sim_link
+
+from treadcoach.link import LinkDownEvent, LinkUpEvent
+
+RC, STOP = bytes([0x00]), bytes([0x08, 0x01])
+
+
+async def _running(link: object, kmh: float = 4.0) -> None:
+    await link.start()  # type: ignore[attr-defined]
+    await link.set_speed(kmh)  # type: ignore[attr-defined]
+    await asyncio.sleep(5)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: 0xFF during a reconnect-Stop backoff, then Request Control with no user action",
+)
+def test_0xff_during_the_reconnect_stop_backoff_does_not_retake_control() -> None:
+    """Invariant 3: after 0xFF nothing requests control without a user action.
+
+    After a drop the reconnect's Stop (``StopPolicy.RECONNECT``, not a user stop) is answered
+    0x04, then 0x05; the console's 0xFF arrives 50 ms after that 0x05, inside the 0.25 s backoff.
+    ``decide_stop`` decides the next attempt from ``previous == 0x05`` alone and returns
+    ``Send(BEST_EFFORT)`` without looking at the permission, so the link writes Request Control
+    after 0xFF, is granted, and ``control_lost`` is False again: the session may command a belt
+    the console took."""
+    wire = Hostile()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await _running(link)
+            wire.scripts[STOP] = [
+                answer(0x80, 0x08, 0x04),
+                answer(0x80, 0x08, 0x05, then_status=b"\xff", status_after_s=0.05),
+            ]
+            before = len(wire.writes)
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)
+            await next_event(link, LinkUpEvent, within_s=30)
+            await asyncio.sleep(5)
+            after = wire.writes[before:]
+            assert RC not in after, [w.hex() for w in after]
+            assert link.control_lost
+
+    on_virtual_time(scenario)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: leaving during a 3 s outage with a 2.5 s connect leaves the belt running",
+)
+def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_belt() -> None:
+    """Invariant 2: "leaving waits as long as a real reconnect takes".
+
+    The first connect takes 2.5 s (measured: ``connect_s`` = 2.5, so ``exit_wait_s`` = 7.5 s).
+    The link drops and the treadmill is out of reach for 3 s, then connects in 2.5 s as before:
+    one failed attempt and one good one, exactly the budget the formula says it covers. The
+    body leaves right after the drop. But the failed attempt, the scan before the next one and
+    bleak-retry-connector's own retries take longer than 3 x the measured connect: the exit wait
+    runs out, the reconnect task is cancelled mid-connect, and the belt runs on at 4 km/h after
+    the program has let go (``belt_stopped_on_exit`` is False, so at least it is not a lie)."""
+    import sim
+    from sim.bleak_backend import SimBleakScanner
+    from treadcoach.link import TreadmillLink
+
+    wire = Hostile()
+    wire.connect_delay_s = 2.5
+
+    async def scenario() -> None:
+        async with sim.SimTreadmill() as treadmill:
+            link = TreadmillLink(
+                treadmill.address, client_backend=wire.client(), scanner_backend=SimBleakScanner
+            )
+            async with link:
+                await _running(link)
+                wire.unreachable = True
+                asyncio.get_running_loop().call_later(3.0, setattr, wire, "unreachable", False)
+                treadmill.inject("disconnect")
+                await next_event(link, LinkDownEvent, within_s=2)
+            await asyncio.sleep(10)
+            assert treadmill.belt_speed_kmh == 0.0, treadmill.belt_speed_kmh
+            assert link.belt_stopped_on_exit
+
+    on_virtual_time(scenario)
