@@ -3,8 +3,10 @@ with ``--sim-fault`` combinations as the CLI passes them (``SessionOptions.sim_f
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +14,7 @@ from treadcoach import clock
 from treadcoach.coach.events import Event
 from treadcoach.coach.library import find_plan
 from treadcoach.config import load_settings
+from treadcoach.safety.reasons import StopReason
 from treadcoach.session import Session, SessionOptions
 
 
@@ -77,3 +80,80 @@ def test_one_transient_nack_on_a_speed_command_does_not_end_the_session(tmp_path
     [stop] = [e for e in shown if e.event == "stop"]
     assert stop.reason != "error", stop.detail
     assert not stop.detail.startswith("ControlRejected"), stop.detail
+
+
+def _refused_stop(tmp_path: Path, refusals: int) -> tuple[list[bytes], list[float], Any]:
+    """A session 60 s in; the machine answers the next ``refusals`` writes 0x04 (``nack``);
+    the stop key is pressed. Returns the Stop writes, the loop times of the belt's speed
+    samples after the key, and the simulator."""
+    (tmp_path / "devices.toml").write_text("")
+    session = Session(
+        SessionOptions(
+            plan=find_plan("retro-finisher"),
+            sim=True,
+            journal_path=tmp_path / "history.sqlite",
+            handle_signals=False,
+            record=False,
+        ),
+        load_settings(tmp_path / "devices.toml"),
+    )
+    stops: list[bytes] = []
+    belt: list[float] = []
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(session.run())
+        await asyncio.sleep(60)
+        treadmill = session.treadmill
+        assert treadmill is not None
+        assert treadmill.belt_speed_kmh > 4
+        write = treadmill.write
+
+        def spy(link: Any, uuid: str, data: bytes) -> None:
+            if bytes(data) == b"\x08\x01":
+                stops.append(bytes(data))
+            write(link, uuid, data)
+
+        treadmill.write = spy  # type: ignore[method-assign]
+        treadmill.inject("nack", count=refusals)
+        session.request_stop(StopReason.KEY)
+        for _ in range(10):  # the belt, once a second, for 10 s after the key
+            await asyncio.sleep(1)
+            belt.append(treadmill.belt_speed_kmh)
+        await run
+
+    clock.run(scenario(), speedup=math.inf)
+    return stops, belt, session.treadmill
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: Stop refused 9x in one instant, then no retry for 15 s: belt runs on",
+)
+def test_a_stop_the_machine_refuses_briefly_still_stops_the_belt_soon(tmp_path: Path) -> None:
+    """Invariant 2 (the belt must stop) on a machine that answers 0x04 for a moment.
+
+    The stop key is pressed while the machine answers the next nine writes 0x04 (busy -- on a
+    real link nine round trips are ~0.5 s). The controller's ``_send_stop`` calls
+    ``link.stop()`` three times and each does ``STOP_ATTEMPTS`` = 3 writes with a 0 s backoff:
+    all nine go out at the same instant, then nothing more is tried until the session's exit
+    Stop 15 s later. The machine would take the tenth Stop, but none is sent: the belt runs on
+    at 5 km/h for 15 s after the stop key (the walker is told "check the treadmill")."""
+    _, belt, _ = _refused_stop(tmp_path, refusals=9)
+    assert min(belt) <= 0.5, f"belt after the stop key, once a second: {belt}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: one stop request makes 9 Stop writes: two retry layers, not one",
+)
+def test_one_stop_request_is_retried_by_one_layer_only(tmp_path: Path) -> None:
+    """Issue 12 (build 1, "one owner per fact: ... stop retry policy") and timeouts.py
+    ("the controller calls ``stop()`` once; this is the only retry layer").
+
+    A machine refusing every Stop with 0x04: one stop key press writes 0x08 0x01 nine times at
+    once (``SessionController._send_stop``'s 3 attempts x ``StopPolicy.USER``'s 3), the
+    "up to 9 writes" issue 12 set out to remove."""
+    from treadcoach.link.timeouts import EXIT_STOP_ATTEMPTS, STOP_ATTEMPTS
+
+    stops, _, _ = _refused_stop(tmp_path, refusals=1000)
+    assert len(stops) <= STOP_ATTEMPTS + EXIT_STOP_ATTEMPTS, len(stops)
