@@ -157,3 +157,49 @@ def test_one_stop_request_is_retried_by_one_layer_only(tmp_path: Path) -> None:
 
     stops, _, _ = _refused_stop(tmp_path, refusals=1000)
     assert len(stops) <= STOP_ATTEMPTS + EXIT_STOP_ATTEMPTS, len(stops)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: user stop after 0xFF (TUI hold) never requests control: belt runs on",
+)
+def test_a_user_stop_after_the_console_took_control_stops_the_belt(tmp_path: Path) -> None:
+    """Invariant 3 / issue 12 c: "an explicit user stop requests control to send Stop, and says
+    so if it cannot".
+
+    The TUI runs with ``hold_on_control_lost=True``: after 0xFF the plan holds and the console
+    has the belt (here it keeps running at 5 km/h). The walker presses the stop key.
+    ``SessionController._send_stop`` calls ``link.stop()`` with no ``take_control`` (no caller
+    in treadcoach passes ``take_control=True``), so the link writes Stop once, the machine
+    answers 0x05 and the link gives up without Request Control (``decide_stop``: lost and not
+    take_control -> Fail). Three such rounds, three "stop_failed" faults, and the belt runs on
+    at 5 km/h; the link tests pass only because they call ``link.stop(take_control=True)``."""
+    (tmp_path / "devices.toml").write_text("")
+    session = Session(
+        SessionOptions(
+            plan=find_plan("retro-finisher"),
+            sim=True,
+            journal_path=tmp_path / "history.sqlite",
+            handle_signals=False,
+            record=False,
+            hold_on_control_lost=True,
+        ),
+        load_settings(tmp_path / "devices.toml"),
+    )
+    belt: list[float] = []
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(session.run())
+        await asyncio.sleep(60)
+        treadmill = session.treadmill
+        assert treadmill is not None
+        treadmill.inject("control_lost")
+        await asyncio.sleep(5)  # the plan holds; the console has the belt
+        session.request_stop(StopReason.KEY)
+        for _ in range(20):
+            await asyncio.sleep(1)
+            belt.append(treadmill.belt_speed_kmh)
+        await run
+
+    clock.run(scenario(), speedup=math.inf)
+    assert min(belt) <= 0.5, f"belt after the stop key, once a second: {belt}"
