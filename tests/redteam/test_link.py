@@ -94,3 +94,46 @@ def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_be
             assert link.belt_stopped_on_exit
 
     on_virtual_time(scenario)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: mph machine: targets near its minimum are sent below it and refused 0x03",
+)
+def test_an_mph_machine_takes_every_target_within_its_range_clamped_never_refused() -> None:
+    """Invariant 5: "values are clamped, never rejected mid-session" -- on the shipped
+    Bowflex T9 entry (``target_speed_in_mph``) against the simulator's ``mph_target`` profile.
+
+    The machine reads every speed number as mph, its Supported Speed Range included (0.8 ...
+    19.3 on its own scale). The link clamps to that range as if it were km/h, then converts to
+    mph: 0.8, 1.0 and 1.2 km/h go out as 0.49, 0.62, 0.74 -- below the machine's 0.8 -- and are
+    refused 0x03, so ``set_speed`` raises ControlRejected. In ``treadcoach run --sim
+    --sim-profile mph_target`` with a matching devices.toml entry the first ramp step is such a
+    value: the session ends at t=0 with ``fault error`` "ControlRejected: ... 0x03"."""
+    import sim
+    from sim.bleak_backend import SimBleakClient, SimBleakScanner
+    from treadcoach.config import load_settings
+    from treadcoach.errors import ControlRejected
+    from treadcoach.link import TreadmillLink
+
+    refused: list[float] = []
+
+    async def scenario() -> None:
+        async with sim.SimTreadmill(profile="mph_target") as treadmill:
+            profile = load_settings().profile_for(treadmill.name, treadmill.address)
+            assert profile.target_speed_in_mph
+            async with TreadmillLink(
+                treadmill.address,
+                profile=profile,
+                client_backend=SimBleakClient,
+                scanner_backend=SimBleakScanner,
+            ) as link:
+                await link.start()
+                for kmh in (0.8, 1.0, 1.2):
+                    try:
+                        await link.set_speed(kmh)
+                    except ControlRejected:
+                        refused.append(kmh)
+
+    on_virtual_time(scenario)
+    assert refused == []
