@@ -203,3 +203,52 @@ def test_a_user_stop_after_the_console_took_control_stops_the_belt(tmp_path: Pat
 
     clock.run(scenario(), speedup=math.inf)
     assert min(belt) <= 0.5, f"belt after the stop key, once a second: {belt}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: start_toggles: resume during the pause's coast-down kills the session",
+)
+def test_resume_soon_after_pause_on_a_start_toggles_machine_does_not_end_the_session(
+    tmp_path: Path,
+) -> None:
+    """``start_toggles`` (issue 12 j) meets pause/resume; invariant 8 (no exception text for the
+    user).
+
+    A devices.toml entry gives the simulator (``--sim-profile start_toggle``) the
+    ``start_toggles`` quirk. 60 s in the walker pauses, and resumes 0.5 s later while the belt
+    still coasts down from 5 km/h. ``start()`` waits ``START_STATE_WAIT_S`` (3 s) for two
+    standstill records, the belt is still at 2.2 km/h, the scheduler fails the Start
+    (BELT_STATE_UNKNOWN) -- right not to send it -- but the exception ends the session: stop
+    reason ``error``, detail "BeltStateUnknown: Start not sent: ...". Waiting for the belt to
+    stand still (or telling the walker to wait) would keep the plan."""
+    (tmp_path / "devices.toml").write_text(
+        '[[device]]\nname = "sim toggles"\nmatch = "treadcoach-sim*"\nstart_toggles = true\n'
+    )
+    session = Session(
+        SessionOptions(
+            plan=find_plan("retro-finisher"),
+            sim=True,
+            sim_profile="start_toggle",
+            journal_path=tmp_path / "history.sqlite",
+            handle_signals=False,
+            record=False,
+        ),
+        load_settings(tmp_path / "devices.toml"),
+    )
+    shown: list[Event] = []
+    session.add_listener(shown.append)
+
+    async def scenario() -> None:
+        run = asyncio.get_running_loop().create_task(session.run())
+        await asyncio.sleep(60)
+        session.request_pause(StopReason.KEY)
+        await asyncio.sleep(0.5)
+        session.request_resume(StopReason.KEY)
+        await asyncio.sleep(30)
+        session.request_stop(StopReason.KEY)
+        await run
+
+    clock.run(scenario(), speedup=math.inf)
+    [stop] = [e for e in shown if e.event == "stop"]
+    assert stop.reason == StopReason.KEY, stop.detail
