@@ -107,3 +107,55 @@ def test_closing_the_terminal_under_the_tui_stops_the_belt_and_exits(tmp_path: P
     with contextlib.suppress(ValueError, IndexError, KeyError):
         assert json.loads(history.stdout)[0]["stop_reason"] == "sighup"
     assert not alive, "still running 30 s after its terminal was closed"
+
+
+def _treadcoach(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "treadcoach", *args],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: run's segment target_kmh is not what plans show (or the belt) says",
+)
+def test_plans_show_and_the_run_stream_agree_on_every_step_speed(tmp_path: Path) -> None:
+    """Issue 14 item 5 ("plans show must show every step as it will run") against the event
+    stream contract (``segment`` has ``target_kmh``).
+
+    With ``[limits] max_kmh = 4.55, backward_max_kmh = 3.33, turnaround_kmh = 0.5``,
+    ``plans show retro-finisher --device sim`` says 4.50 / 0.80 / 3.30 for the first three
+    steps (the simulator's 0.1 km/h grid and 0.8 km/h minimum) -- and that is what the belt
+    runs. ``run --sim --headless --json`` announces the same steps as 4.55 / 0.5 / 3.33: a
+    consumer of the stream (MQTT, a log, the FIT laps) is told speeds that are never
+    commanded, one of them below what the belt can do."""
+    config = tmp_path / "limits.toml"
+    config.write_text("[limits]\nmax_kmh = 4.55\nbackward_max_kmh = 3.33\nturnaround_kmh = 0.5\n")
+    show = _treadcoach(
+        tmp_path, "plans", "show", "retro-finisher", "--device", "sim", "--config", str(config)
+    )
+    assert show.returncode == 0, show.stderr
+    shown: list[float] = []
+    for line in show.stdout.splitlines():
+        cells = line.split()
+        if len(cells) > 3 and cells[0].isdigit():
+            shown.append(float(cells[2].rstrip("*")))
+    run = _treadcoach(
+        tmp_path,
+        *("run", "--sim", "--headless", "--json", "--plan", "retro-finisher"),
+        *("--speedup", "inf", "--no-history", "--config", str(config)),
+    )
+    announced = [
+        json.loads(line)["target_kmh"]
+        for line in run.stdout.splitlines()
+        if line.startswith("{") and json.loads(line)["event"] == "segment"
+    ]
+    assert shown, show.stdout
+    assert announced == shown, list(zip(shown, announced, strict=False))[:4]
