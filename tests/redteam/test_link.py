@@ -14,7 +14,7 @@ from link_helpers import next_event, on_virtual_time, sim_link
 
 from treadcoach.link import LinkDownEvent, LinkUpEvent
 
-RC, STOP = bytes([0x00]), bytes([0x08, 0x01])
+RC, STOP, START = bytes([0x00]), bytes([0x08, 0x01]), bytes([0x07])
 
 
 async def _running(link: object, kmh: float = 4.0) -> None:
@@ -137,3 +137,61 @@ def test_an_mph_machine_takes_every_target_within_its_range_clamped_never_refuse
 
     on_virtual_time(scenario)
     assert refused == []
+
+
+def _stop_acknowledged_but_ignored(wire: Hostile) -> None:
+    # The machine answers every Stop 0x80 08 01 and keeps the belt going (TM11GY: "every op
+    # answers 0x80 xx 01 even when it toggled the belt: trust Treadmill Data, not the reply").
+    wire.scripts[STOP] = [answer(0x80, 0x08, 0x01) for _ in range(50)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: belt_stopped_on_exit is True while telemetry shows the belt at 4 km/h",
+)
+def test_belt_stopped_on_exit_is_false_while_telemetry_shows_the_belt_running() -> None:
+    """``belt_stopped_on_exit`` must be truthful ("False means the belt may be running").
+
+    The machine acknowledges Stop and ignores it. For the next 10 s every Treadmill Data record
+    says 4.0 km/h, yet ``BeltBelief`` files a moving belt after an accepted Stop as "coasting"
+    for ever (``belt_running`` False), so on leaving ``belt_stopped_on_exit`` is True -- "the
+    link confirmed the belt stopped" -- with the belt at 4.0 km/h."""
+    wire = Hostile()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await _running(link)
+            _stop_acknowledged_but_ignored(wire)
+            await link.stop()
+            await asyncio.sleep(10)
+            assert link.belt_speed_kmh == pytest.approx(4.0)  # fresh telemetry says so
+        assert treadmill.belt_speed_kmh == pytest.approx(4.0)
+        assert not link.belt_stopped_on_exit
+
+    on_virtual_time(scenario)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team: after an ignored Stop, start() sends Start to a belt running at 4 km/h",
+)
+def test_no_start_to_a_belt_that_telemetry_shows_running_after_an_ignored_stop() -> None:
+    """Invariant 2: "never send Start to a belt that runs (some machines treat it as a toggle)".
+
+    Same machine: Stop acknowledged, belt still at 4.0 km/h 10 s later. ``start()`` asks the
+    belief, which says "not running" (coasting after Stop), and writes 0x07 to the running belt
+    -- on a machine whose replies cannot be trusted, the very case the rule is for."""
+    wire = Hostile()
+
+    async def scenario() -> None:
+        async with sim_link(client_backend=wire.client()) as (treadmill, link):
+            await _running(link)
+            _stop_acknowledged_but_ignored(wire)
+            await link.stop()
+            await asyncio.sleep(10)
+            before = len(wire.writes)
+            await link.start()
+            assert treadmill.belt_speed_kmh > 3.0
+            assert START not in wire.writes[before:], [w.hex() for w in wire.writes[before:]]
+
+    on_virtual_time(scenario)
