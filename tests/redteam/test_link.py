@@ -67,10 +67,11 @@ def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_be
     The first connect takes 2.5 s (measured: ``connect_s`` = 2.5, so ``exit_wait_s`` = 7.5 s).
     The link drops and the treadmill is out of reach for 3 s, then connects in 2.5 s as before:
     one failed attempt and one good one, exactly the budget the formula says it covers. The
-    body leaves right after the drop. But the failed attempt, the scan before the next one and
-    bleak-retry-connector's own retries take longer than 3 x the measured connect: the exit wait
-    runs out, the reconnect task is cancelled mid-connect, and the belt runs on at 4 km/h after
-    the program has let go (``belt_stopped_on_exit`` is False, so at least it is not a lie)."""
+    body leaves right after the drop. But the formula counts a connect, not what an attempt
+    costs: the failed connect (2.5 s), the 0.5 s pause, a new scan (~3.5 s on the simulator's
+    advertising) and the good connect (2.5 s) add up to ~9 s > 7.5 s. The exit wait runs out,
+    the reconnect is cancelled mid-connect, and the belt runs on at 4 km/h after the program
+    has let go (``belt_stopped_on_exit`` is False, so at least it is not a lie)."""
     import sim
     from sim.bleak_backend import SimBleakScanner
     from treadcoach.link import TreadmillLink
