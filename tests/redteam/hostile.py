@@ -7,14 +7,18 @@ Everything not scripted goes to the real ``sim.SimTreadmill`` through ``SimBleak
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bleak.backends.client import BaseBleakClient
 from link_helpers import Wire
 
-from sim.bleak_backend import SimBleakClient
+import sim
+from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach.ftms import uuids
+from treadcoach.link import TreadmillLink
 
 CP = uuids.CONTROL_POINT_UUID
 STATUS = uuids.MACHINE_STATUS_UUID
@@ -81,3 +85,24 @@ def silent(wire: Hostile) -> bool:
 def machine(wire: Hostile) -> bool:
     """An action: let the simulated machine answer as it would."""
     return False
+
+
+@contextlib.asynccontextmanager
+async def sim_link(
+    sim_profile: str = "standard",
+    *,
+    notify_hz: float = 1.0,
+    client_backend: type[BaseBleakClient] = SimBleakClient,
+    **link_kwargs: Any,
+) -> AsyncIterator[tuple[sim.SimTreadmill, TreadmillLink]]:
+    """A simulated treadmill and a link to it over the in-process fake (these breaks script
+    the fake's answers; tests/transports.py runs tests/link over the real stack too)."""
+    async with sim.SimTreadmill(profile=sim_profile, notify_hz=notify_hz) as treadmill:
+        link = TreadmillLink(
+            treadmill.address,
+            client_backend=client_backend,
+            scanner_backend=SimBleakScanner,
+            **link_kwargs,
+        )
+        async with link:
+            yield treadmill, link

@@ -40,10 +40,6 @@ def _controlling_terminal() -> None:
 
 @pytest.mark.timeout(90)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty hang-up semantics: Linux")
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: TUI: closing the terminal stops the belt but the process never exits",
-)
 def test_closing_the_terminal_under_the_tui_stops_the_belt_and_exits(tmp_path: Path) -> None:
     """Issue 14 blocker 2 (DESIGN invariant 2's "SIGHUP" way out, and the Bluetooth link a
     leftover process keeps).

@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hostile import Hostile, answer
-from link_helpers import next_event, on_virtual_time, sim_link
+from hostile import Hostile, answer, sim_link
+from link_helpers import next_event, on_virtual_time
 
 from treadcoach.link import LinkDownEvent, LinkUpEvent
 
@@ -23,10 +23,6 @@ async def _running(link: object, kmh: float = 4.0) -> None:
     await asyncio.sleep(5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: 0xFF during a reconnect-Stop backoff, then Request Control with no user action",
-)
 def test_0xff_during_the_reconnect_stop_backoff_does_not_retake_control() -> None:
     """Invariant 3: after 0xFF nothing requests control without a user action.
 

@@ -142,10 +142,6 @@ def test_a_stop_the_machine_refuses_briefly_still_stops_the_belt_soon(tmp_path: 
     assert min(belt) <= 0.5, f"belt after the stop key, once a second: {belt}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: one stop request makes 9 Stop writes: two retry layers, not one",
-)
 def test_one_stop_request_is_retried_by_one_layer_only(tmp_path: Path) -> None:
     """Issue 12 (build 1, "one owner per fact: ... stop retry policy") and timeouts.py
     ("the controller calls ``stop()`` once; this is the only retry layer").
@@ -159,10 +155,6 @@ def test_one_stop_request_is_retried_by_one_layer_only(tmp_path: Path) -> None:
     assert len(stops) <= STOP_ATTEMPTS + EXIT_STOP_ATTEMPTS, len(stops)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: user stop after 0xFF (TUI hold) never requests control: belt runs on",
-)
 def test_a_user_stop_after_the_console_took_control_stops_the_belt(tmp_path: Path) -> None:
     """Invariant 3 / issue 12 c: "an explicit user stop requests control to send Stop, and says
     so if it cannot".
@@ -254,10 +246,6 @@ def test_resume_soon_after_pause_on_a_start_toggles_machine_does_not_end_the_ses
     assert stop.reason == StopReason.KEY, stop.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: stop during a slow connect: a segment and its cue are announced after it",
-)
 def test_a_stop_while_connecting_announces_no_segment_after_it(tmp_path: Path) -> None:
     """Issue 12 l ("a stop while connecting ends in STOPPED with no segment announced") and
     invariant 2 (nothing after a stop but the stop).
@@ -304,10 +292,6 @@ def test_a_stop_while_connecting_announces_no_segment_after_it(tmp_path: Path) -
     assert "segment" not in after_stop, kinds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: a Pause in flight when Stop comes: 'Paused' cue after Stop, ends PAUSED",
-)
 def test_pause_then_stop_with_write_latency_ends_stopped_with_no_paused_cue(
     tmp_path: Path,
 ) -> None:
