@@ -63,6 +63,15 @@ FAULTS = [
     FaultCase("nack", "nack@100", "error", "error"),
 ]
 
+#: the link under the fault matrix (issue 13): the in-process fake, and the simulator served
+#: over a real ATT/GATT stack (bumble) on the in-process radio, at once and at a 50 ms
+#: connection interval (each packet waits for the next connection event)
+TRANSPORTS: dict[str, tuple[str, ...]] = {
+    "fake": (),
+    "bumble-0ms": ("--ble", "bumble:air"),
+    "bumble-50ms": ("--ble", "bumble:air:50"),
+}
+
 ACCEPTANCE = ("run", "--sim", "--plan", "gentle-intro", "--headless", "--json", "--speedup", "600")
 
 
@@ -99,9 +108,11 @@ def runs(
 
         futures["acceptance"] = pool.submit(_run_acceptance, cli("acceptance"))
         for case in FAULTS:
-            futures[case.name] = pool.submit(
-                _run_headless, cli(case.name), "--sim-fault", case.fault
-            )
+            for transport, ble in TRANSPORTS.items():
+                key = case.name if transport == "fake" else f"{case.name}[{transport}]"
+                futures[key] = pool.submit(
+                    _run_headless, cli(f"{case.name}-{transport}"), "--sim-fault", case.fault, *ble
+                )
         futures["completed"] = pool.submit(_run_headless, cli("completed"))
         futures["nack-at-connect"] = pool.submit(
             _run_headless, cli("nack-at-connect"), "--sim-fault", "nack@0"
@@ -114,12 +125,13 @@ def runs(
 # --- faults --------------------------------------------------------------------------------------
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("transport", TRANSPORTS)
 @pytest.mark.parametrize("case", FAULTS, ids=lambda c: c.name)
 def test_each_fault_stops_the_session_with_its_reason_everywhere_the_user_looks(
-    runs: dict[str, Future[Outcome]], case: FaultCase
+    runs: dict[str, Future[Outcome]], case: FaultCase, transport: str
 ) -> None:
-    outcome = runs[case.name].result()
+    outcome = runs[case.name if transport == "fake" else f"{case.name}[{transport}]"].result()
     result = outcome.result
     events = result.events  # every line parses, has a float 't' and a known 'event'
     stop = result.stop()
