@@ -83,6 +83,10 @@ class CommandRunner:
         self._running = running
         self.ready = asyncio.Event()  # set when a job was queued
         self.stops_accepted = 0  # Stops the machine accepted on this link, by any stop path
+        # the user asked for a stop (key, pedal, MQTT, signal): from then on a Stop refused
+        # 0x05 may be met with Request Control, also after 0xFF (invariant 3)
+        self.user_asked_stop = False
+        self._stop_running: asyncio.Future[None] | None = None  # the stop on the wire now
 
     # --- the worker: one command at a time ----------------------------------------------------
 
@@ -231,7 +235,32 @@ class CommandRunner:
 
     async def stop(self, policy: StopPolicy, *, take_control: bool = False) -> None:
         """Stop until the scheduler says it is done (``decide_stop`` under ``policy`` is the
-        retry policy). Returns when acknowledged, or when standstill made it unnecessary."""
+        retry policy). Returns when acknowledged, or when standstill made it unnecessary.
+
+        One stop at a time on the wire: two would interleave their Stops and Request Controls.
+        A stop asked while another runs (a user's during the reconnect's, a second key press)
+        joins it, and a user's stop lets the one under way ask for control from then on."""
+        if take_control:
+            self.user_asked_stop = True
+        running = self._stop_running
+        if running is not None and not running.done():
+            await asyncio.shield(running)
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._stop_running = done
+        try:
+            await self._stop_until_done(policy)
+        except BaseException as error:
+            if isinstance(error, Exception):
+                done.set_exception(error)
+            else:
+                done.cancel()
+            raise
+        else:
+            done.set_result(None)
+
+    async def _stop_until_done(self, policy: StopPolicy) -> None:
         request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
         timeout_s = policy.attempt_timeout_s
         attempt = 0
@@ -240,7 +269,7 @@ class CommandRunner:
         loop = asyncio.get_running_loop()
         attempt_at = loop.time()
         accepted_before = self.stops_accepted
-        decision = self._decide_stop(policy, None, attempt, take_control, previous)
+        decision = self._decide_stop(policy, None, attempt, previous)
         while True:
             match decision:
                 case Send(control_first=control_first):
@@ -261,7 +290,7 @@ class CommandRunner:
                         if result != ResultCode.SUCCESS:
                             last_error = self.rejected(request, result)
                     previous = result
-                    decision = self._decide_stop(policy, result, attempt, take_control)
+                    decision = self._decide_stop(policy, result, attempt)
                 case Retry(delay_s=delay_s):
                     # the backoff runs from the start of the attempt, not from its answer: over
                     # a real link the answer alone takes a connection event or two, and Stop
@@ -272,7 +301,6 @@ class CommandRunner:
                         policy,
                         None,
                         attempt,
-                        take_control,
                         previous,
                         accepted_meanwhile=self.stops_accepted != accepted_before,
                     )
@@ -305,7 +333,6 @@ class CommandRunner:
         policy: StopPolicy,
         last: Result | None,
         attempt: int,
-        take_control: bool,
         previous: Result | None = None,
         *,
         accepted_meanwhile: bool = False,
@@ -320,7 +347,7 @@ class CommandRunner:
             accepted_meanwhile=accepted_meanwhile,
             gatt_up=self._link.gatt_up(),
             permission=self._channel.permission,
-            take_control=take_control,
+            take_control=self.user_asked_stop,
             others_pending=bool(self._channel.cp.pending),
             quirks=self._link.profile(),
         )

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
@@ -141,18 +140,6 @@ class _EventStream:
         return item  # type: ignore[return-value]
 
 
-def _copy_outcome(into: asyncio.Future[None], source: asyncio.Future[None]) -> None:
-    """Give a joined stop request the outcome of the stop it joined."""
-    if into.done():
-        return
-    if source.cancelled():
-        into.cancel()
-    elif (error := source.exception()) is not None:
-        into.set_exception(error)
-    else:
-        into.set_result(None)
-
-
 class TreadmillLink:
     """One FTMS treadmill: connect, subscribe, command, reconnect, and stop on the way out.
 
@@ -199,8 +186,6 @@ class TreadmillLink:
         # stop() was called: the session is ending, so nothing but Stop (and the Request
         # Control a refused Stop needs) is written from now on, on this or any later connection
         self._stop_asked = False
-        # the stop under way (its future, whether it may ask for control), joined by the next
-        self._stop_running: tuple[asyncio.Future[None], bool] | None = None
         self._stopped_on_reconnect = False
         self._hurry = asyncio.Event()  # leaving: reconnect now, no backoff
 
@@ -554,14 +539,6 @@ class TreadmillLink:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         done.add_done_callback(mark_retrieved)
-        running = self._stop_running
-        if running is not None and not running[0].done() and (running[1] or not take_control):
-            # One stop at a time on the wire: two runners would interleave their Stops and
-            # Request Controls. A second stop request joins the one under way (which already
-            # may ask for control if this one may).
-            running[0].add_done_callback(functools.partial(_copy_outcome, done))
-            return done
-        self._stop_running = (done, take_control)
         self._spawn(self._stop_into(done, take_control), "stop", cancel_on_close=False)
         return done
 
