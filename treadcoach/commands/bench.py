@@ -36,6 +36,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "treadcoach.bench.mqtt_stop",
         "MQTT stop publish -> request_stop via local mosquitto",
     ),
+    "ble-latency": (
+        "treadcoach.bench.ble",
+        "over bumble at 7.5/30/50 ms intervals: stop -> 08 01 at the treadmill, connect time",
+    ),
     "journal": ("treadcoach.bench.journal", "journal append: events/s and latency"),
     "tui-idle": ("treadcoach.bench.tui_idle", "idle session screen: CPU % of a core and RSS"),
 }
