@@ -238,6 +238,10 @@ class StopPathRules:
             self._stop_requested(entry, "user", decel, user=True)
         elif entry.name == "control_back":
             self._ff_open = False
+        elif entry.name == "pause":
+            # a user's request to halt the belt: if the treadmill refuses the Pause, the stop
+            # the controller sends instead is this user's, and may ask for control to land
+            self._user_stop_open = True
 
     def _on_treadmill(self, entry: Entry, decel: float) -> None:
         if entry.name == "control_lost_delivered":
@@ -341,6 +345,12 @@ class StopPathRules:
             self._stop_written = True
             if write.result == ResultCode.SUCCESS:
                 self._user_stop_open = False
+        if (
+            op == OpCode.STOP_PAUSE
+            and write.data[1:2] == b"\x02"
+            and write.result == ResultCode.SUCCESS
+        ):
+            self._user_stop_open = False  # the user's Pause landed: nothing of theirs is pending
         if op == OpCode.REQUEST_CONTROL and self._ff_open:
             in_flight = any(
                 w.opcode == OpCode.REQUEST_CONTROL and self._ff_at - 5.0 <= w.at_s <= self._ff_at

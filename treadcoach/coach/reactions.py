@@ -99,6 +99,9 @@ def react(
             )
         case le.LinkUpEvent():
             return LinkUpReaction()
+        case le.StopUnconfirmedEvent(reason=reason):
+            # the link could not (yet) get its Stop accepted: the belt may be running
+            return Fault("stop_unconfirmed", reason)
         case le.BadFrameEvent(error=error) if now - last_bad_frame_at >= BAD_FRAME_FAULT_EVERY_S:
             return Fault("garbage", f"skipped a malformed frame: {error}")
     return None

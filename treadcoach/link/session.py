@@ -796,9 +796,14 @@ class TreadmillLink:
         if not self.resume_after_reconnect:
             take_control, self._user_stop_pending = self._user_stop_pending, False
             try:
-                await self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
+                async with asyncio.TaskGroup() as group:
+                    stopping = group.create_task(
+                        self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
+                    )
+                    group.create_task(self._say_if_stop_is_slow(stopping))
                 stopped = True
-            except TreadcoachError as error:
+            except* TreadcoachError as errors:
+                error = errors.exceptions[0]
                 logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
                 if self._phase.gatt_up:
                     self._emit(
@@ -818,6 +823,19 @@ class TreadmillLink:
             except LinkError as error:
                 logger.warning("%s: Request Control after reconnect failed: %s", self.name, error)
         return stopped
+
+    async def _say_if_stop_is_slow(self, stopping: asyncio.Task[None]) -> None:
+        """The reconnect's Stop keeps being retried; if it has not landed after a moment, the
+        user hears it now (the belt may be running), not only when the retries run out."""
+        done, _ = await asyncio.wait({stopping}, timeout=t.RECONNECT_STOP_WARN_S)
+        if not done and self._phase.gatt_up:
+            self._emit(
+                StopUnconfirmedEvent(
+                    f"{self.name} has not accepted Stop since reconnecting; still trying. If the "
+                    "belt is running, use the treadmill's own stop button",
+                    self._now(),
+                )
+            )
 
     # --- keep-alive ---------------------------------------------------------------------------
 

@@ -51,6 +51,9 @@ STOP_RETRY_BACKOFF_S: Final = (0.0,)
 #: failed -- then the user is told (``StopUnconfirmedEvent``).
 RECONNECT_STOP_BACKOFF_S: Final = (0.0, 0.25, 0.5, 1.0)
 RECONNECT_STOP_ATTEMPTS: Final = 8
+#: ... and if it has not landed this long after the reconnect, the user is told at once (it
+#: goes on trying): one retry round of the backoff above.
+RECONNECT_STOP_WARN_S: Final = 2.0
 #: how long ``start()`` on a ``start_toggles`` machine waits to see the belt stand still (two
 #: records at 1 Hz, with margin) before refusing to send Start.
 START_STATE_WAIT_S: Final = 3.0
