@@ -263,3 +263,10 @@ class BeltStateUnknown(LinkError):
 
 
 __all__ += ["BeltStateUnknown", "StopRefused"]
+
+
+__all__ += ["ServeError"]
+
+
+class ServeError(TreadcoachError):
+    """``treadcoach serve``: the web server or a view's channel to the session cannot work."""
