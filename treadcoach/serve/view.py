@@ -23,11 +23,14 @@ import os
 import sys
 from pathlib import Path
 
+from rich.align import Align
+from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, RenderResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.renderables.digits import DIGITS
 from textual.widgets import Button, Label, Static
 
 from treadcoach.coach.state import Phase, SessionState
@@ -44,9 +47,9 @@ from treadcoach.serve.protocol import (
 from treadcoach.tui.present import SessionView, present
 from treadcoach.tui.screens.session import TONES
 from treadcoach.tui.settings import Units
-from treadcoach.tui.widgets.countdown import Countdown
+from treadcoach.tui.widgets.countdown import Countdown, GlyphScale, fit_scale, scaled_lines
 
-__all__ = ["RECONNECT_S", "TOKEN_ENV", "StopButton", "ViewApp", "main"]
+__all__ = ["RECONNECT_S", "TOKEN_ENV", "PhoneCountdown", "StopButton", "ViewApp", "main"]
 
 TOKEN_ENV = "TREADCOACH_VIEW_TOKEN"
 RECONNECT_S = 1.0
@@ -54,6 +57,35 @@ RECONNECT_S = 1.0
 WIDE_COLUMNS = 100
 
 _LOST = "NOT CONNECTED TO THE SESSION — this STOP cannot reach the belt: stop at the computer"
+
+
+class PhoneCountdown(Countdown):
+    """The TUI's countdown, plus narrow glyphs for a phone in portrait (~43 columns).
+
+    The TUI's smallest scaled glyphs need 12 columns a digit, 60 for "09:56": a phone would fall
+    back to 3-row digits. Here, below that, digits two columns a stroke-cell wide and three rows
+    tall (30 columns, 9 rows for "09:56") keep the seconds readable at arm's length.
+    """
+
+    def render(self) -> RenderResult:
+        size = self.content_size
+        if fit_scale(self.value, size.width, size.height) is None:
+            scale = _narrow_scale(self.value, size.width, size.height)
+            if scale is not None:
+                body = Text("\n".join(scaled_lines(self.value, scale)), no_wrap=True)
+                style = self.rich_style + Style(bold=True)
+                return Align(body, "center", style, vertical="middle", height=size.height)
+        return super().render()
+
+
+def _narrow_scale(value: str, width: int, height: int) -> GlyphScale | None:
+    if not value or any(ch not in DIGITS or ch in "^x" for ch in value):
+        return None
+    cell_w = min(3, width // (3 * len(value)))
+    cell_h = min(cell_w + 1, height // 3)
+    if cell_w < 2 or cell_h < 2:
+        return None
+    return GlyphScale(cell_w=cell_w, cell_h=cell_h, stroke_w=1 if cell_w == 2 else 2, stroke_h=1)
 
 
 class StopButton(Button):
@@ -134,7 +166,7 @@ class ViewApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="session"):
                 yield Static("CONNECTING…", id="banner")
-                yield Countdown("", id="countdown")
+                yield PhoneCountdown("", id="countdown")
                 yield Label("", id="countdown-label")
                 with Horizontal(id="readouts"):
                     yield Static("", id="target", classes="readout")
