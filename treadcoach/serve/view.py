@@ -147,8 +147,11 @@ class ViewApp(App[None]):
         Binding("m", "mute", "mute"),
     ]
 
-    def __init__(self, socket: Path, token: str = "", units: Units = "kmh") -> None:
+    def __init__(
+        self, socket: Path, token: str = "", units: Units = "kmh", reconnect_s: float = RECONNECT_S
+    ) -> None:
         super().__init__()
+        self._reconnect_s = reconnect_s
         self._socket = socket
         self._token = token
         self._units = units
@@ -197,7 +200,7 @@ class ViewApp(App[None]):
                 client = await ChannelClient.connect(self._socket, self._token)
             except ServeError as exc:
                 self._set_lost(True, str(exc))
-                await asyncio.sleep(RECONNECT_S)
+                await asyncio.sleep(self._reconnect_s)
                 continue
             self._client = client
             try:
@@ -207,7 +210,7 @@ class ViewApp(App[None]):
                 self._client = None
                 await client.aclose()
             self._set_lost(True, "the session closed the connection")
-            await asyncio.sleep(RECONNECT_S)
+            await asyncio.sleep(self._reconnect_s)
 
     def _set_lost(self, lost: bool, detail: str = "") -> None:
         self.screen.set_class(lost, "-lost")
