@@ -26,6 +26,7 @@ from treadcoach.commands import run as run_command
 if TYPE_CHECKING:
     from treadcoach.coach.events import Event, Summary
     from treadcoach.session import Session
+    from treadcoach.tui.settings import AudioEngine
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
             one_time=not password,
             units=settings.limits.units,
             pause_key=settings.inputs.pause_key,
+            audio=settings.audio.engine if settings.audio.enabled else "none",
         )
         summary = clock.run(served, speedup=args.speedup if args.sim else None)
     return run_command._exit_status(summary)
@@ -140,13 +142,16 @@ async def _serve(
     one_time: bool,
     units: str,
     pause_key: str,
+    audio: AudioEngine,
 ) -> Summary:
     import asyncio
 
     from treadcoach.commands._text import HeadlessText
     from treadcoach.serve.channel import ViewChannel
+    from treadcoach.serve.speech import SpokenCues
     from treadcoach.serve.terminal import announce
     from treadcoach.serve.web import ViewServer
+    from treadcoach.tui.audio import make_speaker
 
     text = HeadlessText(units="mph" if units == "mph" else "kmh", pause_key=pause_key)
 
@@ -158,12 +163,14 @@ async def _serve(
             say(line)
 
     session.add_listener(print_event)
+    cues = SpokenCues(session, make_speaker(audio, _ring))
     channel = ViewChannel(
         session,
         socket_path,
         token=token,
         on_view_lost=lambda detail: session.controller.report_fault("view_lost", detail),
         on_view_joined=lambda detail: say(f"tablet: {detail}"),
+        on_mute=cues.set_muted,
     )
     view = ["-m", "treadcoach.serve.view", "--units", "mph" if units == "mph" else "kmh"]
     command = shlex.join([sys.executable, *view, "--socket", str(channel.path)])
@@ -172,6 +179,7 @@ async def _serve(
     try:
         async with asyncio.TaskGroup() as tasks:
             channel_task = tasks.create_task(channel.run(), name="treadcoach-views")
+            cues_task = tasks.create_task(cues.run(), name="treadcoach-cues")
             await channel.ready.wait()
             announce(host, port, token, one_time=one_time, say=say)
             try:
@@ -179,6 +187,13 @@ async def _serve(
                 await asyncio.sleep(LINGER_S)  # let the views show how it ended
             finally:
                 channel_task.cancel()
+                cues_task.cancel()
     finally:
         await server.stop()
     return summary
+
+
+def _ring() -> None:
+    # the terminal bell, for a computer without espeak-ng (the TUI rings through Textual)
+    sys.stdout.write("\a")
+    sys.stdout.flush()
