@@ -145,14 +145,18 @@ async def _serve(
     audio: AudioEngine,
 ) -> Summary:
     import asyncio
+    import logging
 
     from treadcoach.commands._text import HeadlessText
+    from treadcoach.errors import TreadcoachError
+    from treadcoach.safety.reasons import StopReason
     from treadcoach.serve.channel import ViewChannel
     from treadcoach.serve.speech import SpokenCues
     from treadcoach.serve.terminal import announce
     from treadcoach.serve.web import ViewServer
     from treadcoach.tui.audio import make_speaker
 
+    log = logging.getLogger(__name__)
     text = HeadlessText(units="mph" if units == "mph" else "kmh", pause_key=pause_key)
 
     def say(line: str) -> None:
@@ -175,10 +179,23 @@ async def _serve(
     view = ["-m", "treadcoach.serve.view", "--units", "mph" if units == "mph" else "kmh"]
     command = shlex.join([sys.executable, *view, "--socket", str(channel.path)])
     server = ViewServer(command, host=host, port=port)
+
+    async def run_channel() -> None:
+        try:
+            await channel.run()
+        except Exception as exc:
+            if not channel.ready.is_set():
+                raise  # before the session started: the command fails with one line
+            # The tablets' stop button is gone: pause (a controlled stop that keeps the plan)
+            # and say so, as a lost foot pedal does; the computer's keys resume.
+            log.exception("the views' channel failed")
+            session.controller.report_fault("views_failed", f"tablet views stopped: {exc}")
+            session.request_pause(StopReason.KEY)
+
     await server.start()  # a port in use ends here, before the belt moves
     try:
         async with asyncio.TaskGroup() as tasks:
-            channel_task = tasks.create_task(channel.run(), name="treadcoach-views")
+            channel_task = tasks.create_task(run_channel(), name="treadcoach-views")
             cues_task = tasks.create_task(cues.run(), name="treadcoach-cues")
             await channel.ready.wait()
             announce(host, port, token, one_time=one_time, say=say)
@@ -188,6 +205,12 @@ async def _serve(
             finally:
                 channel_task.cancel()
                 cues_task.cancel()
+    except ExceptionGroup as group:
+        # one line for the user (cli.py), not a traceback: the channel's ServeError, if that was it
+        first = group.exceptions[0]
+        if len(group.exceptions) == 1 and isinstance(first, TreadcoachError):
+            raise first from None
+        raise
     finally:
         await server.stop()
     return summary

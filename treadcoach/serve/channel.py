@@ -35,6 +35,7 @@ from typing import Protocol
 
 from treadcoach.coach.events import Event, Telemetry
 from treadcoach.coach.state import SessionState
+from treadcoach.errors import ServeError
 from treadcoach.safety.reasons import StopReason
 from treadcoach.serve import protocol
 from treadcoach.serve.protocol import Command, Hello, ViewCommand
@@ -118,10 +119,15 @@ class ViewChannel:
         try:
             async with asyncio.TaskGroup() as tasks:
                 self._tasks = tasks
-                server = await asyncio.start_unix_server(
-                    self._accept, path=os.fspath(self.path), limit=protocol.MAX_LINE_BYTES
-                )
-                os.chmod(self.path, 0o600)
+                try:
+                    server = await asyncio.start_unix_server(
+                        self._accept, path=os.fspath(self.path), limit=protocol.MAX_LINE_BYTES
+                    )
+                    os.chmod(self.path, 0o600)
+                except OSError as exc:
+                    raise ServeError(
+                        f"cannot open the views' socket {self.path}: {exc.strerror or exc}"
+                    ) from exc
                 try:
                     async with server:
                         self.ready.set()
