@@ -30,6 +30,7 @@ import pytest
 from conftest import TOKEN, Served, served_session
 
 from treadcoach.coach.state import Phase
+from treadcoach.serve.bench import BROWSER_FLAGS, browser_stop_click_latency
 from treadcoach.serve.web import ViewServer
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -49,19 +50,10 @@ pytestmark = [
     ),
 ]
 
-SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
+# Screenshots go to pytest's tmp dir; TREADCOACH_SCREENS_DIR=docs/screens regenerates the docs' ones.
+SCREENS_ENV = "TREADCOACH_SCREENS_DIR"
 TABLET = (1280, 800)
 PHONE = (390, 844)
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 
 # Installed before the page's scripts: keeps the websocket URL and every byte it receives.
 _HOOK = """
@@ -137,7 +129,7 @@ async def _until(what: str, condition: Callable[[], Any], timeout_s: float = 30)
 def _driver(size: tuple[int, int]) -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM or ""
-    for flag in FLAGS:
+    for flag in BROWSER_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='tc-chromium-')}")
     options.add_argument(f"--window-size={size[0]},{size[1]}")
@@ -182,16 +174,17 @@ async def _stopped(served: Served) -> None:
 
 @pytest.mark.parametrize(("size", "name"), [(TABLET, "tablet"), (PHONE, "phone")])
 async def test_the_page_shows_the_countdown_and_its_stop_button_stops_the_belt(
-    size: tuple[int, int], name: str
+    size: tuple[int, int], name: str, tmp_path: Path
 ) -> None:
+    screens = Path(os.environ.get(SCREENS_ENV) or tmp_path)
     async with _browser(size, TOKEN) as page:
         await _until("the countdown label", lambda: "left" in page.text())
         text = page.text()
         assert "WARM-UP" in text
         assert "█" in text  # the big countdown's glyphs
         assert "controls unlocked" in text
-        SCREENS.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(page.driver.save_screenshot, str(SCREENS / f"serve-{name}.png"))
+        await asyncio.to_thread(screens.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(page.driver.save_screenshot, str(screens / f"serve-{name}.png"))
         await asyncio.to_thread(page.click_stop)
         await _stopped(page.served)
         await _until("the stop on screen", lambda: "STOPPED" in page.text())
@@ -213,3 +206,9 @@ async def test_a_wrong_token_is_refused_for_pause_in_the_page_and_stop_still_wor
         assert page.served.treadmill.belt_speed_kmh > 0.5
         await asyncio.to_thread(page.click_stop)
         await _stopped(page.served)
+
+
+async def test_the_browser_click_benchmark_measures_every_click_at_the_simulator() -> None:
+    result = await browser_stop_click_latency(2)
+    assert result["path"] == "browser"
+    assert result["n"] == 2

@@ -117,16 +117,8 @@ async def stop_click_latency(samples: int = 100, *, seed: int = 0) -> dict[str, 
 
 async def _one_click(pilot: Pilot[None], app: ViewApp, path: Path, rng: random.Random) -> float:
     """One fresh session, the view reconnected to it, one click: seconds to ``08 01``."""
-    reached = asyncio.Event()
-    stopped_at: list[float] = []
-
-    def observe(write: ControlPointWrite) -> None:
-        if write.data == _STOP and not stopped_at:
-            stopped_at.append(time.perf_counter())
-            reached.set()
-
     async with _session(path) as (treadmill, controller, channel):
-        treadmill.write_observers.append(observe)
+        watch = _StopWatch(treadmill)
         async with asyncio.timeout(_WAIT_S):
             while not (
                 channel.view_count == 1
@@ -140,10 +132,44 @@ async def _one_click(pilot: Pilot[None], app: ViewApp, path: Path, rng: random.R
         # at a random moment in the telemetry cycle, as a walker would
         await asyncio.sleep(rng.uniform(0.0, 0.2))
         clicked_at = _touch(app, "#stop")
-        async with asyncio.timeout(_WAIT_S):
-            await reached.wait()
+        stopped_at = await watch.wait()
         await pilot.pause()
-    return stopped_at[0] - clicked_at
+    return stopped_at - clicked_at
+
+
+class _StopWatch:
+    """When the first ``08 01`` reached the simulated treadmill (``perf_counter``)."""
+
+    def __init__(self, treadmill: SimTreadmill) -> None:
+        self._reached = asyncio.Event()
+        self._at: float | None = None
+        treadmill.write_observers.append(self._observe)
+
+    def _observe(self, write: ControlPointWrite) -> None:
+        if write.data == _STOP and self._at is None:
+            self._at = time.perf_counter()
+            self._reached.set()
+
+    async def wait(self) -> float:
+        async with asyncio.timeout(_WAIT_S):
+            await self._reached.wait()
+        assert self._at is not None
+        return self._at
+
+
+async def _until_running(controller: SessionController) -> None:
+    running = asyncio.Event()
+
+    def check(_event: object = None) -> None:
+        if controller.state.phase is Phase.RUNNING:
+            running.set()
+
+    remove = controller.add_listener(check)
+    try:
+        check()
+        await running.wait()
+    finally:
+        remove()
 
 
 def _touch(app: ViewApp, selector: str) -> float:
@@ -249,11 +275,93 @@ async def served_footprint(duration_s: float = 20.0, settle_s: float = 3.0) -> d
     }
 
 
-def main(samples: int = 100, footprint_s: float = 20.0) -> None:
+async def browser_stop_click_latency(samples: int = 30) -> dict[str, Any]:
+    """The whole tablet path, in headless Chromium: a mouse press on STOP (CDP
+    ``Input.dispatchMouseEvent``) to ``08 01`` at the simulator. The time includes the WebDriver
+    round trip to Chromium (an upper bound), xterm.js, the websocket, textual-serve's pipe, the
+    view process and the channel. One fresh session per sample; the page's view reconnects."""
+    import shutil
+
+    from selenium import webdriver
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if chromium is None or driver_path is None:
+        return {"bench": "serve_stop_click", "path": "browser", "skipped": "no chromium"}
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="tc-bench-") as folder:
+        path = Path(folder) / "session.sock"
+        view = [sys.executable, "-m", "treadcoach.serve.view", "--socket", str(path)]
+        server = ViewServer(shlex.join([*view, "--reconnect-s", "0.05"]), host="127.0.0.1", port=0)
+        await server.start()
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for flag in BROWSER_FLAGS:
+            options.add_argument(flag)
+        options.add_argument(f"--user-data-dir={Path(folder) / 'chromium'}")
+        options.add_argument("--window-size=1280,800")
+        service = webdriver.ChromeService(executable_path=driver_path)
+        driver = await asyncio.to_thread(webdriver.Chrome, options=options, service=service)
+        try:
+            await asyncio.to_thread(driver.get, f"http://127.0.0.1:{server.bound_port}/")
+            rect = await asyncio.to_thread(
+                driver.execute_script,
+                "const r = document.querySelector('.xterm-screen').getBoundingClientRect();"
+                "return [r.left, r.top, r.width, r.height];",
+            )
+            x, y = rect[0] + rect[2] * 0.8, rect[1] + rect[3] * 0.35  # the tablet's STOP
+
+            def press() -> float:
+                event = {"x": x, "y": y, "button": "left", "clickCount": 1}
+                pressed = time.perf_counter()
+                driver.execute_cdp_cmd(
+                    "Input.dispatchMouseEvent", {"type": "mousePressed", **event}
+                )
+                driver.execute_cdp_cmd(
+                    "Input.dispatchMouseEvent", {"type": "mouseReleased", **event}
+                )
+                return pressed
+
+            for _ in range(samples):
+                joined = asyncio.Event()
+                async with _session(path, joined) as (treadmill, controller, _channel):
+                    watch = _StopWatch(treadmill)
+                    async with asyncio.timeout(_WAIT_S):
+                        await joined.wait()
+                        await _until_running(controller)
+                    await asyncio.sleep(0.3)  # the view has drawn this session
+                    pressed = await asyncio.to_thread(press)
+                    latencies.append(await watch.wait() - pressed)
+        finally:
+            await asyncio.to_thread(driver.quit)
+            await server.stop()
+    return {"bench": "serve_stop_click", "path": "browser", **latency_summary(latencies)}
+
+
+# Headless Chromium on a build machine (no GPU, no sandbox in containers, nothing phoning home).
+BROWSER_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def main(samples: int = 100, footprint_s: float = 20.0, browser_samples: int = 30) -> None:
     """Print one JSON line per measurement."""
-    for measure in (stop_click_latency(samples), served_footprint(footprint_s)):
+    measures = [stop_click_latency(samples), served_footprint(footprint_s)]
+    if browser_samples:
+        measures.append(browser_stop_click_latency(browser_samples))
+    for measure in measures:
         print(json.dumps(asyncio.run(measure)), flush=True)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100)
+    counts = [int(arg) for arg in sys.argv[1:3]]
+    main(
+        samples=counts[0] if counts else 100,
+        browser_samples=counts[1] if len(counts) > 1 else 30,
+    )

@@ -300,9 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="treadcoach-view")
     parser.add_argument("--socket", type=Path, required=True)
     parser.add_argument("--units", choices=("kmh", "mph"), default="kmh")
+    parser.add_argument("--reconnect-s", type=float, default=RECONNECT_S, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     units: Units = "mph" if args.units == "mph" else "kmh"
-    ViewApp(args.socket, token=os.environ.get(TOKEN_ENV, ""), units=units).run()
+    token = os.environ.get(TOKEN_ENV, "")
+    ViewApp(args.socket, token=token, units=units, reconnect_s=args.reconnect_s).run()
     return 0
 
 
