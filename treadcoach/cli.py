@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "plans": "list plans, or 'plans show NAME'",
     "scan": "find FTMS treadmills nearby",
     "probe": "learn an unknown treadmill's quirks, with nobody on the belt",
+    "serve": "the session in a browser: a tablet or phone on the console, with a big stop button",
     "sim": "run the simulated treadmill on its own",
     "history": "past sessions, one session in detail, FIT export",
     "bench": "benchmarks that print JSON numbers",

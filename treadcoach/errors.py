@@ -306,3 +306,10 @@ class StrapError(LinkError):
 
 
 __all__ += ["HeartRateDecodeError", "StrapError"]
+
+
+__all__ += ["ServeError"]
+
+
+class ServeError(TreadcoachError):
+    """``treadcoach serve``: the web server or a view's channel to the session cannot work."""
