@@ -83,8 +83,8 @@ class CommandRunner:
         self._running = running
         self.ready = asyncio.Event()  # set when a job was queued
         self.stops_accepted = 0  # Stops the machine accepted on this link, by any stop path
-        # the user asked for a stop (key, pedal, MQTT, signal): from then on a Stop refused
-        # 0x05 may be met with Request Control, also after 0xFF (invariant 3)
+        # the user asked for a stop (key, pedal, MQTT, signal) that has not landed yet: until it
+        # does, a Stop refused 0x05 may be met with Request Control, also after 0xFF (inv. 3)
         self.user_asked_stop = False
         self._stop_running: asyncio.Future[None] | None = None  # the stop on the wire now
 
@@ -306,6 +306,9 @@ class CommandRunner:
                     )
                 case Done():
                     self.stops_accepted += 1
+                    # the user's stop is done: a later 0xFF is someone's new take-over, and no
+                    # later Stop (a reconnect's, the exit's) may take control back for it
+                    self.user_asked_stop = False
                     self._link.accepted(request, None)
                     return
                 case Skip(reason=reason):
