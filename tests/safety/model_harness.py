@@ -116,10 +116,24 @@ CAP_EPSILON_KMH = 1e-3
 #: while time passes, the rules are judged at least this often (sim seconds)
 CHECK_EVERY_S = 0.5
 USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT})
-#: For exploring past violations already reported (never set in CI): the tags of known
-#: findings (see ``test_model_findings.py``) whose violations are counted, not raised;
-#: "all" excuses every tagged one. E.g. TREADCOACH_MODEL_EXCUSE=reconnect_rc_first
-EXCUSED = frozenset(filter(None, os.environ.get("TREADCOACH_MODEL_EXCUSE", "").split(",")))
+#: The findings still open, each tracked by its own strict-xfail test in
+#: ``test_model_findings.py`` (finding 9: a console start racing the Pause's acknowledgement;
+#: finding 10: a countdown after the console sped the settled belt up). Their tagged
+#: violations are counted, not raised, so the model guards everything else; when a finding is
+#: fixed its xfail test fails (strict) and its tag must leave this set.
+OPEN_FINDINGS = frozenset(
+    {"console_start_overwritten_by_pause_ack", "countdown_above_turnaround_speed"}
+)
+#: TREADCOACH_MODEL_EXCUSE=tag,... (or "all") excuses more while exploring; "none" excuses
+#: nothing, not even the open findings.
+_EXCUSE_ENV = os.environ.get("TREADCOACH_MODEL_EXCUSE")
+EXCUSED = (
+    OPEN_FINDINGS
+    if _EXCUSE_ENV is None
+    else frozenset()
+    if _EXCUSE_ENV == "none"
+    else frozenset(filter(None, _EXCUSE_ENV.split(",")))
+)
 
 
 @functools.cache
