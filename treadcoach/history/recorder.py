@@ -184,7 +184,10 @@ class JournalRecorder:
         if header is None:
             header = self._header = self._make_header(event)
         spool = self._spool
-        if spool is not None and self._failure is None:
+        # The spool is written whatever became of the database: after a failed write it is the
+        # only copy of what is shown from then on (the next open replays it). Only a spool
+        # write that fails ends the spool.
+        if spool is not None:
             try:
                 if first:
                     spool.write_header(header)
