@@ -24,10 +24,6 @@ def _delete_journal(folder: Path) -> None:
             file.unlink()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: journal file deleted mid-session: saved=True, no fault, session gone",
-)
 def test_a_journal_deleted_mid_session_is_a_visible_fault_not_a_silent_loss(
     tmp_path: Path,
 ) -> None:

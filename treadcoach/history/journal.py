@@ -152,6 +152,7 @@ class Journal:
         self._tallies: dict[int, Tally] = {}  # sessions appended to through this object
         self._checkpointer: Checkpointer | None = None  # started by the first write
         self._commits_since_nudge = 0
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
 
     # --- opening and closing ------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ class Journal:
         journal = cls(path, db)
         try:
             journal._prepare()
+            journal._identity = journal._stat_identity()
         except BaseException:
             db.close()
             raise
@@ -198,6 +200,31 @@ class Journal:
                 )
             finally:
                 self._db.execute("ROLLBACK")
+
+    def _stat_identity(self) -> tuple[int, int]:
+        try:
+            status = os.stat(self.path)
+        except OSError as exc:
+            raise JournalUnreadable(
+                str(self.path), f"was deleted or moved while in use ({exc.strerror or exc})."
+            ) from exc
+        return status.st_dev, status.st_ino
+
+    def verify(self) -> None:
+        """Raise ``JournalUnreadable`` if what this object writes no longer reaches ``path``.
+
+        SQLite keeps writing into a file deleted (or replaced) under it, and every commit
+        "succeeds" into an inode nobody will ever open again: the file at ``path`` must still be
+        the one opened. A failed background checkpoint is a fault too (``checkpoint.py``).
+        Called before every write and by the session recorder once its last event is written.
+        """
+        if self._identity is not None and self._stat_identity() != self._identity:
+            raise JournalUnreadable(
+                str(self.path), "was deleted or replaced by another file while in use."
+            )
+        failure = self._checkpointer.failure if self._checkpointer is not None else None
+        if failure is not None:
+            raise JournalUnreadable(str(self.path), f"{failure}.")
 
     def _recover_spools(self) -> None:
         """Replay what a killed or failed session spooled but never committed (spool.py).
@@ -319,6 +346,7 @@ class Journal:
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
         with self._lock, self._guard(action):
+            self.verify()  # one stat: never commit into a deleted file (``verify``)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db

@@ -19,7 +19,10 @@ How each clause holds:
   ``HistoryError`` from ``__aenter__``: the session is refused before the belt moves. A write
   that fails mid-session (locked past ``BUSY_TIMEOUT_S``, corrupt, disk full, read-only) calls
   ``on_fault`` once, on the loop, with one line; the writer then stops writing (the database
-  holds a clean prefix, never a session with holes) and ``saved`` is False. A failure found
+  holds a clean prefix, never a session with holes) and ``saved`` is False. A journal file
+  deleted or replaced under the session (SQLite would go on committing into the unlinked
+  inode) or failing its background checkpoints is such a failure too: ``Journal.verify`` runs
+  before every write and once more after the last. A failure found
   only after the summary was recorded (the writer drains behind the loop) is not an event --
   the summary stays the stream's last word -- and ``saved`` alone tells it. Such a session is
   unfinished in the journal, so progression does not count it (``Journal.past_sessions``).
@@ -243,6 +246,7 @@ class JournalRecorder:
         while True:
             item = self._queue.get()
             if item is _CLOSE:
+                self._verify_last_write(journal)
                 return
             if isinstance(item, concurrent.futures.Future):
                 item.set_result(None)  # flush(): everything queued before it is done
@@ -267,6 +271,16 @@ class JournalRecorder:
             except Exception as exc:  # a bug here must still be a visible fault, not a dead thread
                 log.exception("journal writer failed")
                 self._fail_from_writer(f"{type(exc).__name__}: {exc}")
+
+    def _verify_last_write(self, journal: Journal) -> None:
+        # Each write checks the file first (``Journal.verify``); a journal deleted or failing to
+        # checkpoint after the last one would go unnoticed, and its spool be deleted with it.
+        if self._failure is not None or self.session_id is None:
+            return
+        try:
+            journal.verify()
+        except HistoryError as exc:
+            self._fail_from_writer(exc.problem if isinstance(exc, JournalUnreadable) else str(exc))
 
     def _fail_from_writer(self, problem: str) -> None:
         # The first failure stops the writing: the database keeps a clean prefix of the session
