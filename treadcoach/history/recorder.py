@@ -24,8 +24,14 @@ How each clause holds:
   inode) or failing its background checkpoints is such a failure too: ``Journal.verify`` runs
   before every write and once more after the last. A failure found
   only after the summary was recorded (the writer drains behind the loop) is not an event --
-  the summary stays the stream's last word -- and ``saved`` alone tells it. Such a session is
-  unfinished in the journal, so progression does not count it (``Journal.past_sessions``).
+  the summary stays the stream's last word -- and ``saved`` alone tells it.
+* **What the user was told is what the history says.** After a failed write the spool goes on
+  taking every event (only a failing spool write ends it), so the next open may replay the
+  whole session. Its user was told NOT SAVED, so the report marks the spool first
+  (``Spool.write_not_saved``): the replayed session is listed ("..., not counted") but
+  progression leaves it out (``Journal.past_sessions``), exactly as if it had never been
+  saved. A session whose database prefix is all there is (the spool failed too) is unfinished,
+  and is left out as well.
 """
 
 from __future__ import annotations
@@ -158,6 +164,9 @@ class JournalRecorder:
             self._close()
 
     def _close(self) -> None:
+        if self._failure is not None and not self._reported:
+            # the loop had no turn to report it before the exit; first, so the spool is marked
+            self._report(self._failure)
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -165,8 +174,6 @@ class JournalRecorder:
             # Keep the spool when the database lacks something: the next open replays it.
             self._spool.close(delete=self.saved)
             self._spool = None
-        if self._failure is not None and not self._reported:
-            self._report(self._failure)  # the loop had no turn to report it before the exit
 
     async def flush(self) -> None:
         """Wait (without blocking the loop) until the writer has dealt with every event so far."""
@@ -229,6 +236,7 @@ class JournalRecorder:
             return
         self._reported = True
         log.error("journal %s: %s", self.path, detail)
+        self._mark_spool_not_saved(detail)
         if self._summary_seen:
             # The summary is the stream's last event (DESIGN.md): a failure found after it
             # is told by ``saved`` (NOT SAVED, exit 3), not by an event after the summary.
@@ -237,6 +245,21 @@ class JournalRecorder:
             self._on_fault(detail)
         except Exception:
             log.exception("reporting the journal fault failed")
+
+    def _mark_spool_not_saved(self, detail: str) -> None:
+        # The user is told NOT SAVED (the fault, or ``saved`` after the summary). The spool may
+        # still hold the whole session and the next open replay it: the mark keeps that replay
+        # out of progression, so the history agrees with what the user was told.
+        spool = self._spool
+        if spool is None or self._header is None:
+            return  # no spool left (it failed), or nothing in it yet to replay
+        try:
+            spool.write_not_saved(detail)
+        except OSError as exc:
+            # unmarked, its replay would be counted: a spool that cannot say it is dropped
+            log.error("journal spool %s: cannot mark it not saved, dropped: %s", spool.path, exc)
+            spool.close(delete=True)
+            self._spool = None
 
     # --- the writer thread -------------------------------------------------------------------
 
