@@ -342,7 +342,10 @@ def test_a_journal_that_fails_while_the_session_ends_keeps_the_summary_last(
     with Journal.open(journal) as opened:  # the spool is replayed now that the lock is gone
         [record] = opened.sessions()
         assert opened.events(record.id) == shown
+        # the user was told NOT SAVED: listed, but progression does not count it
+        assert opened.past_sessions() == []
     assert record.finished
+    assert not record.counted
 
 
 def _mount_tmpfs(where: Path) -> bool:

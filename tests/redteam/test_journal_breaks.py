@@ -24,10 +24,6 @@ def _delete_journal(folder: Path) -> None:
             file.unlink()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: journal file deleted mid-session: saved=True, no fault, session gone",
-)
 def test_a_journal_deleted_mid_session_is_a_visible_fault_not_a_silent_loss(
     tmp_path: Path,
 ) -> None:
@@ -65,10 +61,6 @@ def test_a_journal_deleted_mid_session_is_a_visible_fault_not_a_silent_loss(
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: after one locked write every later shown event is lost, spool included",
-)
 def test_a_journal_locked_once_keeps_the_rest_of_the_session_in_its_spool(tmp_path: Path) -> None:
     """Invariant 7: "a crash loses nothing already shown"; recorder.py: "the spool, if it still
     works, has the rest for the next open to replay".

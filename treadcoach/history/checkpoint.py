@@ -18,10 +18,14 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from urllib.parse import quote
 
 __all__ = ["Checkpointer"]
 
 log = logging.getLogger(__name__)
+
+# Another connection busy at that instant: the next checkpoint catches up, nothing is lost.
+_TRANSIENT = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class Checkpointer:
@@ -32,6 +36,10 @@ class Checkpointer:
         self._interval_s = interval_s
         self._wake = threading.Event()
         self._stopping = False
+        # The first checkpoint error (one line), for the journal's writer to report: a PASSIVE
+        # checkpoint never waits on a lock, so an error here is the disk or the file itself
+        # (full, read-only, deleted), and the WAL it could not fold back can only grow.
+        self.failure: str | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"journal-checkpoint:{path.name}", daemon=True
         )
@@ -48,9 +56,16 @@ class Checkpointer:
 
     def _run(self) -> None:
         try:
-            db = sqlite3.connect(str(self._path), isolation_level=None, timeout=1.0)
-        except sqlite3.Error:
-            log.exception("journal %s: checkpoint thread cannot open it", self._path)
+            # mode=rw: a journal deleted under the session must not be re-created empty here
+            db = sqlite3.connect(
+                f"file:{quote(str(self._path))}?mode=rw",
+                uri=True,
+                isolation_level=None,
+                timeout=1.0,
+            )
+        except sqlite3.Error as exc:
+            log.warning("journal %s: checkpoint thread cannot open it: %s", self._path, exc)
+            self._fail(f"cannot open it to checkpoint ({exc})")
             return
         try:
             while not self._stopping:
@@ -59,7 +74,13 @@ class Checkpointer:
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:
-                    # the writer reports real I/O problems on its next append; this only logs
+                    # the writer reports it (Journal checks ``failure`` before each write)
                     log.warning("journal %s: checkpoint failed: %s", self._path, exc)
+                    if getattr(exc, "sqlite_errorcode", None) not in _TRANSIENT:
+                        self._fail(f"cannot checkpoint it ({exc})")
         finally:
             db.close()
+
+    def _fail(self, problem: str) -> None:
+        if self.failure is None:
+            self.failure = problem

@@ -87,10 +87,22 @@ class SessionRecord:
     finished: bool  # False: the process died mid-session (listed as "interrupted")
     event_count: int
     paused_s: float = 0.0  # time paused; duration_s still counts it (wall time)
+    # The journal fault its user was told about ("NOT SAVED"); set when the session's crash
+    # spool later replayed it whole. Listed, but progression does not count it (see ``counted``).
+    not_saved: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Whether progression counts it: finished, and never reported to its user as NOT SAVED."""
+        return self.finished and self.not_saved is None
 
     @property
     def status(self) -> str:
-        """``completed``, ``stopped (reason)`` or ``interrupted``."""
+        """``completed``, ``stopped (reason)`` or ``interrupted``; ``, not counted`` if NOT SAVED."""
+        return self._outcome + (", not counted" if self.finished and not self.counted else "")
+
+    @property
+    def _outcome(self) -> str:
         if not self.finished:
             return "interrupted"
         if self.completed:
@@ -101,13 +113,14 @@ class SessionRecord:
 _SESSION_COLUMNS = (
     "id, started_at, plan, device, address, simulated, planned_backward_s, planned_duration_s, "
     "duration_s, distance_m, backward_s, backward_distance_m, completed, stop_reason, finished, "
-    "event_count, paused_s"
+    "event_count, paused_s, not_saved"
 )
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
-    (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:]
+    (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:17]
+    not_saved = row[17]
     return SessionRecord(
         id=int(sid),
         started_at=datetime.fromisoformat(str(started_at)),
@@ -126,6 +139,7 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         finished=bool(finished),
         event_count=int(count),
         paused_s=float(paused),
+        not_saved=None if not_saved is None else str(not_saved),
     )
 
 
@@ -152,6 +166,7 @@ class Journal:
         self._tallies: dict[int, Tally] = {}  # sessions appended to through this object
         self._checkpointer: Checkpointer | None = None  # started by the first write
         self._commits_since_nudge = 0
+        self._identity: tuple[int, int] | None = None  # (st_dev, st_ino) of the file opened
 
     # --- opening and closing ------------------------------------------------------------------
 
@@ -176,6 +191,7 @@ class Journal:
         journal = cls(path, db)
         try:
             journal._prepare()
+            journal._identity = journal._stat_identity()
         except BaseException:
             db.close()
             raise
@@ -198,6 +214,31 @@ class Journal:
                 )
             finally:
                 self._db.execute("ROLLBACK")
+
+    def _stat_identity(self) -> tuple[int, int]:
+        try:
+            status = os.stat(self.path)
+        except OSError as exc:
+            raise JournalUnreadable(
+                str(self.path), f"was deleted or moved while in use ({exc.strerror or exc})."
+            ) from exc
+        return status.st_dev, status.st_ino
+
+    def verify(self) -> None:
+        """Raise ``JournalUnreadable`` if what this object writes no longer reaches ``path``.
+
+        SQLite keeps writing into a file deleted (or replaced) under it, and every commit
+        "succeeds" into an inode nobody will ever open again: the file at ``path`` must still be
+        the one opened. A failed background checkpoint is a fault too (``checkpoint.py``).
+        Called before every write and by the session recorder once its last event is written.
+        """
+        if self._identity is not None and self._stat_identity() != self._identity:
+            raise JournalUnreadable(
+                str(self.path), "was deleted or replaced by another file while in use."
+            )
+        failure = self._checkpointer.failure if self._checkpointer is not None else None
+        if failure is not None:
+            raise JournalUnreadable(str(self.path), f"{failure}.")
 
     def _recover_spools(self) -> None:
         """Replay what a killed or failed session spooled but never committed (spool.py).
@@ -237,6 +278,13 @@ class Journal:
                 self.finish_session(session_id, event)
             else:
                 self.append(session_id, event)
+        if contents.not_saved is not None:
+            # its user was told NOT SAVED: keep it, but out of progression (``past_sessions``)
+            with self._transaction("mark a session not saved") as db:
+                db.execute(
+                    "UPDATE sessions SET not_saved = ? WHERE id = ?",
+                    (contents.not_saved, session_id),
+                )
         if missing:
             log.info(
                 "journal %s: recovered %d event(s) of session %d from its spool",
@@ -319,6 +367,7 @@ class Journal:
     @contextmanager
     def _transaction(self, action: str) -> Iterator[sqlite3.Connection]:
         with self._lock, self._guard(action):
+            self.verify()  # one stat: never commit into a deleted file (``verify``)
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -475,12 +524,14 @@ class Journal:
 
         A session the journal does not hold whole -- the process died, or the journal failed
         mid-session and nothing could replay it yet -- is left out: its outcome is unknown, so
-        it must neither grow nor shrink the next session (issue 12 h).
+        it must neither grow nor shrink the next session (issue 12 h). So is a session its user
+        was told was NOT SAVED, even once its spool replayed it whole: the next session is
+        suggested as if it never happened, as the user was told (``SessionRecord.not_saved``).
         """
         with self._lock, self._guard("list sessions"):
             rows = self._db.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE finished = 1"
-                " ORDER BY started_at_utc, id"
+                f"SELECT {_SESSION_COLUMNS} FROM sessions"
+                " WHERE finished = 1 AND not_saved IS NULL ORDER BY started_at_utc, id"
             ).fetchall()
         return [_record(row) for row in rows]
 

@@ -19,10 +19,19 @@ How each clause holds:
   ``HistoryError`` from ``__aenter__``: the session is refused before the belt moves. A write
   that fails mid-session (locked past ``BUSY_TIMEOUT_S``, corrupt, disk full, read-only) calls
   ``on_fault`` once, on the loop, with one line; the writer then stops writing (the database
-  holds a clean prefix, never a session with holes) and ``saved`` is False. A failure found
+  holds a clean prefix, never a session with holes) and ``saved`` is False. A journal file
+  deleted or replaced under the session (SQLite would go on committing into the unlinked
+  inode) or failing its background checkpoints is such a failure too: ``Journal.verify`` runs
+  before every write and once more after the last. A failure found
   only after the summary was recorded (the writer drains behind the loop) is not an event --
-  the summary stays the stream's last word -- and ``saved`` alone tells it. Such a session is
-  unfinished in the journal, so progression does not count it (``Journal.past_sessions``).
+  the summary stays the stream's last word -- and ``saved`` alone tells it.
+* **What the user was told is what the history says.** After a failed write the spool goes on
+  taking every event (only a failing spool write ends it), so the next open may replay the
+  whole session. Its user was told NOT SAVED, so the report marks the spool first
+  (``Spool.write_not_saved``): the replayed session is listed ("..., not counted") but
+  progression leaves it out (``Journal.past_sessions``), exactly as if it had never been
+  saved. A session whose database prefix is all there is (the spool failed too) is unfinished,
+  and is left out as well.
 """
 
 from __future__ import annotations
@@ -155,6 +164,9 @@ class JournalRecorder:
             self._close()
 
     def _close(self) -> None:
+        if self._failure is not None and not self._reported:
+            # the loop had no turn to report it before the exit; first, so the spool is marked
+            self._report(self._failure)
         if self._journal is not None:
             self._journal.close()
             self._journal = None
@@ -162,8 +174,6 @@ class JournalRecorder:
             # Keep the spool when the database lacks something: the next open replays it.
             self._spool.close(delete=self.saved)
             self._spool = None
-        if self._failure is not None and not self._reported:
-            self._report(self._failure)  # the loop had no turn to report it before the exit
 
     async def flush(self) -> None:
         """Wait (without blocking the loop) until the writer has dealt with every event so far."""
@@ -184,7 +194,10 @@ class JournalRecorder:
         if header is None:
             header = self._header = self._make_header(event)
         spool = self._spool
-        if spool is not None and self._failure is None:
+        # The spool is written whatever became of the database: after a failed write it is the
+        # only copy of what is shown from then on (the next open replays it). Only a spool
+        # write that fails ends the spool.
+        if spool is not None:
             try:
                 if first:
                     spool.write_header(header)
@@ -223,6 +236,7 @@ class JournalRecorder:
             return
         self._reported = True
         log.error("journal %s: %s", self.path, detail)
+        self._mark_spool_not_saved(detail)
         if self._summary_seen:
             # The summary is the stream's last event (DESIGN.md): a failure found after it
             # is told by ``saved`` (NOT SAVED, exit 3), not by an event after the summary.
@@ -232,6 +246,21 @@ class JournalRecorder:
         except Exception:
             log.exception("reporting the journal fault failed")
 
+    def _mark_spool_not_saved(self, detail: str) -> None:
+        # The user is told NOT SAVED (the fault, or ``saved`` after the summary). The spool may
+        # still hold the whole session and the next open replay it: the mark keeps that replay
+        # out of progression, so the history agrees with what the user was told.
+        spool = self._spool
+        if spool is None or self._header is None:
+            return  # no spool left (it failed), or nothing in it yet to replay
+        try:
+            spool.write_not_saved(detail)
+        except OSError as exc:
+            # unmarked, its replay would be counted: a spool that cannot say it is dropped
+            log.error("journal spool %s: cannot mark it not saved, dropped: %s", spool.path, exc)
+            spool.close(delete=True)
+            self._spool = None
+
     # --- the writer thread -------------------------------------------------------------------
 
     def _write_forever(self) -> None:
@@ -240,6 +269,7 @@ class JournalRecorder:
         while True:
             item = self._queue.get()
             if item is _CLOSE:
+                self._verify_last_write(journal)
                 return
             if isinstance(item, concurrent.futures.Future):
                 item.set_result(None)  # flush(): everything queued before it is done
@@ -264,6 +294,16 @@ class JournalRecorder:
             except Exception as exc:  # a bug here must still be a visible fault, not a dead thread
                 log.exception("journal writer failed")
                 self._fail_from_writer(f"{type(exc).__name__}: {exc}")
+
+    def _verify_last_write(self, journal: Journal) -> None:
+        # Each write checks the file first (``Journal.verify``); a journal deleted or failing to
+        # checkpoint after the last one would go unnoticed, and its spool be deleted with it.
+        if self._failure is not None or self.session_id is None:
+            return
+        try:
+            journal.verify()
+        except HistoryError as exc:
+            self._fail_from_writer(exc.problem if isinstance(exc, JournalUnreadable) else str(exc))
 
     def _fail_from_writer(self, problem: str) -> None:
         # The first failure stops the writing: the database keeps a clean prefix of the session

@@ -135,6 +135,12 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
             " rest): the numbers run to its last recorded event, and the progression does not"
             " count it."
         )
+    elif not record.counted:
+        lines.append(
+            "The journal failed during this session and it was reported NOT SAVED"
+            f" ({record.not_saved}); its crash spool recovered it later. The progression does"
+            " not count it."
+        )
     return lines
 
 
@@ -153,6 +159,8 @@ def session_json(record: SessionRecord) -> dict[str, Any]:
         "simulated": record.simulated,
         "status": record.status,
         "finished": record.finished,
+        "counted": record.counted,  # false: interrupted, or reported NOT SAVED (not_saved)
+        "not_saved": record.not_saved,
         "completed": record.completed,
         "stop_reason": record.stop_reason,
         "duration_s": round(record.duration_s, 3),

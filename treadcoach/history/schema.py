@@ -57,6 +57,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE sessions ADD COLUMN spool TEXT",
         "ALTER TABLE sessions ADD COLUMN paused_s REAL NOT NULL DEFAULT 0",
     ),
+    # 2 -> 3: the journal fault the session's user was told about ("NOT SAVED"), for a session
+    # whose spool replayed it later: listed, but not counted by progression (recorder.py).
+    ("ALTER TABLE sessions ADD COLUMN not_saved TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,7 +9,9 @@ or checkpoints (a locked or slow database does not touch it). The next ``Journal
 whatever the database lacks and deletes the spool (``Journal._recover_spools``).
 
 Layout: ``<journal>.spool/<token>.jsonl``. Line 1 is the header (the session's row), every
-further line one event exactly as the stream has it. A live spool is held under an exclusive
+further line one event exactly as the stream has it, or the marker ``{"spool": 1, "not_saved":
+"..."}``: the session's user was told it was NOT SAVED (the journal failed under it), so the
+replay keeps it out of progression. A live spool is held under an exclusive
 ``flock``: a second process opening the journal while the session runs leaves it alone (the lock
 dies with the process, so a killed session's spool is free at once). A torn last line (killed
 mid-write) is ignored: it was never shown, the line is written before the event is passed on.
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 
 SPOOL_SUFFIX = ".jsonl"
 _FORMAT = 1
+_MARKER = '{"spool": '
 
 
 def spool_dir(journal_path: Path) -> Path:
@@ -75,6 +78,7 @@ class SpoolContents:
     token: str
     header: SessionHeader | None  # None: the session never had an event
     events: list[Event]
+    not_saved: str | None = None  # the journal fault the session reported (the marker line)
 
 
 class Spool:
@@ -105,6 +109,10 @@ class Spool:
     def write_event(self, event: Event) -> None:
         self._write(event.model_dump_json())
 
+    def write_not_saved(self, detail: str) -> None:
+        """Mark the session as told NOT SAVED (the replay stores it, uncounted)."""
+        self._write(json.dumps({"spool": _FORMAT, "not_saved": detail}))
+
     def _write(self, line: str) -> None:
         if self._fd is None:
             raise OSError("the spool is closed")
@@ -128,6 +136,7 @@ class Spool:
 def _read(path: Path) -> SpoolContents:
     header: SessionHeader | None = None
     events: list[Event] = []
+    not_saved: str | None = None
     lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
     complete = lines[:-1]  # the part after the last newline is empty or torn
     for number, line in enumerate(complete):
@@ -137,11 +146,15 @@ def _read(path: Path) -> SpoolContents:
                 raise ValueError(f"{path}: not a treadcoach spool (format {data!r:.40})")
             header = SessionHeader(**data["session"])
             continue
+        if line.startswith(_MARKER):  # events start with {"t": never with {"spool"
+            marker = json.loads(line)
+            not_saved = str(marker.get("not_saved", "")) or not_saved
+            continue
         try:
             events.append(parse_event(line))
         except ValidationError as exc:
             raise ValueError(f"{path}: line {number + 1} is not an event ({exc})") from exc
-    return SpoolContents(path.stem, header, events)
+    return SpoolContents(path.stem, header, events, not_saved)
 
 
 @contextlib.contextmanager
