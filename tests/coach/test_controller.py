@@ -200,17 +200,30 @@ def test_garbage_frames_are_reported_but_the_session_completes() -> None:
     assert any(f.kind == "garbage" for f in run.of("fault"))
 
 
-def test_a_refused_command_ends_the_session_through_the_stop_path() -> None:
-    # nack answers the next writes with 0x04: the governor's Set Target Speed fails, the task
-    # raises, and the task group's failure goes through the one stop path.
+def test_one_refused_speed_command_is_a_fault_and_retried_not_the_sessions_end() -> None:
+    # nack answers the next write with 0x04 (a transient failure): the governor's Set Target
+    # Speed at the turnaround (61 s) is refused, said as a fault, and tried again next tick.
     async def nack_later(treadmill: SimTreadmill, controller: SessionController) -> None:
         await asyncio.sleep(61)
         treadmill.inject("nack", count=1)
 
     run = run_session(during=nack_later)
-    assert run.stop.reason is StopReason.ERROR
-    # the stop says what failed, not that a task group did
-    assert run.stop.detail.startswith("ControlRejected"), run.stop.detail
+    assert run.stop.reason is StopReason.PLAN_END, run.stop.detail
+    assert "command_refused" in run.faults()
+    assert "error" not in run.faults()
+    assert run.belt_target_kmh == 0.0
+
+
+def test_speed_commands_refused_again_and_again_stop_the_belt_with_a_clear_reason() -> None:
+    async def nack_later(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(61)
+        treadmill.inject("nack", count=3)  # the Stop after them is accepted
+
+    run = run_session(during=nack_later)
+    assert run.stop.reason is StopReason.TARGET_IGNORED
+    assert run.stop.detail.startswith("the treadmill refused 3 speed commands"), run.stop.detail
+    assert "Rejected" not in run.stop.detail  # what happened, not an exception class
+    assert run.faults().count("command_refused") == 3
     assert run.belt_target_kmh == 0.0
 
 

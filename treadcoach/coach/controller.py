@@ -31,7 +31,13 @@ from treadcoach.coach.ports import Link, SessionConfig, StepLike
 from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.state import LinkState, SessionState
 from treadcoach.coach.stopping import STANDSTILL_KMH, StopPath, Voice
-from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
+from treadcoach.errors import (
+    CommandSuperseded,
+    CommandTimeout,
+    ControlLost,
+    ControlRejected,
+    LinkError,
+)
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch
 
@@ -438,6 +444,7 @@ class SessionController:
                 await self._goal_changed.wait()
                 continue
             epoch = gov.epoch
+            sent: float | None = None
             try:
                 if not gov.belt_started:
                     await link.start()
@@ -452,14 +459,32 @@ class SessionController:
                 continue
             except CommandSuperseded:
                 continue  # a Stop or Pause overtook it: the loop sees which
-            if not self._phases.stopping and gov.landed(
-                nxt, epoch=epoch, ceiling_kmh=self._bounds(link).ceiling_kmh
+            except (ControlRejected, CommandTimeout) as exc:
+                # A refused (or unanswered) command is a fault, not the session's end: the
+                # next tick tries again; refusals in a row stop the belt with the reason.
+                self._on_refused(exc)
+                sent = None
+            if (
+                sent is not None
+                and not self._phases.stopping
+                and gov.landed(nxt, epoch=epoch, ceiling_kmh=self._bounds(link).ceiling_kmh)
             ):
                 self._commanded(sent)
             if not self._goal_changed.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(gov.ramp.interval_s):
                         await self._goal_changed.wait()
+
+    def _on_refused(self, exc: ControlRejected | CommandTimeout) -> None:
+        if self._phases.stopping:
+            return
+        self._fault("command_refused", f"{exc}: trying again")
+        if self._gov.refused():
+            detail = (
+                f"the treadmill refused {governor.SPEED_REFUSALS_BEFORE_STOP} speed commands "
+                f"in a row (last: {exc}); stopped"
+            )
+            self.request_stop(StopReason.TARGET_IGNORED, detail)
 
     def _bounds(self, link: Link) -> governor.SpeedBounds:
         step = self._step()
@@ -491,6 +516,10 @@ class SessionController:
             sent = await self._command_speed(link, step.target_kmh)
         except (CommandSuperseded, ControlLost):
             return
+        except (ControlRejected, CommandTimeout) as exc:
+            self._on_refused(exc)  # the governor commands the new step's speed next tick
+            return
+        self._gov.refusals = 0
         self._gov.commanded_kmh = step.target_kmh
         self._commanded(sent)
 

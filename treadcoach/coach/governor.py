@@ -18,6 +18,7 @@ from typing import Any
 from treadcoach.errors import LimitsError
 
 __all__ = [
+    "SPEED_REFUSALS_BEFORE_STOP",
     "Governor",
     "Ramp",
     "SpeedBounds",
@@ -32,6 +33,9 @@ __all__ = [
 
 #: below this the commanded speed counts as at its goal (float noise, not a speed)
 SETTLED_KMH = 1e-6
+#: refused (or unanswered) speed commands in a row before the session stops: one is a transient
+#: fault, retried at the next tick; this many means the machine will not take the plan's speeds
+SPEED_REFUSALS_BEFORE_STOP = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,8 @@ class Governor:
     # not overwrite what came after it.
     epoch: int = 0
     belt_started: bool = False
+    # refused commands in a row (Start or Set Target Speed); any accepted one resets it
+    refusals: int = 0
 
     def next_command(self) -> float | None:
         """The next speed to command, or None when the commanded speed is at the goal."""
@@ -134,10 +140,17 @@ class Governor:
         Never counted above the step's ceiling: from a belt above a cap (the console's speed)
         the first command is the cap itself, and that ramp is then done.
         """
+        self.refusals = 0
         if epoch != self.epoch:
             return False
         self.commanded_kmh = min(kmh, ceiling_kmh)
         return True
+
+    def refused(self) -> bool:
+        """The machine refused a command (or never answered it): it is retried at the next
+        tick. True when that was one refusal too many and the session should stop."""
+        self.refusals += 1
+        return self.refusals >= SPEED_REFUSALS_BEFORE_STOP
 
     def new_epoch(self) -> None:
         self.epoch += 1

@@ -10,7 +10,6 @@ link's answer, then for standstill -- and says so loudly when the belt may still
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -156,25 +155,32 @@ class StopPath:
     async def _await_standstill(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
         the stop confirmed rather than the last speed before it. Reads the link's own belief,
-        which its notification callback keeps current even when the session's tasks are gone."""
+        which its notification callback keeps current even when the session's tasks are gone.
+
+        The wait runs its whole time also across a drop (the reconnect stops the belt first and
+        reports it), and what is said at its end is what happened: no standstill reported while
+        connected, or the link down when the wait ran out."""
         if not link.connected:
             await self.await_reconnect(link)
         limit = self._config.stop_confirm_s
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(limit):
-                while link.connected:
-                    speed = link.belt_speed_kmh
-                    if speed is not None and speed <= STANDSTILL_KMH:
-                        await self._reader_at_standstill()
-                        return
-                    await asyncio.sleep(POLL_S)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while loop.time() < deadline:
+            speed = link.belt_speed_kmh if link.connected else None
+            if speed is not None and speed <= STANDSTILL_KMH:
+                await self._reader_at_standstill()
+                return
+            await asyncio.sleep(POLL_S)
         speed = link.belt_speed_kmh
-        self._voice.fault(
-            "stop_unconfirmed",
-            f"no standstill reported {limit:g} s after Stop"
-            + (f" (belt at {speed:.1f} km/h)" if speed is not None else "")
-            + ": check the treadmill",
-        )
+        at = f" (belt last reported at {speed:.1f} km/h)" if speed is not None else ""
+        if link.connected:
+            detail = f"no standstill reported {limit:g} s after Stop{at}: check the treadmill"
+        else:
+            detail = (
+                f"the link was down {limit:g} s after Stop, before standstill was reported{at}: "
+                "check the treadmill"
+            )
+        self._voice.fault("stop_unconfirmed", detail)
 
     async def await_reconnect(self, link: Link) -> None:
         """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
