@@ -31,6 +31,9 @@ CONTROL_LOST_CUE = (
 )
 CONTROL_LOST_HINT = "The console has control. Press C to take it back."
 USE_STOP_BUTTON_CUE = "The treadmill did not stop: use the treadmill's stop button"
+#: resumed while the belt still coasts after a pause, on a machine where Start pauses a running
+#: belt: Start waits until the belt is seen at rest
+WAIT_FOR_BELT_CUE = "Waiting for the belt to come to rest before starting it again"
 
 
 def view(step: StepLike) -> SegmentView:

@@ -32,6 +32,7 @@ from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.state import LinkState, SessionState
 from treadcoach.coach.stopping import STANDSTILL_KMH, StopPath, Voice
 from treadcoach.errors import (
+    BeltStateUnknown,
     CommandSuperseded,
     CommandTimeout,
     ControlLost,
@@ -448,7 +449,7 @@ class SessionController:
             try:
                 if not gov.belt_started:
                     await link.start()
-                    gov.belt_started = True
+                    gov.started()
                     if self._phases.stopping or epoch != gov.epoch or self._phases.holding:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
@@ -459,6 +460,10 @@ class SessionController:
                 continue
             except CommandSuperseded:
                 continue  # a Stop or Pause overtook it: the loop sees which
+            except BeltStateUnknown:
+                # Start would pause a running belt on this machine and the belt is not seen at
+                # rest yet (still coasting after a pause): wait for it, then start (bounded).
+                self._on_start_deferred()
             except (ControlRejected, CommandTimeout) as exc:
                 # A refused (or unanswered) command is a fault, not the session's end: the
                 # next tick tries again; refusals in a row stop the belt with the reason.
@@ -474,6 +479,21 @@ class SessionController:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(gov.ramp.interval_s):
                         await self._goal_changed.wait()
+
+    def _on_start_deferred(self) -> None:
+        if self._phases.stopping:
+            return
+        too_long = self._gov.start_deferred()
+        if self._gov.start_waits == 1:
+            self._emit(Cue(t=self._t(), text=announce.WAIT_FOR_BELT_CUE, kind="info"))
+        if too_long:
+            speed = self._link.belt_speed_kmh if self._link is not None else None
+            at = f" (still {speed:.1f} km/h)" if speed is not None else ""
+            self.request_stop(
+                StopReason.TARGET_IGNORED,
+                f"the belt did not come to rest{at}, so it could not be started again "
+                "(Start would pause a running belt on this treadmill); stopped",
+            )
 
     def _on_refused(self, exc: ControlRejected | CommandTimeout) -> None:
         if self._phases.stopping:

@@ -19,6 +19,7 @@ from treadcoach.errors import LimitsError
 
 __all__ = [
     "SPEED_REFUSALS_BEFORE_STOP",
+    "START_WAITS_BEFORE_STOP",
     "Governor",
     "Ramp",
     "SpeedBounds",
@@ -36,6 +37,10 @@ SETTLED_KMH = 1e-6
 #: refused (or unanswered) speed commands in a row before the session stops: one is a transient
 #: fault, retried at the next tick; this many means the machine will not take the plan's speeds
 SPEED_REFUSALS_BEFORE_STOP = 3
+#: Start not sent because the belt was not seen at rest (``start_toggles`` machines, where Start
+#: pauses a running belt): tried again each tick -- each try waits up to the link's
+#: START_STATE_WAIT_S (3 s) -- and after this many the session stops
+START_WAITS_BEFORE_STOP = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +132,8 @@ class Governor:
     belt_started: bool = False
     # refused commands in a row (Start or Set Target Speed); any accepted one resets it
     refusals: int = 0
+    # Starts deferred in a row because the belt was not seen at rest
+    start_waits: int = 0
 
     def next_command(self) -> float | None:
         """The next speed to command, or None when the commanded speed is at the goal."""
@@ -151,6 +158,16 @@ class Governor:
         tick. True when that was one refusal too many and the session should stop."""
         self.refusals += 1
         return self.refusals >= SPEED_REFUSALS_BEFORE_STOP
+
+    def start_deferred(self) -> bool:
+        """Start was not sent: the belt was not seen at rest yet (it may still coast after a
+        pause). Tried again next tick; True when that was one wait too many."""
+        self.start_waits += 1
+        return self.start_waits >= START_WAITS_BEFORE_STOP
+
+    def started(self) -> None:
+        self.belt_started = True
+        self.start_waits = 0
 
     def new_epoch(self) -> None:
         self.epoch += 1
