@@ -10,7 +10,7 @@ import asyncio
 import math
 
 import pytest
-from controller_rig import PLAN, Run, plan_steps, run_session
+from controller_rig import PLAN, SET_SPEED, Run, plan_steps, run_session
 
 from sim import SimTreadmill
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
@@ -382,3 +382,13 @@ def test_a_pause_in_the_turnaround_countdown_restarts_it_from_five() -> None:
     ]
     assert between[-5:] == [5, 4, 3, 2, 1]
     assert backward.t - resumed.t >= 5.0
+
+
+def test_each_segment_announces_the_speed_the_belt_is_commanded_to_run() -> None:
+    # the backward walk is capped at 4.83 km/h (3 mph); the simulator's grid is 0.1 km/h, so
+    # the link commands 4.8: the stream must say 4.8, not a speed never sent
+    run = run_session()
+    segments = {e.index: e for e in run.of("segment")}
+    assert segments[2].target_kmh == 4.8
+    writes = [w.kmh for w in run.writes if w.opcode == SET_SPEED and 68 <= w.t < 158]
+    assert max(writes) == segments[2].target_kmh

@@ -47,12 +47,16 @@ def view(step: StepLike) -> SegmentView:
     )
 
 
-def segment_started(step: StepLike, *, t: float, total: int) -> SegmentStarted:
+def segment_started(
+    step: StepLike, *, t: float, total: int, target_kmh: float | None = None
+) -> SegmentStarted:
+    """``target_kmh``: what the belt will run for the step (the link's snap to the machine's
+    grid and minimum, never above the cap) when known; else the step's own target."""
     return SegmentStarted(
         t=t,
         index=step.index,
         kind=step.kind,
-        target_kmh=step.target_kmh,
+        target_kmh=step.target_kmh if target_kmh is None else target_kmh,
         duration_s=step.duration_s,
         distance_m=step.distance_m,
         incline_pct=step.incline_pct,

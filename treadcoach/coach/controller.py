@@ -39,6 +39,7 @@ from treadcoach.errors import (
     ControlRejected,
     LinkError,
 )
+from treadcoach.link.ranges import snap
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch
 
@@ -506,6 +507,25 @@ class SessionController:
             )
             self.request_stop(StopReason.TARGET_IGNORED, detail)
 
+    def _running_kmh(self, step: StepLike) -> float:
+        """What the belt will run for ``step``: its target within the step's bounds, snapped as
+        the link snaps it (``link.ranges.snap``, the one owner of that rounding: the machine's
+        grid, never above the cap), so the stream, ``plans show`` and the belt agree."""
+        link = self._link
+        speeds = getattr(link, "speed_range", None)
+        if link is None or speeds is None:
+            return step.target_kmh
+        bounds = governor.step_bounds(step, _belt_minimum(link))
+        high = min(float(speeds.max_kmh), bounds.ceiling_kmh)
+        if high < speeds.min_kmh:
+            return step.target_kmh  # the link refuses such a cap; check_belt_can_follow said so
+        return snap(
+            governor.clamp(step.target_kmh, bounds),
+            float(speeds.min_kmh),
+            high,
+            float(speeds.increment_kmh),
+        )
+
     def _bounds(self, link: Link) -> governor.SpeedBounds:
         step = self._step()
         if step is None:
@@ -577,12 +597,17 @@ class SessionController:
         self._check_live()
         self._announced_index = step.index
         self._phases.fire(Trigger.STEP)
-        self._emit(announce.segment_started(step, t=self._t(), total=len(self._steps)))
+        running_kmh = self._running_kmh(step)
+        self._emit(
+            announce.segment_started(
+                step, t=self._t(), total=len(self._steps), target_kmh=running_kmh
+            )
+        )
         nxt = self._next_step(step)
         self._update(
             segment=announce.view(step),
             next_segment=announce.view(nxt) if nxt is not None else None,
-            target_kmh=step.target_kmh,
+            target_kmh=running_kmh,
             remaining_unit="s" if step.duration_s is not None else "m",
             cue=step.cue or "",
         )
