@@ -392,3 +392,17 @@ def test_each_segment_announces_the_speed_the_belt_is_commanded_to_run() -> None
     assert segments[2].target_kmh == 4.8
     writes = [w.kmh for w in run.writes if w.opcode == SET_SPEED and 68 <= w.t < 158]
     assert max(writes) == segments[2].target_kmh
+
+
+def test_an_unexpected_failure_stops_the_session_without_a_class_name_in_what_is_said() -> None:
+    class Broken(TreadmillLink):
+        async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float:
+            if asyncio.get_running_loop().time() > 30:
+                raise RuntimeError("boom")
+            return await super().set_speed(kmh, ceiling_kmh=ceiling_kmh)
+
+    run = run_session(link_class=Broken)
+    assert run.stop.reason is StopReason.ERROR
+    assert run.stop.detail == "an internal error (details in the log)"
+    assert all("RuntimeError" not in c.text for c in run.cues())
+    assert run.belt_target_kmh == 0.0

@@ -10,6 +10,7 @@ from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.ports import StepLike
 from treadcoach.coach.schedule import kind_phrase
 from treadcoach.coach.state import SegmentView
+from treadcoach.errors import TreadcoachError
 from treadcoach.safety.reasons import StopReason
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "USE_STOP_BUTTON_CUE",
     "countdown_cue",
     "direction_after",
+    "failure_text",
     "segment_started",
     "step_cue",
     "stop_cue",
@@ -34,6 +36,15 @@ USE_STOP_BUTTON_CUE = "The treadmill did not stop: use the treadmill's stop butt
 #: resumed while the belt still coasts after a pause, on a machine where Start pauses a running
 #: belt: Start waits until the belt is seen at rest
 WAIT_FOR_BELT_CUE = "Waiting for the belt to come to rest before starting it again"
+
+
+def failure_text(exc: BaseException) -> str:
+    """What the user is told about an unexpected failure: treadcoach's own errors read as a
+    sentence (``str``); anything else is a bug, said without a Python class name (the log
+    keeps the traceback)."""
+    if isinstance(exc, TreadcoachError) and str(exc):
+        return str(exc)
+    return "an internal error (details in the log)"
 
 
 def view(step: StepLike) -> SegmentView:

@@ -328,8 +328,8 @@ class SessionController:
             failure = _first_leaf(group)
             log.error("session task failed: %s", _describe(failure))
             log.debug("session task failure", exc_info=failure)
-            self._fault("error", _describe(failure))
-            self.request_stop(StopReason.ERROR, _describe(failure))
+            self._fault("error", announce.failure_text(failure))
+            self.request_stop(StopReason.ERROR, announce.failure_text(failure))
         finally:
             self._tg = None
 

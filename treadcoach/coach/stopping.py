@@ -73,7 +73,10 @@ class StopPath:
             return
         error = sent.exception()
         assert error is not None
-        failure = stop_failure(error) or ("stop_failed", f"Stop failed ({_describe(error)})")
+        failure = stop_failure(error) or (
+            "stop_failed",
+            f"Stop failed ({announce.failure_text(error)})",
+        )
         self.belt_may_be_running(*failure)
 
     def sends_again(self, reason: StopReason) -> bool:
@@ -136,7 +139,9 @@ class StopPath:
                 return link.connected
             except Exception as exc:  # any failure here must not end the stop path unsaid
                 log.exception("stop failed")
-                self.belt_may_be_running("stop_failed", f"Stop failed ({_describe(exc)})")
+                self.belt_may_be_running(
+                    "stop_failed", f"Stop failed ({announce.failure_text(exc)})"
+                )
                 return False
             if sent is self.sent:
                 return True
@@ -193,7 +198,3 @@ class StopPath:
             self._voice.fault(
                 "link_lost", "could not reconnect to confirm the belt stopped: check the treadmill"
             )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
