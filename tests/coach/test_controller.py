@@ -10,7 +10,7 @@ import asyncio
 import math
 
 import pytest
-from controller_rig import PLAN, Run, plan_steps, run_session
+from controller_rig import PLAN, SET_SPEED, Run, plan_steps, run_session
 
 from sim import SimTreadmill
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
@@ -200,17 +200,30 @@ def test_garbage_frames_are_reported_but_the_session_completes() -> None:
     assert any(f.kind == "garbage" for f in run.of("fault"))
 
 
-def test_a_refused_command_ends_the_session_through_the_stop_path() -> None:
-    # nack answers the next writes with 0x04: the governor's Set Target Speed fails, the task
-    # raises, and the task group's failure goes through the one stop path.
+def test_one_refused_speed_command_is_a_fault_and_retried_not_the_sessions_end() -> None:
+    # nack answers the next write with 0x04 (a transient failure): the governor's Set Target
+    # Speed at the turnaround (61 s) is refused, said as a fault, and tried again next tick.
     async def nack_later(treadmill: SimTreadmill, controller: SessionController) -> None:
         await asyncio.sleep(61)
         treadmill.inject("nack", count=1)
 
     run = run_session(during=nack_later)
-    assert run.stop.reason is StopReason.ERROR
-    # the stop says what failed, not that a task group did
-    assert run.stop.detail.startswith("ControlRejected"), run.stop.detail
+    assert run.stop.reason is StopReason.PLAN_END, run.stop.detail
+    assert "command_refused" in run.faults()
+    assert "error" not in run.faults()
+    assert run.belt_target_kmh == 0.0
+
+
+def test_speed_commands_refused_again_and_again_stop_the_belt_with_a_clear_reason() -> None:
+    async def nack_later(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(61)
+        treadmill.inject("nack", count=3)  # the Stop after them is accepted
+
+    run = run_session(during=nack_later)
+    assert run.stop.reason is StopReason.TARGET_IGNORED
+    assert run.stop.detail.startswith("the treadmill refused 3 speed commands"), run.stop.detail
+    assert "Rejected" not in run.stop.detail  # what happened, not an exception class
+    assert run.faults().count("command_refused") == 3
     assert run.belt_target_kmh == 0.0
 
 
@@ -369,3 +382,27 @@ def test_a_pause_in_the_turnaround_countdown_restarts_it_from_five() -> None:
     ]
     assert between[-5:] == [5, 4, 3, 2, 1]
     assert backward.t - resumed.t >= 5.0
+
+
+def test_each_segment_announces_the_speed_the_belt_is_commanded_to_run() -> None:
+    # the backward walk is capped at 4.83 km/h (3 mph); the simulator's grid is 0.1 km/h, so
+    # the link commands 4.8: the stream must say 4.8, not a speed never sent
+    run = run_session()
+    segments = {e.index: e for e in run.of("segment")}
+    assert segments[2].target_kmh == 4.8
+    writes = [w.kmh for w in run.writes if w.opcode == SET_SPEED and 68 <= w.t < 158]
+    assert max(writes) == segments[2].target_kmh
+
+
+def test_an_unexpected_failure_stops_the_session_without_a_class_name_in_what_is_said() -> None:
+    class Broken(TreadmillLink):
+        async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float:
+            if asyncio.get_running_loop().time() > 30:
+                raise RuntimeError("boom")
+            return await super().set_speed(kmh, ceiling_kmh=ceiling_kmh)
+
+    run = run_session(link_class=Broken)
+    assert run.stop.reason is StopReason.ERROR
+    assert run.stop.detail == "an internal error (details in the log)"
+    assert all("RuntimeError" not in c.text for c in run.cues())
+    assert run.belt_target_kmh == 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from treadcoach.coach import governor
 from treadcoach.coach.governor import (
     Governor,
     Ramp,
@@ -103,3 +104,21 @@ def test_a_step_capped_below_the_belt_minimum_refuses_the_session() -> None:
     with pytest.raises(LimitsError, match=r"cannot run slower than 0\.8 km/h"):
         check_belt_can_follow(steps, 0.8, "SimTread")
     check_belt_can_follow(steps, None, "SimTread")  # minimum unknown: nothing to refuse
+
+
+def test_starts_deferred_for_a_belt_not_at_rest_are_bounded_and_reset_by_a_start() -> None:
+    gov = Governor(Ramp())
+    waits = [gov.start_deferred() for _ in range(governor.START_WAITS_BEFORE_STOP)]
+    assert waits == [False] * (governor.START_WAITS_BEFORE_STOP - 1) + [True]
+    gov.started()
+    assert gov.belt_started
+    assert not gov.start_deferred()
+
+
+def test_speed_refusals_in_a_row_are_bounded_and_reset_by_an_accepted_command() -> None:
+    gov = Governor(Ramp())
+    limit = governor.SPEED_REFUSALS_BEFORE_STOP
+    assert [gov.refused() for _ in range(limit - 1)] == [False] * (limit - 1)
+    gov.landed(1.0, epoch=gov.epoch, ceiling_kmh=5.0)
+    assert not gov.refused()
+    assert [gov.refused() for _ in range(limit - 1)][-1] is True

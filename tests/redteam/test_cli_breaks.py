@@ -118,10 +118,6 @@ def _treadcoach(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: run's segment target_kmh is not what plans show (or the belt) says",
-)
 def test_plans_show_and_the_run_stream_agree_on_every_step_speed(tmp_path: Path) -> None:
     """Issue 14 item 5 ("plans show must show every step as it will run") against the event
     stream contract (``segment`` has ``target_kmh``).

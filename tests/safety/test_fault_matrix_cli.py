@@ -42,6 +42,7 @@ class FaultCase:
     # Stop went out on a live link with telemetry flowing: the stream must show the belt
     # coming to a standstill (or say it could not confirm it)
     confirms_standstill: bool = False
+    repeat: int = 1  # how many times the fault is given on the command line
 
     @property
     def at_s(self) -> float:
@@ -59,8 +60,9 @@ FAULTS = [
     ),
     # ... and while slowing into the first turnaround (300 s): the belt runs too fast.
     FaultCase("ignore_speed-slowing_down", "ignore_speed@299", "overspeed", "overspeed", True),
-    # the next control-point write (the turnaround's speed change) is refused with 0x04
-    FaultCase("nack", "nack@100", "error", "error"),
+    # the next three control-point writes (the turnaround's speed changes) are refused with
+    # 0x04: each is a fault and retried, three in a row stop the belt
+    FaultCase("nack", "nack@100", "target_ignored", "command_refused", repeat=3),
 ]
 
 #: the link under the fault matrix (issue 13): the in-process fake, and the simulator served
@@ -111,8 +113,14 @@ def runs(
             for transport, ble in TRANSPORTS.items():
                 key = case.name if transport == "fake" else f"{case.name}[{transport}]"
                 futures[key] = pool.submit(
-                    _run_headless, cli(f"{case.name}-{transport}"), "--sim-fault", case.fault, *ble
+                    _run_headless,
+                    cli(f"{case.name}-{transport}"),
+                    *("--sim-fault", case.fault) * case.repeat,
+                    *ble,
                 )
+        futures["nack-once"] = pool.submit(
+            _run_headless, cli("nack-once"), "--sim-fault", "nack@100"
+        )
         futures["completed"] = pool.submit(_run_headless, cli("completed"))
         futures["nack-at-connect"] = pool.submit(
             _run_headless, cli("nack-at-connect"), "--sim-fault", "nack@0"
@@ -179,6 +187,19 @@ def test_event_faults_stop_the_session_at_once(runs: dict[str, Future[Outcome]],
     case = next(c for c in FAULTS if c.name == name)
     stop = runs[name].result().result.stop()
     assert stop["t"] - case.at_s <= 1.0, f"{name} at {case.at_s} s, stop at {stop['t']} s"
+
+
+@pytest.mark.timeout(120)
+def test_one_refused_speed_command_is_said_and_the_plan_goes_on(
+    runs: dict[str, Future[Outcome]],
+) -> None:
+    # nack@100: the turnaround's speed change (300 s) is refused once (a transient 0x04)
+    result = runs["nack-once"].result().result
+    assert result.returncode == 0, result.describe()
+    assert result.stop()["reason"] == "plan_end"
+    assert result.summary()["completed"] is True
+    assert "command_refused" in [f["kind"] for f in result.of_kind("fault")]
+    result.assert_ends_at_standstill()
 
 
 @pytest.mark.timeout(120)

@@ -10,6 +10,7 @@ from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.ports import StepLike
 from treadcoach.coach.schedule import kind_phrase
 from treadcoach.coach.state import SegmentView
+from treadcoach.errors import TreadcoachError
 from treadcoach.safety.reasons import StopReason
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "USE_STOP_BUTTON_CUE",
     "countdown_cue",
     "direction_after",
+    "failure_text",
     "segment_started",
     "step_cue",
     "stop_cue",
@@ -31,6 +33,18 @@ CONTROL_LOST_CUE = (
 )
 CONTROL_LOST_HINT = "The console has control. Press C to take it back."
 USE_STOP_BUTTON_CUE = "The treadmill did not stop: use the treadmill's stop button"
+#: resumed while the belt still coasts after a pause, on a machine where Start pauses a running
+#: belt: Start waits until the belt is seen at rest
+WAIT_FOR_BELT_CUE = "Waiting for the belt to come to rest before starting it again"
+
+
+def failure_text(exc: BaseException) -> str:
+    """What the user is told about an unexpected failure: treadcoach's own errors read as a
+    sentence (``str``); anything else is a bug, said without a Python class name (the log
+    keeps the traceback)."""
+    if isinstance(exc, TreadcoachError) and str(exc):
+        return str(exc)
+    return "an internal error (details in the log)"
 
 
 def view(step: StepLike) -> SegmentView:
@@ -44,12 +58,16 @@ def view(step: StepLike) -> SegmentView:
     )
 
 
-def segment_started(step: StepLike, *, t: float, total: int) -> SegmentStarted:
+def segment_started(
+    step: StepLike, *, t: float, total: int, target_kmh: float | None = None
+) -> SegmentStarted:
+    """``target_kmh``: what the belt will run for the step (the link's snap to the machine's
+    grid and minimum, never above the cap) when known; else the step's own target."""
     return SegmentStarted(
         t=t,
         index=step.index,
         kind=step.kind,
-        target_kmh=step.target_kmh,
+        target_kmh=step.target_kmh if target_kmh is None else target_kmh,
         duration_s=step.duration_s,
         distance_m=step.distance_m,
         incline_pct=step.incline_pct,

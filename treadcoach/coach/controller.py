@@ -31,7 +31,15 @@ from treadcoach.coach.ports import Link, SessionConfig, StepLike
 from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.state import LinkState, SessionState
 from treadcoach.coach.stopping import STANDSTILL_KMH, StopPath, Voice
-from treadcoach.errors import CommandSuperseded, ControlLost, LinkError
+from treadcoach.errors import (
+    BeltStateUnknown,
+    CommandSuperseded,
+    CommandTimeout,
+    ControlLost,
+    ControlRejected,
+    LinkError,
+)
+from treadcoach.link.ranges import snap
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import BeltWatch
 
@@ -320,8 +328,8 @@ class SessionController:
             failure = _first_leaf(group)
             log.error("session task failed: %s", _describe(failure))
             log.debug("session task failure", exc_info=failure)
-            self._fault("error", _describe(failure))
-            self.request_stop(StopReason.ERROR, _describe(failure))
+            self._fault("error", announce.failure_text(failure))
+            self.request_stop(StopReason.ERROR, announce.failure_text(failure))
         finally:
             self._tg = None
 
@@ -438,10 +446,11 @@ class SessionController:
                 await self._goal_changed.wait()
                 continue
             epoch = gov.epoch
+            sent: float | None = None
             try:
                 if not gov.belt_started:
                     await link.start()
-                    gov.belt_started = True
+                    gov.started()
                     if self._phases.stopping or epoch != gov.epoch or self._phases.holding:
                         continue  # a stop, pause or new step landed while Start was out
                 sent = await self._command_speed(link, nxt)
@@ -452,14 +461,70 @@ class SessionController:
                 continue
             except CommandSuperseded:
                 continue  # a Stop or Pause overtook it: the loop sees which
-            if not self._phases.stopping and gov.landed(
-                nxt, epoch=epoch, ceiling_kmh=self._bounds(link).ceiling_kmh
+            except BeltStateUnknown:
+                # Start would pause a running belt on this machine and the belt is not seen at
+                # rest yet (still coasting after a pause): wait for it, then start (bounded).
+                self._on_start_deferred()
+            except (ControlRejected, CommandTimeout) as exc:
+                # A refused (or unanswered) command is a fault, not the session's end: the
+                # next tick tries again; refusals in a row stop the belt with the reason.
+                self._on_refused(exc)
+                sent = None
+            if (
+                sent is not None
+                and not self._phases.stopping
+                and gov.landed(nxt, epoch=epoch, ceiling_kmh=self._bounds(link).ceiling_kmh)
             ):
                 self._commanded(sent)
             if not self._goal_changed.is_set():
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(gov.ramp.interval_s):
                         await self._goal_changed.wait()
+
+    def _on_start_deferred(self) -> None:
+        if self._phases.stopping:
+            return
+        too_long = self._gov.start_deferred()
+        if self._gov.start_waits == 1:
+            self._emit(Cue(t=self._t(), text=announce.WAIT_FOR_BELT_CUE, kind="info"))
+        if too_long:
+            speed = self._link.belt_speed_kmh if self._link is not None else None
+            at = f" (still {speed:.1f} km/h)" if speed is not None else ""
+            self.request_stop(
+                StopReason.TARGET_IGNORED,
+                f"the belt did not come to rest{at}, so it could not be started again "
+                "(Start would pause a running belt on this treadmill); stopped",
+            )
+
+    def _on_refused(self, exc: ControlRejected | CommandTimeout) -> None:
+        if self._phases.stopping:
+            return
+        self._fault("command_refused", f"{exc}: trying again")
+        if self._gov.refused():
+            detail = (
+                f"the treadmill refused {governor.SPEED_REFUSALS_BEFORE_STOP} speed commands "
+                f"in a row (last: {exc}); stopped"
+            )
+            self.request_stop(StopReason.TARGET_IGNORED, detail)
+
+    def _running_kmh(self, step: StepLike) -> float:
+        """What the belt will run for ``step``: its target within the step's bounds, snapped as
+        the link snaps it (``link.ranges.snap``, the one owner of that rounding: the machine's
+        grid, never above the cap), so the stream, ``plans show`` and the belt agree."""
+        link = self._link
+        speeds = getattr(link, "speed_range", None)
+        if link is None or speeds is None:
+            return step.target_kmh
+        bounds = governor.step_bounds(step, _belt_minimum(link))
+        high = min(float(speeds.max_kmh), bounds.ceiling_kmh)
+        if high < speeds.min_kmh:
+            return step.target_kmh  # the link refuses such a cap; check_belt_can_follow said so
+        return snap(
+            governor.clamp(step.target_kmh, bounds),
+            float(speeds.min_kmh),
+            high,
+            float(speeds.increment_kmh),
+        )
 
     def _bounds(self, link: Link) -> governor.SpeedBounds:
         step = self._step()
@@ -491,6 +556,10 @@ class SessionController:
             sent = await self._command_speed(link, step.target_kmh)
         except (CommandSuperseded, ControlLost):
             return
+        except (ControlRejected, CommandTimeout) as exc:
+            self._on_refused(exc)  # the governor commands the new step's speed next tick
+            return
+        self._gov.refusals = 0
         self._gov.commanded_kmh = step.target_kmh
         self._commanded(sent)
 
@@ -528,12 +597,17 @@ class SessionController:
         self._check_live()
         self._announced_index = step.index
         self._phases.fire(Trigger.STEP)
-        self._emit(announce.segment_started(step, t=self._t(), total=len(self._steps)))
+        running_kmh = self._running_kmh(step)
+        self._emit(
+            announce.segment_started(
+                step, t=self._t(), total=len(self._steps), target_kmh=running_kmh
+            )
+        )
         nxt = self._next_step(step)
         self._update(
             segment=announce.view(step),
             next_segment=announce.view(nxt) if nxt is not None else None,
-            target_kmh=step.target_kmh,
+            target_kmh=running_kmh,
             remaining_unit="s" if step.duration_s is not None else "m",
             cue=step.cue or "",
         )

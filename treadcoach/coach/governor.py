@@ -18,6 +18,8 @@ from typing import Any
 from treadcoach.errors import LimitsError
 
 __all__ = [
+    "SPEED_REFUSALS_BEFORE_STOP",
+    "START_WAITS_BEFORE_STOP",
     "Governor",
     "Ramp",
     "SpeedBounds",
@@ -32,6 +34,13 @@ __all__ = [
 
 #: below this the commanded speed counts as at its goal (float noise, not a speed)
 SETTLED_KMH = 1e-6
+#: refused (or unanswered) speed commands in a row before the session stops: one is a transient
+#: fault, retried at the next tick; this many means the machine will not take the plan's speeds
+SPEED_REFUSALS_BEFORE_STOP = 3
+#: Start not sent because the belt was not seen at rest (``start_toggles`` machines, where Start
+#: pauses a running belt): tried again each tick -- each try waits up to the link's
+#: START_STATE_WAIT_S (3 s) -- and after this many the session stops
+START_WAITS_BEFORE_STOP = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +130,10 @@ class Governor:
     # not overwrite what came after it.
     epoch: int = 0
     belt_started: bool = False
+    # refused commands in a row (Start or Set Target Speed); any accepted one resets it
+    refusals: int = 0
+    # Starts deferred in a row because the belt was not seen at rest
+    start_waits: int = 0
 
     def next_command(self) -> float | None:
         """The next speed to command, or None when the commanded speed is at the goal."""
@@ -134,10 +147,27 @@ class Governor:
         Never counted above the step's ceiling: from a belt above a cap (the console's speed)
         the first command is the cap itself, and that ramp is then done.
         """
+        self.refusals = 0
         if epoch != self.epoch:
             return False
         self.commanded_kmh = min(kmh, ceiling_kmh)
         return True
+
+    def refused(self) -> bool:
+        """The machine refused a command (or never answered it): it is retried at the next
+        tick. True when that was one refusal too many and the session should stop."""
+        self.refusals += 1
+        return self.refusals >= SPEED_REFUSALS_BEFORE_STOP
+
+    def start_deferred(self) -> bool:
+        """Start was not sent: the belt was not seen at rest yet (it may still coast after a
+        pause). Tried again next tick; True when that was one wait too many."""
+        self.start_waits += 1
+        return self.start_waits >= START_WAITS_BEFORE_STOP
+
+    def started(self) -> None:
+        self.belt_started = True
+        self.start_waits = 0
 
     def new_epoch(self) -> None:
         self.epoch += 1

@@ -10,7 +10,6 @@ link's answer, then for standstill -- and says so loudly when the belt may still
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -74,7 +73,10 @@ class StopPath:
             return
         error = sent.exception()
         assert error is not None
-        failure = stop_failure(error) or ("stop_failed", f"Stop failed ({_describe(error)})")
+        failure = stop_failure(error) or (
+            "stop_failed",
+            f"Stop failed ({announce.failure_text(error)})",
+        )
         self.belt_may_be_running(*failure)
 
     def sends_again(self, reason: StopReason) -> bool:
@@ -137,7 +139,9 @@ class StopPath:
                 return link.connected
             except Exception as exc:  # any failure here must not end the stop path unsaid
                 log.exception("stop failed")
-                self.belt_may_be_running("stop_failed", f"Stop failed ({_describe(exc)})")
+                self.belt_may_be_running(
+                    "stop_failed", f"Stop failed ({announce.failure_text(exc)})"
+                )
                 return False
             if sent is self.sent:
                 return True
@@ -156,25 +160,32 @@ class StopPath:
     async def _await_standstill(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
         the stop confirmed rather than the last speed before it. Reads the link's own belief,
-        which its notification callback keeps current even when the session's tasks are gone."""
+        which its notification callback keeps current even when the session's tasks are gone.
+
+        The wait runs its whole time also across a drop (the reconnect stops the belt first and
+        reports it), and what is said at its end is what happened: no standstill reported while
+        connected, or the link down when the wait ran out."""
         if not link.connected:
             await self.await_reconnect(link)
         limit = self._config.stop_confirm_s
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(limit):
-                while link.connected:
-                    speed = link.belt_speed_kmh
-                    if speed is not None and speed <= STANDSTILL_KMH:
-                        await self._reader_at_standstill()
-                        return
-                    await asyncio.sleep(POLL_S)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while loop.time() < deadline:
+            speed = link.belt_speed_kmh if link.connected else None
+            if speed is not None and speed <= STANDSTILL_KMH:
+                await self._reader_at_standstill()
+                return
+            await asyncio.sleep(POLL_S)
         speed = link.belt_speed_kmh
-        self._voice.fault(
-            "stop_unconfirmed",
-            f"no standstill reported {limit:g} s after Stop"
-            + (f" (belt at {speed:.1f} km/h)" if speed is not None else "")
-            + ": check the treadmill",
-        )
+        at = f" (belt last reported at {speed:.1f} km/h)" if speed is not None else ""
+        if link.connected:
+            detail = f"no standstill reported {limit:g} s after Stop{at}: check the treadmill"
+        else:
+            detail = (
+                f"the link was down {limit:g} s after Stop, before standstill was reported{at}: "
+                "check the treadmill"
+            )
+        self._voice.fault("stop_unconfirmed", detail)
 
     async def await_reconnect(self, link: Link) -> None:
         """Wait (bounded) for the link to come back; reconnecting stops the belt before anything
@@ -187,7 +198,3 @@ class StopPath:
             self._voice.fault(
                 "link_lost", "could not reconnect to confirm the belt stopped: check the treadmill"
             )
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
