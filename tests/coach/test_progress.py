@@ -91,3 +91,15 @@ def test_backward_time_is_booked_when_a_backward_step_closes() -> None:
     assert progress.open_backward_s(130.0) == 30.0
     progress.close_step(130.0)
     assert progress.backward_s == 30.0
+
+
+def test_a_stop_mid_backward_books_backward_work_up_to_the_stop_not_the_run_down() -> None:
+    # issue 15.6: the summary, the journal and the FIT file agree (one source of truth)
+    progress = Progress(STEPS, countdown_s=5)
+    progress.enter(2, 100.0, running=True)
+    progress.telemetry(3.6, None, 100.0)
+    progress.stop(124.4)
+    progress.telemetry(2.0, None, 126.0)  # the belt runs down after the stop
+    assert progress.backward_s == pytest.approx(24.4)
+    assert progress.open_backward_s(130.0) == 0.0
+    assert progress.backward_distance_m == 0.0

@@ -287,11 +287,6 @@ def test_a_real_pause_is_journaled_as_a_pause(tmp_path: Path) -> None:
     assert record.backward_s == pytest.approx((paused.t - backward.t) + (stop.t - resumed.t))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="coach-core: Summary.backward_s counts the belt's run-down after the stop; "
-    "the journal (and FIT) count backward time up to the stop (issue 15.6)",
-)
 @pytest.mark.timeout(60)
 def test_the_summary_and_the_journal_agree_on_backward_time(tmp_path: Path) -> None:
     journal = tmp_path / "history.sqlite3"

@@ -183,6 +183,7 @@ class SessionController:
         # event): a renderer that refreshes right after this call must not delay the write.
         self._shown_phase = self._phases.phase
         self._phases.fire(Trigger.STOP)
+        self._progress.stop(asyncio.get_running_loop().time())
         self._stopping.reason, self._stopping.detail = reason, detail
         self._set_goal(0.0)
         self._plan_over.set()  # nothing after a stop may announce a segment or command the belt

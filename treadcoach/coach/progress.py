@@ -122,6 +122,7 @@ class Progress:
         self.countdown_end: float | None = None  # on the step clock, while counting down
         self.backward_s = 0.0  # booked from finished backward steps
         self.backward_distance_m = 0.0
+        self._stopped = False  # the session stopped: nothing after it is backward work
 
     @property
     def step(self) -> StepLike | None:
@@ -129,7 +130,15 @@ class Progress:
 
     def _in_backward(self) -> bool:
         step = self.step
-        return step is not None and step.kind.is_backward
+        return not self._stopped and step is not None and step.kind.is_backward
+
+    def stop(self, now: float) -> None:
+        """The session stops now: book the open step, and count nothing of the run-down as
+        backward work (one source of truth with the journal and the FIT file, which count up
+        to the stop)."""
+        if not self._stopped:
+            self.close_step(now)
+            self._stopped = True
 
     def close_step(self, now: float) -> None:
         """Book the finished step's active time (backward time feeds the journal/progression)."""
