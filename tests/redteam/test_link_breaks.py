@@ -53,10 +53,6 @@ def test_0xff_during_the_reconnect_stop_backoff_does_not_retake_control() -> Non
     on_virtual_time(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: leaving during a 3 s outage with a 2.5 s connect leaves the belt running",
-)
 def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_belt() -> None:
     """Invariant 2: "leaving waits as long as a real reconnect takes".
 

@@ -203,6 +203,7 @@ class TreadmillLink:
         self._stop_running: tuple[asyncio.Future[None], bool] | None = None
         self._stopped_on_reconnect = False
         self._hurry = asyncio.Event()  # leaving: reconnect now, no backoff
+        self._attempt_over = asyncio.Event()  # a reconnect attempt ended (up, failed, gave up)
 
         self._device: BLEDevice | None = target if isinstance(target, BLEDevice) else None
         self._address: str | None = (
@@ -420,9 +421,7 @@ class TreadmillLink:
             # measured on this link (``timeouts.exit_wait_s``), and without its backoff.
             self.resume_after_reconnect = False
             self._hurry.set()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(t.exit_wait_s(self._phase.connect_s)):
-                    await self._up.wait()
+            await self._wait_for_reconnect()
             stopped = self._phase.ready and self._stopped_on_reconnect
         self._close()
         try:
@@ -438,6 +437,23 @@ class TreadmillLink:
             self.belt_stopped_on_exit = stopped or self._known_stopped()
         finally:
             await self._shutdown()
+
+    async def _wait_for_reconnect(self) -> None:
+        """Leaving while down: wait for the reconnect (``timeouts.exit_wait_left_s``), woken
+        at each attempt's end to ask again whether one is under way."""
+        began = self._now()
+        while self.reconnecting and not self._up.is_set():
+            left = t.exit_wait_left_s(
+                self._now() - began,
+                self._phase.connect_s,
+                attempt_under_way=self._phase.attempt_under_way,
+            )
+            if left <= 0.0:
+                return
+            self._attempt_over.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._attempt_over.wait()
 
     def _close(self) -> None:
         self._phase.fire(P.CLOSE, self._now())
@@ -786,9 +802,12 @@ class TreadmillLink:
                 if self._phase.phase is LinkPhase.RESTORING:
                     self._stopped_on_reconnect = stopped
                     self._ready()
+                    self._attempt_over.set()
                     self._emit(LinkUpEvent(True, self._running_at_drop, stopped, self._now()))
                     return
                 last_error = "the link dropped again during the reconnect handshake"
+            self._phase.fire(P.FAILED, self._now())
+            self._attempt_over.set()
             delay = t.reconnect_backoff_s(attempt)
             if self._now() + delay > deadline:
                 self._emit(
@@ -802,6 +821,7 @@ class TreadmillLink:
                 if self._phase.phase is LinkPhase.RECONNECTING:
                     self._phase.fire(P.GAVE_UP, self._now())
                 self._end_stream()
+                self._attempt_over.set()
                 return
             if self._hurry.is_set():
                 # leaving: no long backoff, but never a busy loop of instant failures either
