@@ -138,10 +138,6 @@ def _stop_acknowledged_but_ignored(wire: Hostile) -> None:
     wire.scripts[STOP] = [answer(0x80, 0x08, 0x01) for _ in range(50)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: belt_stopped_on_exit is True while telemetry shows the belt at 4 km/h",
-)
 def test_belt_stopped_on_exit_is_false_while_telemetry_shows_the_belt_running() -> None:
     """``belt_stopped_on_exit`` must be truthful ("False means the belt may be running").
 
@@ -164,10 +160,6 @@ def test_belt_stopped_on_exit_is_false_while_telemetry_shows_the_belt_running() 
     on_virtual_time(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: after an ignored Stop, start() sends Start to a belt running at 4 km/h",
-)
 def test_no_start_to_a_belt_that_telemetry_shows_running_after_an_ignored_stop() -> None:
     """Invariant 2: "never send Start to a belt that runs (some machines treat it as a toggle)".
 

@@ -431,7 +431,8 @@ class TreadmillLink:
                 try:
                     async with asyncio.timeout(self.exit_stop_timeout_s):
                         await self._runner.stop(StopPolicy.EXIT)
-                    stopped = True
+                    # an acknowledgement from a machine seen ignoring Stop is no confirmation
+                    stopped = self._view.belt.running is not True
                 except (TreadcoachError, TimeoutError, BleakError) as error:
                     logger.warning("%s: could not confirm Stop while closing: %s", self.name, error)
             self.belt_stopped_on_exit = stopped or self._known_stopped()
