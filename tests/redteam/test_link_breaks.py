@@ -89,10 +89,6 @@ def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_be
     on_virtual_time(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: mph machine: targets near its minimum are sent below it and refused 0x03",
-)
 def test_an_mph_machine_takes_every_target_within_its_range_clamped_never_refused() -> None:
     """Invariant 5: "values are clamped, never rejected mid-session" -- on the shipped
     Bowflex T9 entry (``target_speed_in_mph``) against the simulator's ``mph_target`` profile.

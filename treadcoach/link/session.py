@@ -638,7 +638,7 @@ class TreadmillLink:
                 )
             hi = min(hi, ceiling_kmh)
         value = snap(kmh, r.min_kmh, hi, r.increment_kmh)
-        wire = wire_target_speed(value, self._profile)
+        wire = wire_target_speed(value, self._profile, lo=r.min_kmh, hi=hi)
         return await self._coalesce(SetTargetSpeed(wire), commanded_kmh(wire, self._profile))
 
     async def set_incline(self, pct: float) -> float:
