@@ -839,18 +839,23 @@ class TreadmillLink:
         stopped = False
         if not self.resume_after_reconnect:
             take_control, self._user_stop_pending = self._user_stop_pending, False
+            why = ""
             try:
                 await self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
-                stopped = True
+                # an acknowledgement from a machine seen ignoring Stop is no confirmation
+                stopped = self._view.belt.running is not True
+                if not stopped:
+                    why = "the machine acknowledged it before and ran on"
             except TreadcoachError as error:
                 logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
-                if self._phase.gatt_up:
-                    self._emit(
-                        StopUnconfirmedEvent(
-                            f"Stop after reconnecting to {self.name} was not confirmed: {error}",
-                            self._now(),
-                        )
+                why = str(error) or type(error).__name__
+            if why and self._phase.gatt_up:
+                self._emit(
+                    StopUnconfirmedEvent(
+                        f"Stop after reconnecting to {self.name} was not confirmed: {why}",
+                        self._now(),
                     )
+                )
         wants_control = (
             self._profile.request_control != "never"
             and not self.control_lost
