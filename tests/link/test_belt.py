@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from treadcoach.link.belt import BeltBelief
 
 
@@ -89,3 +91,80 @@ def test_known_stopped_needs_two_standstill_records_or_training_status_idle() ->
     idle.telemetry(0.0, now=1.0)
     assert idle.running is True  # spinning up after Start: zeros do not make it stopped
     assert not idle.known_stopped
+
+
+# Coasting after a Stop, as (event, time, speed) steps and the belief after each:
+# ("stop", t, None) is Machine Status stopped, ("ack", t, None) our Stop acknowledged,
+# ("speed", t, kmh) a Treadmill Data record. Fresh telemetry wins over an old acknowledgement.
+COAST_SCENARIOS: dict[str, list[tuple[str, float, float | None, bool | None]]] = {
+    "slowing after an acknowledged Stop is coasting, not running": [
+        ("speed", 0.0, 6.0, True),
+        ("ack", 1.0, None, False),
+        ("speed", 2.0, 5.2, False),
+        ("speed", 3.0, 4.4, False),
+        ("speed", 8.0, 0.4, False),  # still slowing, however long it takes
+        ("speed", 9.0, 0.0, False),
+    ],
+    "the same speed for coast_stall_s after an acknowledged Stop: running (ack ignored)": [
+        ("speed", 0.0, 4.0, True),
+        ("ack", 1.0, None, False),
+        ("speed", 2.0, 4.0, False),  # the first records may not show it slowing yet
+        ("speed", 3.0, 4.0, False),
+        ("speed", 4.0, 4.0, True),  # 3 s without slowing: the Stop did not take
+    ],
+    "a belt that speeds up again after Stop is running": [
+        ("speed", 0.0, 4.0, True),
+        ("stop", 1.0, None, False),
+        ("speed", 2.0, 3.0, False),
+        ("speed", 3.0, 3.5, False),
+        ("speed", 5.0, 4.0, True),  # not below 3.0 since t=2
+    ],
+    "a slow decelerating belt (0.2 km/h per s) keeps coasting": [
+        ("speed", 0.0, 4.0, True),
+        ("ack", 1.0, None, False),
+        *[("speed", 2.0 + n, 4.0 - 0.2 * (n + 1), False) for n in range(10)],
+    ],
+}
+
+
+@pytest.mark.parametrize("steps", COAST_SCENARIOS.values(), ids=COAST_SCENARIOS.keys())
+def test_coasting_after_stop_lasts_only_while_telemetry_shows_the_belt_slowing(
+    steps: list[tuple[str, float, float | None, bool | None]],
+) -> None:
+    belt = BeltBelief()
+    belt.started(now=-10.0)
+    for n, (what, now, kmh, running) in enumerate(steps):
+        if what == "speed":
+            assert kmh is not None
+            belt.telemetry(kmh, now)
+        else:
+            belt.stopped(now, acknowledged=what == "ack")
+        assert belt.running is running, f"step {n}: {what} at {now}"
+
+
+def test_after_an_ignored_stop_acknowledgements_no_longer_say_stopped() -> None:
+    belt = BeltBelief()
+    belt.started(now=0.0)
+    belt.telemetry(4.0, now=1.0)
+    belt.stopped(now=2.0, acknowledged=True)
+    for t in (3.0, 4.0, 5.0):
+        belt.telemetry(4.0, now=t)
+    assert belt.running is True
+    assert belt.acks_ignored
+    belt.stopped(now=6.0, acknowledged=True)  # acknowledged again, ignored again
+    assert belt.running is True
+    belt.stopped(now=7.0)  # the machine's own Machine Status still counts
+    assert belt.running is False
+    belt.telemetry(0.0, now=8.0)
+    assert belt.running is False
+
+
+def test_a_stop_status_without_our_ack_does_not_make_acks_untrusted() -> None:
+    belt = BeltBelief()
+    belt.started(now=0.0)
+    belt.telemetry(4.0, now=1.0)
+    belt.stopped(now=2.0)  # Machine Status "stopped", then the belt runs on (console restart)
+    for t in (3.0, 4.0, 5.0):
+        belt.telemetry(4.0, now=t)
+    assert belt.running is True
+    assert not belt.acks_ignored

@@ -75,3 +75,44 @@ def test_snapped_target_never_exceeds_a_cap_that_is_not_a_whole_hundredth(
 ) -> None:
     # 3 mph = 4.828032 km/h: rounding to the wire's 0.01 must not land on 4.83
     assert snap(kmh, 0.5, max(0.5, cap), step) <= max(0.5, cap) + 1e-9
+
+
+@pytest.mark.parametrize(
+    ("kmh", "lo", "hi", "wire"),
+    [
+        (4.0, 0.8, 16.0, 2.48),  # inside the range: rounded down, as before
+        (0.8, 0.8, 16.0, 0.50),  # floored, 0.49 mph = 0.789 km/h is below 0.8: up to 0.50
+        (1.0, 0.8, 16.0, 0.62),  # 0.62 mph = 0.998 km/h, at or above the minimum: down
+        (0.96, 0.96, 16.0, 0.60),  # 0.6 mph is exactly 0.9656 km/h: the first at or above
+        (0.8, 0.8, 0.8, 0.49),  # no hundredth of a mph in [0.8, 0.8]: the cap wins
+        (0.8, 0.8, 0.805, 0.50),  # 0.50 mph = 0.8047 km/h fits under a 0.805 cap
+        (0.8, 0.8, 0.804, 0.49),  # ... not under 0.804
+    ],
+)
+def test_an_mph_target_is_rounded_down_but_never_below_the_machines_minimum(
+    kmh: float, lo: float, hi: float, wire: float
+) -> None:
+    from treadcoach.link.quirks import wire_target_speed
+
+    assert wire_target_speed(kmh, MPH, lo=lo, hi=hi) == pytest.approx(wire)
+
+
+@given(
+    kmh=st.floats(0.0, 30.0),
+    cap=st.floats(0.5, 20.0),
+    lo=st.sampled_from([0.5, 0.8, 0.96, 1.0, 1.29]),
+    step=st.sampled_from([0.0, 0.01, 0.05, 0.1, 0.16, 0.161, 0.32, 0.5]),
+)
+def test_an_mph_wire_value_stays_within_the_range_and_under_every_cap(
+    kmh: float, cap: float, lo: float, step: float
+) -> None:
+    from treadcoach.link.quirks import commanded_kmh, wire_target_speed
+
+    hi = max(lo, cap)
+    value = snap(kmh, lo, hi, step)
+    wire = wire_target_speed(value, MPH, lo=lo, hi=hi)
+    assert wire == round(wire, 2)
+    assert wire * KMH_PER_MPH <= hi + 1e-9  # invariant 1 first
+    assert commanded_kmh(wire, MPH) <= hi
+    if hi - lo >= 0.01 * KMH_PER_MPH:  # a hundredth of a mph fits in the range
+        assert wire * KMH_PER_MPH >= lo - 1e-9  # never refused for being below the minimum

@@ -32,6 +32,17 @@ SCENARIOS: dict[str, list[tuple[PhaseTrigger, LinkPhase]]] = {
         (T.GATT_UP, P.RESTORING),
         (T.READY, P.READY),
     ],
+    "a failed attempt, then a good one": [
+        (T.ENTER, P.CONNECTING),
+        (T.GATT_UP, P.SETTING_UP),
+        (T.READY, P.READY),
+        (T.DROPPED, P.RECONNECTING),
+        (T.ATTEMPT, P.RECONNECTING),
+        (T.FAILED, P.RECONNECTING),
+        (T.ATTEMPT, P.RECONNECTING),
+        (T.GATT_UP, P.RESTORING),
+        (T.READY, P.READY),
+    ],
     "a drop during the reconnect handshake goes back to reconnecting": [
         (T.ENTER, P.CONNECTING),
         (T.GATT_UP, P.SETTING_UP),
@@ -55,6 +66,7 @@ SCENARIOS: dict[str, list[tuple[PhaseTrigger, LinkPhase]]] = {
         (T.DROPPED, P.RECONNECTING),
         (T.CLOSE, P.CLOSING),
         (T.ATTEMPT, P.CLOSING),
+        (T.FAILED, P.CLOSING),
         (T.GATT_UP, P.CLOSING),
         (T.READY, P.CLOSING),
         (T.GAVE_UP, P.CLOSING),
@@ -80,6 +92,7 @@ REFUSED = [
     (P.READY, T.ENTER),
     (P.DOWN, T.READY),  # given up: only close
     (P.DOWN, T.ATTEMPT),
+    (P.READY, T.FAILED),  # a failed attempt is a reconnect's: never while ready
     (P.CLOSED, T.ENTER),
 ]
 
@@ -144,3 +157,21 @@ def test_connect_time_is_measured_from_the_attempt_to_ready_and_the_slowest_kept
     machine.fire(T.GATT_UP, 15.0)
     machine.fire(T.READY, 16.0)
     assert machine.connect_s == pytest.approx(5.0)
+
+
+def test_an_attempt_is_under_way_from_its_start_until_ready_failed_or_given_up() -> None:
+    machine = LinkPhaseMachine()
+    steps = [
+        (T.ENTER, False),
+        (T.ATTEMPT, True),
+        (T.GATT_UP, True),  # the handshake (the Stop after a reconnect) is part of it
+        (T.READY, False),
+        (T.DROPPED, False),  # backoff before the first reconnect attempt
+        (T.ATTEMPT, True),
+        (T.FAILED, False),
+        (T.ATTEMPT, True),
+        (T.GAVE_UP, False),
+    ]
+    for n, (trigger, under_way) in enumerate(steps):
+        machine.fire(trigger, float(n))
+        assert machine.attempt_under_way is under_way, f"step {n}: {trigger}"

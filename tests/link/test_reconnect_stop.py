@@ -176,3 +176,36 @@ def test_leaving_a_live_link_confirms_the_belt_stopped(transport: Transport) -> 
         assert link.belt_stopped_on_exit is True
 
     on_virtual_time(scenario)
+
+
+def test_a_stop_acknowledged_but_ignored_after_reconnect_is_not_reported_as_stopped(
+    transport: Transport,
+) -> None:
+    # The machine answers Stop 0x80 08 01 and runs on (TM11GY: trust Treadmill Data, not the
+    # reply). Once telemetry has shown that, the Stop after a reconnect is no confirmation.
+    from treadcoach.link import StopUnconfirmedEvent
+
+    wire = Wire(answers={STOP: bytes([0x80, 0x08, 0x01])})
+
+    async def scenario() -> None:
+        async with transport.link(wrap_client=wire.client) as stack:
+            treadmill, link = stack.treadmill, stack.link
+            await _running(link)
+            await link.stop()
+            await asyncio.sleep(10)
+            assert link.belt_running  # telemetry says it runs on
+            treadmill.inject("disconnect")
+            await next_event(link, LinkDownEvent, within_s=2)
+            seen: list[LinkEvent] = []
+            async with asyncio.timeout(30):
+                async for event in link.events():
+                    seen.append(event)
+                    if isinstance(event, LinkUpEvent):
+                        break
+            assert isinstance(seen[-1], LinkUpEvent)
+            assert seen[-1].stopped_on_reconnect is False
+            assert any(isinstance(e, StopUnconfirmedEvent) for e in seen)
+            assert treadmill.belt_speed_kmh > 0
+        assert link.belt_stopped_on_exit is False
+
+    on_virtual_time(scenario)

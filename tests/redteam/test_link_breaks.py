@@ -53,10 +53,6 @@ def test_0xff_during_the_reconnect_stop_backoff_does_not_retake_control() -> Non
     on_virtual_time(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: leaving during a 3 s outage with a 2.5 s connect leaves the belt running",
-)
 def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_belt() -> None:
     """Invariant 2: "leaving waits as long as a real reconnect takes".
 
@@ -93,10 +89,6 @@ def test_leaving_during_a_short_outage_waits_for_the_reconnect_that_stops_the_be
     on_virtual_time(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: mph machine: targets near its minimum are sent below it and refused 0x03",
-)
 def test_an_mph_machine_takes_every_target_within_its_range_clamped_never_refused() -> None:
     """Invariant 5: "values are clamped, never rejected mid-session" -- on the shipped
     Bowflex T9 entry (``target_speed_in_mph``) against the simulator's ``mph_target`` profile.
@@ -142,10 +134,6 @@ def _stop_acknowledged_but_ignored(wire: Hostile) -> None:
     wire.scripts[STOP] = [answer(0x80, 0x08, 0x01) for _ in range(50)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: belt_stopped_on_exit is True while telemetry shows the belt at 4 km/h",
-)
 def test_belt_stopped_on_exit_is_false_while_telemetry_shows_the_belt_running() -> None:
     """``belt_stopped_on_exit`` must be truthful ("False means the belt may be running").
 
@@ -168,10 +156,6 @@ def test_belt_stopped_on_exit_is_false_while_telemetry_shows_the_belt_running() 
     on_virtual_time(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team: after an ignored Stop, start() sends Start to a belt running at 4 km/h",
-)
 def test_no_start_to_a_belt_that_telemetry_shows_running_after_an_ignored_stop() -> None:
     """Invariant 2: "never send Start to a belt that runs (some machines treat it as a toggle)".
 

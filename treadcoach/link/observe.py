@@ -112,7 +112,7 @@ class MachineView:
         elif isinstance(request, StartResume):
             self.belt.started(now)
         elif isinstance(request, StopPause):
-            self.belt.stopped(now)
+            self.belt.stopped(now, acknowledged=True)
             self.target_speed_kmh = 0.0
 
     def training_read(self, status: TrainingStatus) -> None:

@@ -6,6 +6,7 @@ owner is ``treadcoach.ftms.ControlPoint``.
 
     NEW --enter--> CONNECTING --gatt_up--> SETTING_UP --ready--> READY
     READY --dropped--> RECONNECTING --gatt_up--> RESTORING --ready--> READY
+    RECONNECTING --attempt / failed--> RECONNECTING   (an attempt under way, or over)
     RECONNECTING --gave_up--> DOWN          (reconnect off, or out of time)
     any but CLOSED --close--> CLOSING --closed--> CLOSED
 
@@ -39,6 +40,7 @@ class LinkPhase(Enum):
 class PhaseTrigger(Enum):
     ENTER = "enter"
     ATTEMPT = "connect attempt starts"
+    FAILED = "connect attempt failed"
     GATT_UP = "connected, discovered and subscribed"
     READY = "handshake done"
     DROPPED = "the link dropped"
@@ -58,6 +60,7 @@ TRANSITIONS: dict[tuple[LinkPhase, PhaseTrigger], LinkPhase] = {
     (P.SETTING_UP, T.DROPPED): P.RECONNECTING,
     (P.READY, T.DROPPED): P.RECONNECTING,
     (P.RECONNECTING, T.ATTEMPT): P.RECONNECTING,
+    (P.RECONNECTING, T.FAILED): P.RECONNECTING,  # backoff, then the next attempt
     (P.RECONNECTING, T.GATT_UP): P.RESTORING,
     (P.RECONNECTING, T.DROPPED): P.RECONNECTING,  # a late callback of the lost connection
     (P.RECONNECTING, T.GAVE_UP): P.DOWN,
@@ -82,7 +85,7 @@ TRANSITIONS: dict[tuple[LinkPhase, PhaseTrigger], LinkPhase] = {
     **{
         (phase, trigger): phase
         for phase in (P.CLOSING, P.CLOSED)
-        for trigger in (T.ATTEMPT, T.GATT_UP, T.READY, T.DROPPED, T.GAVE_UP)
+        for trigger in (T.ATTEMPT, T.FAILED, T.GATT_UP, T.READY, T.DROPPED, T.GAVE_UP)
     },
     (P.CLOSING, T.CLOSED): P.CLOSED,
     (P.CLOSED, T.CLOSE): P.CLOSED,
@@ -125,6 +128,12 @@ class LinkPhaseMachine:
         )
 
     @property
+    def attempt_under_way(self) -> bool:
+        """A connect attempt (scan, connect, discovery, and the handshake after it) has
+        started and neither reached READY nor failed: leaving must not cancel it lightly."""
+        return self._attempt_at is not None
+
+    @property
     def reconnecting(self) -> bool:
         return self._phase in RECONNECT_PHASES
 
@@ -145,6 +154,8 @@ class LinkPhaseMachine:
                 self.connect_s = took if self.connect_s is None else max(self.connect_s, took)
             self._attempt_at = None
             self.ever_ready = True
+        elif trigger in (PhaseTrigger.FAILED, PhaseTrigger.GAVE_UP, PhaseTrigger.CLOSED):
+            self._attempt_at = None
         elif trigger is PhaseTrigger.CLOSE and self._phase is not LinkPhase.CLOSING:
             self.gatt_at_close = self._phase in GATT_PHASES
         elif trigger is PhaseTrigger.DROPPED and self._phase is LinkPhase.CLOSING:

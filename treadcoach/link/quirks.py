@@ -50,12 +50,20 @@ def kmh_from_mph(mph: float) -> float:
     return round(mph * KMH_PER_MPH, 2)
 
 
-def wire_target_speed(kmh: float, quirks: SpeedQuirks) -> float:
+def wire_target_speed(
+    kmh: float, quirks: SpeedQuirks, *, lo: float = 0.0, hi: float | None = None
+) -> float:
     """The number to put in Set Target Speed for a target of ``kmh`` (true km/h).
 
     On an mph machine the mph number is rounded DOWN to the wire's 0.01, so its km/h
     equivalent never exceeds ``kmh`` -- and ``kmh`` is already within every cap (DESIGN
     invariant 1: 4.0 km/h rounded to nearest is 2.49 mph = 4.007 km/h, above a 4.0 cap).
+
+    Except at the bottom of the range ``[lo, hi]`` (km/h; ``hi`` the machine's maximum or the
+    cap, whichever is lower): the machine checks the speed it reads the number as against its
+    minimum, and 0.8 km/h floored to 0.49 mph is 0.789 km/h -- refused 0x03 (invariant 5:
+    clamped, never rejected). There the mph number is rounded UP to the first hundredth at
+    or above ``lo``, as long as that stays within ``hi``; the cap always wins.
     """
     if not quirks.target_speed_in_mph:
         return kmh
@@ -63,6 +71,13 @@ def wire_target_speed(kmh: float, quirks: SpeedQuirks) -> float:
     mph = math.floor(kmh / KMH_PER_MPH * 100 + 1e-6) / 100
     while mph > 0 and mph * KMH_PER_MPH > kmh + 1e-9:
         mph = round(mph - 0.01, 2)
+    if mph * KMH_PER_MPH < lo - 1e-9:
+        up = math.ceil(lo / KMH_PER_MPH * 100 - 1e-6) / 100
+        while up * KMH_PER_MPH < lo - 1e-9:
+            up = round(up + 0.01, 2)
+        top = kmh if hi is None else hi
+        if up * KMH_PER_MPH <= top + 1e-9:
+            mph = up
     return round(max(mph, 0.0), 2)
 
 

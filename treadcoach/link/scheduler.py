@@ -43,6 +43,7 @@ from treadcoach.link.timeouts import (
     STOP_ATTEMPT_TIMEOUT_S,
     STOP_ATTEMPTS,
     STOP_RETRY_BACKOFF_S,
+    USER_STOP_BACKOFF_S,
 )
 
 __all__ = [
@@ -211,7 +212,9 @@ class StopPolicy:
     RECONNECT: ClassVar[StopPolicy]
 
 
-StopPolicy.USER = StopPolicy(STOP_ATTEMPTS, STOP_ATTEMPT_TIMEOUT_S, STOP_RETRY_BACKOFF_S)
+StopPolicy.USER = StopPolicy(
+    STOP_ATTEMPTS, STOP_ATTEMPT_TIMEOUT_S, USER_STOP_BACKOFF_S, until_standstill=True
+)
 StopPolicy.EXIT = StopPolicy(EXIT_STOP_ATTEMPTS, STOP_ATTEMPT_TIMEOUT_S, STOP_RETRY_BACKOFF_S)
 StopPolicy.RECONNECT = StopPolicy(
     RECONNECT_STOP_ATTEMPTS,

@@ -188,6 +188,7 @@ class TreadmillLink:
         self._stop_asked = False
         self._stopped_on_reconnect = False
         self._hurry = asyncio.Event()  # leaving: reconnect now, no backoff
+        self._attempt_over = asyncio.Event()  # a reconnect attempt ended (up, failed, gave up)
 
         self._device: BLEDevice | None = target if isinstance(target, BLEDevice) else None
         self._address: str | None = (
@@ -405,9 +406,7 @@ class TreadmillLink:
             # measured on this link (``timeouts.exit_wait_s``), and without its backoff.
             self.resume_after_reconnect = False
             self._hurry.set()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(t.exit_wait_s(self._phase.connect_s)):
-                    await self._up.wait()
+            await self._wait_for_reconnect()
             stopped = self._phase.ready and self._stopped_on_reconnect
         self._close()
         try:
@@ -417,12 +416,30 @@ class TreadmillLink:
                 try:
                     async with asyncio.timeout(self.exit_stop_timeout_s):
                         await self._runner.stop(StopPolicy.EXIT)
-                    stopped = True
+                    # an acknowledgement from a machine seen ignoring Stop is no confirmation
+                    stopped = self._view.belt.running is not True
                 except (TreadcoachError, TimeoutError, BleakError) as error:
                     logger.warning("%s: could not confirm Stop while closing: %s", self.name, error)
             self.belt_stopped_on_exit = stopped or self._known_stopped()
         finally:
             await self._shutdown()
+
+    async def _wait_for_reconnect(self) -> None:
+        """Leaving while down: wait for the reconnect (``timeouts.exit_wait_left_s``), woken
+        at each attempt's end to ask again whether one is under way."""
+        began = self._now()
+        while self.reconnecting and not self._up.is_set():
+            left = t.exit_wait_left_s(
+                self._now() - began,
+                self._phase.connect_s,
+                attempt_under_way=self._phase.attempt_under_way,
+            )
+            if left <= 0.0:
+                return
+            self._attempt_over.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._attempt_over.wait()
 
     def _close(self) -> None:
         self._phase.fire(P.CLOSE, self._now())
@@ -598,7 +615,7 @@ class TreadmillLink:
                 )
             hi = min(hi, ceiling_kmh)
         value = snap(kmh, r.min_kmh, hi, r.increment_kmh)
-        wire = wire_target_speed(value, self._profile)
+        wire = wire_target_speed(value, self._profile, lo=r.min_kmh, hi=hi)
         return await self._coalesce(SetTargetSpeed(wire), commanded_kmh(wire, self._profile))
 
     async def set_incline(self, pct: float) -> float:
@@ -763,9 +780,12 @@ class TreadmillLink:
                 if self._phase.phase is LinkPhase.RESTORING:
                     self._stopped_on_reconnect = stopped
                     self._ready()
+                    self._attempt_over.set()
                     self._emit(LinkUpEvent(True, self._running_at_drop, stopped, self._now()))
                     return
                 last_error = "the link dropped again during the reconnect handshake"
+            self._phase.fire(P.FAILED, self._now())
+            self._attempt_over.set()
             delay = t.reconnect_backoff_s(attempt)
             if self._now() + delay > deadline:
                 self._emit(
@@ -779,6 +799,7 @@ class TreadmillLink:
                 if self._phase.phase is LinkPhase.RECONNECTING:
                     self._phase.fire(P.GAVE_UP, self._now())
                 self._end_stream()
+                self._attempt_over.set()
                 return
             if self._hurry.is_set():
                 # leaving: no long backoff, but never a busy loop of instant failures either
@@ -795,23 +816,28 @@ class TreadmillLink:
         stopped = False
         if not self.resume_after_reconnect:
             take_control, self._user_stop_pending = self._user_stop_pending, False
+            why = ""
             try:
                 async with asyncio.TaskGroup() as group:
                     stopping = group.create_task(
                         self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
                     )
                     group.create_task(self._say_if_stop_is_slow(stopping))
-                stopped = True
+                # an acknowledgement from a machine seen ignoring Stop is no confirmation
+                stopped = self._view.belt.running is not True
+                if not stopped:
+                    why = "the machine acknowledged it before and ran on"
             except* TreadcoachError as errors:
                 error = errors.exceptions[0]
                 logger.warning("%s: Stop after reconnect failed: %s", self.name, error)
-                if self._phase.gatt_up:
-                    self._emit(
-                        StopUnconfirmedEvent(
-                            f"Stop after reconnecting to {self.name} was not confirmed: {error}",
-                            self._now(),
-                        )
+                why = str(error) or type(error).__name__
+            if why and self._phase.gatt_up:
+                self._emit(
+                    StopUnconfirmedEvent(
+                        f"Stop after reconnecting to {self.name} was not confirmed: {why}",
+                        self._now(),
                     )
+                )
         wants_control = (
             self._profile.request_control != "never"
             and not self.control_lost

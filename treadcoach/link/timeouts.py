@@ -12,6 +12,7 @@ from typing import Final
 
 __all__ = [
     "COMMAND_TIMEOUT_S",
+    "CONNECTOR_BACKOFF_MAX_S",
     "CONNECT_ATTEMPTS",
     "DISCONNECT_TIMEOUT_S",
     "EXIT_STOP_ATTEMPTS",
@@ -33,6 +34,8 @@ __all__ = [
     "STOP_ATTEMPTS",
     "STOP_ATTEMPT_TIMEOUT_S",
     "STOP_RETRY_BACKOFF_S",
+    "USER_STOP_BACKOFF_S",
+    "exit_wait_left_s",
     "exit_wait_s",
     "reconnect_backoff_s",
 ]
@@ -43,9 +46,14 @@ COMMAND_TIMEOUT_S: Final = 2.0
 STOP_ATTEMPT_TIMEOUT_S: Final = 1.0
 #: Stop writes per ``stop()`` call (the controller calls ``stop()`` once; this is the only
 #: retry layer, DESIGN invariant 2).
-STOP_ATTEMPTS: Final = 3
-#: waits before each retry of a user's Stop: at once (``STOP_ATTEMPTS`` bounds them).
+#: 12 x the 1 s attempt timeout stays under the controller's 15 s wait for the answer.
+STOP_ATTEMPTS: Final = 12
+#: waits before each retry of the parting Stop on exit: at once (its attempts bound them).
 STOP_RETRY_BACKOFF_S: Final = (0.0,)
+#: ... and of a user's Stop: at once, then every 0.25 s (attempt start to attempt start), so
+#: a machine that refuses a few writes (0x04) still gets a Stop within about 2 s -- nine
+#: refusals in one instant and then silence left the belt running (red team, issue 12)
+USER_STOP_BACKOFF_S: Final = (0.0, 0.25)
 #: the Stop after a reconnect (issue 12 e): retried at once, then backing off, never more than
 #: 1 s apart (attempt start to attempt start: the answer's air time counts in it), until it lands, standstill is reported, or ``RECONNECT_STOP_ATTEMPTS`` writes
 #: failed -- then the user is told (``StopUnconfirmedEvent``).
@@ -65,6 +73,10 @@ NOT_PERMITTED_BACKOFF_S: Final = (0.5, 1.0, 2.0)
 FIND_TIMEOUT_S: Final = 10.0
 #: a connect refused outright is tried this often by bleak-retry-connector per attempt.
 CONNECT_ATTEMPTS: Final = 3
+#: the longest pause bleak-retry-connector makes between those tries (its
+#: ``BLEAK_OUT_OF_SLOTS_BACKOFF_TIME``: a device missing or out of connection slots): a connect
+#: that fails once and then succeeds costs two connects plus this.
+CONNECTOR_BACKOFF_MAX_S: Final = 4.0
 #: giving up reconnecting after a drop.
 MAX_RECONNECT_S: Final = 60.0
 #: the scan window of one reconnect attempt, within what is left of ``MAX_RECONNECT_S``.
@@ -82,11 +94,14 @@ EXIT_STOP_TIMEOUT_S: Final = 2.5
 EXIT_STOP_ATTEMPTS: Final = 2
 
 #: leaving while the link is down waits for this many measured (re)connects (one that fails,
-#: one that succeeds, and the Stop after it) ...
+#: one that succeeds, and the Stop after it), plus the pauses between them
+#: (``CONNECTOR_BACKOFF_MAX_S`` inside a connect, ``RECONNECT_BACKOFF_FIRST_S`` between ours)
+#: and one Stop round trip (``STOP_ATTEMPT_TIMEOUT_S``) ...
 EXIT_WAIT_RECONNECTS: Final = 3.0
 #: ... but never less than this (nothing measured yet, or a suspiciously fast simulator) ...
 EXIT_WAIT_FLOOR_S: Final = 5.0
-#: ... nor more than this: past it, ``belt_stopped_on_exit`` is False and the user is told.
+#: ... nor more than this, even for a connect attempt under way: past it,
+#: ``belt_stopped_on_exit`` is False and the user is told.
 EXIT_WAIT_CEILING_S: Final = 30.0
 
 #: how fresh telemetry must be for "the belt stands still" to be believed.
@@ -98,12 +113,37 @@ def exit_wait_s(measured_connect_s: float | None) -> float:
 
     ``measured_connect_s`` is the slowest connect + setup this link has measured (None before
     any). Over a real BLE stack a reconnect with discovery takes ~5 s at a 50 ms connection
-    interval: a fixed 2.5 s let the belt run on (issue 12 f).
+    interval: a fixed 2.5 s let the belt run on (issue 12 f). The pauses count too: a
+    connect that fails, bleak-retry-connector's backoff, our own and a good connect took ~9 s
+    where 3 connects of 2.5 s gave 7.5 s, and the reconnect was cancelled mid-connect.
     """
     if measured_connect_s is None:
         return EXIT_WAIT_FLOOR_S
-    wait = EXIT_WAIT_RECONNECTS * measured_connect_s
+    pauses = CONNECTOR_BACKOFF_MAX_S + RECONNECT_BACKOFF_FIRST_S + STOP_ATTEMPT_TIMEOUT_S
+    wait = EXIT_WAIT_RECONNECTS * measured_connect_s + pauses
     return min(EXIT_WAIT_CEILING_S, max(EXIT_WAIT_FLOOR_S, wait))
+
+
+#: a wait left shorter than this is over: a float residue (1e-15 s) would be a timeout that
+#: never lets the loop's clock move, and the wait would spin
+_TIME_EPSILON_S: Final = 1e-6
+
+
+def exit_wait_left_s(
+    waited_s: float, measured_connect_s: float | None, *, attempt_under_way: bool
+) -> float:
+    """How much longer leaving waits, ``waited_s`` into the wait (0: stop waiting).
+
+    Within ``exit_wait_s`` it waits; past it, a connect attempt under way is still waited
+    for, up to ``EXIT_WAIT_CEILING_S``: cancelling a connect that may be about to stop the
+    belt would leave it running on a guess about how long connects take."""
+    left = exit_wait_s(measured_connect_s) - waited_s
+    if left > _TIME_EPSILON_S:
+        return left
+    ceiling_left = EXIT_WAIT_CEILING_S - waited_s
+    if attempt_under_way and ceiling_left > _TIME_EPSILON_S:
+        return ceiling_left
+    return 0.0
 
 
 def reconnect_backoff_s(attempt: int) -> float:
