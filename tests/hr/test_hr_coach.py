@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from treadcoach.coach.heart_rate import (
@@ -267,6 +267,9 @@ def test_hr_never_raises_above_the_cap_never_increases_untrusted_never_jumps_pas
     caps: list[float],
     ticks: list[tuple[tuple[int, bool | None, float, bool] | None, float | None, float]],
 ) -> None:
+    # a cap below the belt's minimum never reaches the HR coach: the link refuses it
+    # (LimitsError) before a session starts, and the coach then keeps the cap anyway
+    assume(floor <= min(caps))
     coach = HeartRateCoach(hr_max)
     coach.begin_step(None if zone is None else HrZone(zone[0], zone[0] + zone[1]), start)
     now = 0.0

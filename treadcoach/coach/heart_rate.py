@@ -266,9 +266,9 @@ class HeartRateCoach:
             # hold: nothing HR-driven may rise; what was falling may keep falling
             s.above_stop_since_s = None
             if s.limit_kmh is not None:
-                s.limit_kmh = min(s.limit_kmh, max(commanded_kmh, bounds.floor_kmh))
+                s.limit_kmh = min(s.limit_kmh, bounds.clamp(commanded_kmh))
             if s.goal_kmh is not None:
-                s.goal_kmh = min(s.goal_kmh, max(commanded_kmh, bounds.floor_kmh))
+                s.goal_kmh = min(s.goal_kmh, bounds.clamp(commanded_kmh))
             return self._decision(signal, None, bounds, zone_bpm, holding=True)
         assert sample is not None
         bpm = sample.bpm
@@ -320,7 +320,7 @@ class HeartRateCoach:
             s.last_release_s = now_s  # no lifting while above, nor right after
             if now_s - s.last_ceiling_step_s >= cfg.ceiling_step_interval_s:
                 base = commanded_kmh if s.limit_kmh is None else min(s.limit_kmh, commanded_kmh)
-                lowered = max(bounds.floor_kmh, base - cfg.step_kmh)
+                lowered = bounds.clamp(base - cfg.step_kmh)  # caps win, even over the belt minimum
                 # never up: a limit already under the belt minimum (a cap below it) stays
                 s.limit_kmh = lowered if s.limit_kmh is None else min(s.limit_kmh, lowered)
                 s.last_ceiling_step_s = now_s
@@ -362,7 +362,7 @@ class HeartRateCoach:
             goal += cfg.step_kmh
         goal = bounds.clamp(goal)
         if s.limit_kmh is not None:
-            goal = min(goal, max(s.limit_kmh, bounds.floor_kmh))
+            goal = min(goal, bounds.clamp(s.limit_kmh))
         if goal != s.goal_kmh:
             s.goal_kmh = goal
             s.last_adjust_s = now_s
