@@ -245,7 +245,9 @@ class CommandRunner:
         running = self._stop_running
         if running is not None and not running.done():
             await asyncio.shield(running)
-            return
+            if self._view.belt.running is not True:
+                return
+            # the belt runs again since that Stop (a console start): this request's own Stop
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._stop_running = done
