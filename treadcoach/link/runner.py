@@ -239,15 +239,16 @@ class CommandRunner:
 
         One stop at a time on the wire: two would interleave their Stops and Request Controls.
         A stop asked while another runs (a user's during the reconnect's, a second key press)
-        joins it, and a user's stop lets the one under way ask for control from then on."""
+        waits for it and then sends its own; a user's stop lets the one under way ask for
+        control from then on."""
         if take_control:
             self.user_asked_stop = True
-        running = self._stop_running
-        if running is not None and not running.done():
-            await asyncio.shield(running)
-            if self._view.belt.running is not True:
-                return
-            # the belt runs again since that Stop (a console start): this request's own Stop
+        # Wait for the stop under way, then send this request's own: a Stop acknowledged
+        # before this request (its answer perhaps late) says nothing about a belt restarted at
+        # the console since, so every stop request ends with a Stop written after it.
+        while (running := self._stop_running) is not None and not running.done():
+            with contextlib.suppress(Exception):  # its caller hears how it went
+                await asyncio.shield(running)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._stop_running = done
