@@ -17,6 +17,7 @@ from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Caps, expand
 from treadcoach.link import TreadmillLink
 from treadcoach.safety.reasons import StopReason
+from treadcoach.safety.watchdog import WatchLimits
 from treadcoach.serve.channel import ViewChannel
 
 TOKEN = "right-token"
@@ -67,7 +68,9 @@ async def served_session(notify_hz: float = 10) -> AsyncIterator[Served]:
                 treadmill.address, client_backend=SimBleakClient, scanner_backend=SimBleakScanner
             ),
             expand(parse_plan(WALK, "walk.toml"), Caps()),
-            SessionConfig(plan_name="walk", simulated=True),
+            # real time beside a browser and Pilot on a 2-core CI box: a loaded moment is not
+            # what these tests are about (the stale watchdog has its own tests)
+            SessionConfig(plan_name="walk", simulated=True, watch=WatchLimits(stale_after_s=10.0)),
         )
         lost: list[str] = []
         lost_event = asyncio.Event()

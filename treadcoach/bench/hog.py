@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 __all__ = ["HogReport", "cpu_hog", "usable_cores"]
 
 # Spin, but look up every ~100k iterations (a few ms) whether the parent is still there.
+# The parent's pid comes as an argument: read with getppid() at start-up, a hog whose parent
+# died first would take init for its parent and spin for ever (seen: one left for 45 min).
 _SPIN = (
-    "import os\n"
-    "parent = os.getppid()\n"
+    "import os, sys\n"
+    "parent = int(sys.argv[1])\n"
     "while os.getppid() == parent:\n"
     "    for _ in range(100_000):\n"
     "        pass\n"
@@ -56,7 +58,10 @@ def cpu_hog(processes: int | None = None) -> Iterator[HogReport]:
     try:
         for _ in range(report.processes):
             hogs.append(
-                subprocess.Popen([sys.executable, "-S", "-c", _SPIN], stdin=subprocess.DEVNULL)
+                subprocess.Popen(
+                    [sys.executable, "-S", "-c", _SPIN, str(os.getpid())],
+                    stdin=subprocess.DEVNULL,
+                )
             )
             report.pids.append(hogs[-1].pid)
         time.sleep(0.2)  # let them start spinning before anything is measured
