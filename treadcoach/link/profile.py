@@ -10,26 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from treadcoach.link.ranges import RangeLimits
+
 __all__ = ["GENERIC_PROFILE", "GenericProfile", "LinkProfile", "RequestControlMode"]
 
 RequestControlMode = Literal["once", "before_every_command", "never"]
 
 
-class LinkProfile(Protocol):
+class LinkProfile(RangeLimits, Protocol):
+    """The range limits (``ranges.RangeLimits``, read by the pure range code) and the quirks."""
+
     @property
     def name(self) -> str: ...
-    @property
-    def min_kmh(self) -> float | None: ...
-    @property
-    def max_kmh(self) -> float | None: ...
-    @property
-    def speed_increment_kmh(self) -> float | None: ...
-    @property
-    def incline_min_pct(self) -> float | None: ...
-    @property
-    def incline_max_pct(self) -> float | None: ...
-    @property
-    def incline_step_pct(self) -> float | None: ...
     @property
     def request_control(self) -> RequestControlMode: ...
     @property
