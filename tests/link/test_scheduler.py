@@ -164,7 +164,6 @@ class StopRow:
     permission: Permission = Permission.GRANTED
     take_control: bool = False
     others_pending: bool = False
-    accepted_meanwhile: bool = False
     quirks: GenericProfile = field(default=ONCE)
 
 
@@ -214,15 +213,6 @@ STOP_ROWS: dict[str, StopRow] = {
         previous=NOT_PERMITTED,
         permission=Permission.LOST,
     ),
-    # found by the model test: two stop paths (the reconnect's and a user's) raced; once one
-    # Stop is accepted the other must not retry (nor ask for control for its retry)
-    "another Stop accepted while waiting to retry: done": StopRow(
-        None,
-        1,
-        Skip("another Stop was accepted meanwhile"),
-        previous=NOT_PERMITTED,
-        accepted_meanwhile=True,
-    ),
     "0xFF while retrying after 0x05, the user's stop: request control": StopRow(
         None,
         1,
@@ -246,7 +236,6 @@ def test_stop_decisions(row: StopRow) -> None:
             permission=row.permission,
             take_control=row.take_control,
             others_pending=row.others_pending,
-            accepted_meanwhile=row.accepted_meanwhile,
             quirks=row.quirks,
         )
         == row.decision

@@ -82,7 +82,6 @@ class CommandRunner:
         self._link, self._channel, self._jobs, self._view = link, channel, jobs, view
         self._running = running
         self.ready = asyncio.Event()  # set when a job was queued
-        self.stops_accepted = 0  # Stops the machine accepted on this link, by any stop path
         # the user asked for a stop (key, pedal, MQTT, signal) that has not landed yet: until it
         # does, a Stop refused 0x05 may be met with Request Control, also after 0xFF (inv. 3)
         self.user_asked_stop = False
@@ -271,7 +270,6 @@ class CommandRunner:
         previous: Result | None = None
         loop = asyncio.get_running_loop()
         attempt_at = loop.time()
-        accepted_before = self.stops_accepted
         decision = self._decide_stop(policy, None, attempt, previous)
         while True:
             match decision:
@@ -300,15 +298,8 @@ class CommandRunner:
                     # attempts must stay at most the backoff apart whatever the latency
                     await asyncio.sleep(max(0.0, attempt_at + delay_s - loop.time()))
                     attempt += 1
-                    decision = self._decide_stop(
-                        policy,
-                        None,
-                        attempt,
-                        previous,
-                        accepted_meanwhile=self.stops_accepted != accepted_before,
-                    )
+                    decision = self._decide_stop(policy, None, attempt, previous)
                 case Done():
-                    self.stops_accepted += 1
                     # the user's stop is done: a later 0xFF is someone's new take-over, and no
                     # later Stop (a reconnect's, the exit's) may take control back for it
                     self.user_asked_stop = False
@@ -340,8 +331,6 @@ class CommandRunner:
         last: Result | None,
         attempt: int,
         previous: Result | None = None,
-        *,
-        accepted_meanwhile: bool = False,
     ) -> Decision:
         return decide_stop(
             last,
@@ -350,7 +339,6 @@ class CommandRunner:
             previous=previous,
             backoff_s=policy.backoff_s,
             standstill=policy.until_standstill and self._link.standing_still(),
-            accepted_meanwhile=accepted_meanwhile,
             gatt_up=self._link.gatt_up(),
             permission=self._channel.permission,
             take_control=self.user_asked_stop,

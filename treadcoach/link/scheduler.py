@@ -290,7 +290,6 @@ def decide_stop(
     previous: Result | None = None,
     backoff_s: tuple[float, ...] = (0.0,),
     standstill: bool = False,
-    accepted_meanwhile: bool = False,
     gatt_up: bool,
     permission: Permission,
     take_control: bool,
@@ -306,17 +305,13 @@ def decide_stop(
     this one returned (when ``last`` is None and ``attempt`` > 0). ``backoff_s[n]`` is the time
     from the start of attempt n to the start of retry n + 1 (the last one repeats; the runner
     counts the answer's latency in it). ``standstill``: the machine reports the belt
-    stopped, so a retry is not needed. ``accepted_meanwhile``: another Stop (a second stop
-    request's, or the reconnect's) was accepted while this one waited to retry, so a retry --
-    and the Request Control it may bring -- is not needed either.
+    stopped, so a retry is not needed.
     """
     if last is None:
         if not gatt_up:
             return Fail(FailReason.LINK_DOWN)
         if attempt > 0 and standstill:
             return Skip("the belt is reported standing still")
-        if attempt > 0 and accepted_meanwhile:
-            return Skip("another Stop was accepted meanwhile")
         if (
             previous == ResultCode.CONTROL_NOT_PERMITTED
             and permission is Permission.LOST
