@@ -313,3 +313,10 @@ __all__ += ["ServeError"]
 
 class ServeError(TreadcoachError):
     """``treadcoach serve``: the web server or a view's channel to the session cannot work."""
+
+
+__all__ += ["CheckInError"]
+
+
+class CheckInError(TreadcoachError, ValueError):
+    """An after-session check-in answer out of its scale (RPE: Borg 6-20; pain: 0-10)."""

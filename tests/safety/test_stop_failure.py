@@ -34,6 +34,7 @@ def test_stop_failure(error: Exception, kind: str | None) -> None:
 def test_user_stops_are_the_inputs_and_signals_only() -> None:
     assert {
         StopReason.KEY,
+        StopReason.DIZZY,
         StopReason.PEDAL,
         StopReason.MQTT,
         StopReason.QUIT,

@@ -19,6 +19,7 @@ __all__ = [
     "Cue",
     "Event",
     "Fault",
+    "HeartRateStatus",
     "SegmentStarted",
     "Stop",
     "Summary",
@@ -84,6 +85,25 @@ class Fault(_Event):
     detail: str = ""
 
 
+class HeartRateStatus(_Event):
+    """The heart-rate coaching changed state (strap up/down, signal, zone, hold, ceiling).
+
+    Emitted on change only; the pulse itself rides on each ``telemetry`` event."""
+
+    event: Literal["heart_rate"] = "heart_rate"
+    strap_connected: bool
+    signal: str = Field(
+        description="coach.heart_rate.HrSignal: absent, ok, stale, no_contact, invalid"
+    )
+    bpm: int | None = None
+    zone_low_bpm: int | None = None
+    zone_high_bpm: int | None = None
+    zone_state: str | None = Field(default=None, description="below, in or above the zone")
+    holding: bool = Field(default=False, description="HR-driven increases suspended")
+    above_ceiling: bool = False
+    limit_kmh: float | None = Field(default=None, description="the ceiling's speed limit, if any")
+
+
 class Summary(_Event):
     event: Literal["summary"] = "summary"
     completed: bool
@@ -101,7 +121,7 @@ class Summary(_Event):
 
 
 Event = Annotated[
-    Connected | SegmentStarted | Cue | Telemetry | Stop | Fault | Summary,
+    Connected | SegmentStarted | Cue | Telemetry | Stop | Fault | HeartRateStatus | Summary,
     Field(discriminator="event"),
 ]
 

@@ -60,7 +60,15 @@ class SessionState:
     speed_kmh: float = 0.0
     distance_m: float = 0.0
     incline_pct: float | None = None
-    heart_rate_bpm: int | None = None
+    heart_rate_bpm: int | None = (
+        None  # the strap's trusted pulse when a strap is used, else the belt's
+    )
+    # heart-rate coaching (issue 16); all None/False when no strap is configured
+    strap_connected: bool | None = None  # None: no strap configured
+    hr_signal: str | None = None  # coach.heart_rate.HrSignal value: ok, stale, no_contact, ...
+    hr_zone_bpm: tuple[int, int] | None = None  # the current segment's zone, in bpm
+    hr_zone_state: str | None = None  # coach.heart_rate.ZoneState value: below, in, above
+    hr_holding: bool = False  # HR-driven increases suspended (stale strap, no contact, 0 bpm)
     turnaround_countdown_s: int | None = None  # set while counting down into a direction change
     cue: str = ""
     stop_reason: StopReason | None = None

@@ -25,6 +25,9 @@ class StopReason(StrEnum):
     DISCONNECT = "disconnect"  # the link dropped (the belt is stopped first thing on reconnect)
     CONTROL_LOST = "control_lost"  # 0xFF: the console or another app took over; we stop commanding
     HR_CEILING = "hr_ceiling"  # heart rate above limits.hr_max_bpm + margin for too long
+    # the walker feels dizzy or strained (its own key, a pedal long press, MQTT `stop dizzy`): a
+    # user stop, spoken as such, and a step back for the progression (seed: "stop immediately")
+    DIZZY = "dizzy"
 
     @property
     def is_normal(self) -> bool:

@@ -41,6 +41,7 @@ USER_STOPS = frozenset(
         StopReason.KEY,
         StopReason.PEDAL,
         StopReason.MQTT,
+        StopReason.DIZZY,
         StopReason.QUIT,
         StopReason.SIGINT,
         StopReason.SIGTERM,

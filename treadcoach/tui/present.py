@@ -56,6 +56,7 @@ _STOP_WORDS: dict[StopReason, str] = {
     StopReason.DISCONNECT: "link lost",
     StopReason.CONTROL_LOST: "console took control",
     StopReason.HR_CEILING: "heart rate too high",
+    StopReason.DIZZY: "you said you felt dizzy",
 }
 
 _LINK_WORDS: dict[LinkState, str] = {
