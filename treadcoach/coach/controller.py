@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from treadcoach.coach import announce, governor, reactions
+from treadcoach.coach import announce, governor, reactions, turnaround
 from treadcoach.coach.events import Connected, Cue, Event, Fault, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
@@ -107,6 +107,7 @@ class SessionController:
         self._t0: float | None = None
         self._announced_index: int | None = None  # the step the event stream has announced
         self._resumes = 0  # counts resumes: a turnaround countdown restarts after one
+        self._turn: turnaround.TurnGate | None = None  # while a turnaround runs
         self._own_stop_until = 0.0
         self._last_bad_frame_at = -math.inf
         self._completed = False
@@ -406,6 +407,17 @@ class SessionController:
             self._fault(verdict.reason.value, verdict.detail)
             self.request_stop(verdict.reason, verdict.detail)
 
+    def _judge_turn(self, speed: float, at: float) -> None:
+        """A belt that speeds up again during a turnaround is stopped on the record that shows
+        it, not at the next countdown cue."""
+        gate = self._turn
+        if gate is None or not gate.settled or self._phases.holding or self._phases.stopping:
+            return
+        verdict = gate.judge(speed, self._progress.elapsed(at))
+        if verdict.gate is turnaround.Gate.STOP:
+            self._fault(verdict.kind, verdict.detail)
+            self.request_stop(StopReason.OVERSPEED, verdict.detail)
+
     def _on_telemetry(self, data: Any, at: float) -> None:
         # While the console has the belt (0xFF) its metres are not the plan's: a distance
         # segment holds like a timed one.
@@ -416,6 +428,7 @@ class SessionController:
         if self._watch is not None:
             self._watch.telemetry(speed, now=at)
         self._judge(at)
+        self._judge_turn(speed, at)
         self._update(
             speed_kmh=speed,
             distance_m=self._odometer.distance_m,
@@ -619,63 +632,68 @@ class SessionController:
         self._set_goal(step.target_kmh)
 
     async def _turnaround(self, step: StepLike) -> None:
-        """Slow to turnaround speed, then count down (>= 5 s) into the new direction."""
+        """Slow to turnaround speed, then count down (>= 5 s) into the new direction -- only
+        while the belt is at turnaround speed (``coach.turnaround``)."""
         loop = asyncio.get_running_loop()
-        if not await self._settled(step):
-            # Never count down -- and never start the next step -- on a belt that is still
-            # too fast: stop it and say which turnaround it would not slow for (invariant 4).
-            detail = (
-                f"the belt did not slow to the turnaround's {step.target_kmh:g} km/h within "
-                f"{self.config.turnaround_settle_max_s:g} s (still "
-                f"{self._odometer.speed_kmh:.1f} km/h): stopped before the turn"
-            )
-            self._fault("belt_did_not_slow", detail)
-            self.request_stop(StopReason.OVERSPEED, detail)
-            self._check_live()
-        direction = announce.direction_after(self._next_step(step))
-        countdown = self.config.turnaround_countdown_s
-        total = max(float(countdown), step.duration_s or 0.0)
-        start = self._progress.elapsed(loop.time())
-        self._progress.countdown_end = start + total
-        # Hold at turnaround speed until the countdown starts, then one cue per second.
-        await self._wait_step_time(start + total - countdown)
-        while True:
-            # A pause during the countdown starts it again from the top after the resume:
-            # never fewer than `countdown` seconds of warning before the direction changes.
-            resumes = self._resumes
-            begin = self._progress.elapsed(loop.time())
-            self._progress.countdown_end = begin + countdown
-            for whole in range(countdown, 0, -1):
-                self._check_live()
-                self._emit(announce.countdown_cue(direction, whole, t=self._t()))
-                await self._wait_step_time(begin + countdown - (whole - 1))
-                if self._resumes != resumes:
+        minimum = _belt_minimum(self._link) if self._link is not None else None
+        slowest = turnaround.slowest_kmh(step.target_kmh, minimum)
+        self._turn = gate = turnaround.TurnGate(
+            step.target_kmh,
+            slowest + self.config.watch.follow_tolerance_kmh,
+            self.config.turnaround_settle_max_s,
+            self._progress.elapsed(loop.time()),
+        )
+        try:
+            await self._settled(gate)
+            direction = announce.direction_after(self._next_step(step))
+            countdown = self.config.turnaround_countdown_s
+            total = max(float(countdown), step.duration_s or 0.0)
+            start = self._progress.elapsed(loop.time())
+            self._progress.countdown_end = start + total
+            # Hold at turnaround speed until the countdown starts, then one cue per second.
+            await self._wait_step_time(start + total - countdown)
+            while True:
+                # A pause during the countdown starts it again from the top after the resume:
+                # never fewer than `countdown` seconds of warning before the direction changes.
+                resumes = self._resumes
+                await self._settled(gate)
+                begin = self._progress.elapsed(loop.time())
+                self._progress.countdown_end = begin + countdown
+                for whole in range(countdown, 0, -1):
+                    self._check_live()
+                    self._emit(announce.countdown_cue(direction, whole, t=self._t()))
+                    await self._wait_step_time(begin + countdown - (whole - 1))
+                    if self._resumes != resumes:
+                        break
+                else:
                     break
-            else:
-                break
+        finally:
+            self._turn = None
         self._progress.countdown_end = None
 
-    async def _settled(self, step: StepLike) -> bool:
-        """Wait (at most the settle time, on the step clock) for the belt to slow to the
-        turnaround's speed; False if it did not."""
+    async def _settled(self, gate: turnaround.TurnGate) -> None:
+        """Return once the belt is at turnaround speed; stop the belt (and leave the walker)
+        if it does not get there within the settle time, or sped up after it had."""
         loop = asyncio.get_running_loop()
-        # a belt whose minimum is above the turnaround speed turns at its minimum: as slow as
-        # it goes (the link clamps the command to the same minimum)
-        minimum = _belt_minimum(self._link) if self._link is not None else None
-        slowest = max(step.target_kmh, minimum or 0.0)
-        fast = slowest + self.config.watch.follow_tolerance_kmh
-        until = self._progress.elapsed(loop.time()) + self.config.turnaround_settle_max_s
-        while self._odometer.speed_kmh > fast:
+        while True:
             if self._phases.holding:
                 await self._resumed.wait()
                 continue
-            left = until - self._progress.elapsed(loop.time())
-            if left <= EPSILON_S:
-                return False
+            verdict = gate.judge(self._odometer.speed_kmh, self._progress.elapsed(loop.time()))
+            if verdict.gate is turnaround.Gate.GO:
+                return
+            if verdict.gate is turnaround.Gate.STOP:
+                self._turn_refused(verdict)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(left):
+                async with asyncio.timeout(verdict.wait_s):
                     await self._wait_telemetry()
-        return True
+
+    def _turn_refused(self, verdict: turnaround.TurnVerdict) -> None:
+        """Never count down -- and never start the next step -- on a belt that is too fast:
+        stop it and say which turnaround it would not slow for (invariant 4)."""
+        self._fault(verdict.kind, verdict.detail)
+        self.request_stop(StopReason.OVERSPEED, verdict.detail)
+        self._check_live()
 
     async def _wait_step_time(self, until_s: float) -> None:
         """Wait until the step clock reads ``until_s``; the step clock stops while held."""
@@ -767,7 +785,10 @@ class SessionController:
             return
         self._phases.fire(trigger)
         self._resumes += 1
-        self._progress.clock.resume(asyncio.get_running_loop().time())
+        now = asyncio.get_running_loop().time()
+        self._progress.clock.resume(now)
+        if self._turn is not None:
+            self._turn.restart(self._progress.elapsed(now))
         self._update(cue="")
         self._emit(Cue(t=self._t(), text=f"Resumed ({source.value})", kind="info"))
         self._resumed.set()
