@@ -108,14 +108,17 @@ def telemetry(
     target_kmh: float | None,
     segment_index: int | None,
     remaining: float | None,
+    heart_rate_bpm: int | None,
 ) -> Telemetry:
+    """``heart_rate_bpm``: the pulse to carry -- the strap's when a strap is used, else the
+    belt's own (the controller's choice, ``coach.pulse``)."""
     return Telemetry(
         t=t,
         speed_kmh=round(speed_kmh, 2),
         distance_m=round(distance_m, 1),
         target_kmh=target_kmh,
         incline_pct=data.inclination_pct,
-        heart_rate_bpm=data.heart_rate_bpm,
+        heart_rate_bpm=heart_rate_bpm,
         segment_index=segment_index,
         segment_remaining=None if remaining is None else round(remaining, 2),
     )

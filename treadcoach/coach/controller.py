@@ -22,12 +22,12 @@ from collections.abc import Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-from treadcoach.coach import announce, governor, reactions, turnaround
+from treadcoach.coach import announce, governor, pulse, reactions, turnaround
 from treadcoach.coach.events import Connected, Cue, Event, Fault, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.phases import PhaseMachine, Request, SessionPhase, Trigger, public_phase
-from treadcoach.coach.ports import Link, SessionConfig, StepLike
+from treadcoach.coach.ports import HeartPort, Link, SessionConfig, StepLike
 from treadcoach.coach.progress import EPSILON_S, Progress
 from treadcoach.coach.state import LinkState, SessionState
 from treadcoach.coach.stopping import STANDSTILL_KMH, StopPath, Voice
@@ -74,6 +74,7 @@ class SessionController:
         *,
         planned_backward_s: float = 0.0,
         planned_duration_s: float | None = None,
+        heart: HeartPort | None = None,
     ) -> None:
         if not steps:
             raise ValueError("a session needs at least one step")
@@ -96,12 +97,16 @@ class SessionController:
             )
         )
         self._watch: BeltWatch | None = None  # created once connected
+        # heart rate (a strap and the HR coach), or None: no HR rules at all
+        self._pulse = pulse.Pulse(heart) if heart is not None else None
         # what renderers read: display fields, frozen into a snapshot when read
         self._listeners: list[EventListener] = []
         self._fields: dict[str, Any] = {
             "plan_name": config.plan_name,
             "segment_count": len(self._steps),
         }
+        if self._pulse is not None:
+            self._fields.update(self._pulse.fields())
         self._snapshot: SessionState | None = None
         self._link: Link | None = None
         self._t0: float | None = None
@@ -429,15 +434,18 @@ class SessionController:
             self._watch.telemetry(speed, now=at)
         self._judge(at)
         self._judge_turn(speed, at)
+        self._heart(at)
+        bpm = self._pulse.bpm(data.heart_rate_bpm) if self._pulse else data.heart_rate_bpm
         self._update(
             speed_kmh=speed,
             distance_m=self._odometer.distance_m,
             incline_pct=data.inclination_pct,
-            heart_rate_bpm=data.heart_rate_bpm,
+            heart_rate_bpm=bpm,
         )
         self._emit(
             announce.telemetry(
                 data,
+                heart_rate_bpm=bpm,
                 t=self._t(),
                 speed_kmh=speed,
                 distance_m=self._odometer.distance_m,
@@ -455,9 +463,10 @@ class SessionController:
         while not self._phases.stopping:
             # Cleared before looking, so a goal set from here on (even mid-command) wakes us.
             self._goal_changed.clear()
-            nxt = None if self._phases.holding else gov.next_command()
+            self._heart(asyncio.get_running_loop().time())
+            nxt = None if self._phases.holding else gov.next_command(self._goal())
             if nxt is None:
-                await self._goal_changed.wait()
+                await self._idle()
                 continue
             epoch = gov.epoch
             sent: float | None = None
@@ -494,6 +503,38 @@ class SessionController:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(gov.ramp.interval_s):
                         await self._goal_changed.wait()
+
+    async def _idle(self) -> None:
+        """Nothing to command: wait for a new goal -- and with a strap, at most one tick, so
+        the heart rate is looked at on every governor tick."""
+        if self._pulse is None:
+            await self._goal_changed.wait()
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._gov.ramp.interval_s):
+                await self._goal_changed.wait()
+
+    def _goal(self) -> float:
+        """What the governor ramps toward: the plan's goal, shaped by the heart rate."""
+        step = self._step()
+        if self._pulse is None or step is None:
+            return self._gov.goal_kmh
+        return pulse.steer(self._gov.goal_kmh, step, self._pulse.decision, self._gov.commanded_kmh)
+
+    def _heart(self, now: float) -> None:
+        """Ask the heart rate (each governor tick and telemetry record) and act on it."""
+        step = self._step()
+        if self._pulse is None or step is None or self._phases.stopping or self._link is None:
+            return
+        changed = self._pulse.decide(now, self._gov.commanded_kmh, step, _belt_minimum(self._link))
+        self._update(**self._pulse.fields())
+        if (status := self._pulse.status_change(self._t())) is not None:
+            self._emit(status)
+        assert self._pulse.decision is not None
+        if (detail := pulse.stop_detail(self._pulse.decision)) is not None:
+            self.request_stop(StopReason.HR_CEILING, detail)
+        elif changed:
+            self._goal_changed.set()
 
     def _on_start_deferred(self) -> None:
         if self._phases.stopping:
@@ -544,12 +585,16 @@ class SessionController:
         step = self._step()
         if step is None:
             return governor.SpeedBounds(0.0, math.inf)
-        return governor.step_bounds(step, _belt_minimum(link))
+        bounds = governor.step_bounds(step, _belt_minimum(link))
+        if self._pulse is None:
+            return bounds
+        return pulse.ceiling(bounds, step, self._pulse.decision)
 
     async def _command_speed(self, link: Link, kmh: float) -> float:
         """Set Target Speed within the current step's bounds: the link's rounding to the belt's
         increment never lands above the step's cap (invariant 1)."""
-        if self._step() is None:
+        step = self._step()
+        if step is None:
             return await link.set_speed(kmh)
         bounds = self._bounds(link)
         return await link.set_speed(governor.clamp(kmh, bounds), ceiling_kmh=bounds.ceiling_kmh)
@@ -609,6 +654,8 @@ class SessionController:
             await self._lower_to(step)
         self._progress.enter(step.index, now, running=not self._phases.holding, carried_s=carried_s)
         self._check_live()
+        if self._pulse is not None:
+            self._pulse.begin_step(step)
         self._announced_index = step.index
         self._phases.fire(Trigger.STEP)
         running_kmh = self._running_kmh(step)
