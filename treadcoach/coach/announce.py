@@ -16,6 +16,7 @@ from treadcoach.safety.reasons import StopReason
 __all__ = [
     "CONTROL_LOST_CUE",
     "CONTROL_LOST_HINT",
+    "DIZZY_CUE",
     "USE_STOP_BUTTON_CUE",
     "countdown_cue",
     "direction_after",
@@ -32,6 +33,8 @@ CONTROL_LOST_CUE = (
     "The treadmill console took control: treadcoach sends nothing until you take control back"
 )
 CONTROL_LOST_HINT = "The console has control. Press C to take it back."
+#: spoken for a dizzy stop (seed: "stop immediately if dizzy"): what to do while the belt stops
+DIZZY_CUE = "Dizzy: stopping the belt. Hold the rails and step off to the side when it stops."
 USE_STOP_BUTTON_CUE = "The treadmill did not stop: use the treadmill's stop button"
 #: resumed while the belt still coasts after a pause, on a machine where Start pauses a running
 #: belt: Start waits until the belt is seen at rest
@@ -96,6 +99,8 @@ def countdown_cue(direction: str, whole: int, *, t: float) -> Cue:
 
 
 def stop_cue(reason: StopReason, detail: str, *, t: float) -> Cue:
+    if reason is StopReason.DIZZY:
+        return Cue(t=t, text=DIZZY_CUE, kind="stop")
     return Cue(t=t, text=f"Stop: {detail}" if detail else f"Stop ({reason.value})", kind="stop")
 
 

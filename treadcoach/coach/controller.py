@@ -208,14 +208,18 @@ class SessionController:
         self._stopping.send(self._link, reason)
 
     def _stop_again(self, reason: StopReason, detail: str) -> None:
-        """A stop input while stopping: sent if it is a user's after a parting stop (0xFF);
-        any other only adds to the log."""
+        """A stop input while stopping: a user's writes Stop again (also after a parting stop
+        at 0xFF); a dizzy one over an ordinary user stop becomes the recorded reason; any other
+        only adds to the log."""
         first = self._stopping.reason
-        if self._phases.phase is SessionPhase.STOPPING and self._stopping.sends_again(reason):
+        stopping = self._phases.phase is SessionPhase.STOPPING
+        if stopping and self._stopping.sends_again(reason):
             log.info("stop (%s) after %s: sending Stop, asking for control", reason, first)
             self._send_stop(reason)
         else:
             log.info("stop under way (%s); also asked: %s %s", first, reason, detail)
+        if stopping and self._stopping.replaces(reason):
+            self._stopping.replace(reason, detail)
 
     def _show_stop(self) -> None:
         self._shown_phase = None
