@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from treadcoach.coach import governor
 from treadcoach.coach.heart_rate import HrDecision, HrSignal, ZoneState
@@ -101,3 +103,37 @@ def test_the_heart_rate_event_goes_out_on_change_only() -> None:
     )
     assert pulse.fields()["hr_holding"] is True
     assert pulse.bpm(99) is None  # the strap is connected: its (untrusted) pulse, not the belt's
+
+
+@given(
+    plan_goal=st.floats(0.0, 3.0),
+    zone_goal=st.none() | st.floats(0.0, 10.0),
+    limit=st.none() | st.floats(0.0, 10.0),
+    holding=st.booleans(),
+    commanded=st.floats(0.0, 6.0),
+    turn=st.booleans(),
+)
+def test_the_shaped_goal_never_passes_a_cap_or_the_ceiling_limit(
+    plan_goal: float,
+    zone_goal: float | None,
+    limit: float | None,
+    holding: bool,
+    commanded: float,
+    turn: bool,
+) -> None:
+    # what the HR coach hands out is already inside its bounds; the shaping must keep it there
+    step = TURN if turn else BACKWARD
+    hr = hr_bounds(step, 0.8)
+    decision = HrDecision(
+        OK,
+        120,
+        goal_kmh=None if zone_goal is None else hr.clamp(zone_goal),
+        limit_kmh=None if limit is None else min(limit, hr.cap_kmh),
+        holding=holding,
+    )
+    goal = steer(min(plan_goal, step.target_kmh), step, decision, commanded)
+    command_ceiling = ceiling(governor.step_bounds(step, 0.8), step, decision).ceiling_kmh
+    assert goal <= command_ceiling + 1e-9
+    assert command_ceiling <= governor.safety_cap(step)
+    if decision.limit_kmh is not None and plan_goal > 0:
+        assert goal <= decision.limit_kmh + 1e-9
