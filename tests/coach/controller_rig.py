@@ -22,6 +22,7 @@ from treadcoach import clock
 from treadcoach.coach.controller import SessionConfig, SessionController
 from treadcoach.coach.events import Event, Stop, Summary
 from treadcoach.coach.plan import parse_plan
+from treadcoach.coach.ports import HeartPort
 from treadcoach.coach.schedule import Caps, Step, backward_time_s, expand
 from treadcoach.ftms import ControlResponse, ResultCode, encode_control_response
 from treadcoach.link import TreadmillLink
@@ -133,6 +134,7 @@ def run_session(
     link_class: type[TreadmillLink] = TreadmillLink,
     notify_hz: float = 1.0,
     profile: str = "standard",
+    heart: HeartPort | None = None,
 ) -> Run:
     """One whole session on virtual time; its events, its writes and the belt at the end."""
     steps = steps or plan_steps()
@@ -159,6 +161,7 @@ def run_session(
                 steps,
                 config or SessionConfig(plan_name="short", simulated=True),
                 planned_backward_s=backward_time_s(steps),
+                heart=heart,
             )
             result.controller = controller
             controller.add_listener(result.events.append)

@@ -29,7 +29,13 @@ from treadcoach.safety.reasons import StopReason
 STOP_WRITE = b"\x08\x01"
 PAUSE_WRITE = b"\x08\x02"
 
-USER_STOPS = [StopReason.KEY, StopReason.PEDAL, StopReason.MQTT, StopReason.SIGTERM]
+USER_STOPS = [
+    StopReason.KEY,
+    StopReason.PEDAL,
+    StopReason.MQTT,
+    StopReason.SIGTERM,
+    StopReason.DIZZY,
+]
 
 
 @pytest.mark.parametrize("reason", USER_STOPS)

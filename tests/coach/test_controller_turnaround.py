@@ -56,3 +56,37 @@ def test_a_hold_during_the_turnaround_settle_does_not_use_up_the_settle_time() -
     assert "belt_did_not_slow" not in run.faults()
     assert run.summary is not None
     assert run.summary.completed, (run.stop, run.faults())
+
+
+def test_no_countdown_while_the_console_has_sped_the_settled_belt_up() -> None:
+    # model finding 10: the turnaround (60 s) settled at 1 km/h by 64 s; at 65 s the console
+    # turns the belt up to 2 km/h. The walker must not be counted into the turn (onto the
+    # backward step) on a belt above turnaround speed: the belt is stopped, naming it.
+    async def scenario(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(65)
+        console_sets_speed(treadmill, 2.0)
+
+    run = run_session(during=scenario)
+    fault = next(f for f in run.of("fault") if f.kind == "belt_sped_up")
+    assert "turnaround" in fault.detail
+    assert run.stop.reason is StopReason.OVERSPEED
+    countdowns = [c for c in run.cues("countdown") if c.t > 65]
+    assert not countdowns, countdowns
+    assert not [e for e in run.of("segment") if e.kind is SegmentKind.BACKWARD_WALK]
+    assert run.belt_target_kmh == 0.0
+
+
+def test_a_countdown_still_runs_after_a_pause_in_the_turnaround() -> None:
+    # the settle rule restarts after a hold: the paused belt ramps up from rest, below the
+    # turnaround speed, so the countdown runs and the plan completes
+    async def scenario(treadmill: SimTreadmill, controller: SessionController) -> None:
+        await asyncio.sleep(65)
+        controller.request_pause(StopReason.KEY)
+        await asyncio.sleep(10)
+        controller.request_resume(StopReason.KEY)
+
+    run = run_session(during=scenario)
+    assert "belt_sped_up" not in run.faults()
+    assert run.summary is not None
+    assert run.summary.completed, (run.stop, run.faults())
+    assert [c.countdown_s for c in run.cues("countdown") if c.t > 75][:5] == [5, 4, 3, 2, 1]

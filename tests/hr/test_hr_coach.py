@@ -352,3 +352,12 @@ def test_hr_max_bpm_is_a_limit() -> None:
     assert UserLimits(hr_max_bpm=165).hr_max_bpm == 165
     with pytest.raises(ValidationError):
         UserLimits(hr_max_bpm=300)
+
+
+def test_a_stop_decision_says_the_ceiling_and_how_long_the_pulse_was_above_it() -> None:
+    coach = HeartRateCoach(150)
+    decisions = [coach.update(float(t), HrSample(165, True, float(t)), 3.0, B) for t in range(21)]
+    assert decisions[0].above_for_s == 0.0
+    assert decisions[-1].stop
+    assert (decisions[-1].ceiling_bpm, decisions[-1].above_for_s) == (150, 20.0)
+    assert coach.update(21.0, HrSample(120, True, 21.0), 3.0, B).above_for_s is None

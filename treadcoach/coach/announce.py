@@ -16,6 +16,7 @@ from treadcoach.safety.reasons import StopReason
 __all__ = [
     "CONTROL_LOST_CUE",
     "CONTROL_LOST_HINT",
+    "DIZZY_CUE",
     "USE_STOP_BUTTON_CUE",
     "countdown_cue",
     "direction_after",
@@ -32,6 +33,8 @@ CONTROL_LOST_CUE = (
     "The treadmill console took control: treadcoach sends nothing until you take control back"
 )
 CONTROL_LOST_HINT = "The console has control. Press C to take it back."
+#: spoken for a dizzy stop (seed: "stop immediately if dizzy"): what to do while the belt stops
+DIZZY_CUE = "Dizzy: stopping the belt. Hold the rails and step off to the side when it stops."
 USE_STOP_BUTTON_CUE = "The treadmill did not stop: use the treadmill's stop button"
 #: resumed while the belt still coasts after a pause, on a machine where Start pauses a running
 #: belt: Start waits until the belt is seen at rest
@@ -96,6 +99,8 @@ def countdown_cue(direction: str, whole: int, *, t: float) -> Cue:
 
 
 def stop_cue(reason: StopReason, detail: str, *, t: float) -> Cue:
+    if reason is StopReason.DIZZY:
+        return Cue(t=t, text=DIZZY_CUE, kind="stop")
     return Cue(t=t, text=f"Stop: {detail}" if detail else f"Stop ({reason.value})", kind="stop")
 
 
@@ -108,14 +113,17 @@ def telemetry(
     target_kmh: float | None,
     segment_index: int | None,
     remaining: float | None,
+    heart_rate_bpm: int | None,
 ) -> Telemetry:
+    """``heart_rate_bpm``: the pulse to carry -- the strap's when a strap is used, else the
+    belt's own (the controller's choice, ``coach.pulse``)."""
     return Telemetry(
         t=t,
         speed_kmh=round(speed_kmh, 2),
         distance_m=round(distance_m, 1),
         target_kmh=target_kmh,
         incline_pct=data.inclination_pct,
-        heart_rate_bpm=data.heart_rate_bpm,
+        heart_rate_bpm=heart_rate_bpm,
         segment_index=segment_index,
         segment_remaining=None if remaining is None else round(remaining, 2),
     )

@@ -135,11 +135,13 @@ class Governor:
     # Starts deferred in a row because the belt was not seen at rest
     start_waits: int = 0
 
-    def next_command(self) -> float | None:
-        """The next speed to command, or None when the commanded speed is at the goal."""
-        if settled(self.commanded_kmh, self.goal_kmh):
+    def next_command(self, goal_kmh: float | None = None) -> float | None:
+        """The next speed to command toward ``goal_kmh`` (default: :attr:`goal_kmh`; the heart
+        rate's shaped goal when a strap coaches), or None when the commanded speed is there."""
+        goal = self.goal_kmh if goal_kmh is None else goal_kmh
+        if settled(self.commanded_kmh, goal):
             return None
-        return next_speed(self.commanded_kmh, self.goal_kmh, self.ramp)
+        return next_speed(self.commanded_kmh, goal, self.ramp)
 
     def landed(self, kmh: float, *, epoch: int, ceiling_kmh: float) -> bool:
         """A command sent at ``epoch`` was accepted; False if something overtook it.

@@ -40,6 +40,7 @@ Rules (the numbers are the named constants below, in :class:`HrCoachConfig`):
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from dataclasses import dataclass
@@ -207,6 +208,8 @@ class HrDecision:
     holding: bool = False  # HR-driven increases suspended (strap stale, off the skin, 0 bpm)
     above_ceiling: bool = False
     stop: bool = False  # stop the belt, reason hr_ceiling
+    ceiling_bpm: float | None = None  # hr_max_bpm, for the stop's detail
+    above_for_s: float | None = None  # how long above the ceiling by the margin (trusted)
     zone: tuple[float, float] | None = None  # the active zone in bpm
     zone_state: ZoneState | None = None
     trend_bpm_per_min: float | None = None
@@ -278,7 +281,10 @@ class HeartRateCoach:
             stop = self._ceiling(now_s, bpm, commanded_kmh, bounds)
         if zone_bpm is not None and s.goal_kmh is not None:
             self._steer(now_s, bpm, commanded_kmh, bounds, zone_bpm)
-        return self._decision(signal, bpm, bounds, zone_bpm, above=above, stop=stop)
+        decision = self._decision(signal, bpm, bounds, zone_bpm, above=above, stop=stop)
+        if s.above_stop_since_s is None:
+            return decision
+        return dataclasses.replace(decision, above_for_s=now_s - s.above_stop_since_s)
 
     # --- the rules -------------------------------------------------------------------------------
 
@@ -398,6 +404,7 @@ class HeartRateCoach:
             holding=holding,
             above_ceiling=above,
             stop=stop,
+            ceiling_bpm=self.hr_max_bpm,
             zone=zone_bpm,
             zone_state=state,
             trend_bpm_per_min=s.slope_bpm_per_s * 60.0 if s.last_at_s is not None else None,

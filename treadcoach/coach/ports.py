@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.safety.watchdog import WatchLimits
 
-__all__ = ["Link", "SessionConfig", "StepLike"]
+if TYPE_CHECKING:
+    from treadcoach.coach.heart_rate import HrDecision, SpeedBounds
+
+__all__ = ["HeartPort", "Link", "SessionConfig", "StepLike"]
 
 
 class StepLike(Protocol):
@@ -58,6 +61,20 @@ class Link(Protocol):
     async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float: ...
     async def set_incline(self, pct: float) -> float: ...
     async def request_control(self) -> None: ...
+
+
+class HeartPort(Protocol):
+    """What the controller needs of the heart rate (``treadcoach.hr_feed.HeartRateFeed``): the
+    strap's state and the HR coach's decision. ``now_s`` is the event loop's ``time()``, the
+    clock the strap link stamps its samples with."""
+
+    @property
+    def strap_connected(self) -> bool: ...
+
+    # ``step`` is the controller's step (a ``coach.schedule.Step`` in a real session): Any, so
+    # a feed that reads more of it than StepLike promises (its plan segment's zone) fits
+    def begin_step(self, step: Any) -> None: ...
+    def decide(self, now_s: float, commanded_kmh: float, bounds: SpeedBounds) -> HrDecision: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,7 @@ class StopPath:
         self.sent: Awaitable[None] | None = None  # the link's Stop, once asked for
         self.asked_control = False
         self._answer_seen = False  # the first Stop's answer was waited for
+        self._said = False  # the Stop event is out
         self.belt_unsure = False  # the belt may still be running after the session
 
     def send(self, link: Link, reason: StopReason) -> None:
@@ -85,6 +86,29 @@ class StopPath:
         (and after a parting stop at 0xFF, this one may ask for control)."""
         return reason in USER_STOPS
 
+    def replaces(self, reason: StopReason) -> bool:
+        """Whether a stop asked while stopping becomes the recorded reason: a dizzy stop over an
+        ordinary user stop (a pedal held down after its press already stopped the belt), so
+        the journal and the progression see the walker was dizzy. Any other keeps the first."""
+        first = self.reason
+        return (
+            reason is StopReason.DIZZY
+            and first is not None
+            and first is not StopReason.DIZZY
+            and first in USER_STOPS
+        )
+
+    def replace(self, reason: StopReason, detail: str) -> None:
+        """Record ``reason`` (see :meth:`replaces`) instead; once the stop was said, say it
+        again with the new reason (its Stop event and cue)."""
+        self.reason, self.detail = reason, detail
+        if not self._said:
+            return  # the stop path says it first thing, with this reason
+        say = self._voice
+        self.show()
+        say.emit(Stop(t=say.t(), reason=reason, detail=detail))
+        say.emit(announce.stop_cue(reason, detail, t=say.t()))
+
     def show(self) -> None:
         self._voice.update(
             stop_reason=self.reason,
@@ -99,6 +123,7 @@ class StopPath:
         assert reason is not None
         say = self._voice
         self.show()
+        self._said = True
         say.emit(Stop(t=say.t(), reason=reason, detail=self.detail))
         if reason is not StopReason.PLAN_END:
             say.emit(announce.stop_cue(reason, self.detail, t=say.t()))
