@@ -234,6 +234,34 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
     ]
 
 
+@pytest.mark.parametrize(
+    "stop", ["stop dizzy", "STOP DIZZY", '{"command":"stop","reason":"dizzy"}']
+)
+async def test_stop_dizzy_on_the_command_topic_is_the_dizzy_stop(
+    mosquitto: LocalMosquitto, device_id: str, stop: str
+) -> None:
+    session = running_session()
+    bridge = make_bridge(session, mosquitto, device_id)
+    command = topics.command_topic(device_id)
+    result_topic = topics.command_result_topic(device_id)
+    async with (
+        Watcher(
+            mosquitto.host, mosquitto.port, topics.availability_topic(device_id), result_topic
+        ) as watcher,
+        running(bridge),
+    ):
+        await online(watcher, device_id)
+        await watcher.publish(command, "stop")  # an ordinary stop, then the dizzy one upgrades it
+        await watcher.publish(command, stop)
+        calls = await session.wait_calls(2)
+        result = await watcher.expect(result_topic, lambda m: b"dizzy" in m.payload)
+    assert calls == [
+        ("stop", StopReason.MQTT, f"mqtt command on {command}"),
+        ("stop", StopReason.DIZZY, f"mqtt command on {command}"),
+    ]
+    assert json.loads(result.payload)["accepted"] is True
+
+
 async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
