@@ -20,6 +20,9 @@ logic. Safety keys:
 
 A crash of the app itself (an exception Textual would print as a page of traceback) stops the belt,
 goes to the log with its traceback, and becomes one line on stderr and :attr:`failure`.
+* the **dizzy key** (``d``) calls ``session.request_stop(StopReason.DIZZY, "dizzy key")`` while a
+  session runs (also while it is stopping: it upgrades the reason of an ordinary stop under way),
+  caught like the stop key, before any widget sees it. Outside a session it is an ordinary key.
 * **pause/resume** (``p``) and **mute** (``m``) are priority bindings, rebindable through Textual's
   keymap; they yield to a focused Input so a plan path can contain a "p".
 """
@@ -150,6 +153,8 @@ class TreadcoachApp(App["Summary | None"]):
             self.settings.audio, self.bell, self._voice_changed
         )
         self._stop_keys = frozenset({_key_name(self.settings.stop_key), "ctrl+c"})
+        dizzy = self.settings.active_dizzy_key
+        self._dizzy_keys = frozenset({dizzy, dizzy.upper()} if dizzy else ())
         self.set_keymap(
             {
                 "treadcoach.pause": _key_name(self.settings.pause_key),
@@ -447,6 +452,14 @@ class TreadcoachApp(App["Summary | None"]):
             # Before any binding or widget sees it: the stop key never types, scrolls or selects.
             self.action_stop()
             return
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.session_running
+            and not self._dizzy_keys.isdisjoint(event.aliases)
+        ):
+            self.action_dizzy_stop()
+            return
         await super().on_event(event)
 
     def action_stop(self) -> None:
@@ -458,6 +471,13 @@ class TreadcoachApp(App["Summary | None"]):
             )
             return
         session.request_stop(StopReason.KEY)
+        self.refresh_session()
+
+    def action_dizzy_stop(self) -> None:
+        session = self.session
+        if session is None or not self.session_running:
+            return
+        session.request_stop(StopReason.DIZZY, "dizzy key")
         self.refresh_session()
 
     def action_toggle_pause(self) -> None:

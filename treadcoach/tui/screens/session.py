@@ -19,8 +19,9 @@ TONES = ("forward", "backward", "turnaround", "stopped", "paused", "idle")
 
 # Terminals at least this tall get the roomier layout.
 TALL_ROWS = 40
-# Narrower terminals get the short footer.
-NARROW_COLUMNS = 72
+# Narrower terminals get the short footer (no mute, "Q quit"): an 80-column terminal still shows
+# the link and the elapsed time beside the stop and dizzy keys.
+NARROW_COLUMNS = 90
 
 
 def key_hints(
@@ -31,9 +32,12 @@ def key_hints(
     leaving: bool = False,
     narrow: bool = False,
 ) -> Text:
-    """The footer's keys, as they work right now (``narrow``: without mute, so the link state
-    and the elapsed time still fit beside them)."""
+    """The footer's keys, as they work right now (``narrow``: without mute and ctrl+q, so the
+    link state and the elapsed time still fit beside them)."""
     text = Text.assemble((f" {settings.stop_key.upper()} ", "bold reverse"), " stop  ")
+    dizzy = settings.active_dizzy_key
+    if dizzy is not None:
+        text.append_text(Text.assemble((dizzy.upper(), "bold"), " dizzy  "))
     if no_control:
         text.append_text(Text.assemble(("C", "bold yellow"), " take control  "))
     text.append_text(
@@ -43,8 +47,8 @@ def key_hints(
             ("" if narrow else settings.mute_key.upper(), "bold"),
             "" if narrow else " mute  ",
             ("Q", "bold"),
-            "/",
-            ("ctrl+q", "bold"),
+            "" if narrow else "/",
+            ("" if narrow else "ctrl+q", "bold"),
             " leave now" if leaving else " quit",
         )
     )
