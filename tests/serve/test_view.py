@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from conftest import TOKEN, Served, served_session, socket_path
+from doubles import FakeSessionHandle
 from textual.pilot import Pilot
 
-from treadcoach.coach.state import Phase
+from treadcoach.coach.state import LinkState, Phase, SessionState
+from treadcoach.serve.channel import ViewChannel
 from treadcoach.serve.protocol import Result
 from treadcoach.serve.view import ViewApp
 
@@ -125,3 +128,34 @@ async def test_without_a_session_the_view_says_its_stop_cannot_reach_the_belt() 
         await pilot.press("space")  # nothing to send to: it says so, and does not crash
         await pilot.pause()
         assert app.is_running
+
+
+async def test_the_served_view_shows_the_heart_rate_with_the_zone_and_the_straps_trouble() -> None:
+    strap = SessionState(
+        phase=Phase.RUNNING,
+        link=LinkState.CONNECTED,
+        plan_name="walk",
+        speed_kmh=3.0,
+        heart_rate_bpm=136,
+        strap_connected=True,
+        hr_signal="ok",
+        hr_zone_bpm=(115, 130),
+        hr_zone_state="above",
+    )
+    session = FakeSessionHandle(strap)
+    channel = ViewChannel(session, socket_path(), token=TOKEN)
+    async with asyncio.TaskGroup() as tasks:
+        channel_task = tasks.create_task(channel.run())
+        await channel.ready.wait()
+        app = ViewApp(channel.path, token=TOKEN)
+        async with app.run_test(size=PHONE):
+            heart = app.query_one("#heart")
+            await _until(app, lambda: "136 · zone 115-130 ↑" in str(heart.render()))
+            assert heart.display
+            session.set_state(replace(strap, hr_signal="stale", hr_holding=True))
+            await _until(app, lambda: "HR stale: holding speed" in str(heart.render()))
+            assert app.screen.has_class("-hr-alert")
+            session.set_state(replace(strap, strap_connected=None, heart_rate_bpm=None))
+            await _until(app, lambda: app.screen.has_class("-no-heart"))
+            assert not heart.display
+        channel_task.cancel()

@@ -387,6 +387,54 @@ async def test_mph_user_reads_mph() -> None:
         assert "2.0 mph" in rendered
 
 
+@pytest.mark.parametrize("size", [(60, 18), (80, 24), (160, 48)])
+async def test_the_heart_readout_shows_the_zone_then_the_straps_trouble(
+    size: tuple[int, int],
+) -> None:
+    strap = running(
+        BACKWARD,
+        TURN_OUT,
+        remaining=90.0,
+        heart_rate_bpm=136,
+        strap_connected=True,
+        hr_signal="ok",
+        hr_zone_bpm=(115, 130),
+        hr_zone_state="above",
+    )
+    session = FakeSessionHandle(strap)
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        heart = screen.query_one("#heart", Static)
+        assert heart.display
+        assert "136 · zone 115-130 ↑" in str(heart.render())
+        banner, countdown = _banner(app), _countdown(app)
+        session.set_state(replace(strap, hr_signal="stale", hr_holding=True))
+        await _settle(pilot)
+        # the whole note is on screen (not cut), in the alert colour
+        assert "HR stale: holding speed" in str(heart.render())
+        assert heart.content_size.width >= len("HR stale: holding speed")
+        assert "-hr-alert" in screen.classes
+        assert (_banner(app), _countdown(app)) == (banner, countdown)
+        session.set_state(replace(strap, strap_connected=False))
+        await _settle(pilot)
+        assert "strap reconnecting" in str(heart.render())
+
+
+async def test_without_a_strap_or_a_belt_pulse_no_heart_readout_is_shown() -> None:
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0, heart_rate_bpm=None))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert not app.screen.query_one("#heart", Static).display
+        session.set_state(replace(session.state, heart_rate_bpm=97))  # the belt reports one
+        await _settle(pilot)
+        heart = app.screen.query_one("#heart", Static)
+        assert heart.display
+        assert "97 bpm" in str(heart.render())
+
+
 async def test_finished_plan_shows_planned_against_done() -> None:
     session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=1.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())

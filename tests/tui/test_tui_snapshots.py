@@ -77,7 +77,7 @@ def test_backward_walk_at_60x18_snapshot(snap_compare) -> None:  # type: ignore[
 
 async def _stopped_to_summary(pilot: Pilot[object]) -> None:
     await pilot.press("space")
-    for _ in range(20):
+    for _ in range(200):  # up to 10 s on a loaded box
         await pilot.pause(0.05)
     await _settled(pilot)
 

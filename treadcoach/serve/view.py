@@ -3,7 +3,8 @@
 textual-serve runs ``python -m treadcoach.serve.view --socket PATH`` for every browser that opens
 the page; the app connects to the session's channel (:mod:`treadcoach.serve.channel`) and shows
 the session screen, sized for a 10" tablet in landscape or a phone in portrait, read at arm's
-length from the belt: the segment banner, the big countdown, belt and target speed, the cue, and a
+length from the belt: the segment banner, the big countdown, belt and target speed, the heart rate
+(with the zone, or what is wrong with the strap), the cue, and a
 **large STOP button** (the stop fires on touch-down, not on release: a finger that slides off still
 stops), pause/resume and mute. Space is stop, as in the terminal app; P pauses, M mutes.
 
@@ -125,6 +126,10 @@ class ViewApp(App[None]):
     #countdown-label { width: 100%; height: 1; content-align: center middle; color: $text-muted; }
     #readouts { height: 3; }
     .readout { width: 1fr; height: 3; content-align: center middle; }
+    /* the pulse with its zone, or the strap's trouble (as in the terminal app); none: hidden */
+    #heart { height: 1; width: 100%; content-align: center middle; }
+    Screen.-no-heart #heart { display: none; }
+    Screen.-hr-alert #heart { color: #ffd600; }
     #cue { height: 2; width: 100%; content-align: center middle; color: $text; }
     #lost { height: auto; width: 100%; background: #b71c1c; color: #ffffff; text-style: bold;
             padding: 0 1; display: none; }
@@ -175,6 +180,8 @@ class ViewApp(App[None]):
                     yield Static("", id="target", classes="readout")
                     yield Static("", id="actual", classes="readout")
                     yield Static("", id="segment-of", classes="readout")
+                # its own line: beside three readouts a phone in portrait has no room for it
+                yield Static("", id="heart")
                 yield Static("", id="cue")
             with Vertical(id="controls"):
                 yield Static(_LOST, id="lost")
@@ -248,6 +255,10 @@ class ViewApp(App[None]):
         self._readout("#target", "TARGET", view.target)
         self._readout("#actual", "BELT", view.actual)
         self._readout("#segment-of", view.plan, view.segment_of or view.elapsed)
+        self.screen.set_class(not view.heart_rate, "-no-heart")
+        self.screen.set_class(view.heart_alert, "-hr-alert")
+        heart = Text.assemble(("HEART  ", "dim"), (view.heart_rate, "bold"))
+        self.query_one("#heart", Static).update(heart)
         self.query_one("#cue", Static).update(Text(view.cue))
         paused = self.session_state is not None and self.session_state.phase is Phase.PAUSED
         self.query_one("#pause", Button).label = "RESUME" if paused else "PAUSE"

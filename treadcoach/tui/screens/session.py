@@ -97,6 +97,11 @@ class SessionScreen(Screen[None]):
         height: 100%;
         content-align: center middle;
     }
+    /* the pulse with its zone ("128 · zone 115-130 ↑") or the strap's trouble needs the room;
+       no heart rate at all (no strap, the belt reports none): not shown */
+    SessionScreen #heart { width: 2fr; }
+    SessionScreen.-no-heart #heart { display: none; }
+    SessionScreen.-hr-alert #heart { color: #ffd600; }
     SessionScreen #next, SessionScreen #cue {
         height: 1;
         width: 1fr;
@@ -202,8 +207,10 @@ class SessionScreen(Screen[None]):
             self._readout("#actual", "BELT", view.actual)
         if changed("distance"):
             self._readout("#distance", "DISTANCE", view.distance)
-        if changed("heart_rate"):
-            self._readout("#heart", "HEART", view.heart_rate or "--")
+        if changed("heart_rate", "heart_alert"):
+            self.set_class(not view.heart_rate, "-no-heart")
+            self.set_class(view.heart_alert, "-hr-alert")
+            self._readout("#heart", "HEART", view.heart_rate)
         if changed("next_up"):
             next_text = Text.assemble(("NEXT  ", "dim"), (view.next_up or "—", "bold"))
             self.query_one("#next", Static).update(next_text, layout=False)
