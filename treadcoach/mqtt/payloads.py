@@ -41,6 +41,7 @@ __all__ = [
     "Command",
     "CommandName",
     "CommandResult",
+    "HrZone",
     "StatePayload",
     "parse_command",
 ]
@@ -53,6 +54,15 @@ MAX_JSON_COMMAND_BYTES = 4096
 MAX_REMOTE_KMH = 30.0
 # The one stop reason a remote may name (CONTRACTS.md): "stop dizzy".
 STOP_DIZZY = "dizzy"
+
+
+class HrZone(BaseModel):
+    """The current segment's heart-rate zone, in bpm (``value_json.hr_zone.low``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    low: int
+    high: int
 
 
 class StatePayload(BaseModel):
@@ -78,7 +88,16 @@ class StatePayload(BaseModel):
     speed_kmh: float
     distance_m: float
     incline_pct: float | None
-    heart_rate_bpm: int | None
+    heart_rate_bpm: int | None = Field(
+        description="the strap's trusted pulse when a strap is used, else the belt's"
+    )
+    strap_connected: bool | None = Field(description="None: no heart-rate strap configured")
+    hr_signal: str | None = Field(
+        description="ok, stale, no_contact, invalid, absent; None: no strap"
+    )
+    hr_zone: HrZone | None = Field(description="this segment's heart-rate zone, if it has one")
+    hr_zone_state: str | None = Field(description="below, in or above the zone")
+    hr_holding: bool = Field(description="HR-driven speed changes suspended (strap trouble)")
     progress: float
     cue: str
     stop_reason: StopReason | None
@@ -109,6 +128,15 @@ class StatePayload(BaseModel):
             distance_m=round(state.distance_m, 1),
             incline_pct=_round(state.incline_pct, 1),
             heart_rate_bpm=state.heart_rate_bpm,
+            strap_connected=state.strap_connected,
+            hr_signal=state.hr_signal,
+            hr_zone=(
+                HrZone(low=state.hr_zone_bpm[0], high=state.hr_zone_bpm[1])
+                if state.hr_zone_bpm is not None
+                else None
+            ),
+            hr_zone_state=state.hr_zone_state,
+            hr_holding=state.hr_holding,
             progress=round(state.progress, 3),
             cue=state.cue,
             stop_reason=state.stop_reason,
