@@ -188,21 +188,6 @@ async def test_the_dizzy_key_while_an_ordinary_stop_runs_down_upgrades_it() -> N
         ]
 
 
-async def test_d_types_into_the_setup_screen_when_no_session_runs() -> None:
-    app = TreadcoachApp(
-        setup=CHOICES,
-        session_factory=lambda r: FakeSessionHandle(),
-        settings=FAST,
-        speaker=RecordingSpeaker(),
-    )
-    async with app.run_test(size=(80, 24)) as pilot:
-        field = app.screen.query_one("#plan-file", Input)
-        field.focus()
-        await pilot.press("d")
-        await _settle(pilot)
-        assert field.value == "d"
-
-
 @pytest.mark.parametrize(("stop_key", "pause_key"), [("d", "p"), ("space", "d")])
 async def test_a_stop_or_pause_key_set_to_d_keeps_its_meaning(
     stop_key: str, pause_key: str
@@ -259,6 +244,10 @@ async def test_stop_key_with_nothing_running_types_nothing_and_says_so() -> None
         assert any(
             "nothing" in str(n.message) or "no belt" in str(n.message) for n in app._notifications
         )
+        # with no session the dizzy key is an ordinary key: it types
+        await pilot.press("d")
+        await _settle(pilot)
+        assert field.value == "d"
 
 
 async def test_stop_key_on_the_summary_with_the_table_focused_reaches_the_session() -> None:
