@@ -12,6 +12,7 @@ from doubles import FakeSessionHandle
 from textual.pilot import Pilot
 
 from treadcoach.coach.state import LinkState, Phase, SessionState
+from treadcoach.safety.reasons import StopReason
 from treadcoach.serve.channel import ViewChannel
 from treadcoach.serve.protocol import Result
 from treadcoach.serve.view import ViewApp
@@ -65,6 +66,20 @@ async def test_a_click_on_the_stop_button_stops_the_simulated_belt(size: tuple[i
             await _stopped(served)
     stops = [e for e in served.events if e.event == "stop"]
     assert len(stops) == 1
+
+
+@pytest.mark.parametrize("how", ["click", "key"])
+async def test_the_dizzy_button_and_key_stop_the_simulated_belt_as_dizzy(how: str) -> None:
+    async with served_session() as served:
+        app = ViewApp(served.path, token="")  # no token: a stop is open to anyone
+        async with app.run_test(size=PHONE) as pilot:
+            await _running(pilot, served)
+            if how == "click":
+                assert await pilot.click("#dizzy")
+            else:
+                await pilot.press("d")
+            await _stopped(served)
+    assert [e.reason for e in served.events if e.event == "stop"] == [StopReason.DIZZY]  # type: ignore[attr-defined]
 
 
 async def test_the_space_key_stops_the_belt_even_with_a_button_focused() -> None:
