@@ -189,7 +189,45 @@ def test_headless_refuses_the_same_reserved_keys_as_the_config(key: str) -> None
 @given(st.lists(st.binary(min_size=1, max_size=8), max_size=20))
 def test_stop_fires_exactly_when_a_space_was_typed(chunks: list[bytes]) -> None:
     target = RecordingTarget()
-    keys = TerminalKeys(target, fd=0, pause_key=None)
+    keys = TerminalKeys(target, fd=0, pause_key=None, dizzy_key=None)
     for chunk in chunks:
         keys.feed(chunk)
     assert bool(target.calls) == any(b" " in chunk for chunk in chunks)
+
+
+@given(st.lists(st.binary(min_size=1, max_size=8), max_size=20))
+def test_a_typed_d_is_the_dizzy_stop_and_a_space_the_ordinary_one(chunks: list[bytes]) -> None:
+    target = RecordingTarget()
+    keys = TerminalKeys(target, fd=0, pause_key=None)
+    for chunk in chunks:
+        keys.feed(chunk)
+    expected = []
+    for chunk in chunks:
+        if b"d" in chunk or b"D" in chunk:
+            expected.append(("stop", StopReason.DIZZY, "dizzy key"))
+        elif b" " in chunk:
+            expected.append(("stop", StopReason.KEY, "terminal key space"))
+    assert target.calls == expected
+
+
+async def test_d_is_the_dizzy_stop_in_a_terminal(terminal: tuple[int, int]) -> None:
+    master, slave = terminal
+    target = RecordingTarget()
+    async with watching(TerminalKeys(target, fd=slave)):
+        os.write(master, b" ")  # the ordinary stop first, then "I feel dizzy": upgrades it
+        await target.wait_calls(1)
+        os.write(master, b"D")  # caps lock on: still the dizzy key
+        calls = await target.wait_calls(2)
+    assert calls == [
+        ("stop", StopReason.KEY, "terminal key space"),
+        ("stop", StopReason.DIZZY, "dizzy key"),
+    ]
+
+
+@pytest.mark.parametrize(("stop_key", "pause_key"), [("d", "p"), ("space", "d")])
+def test_a_stop_or_pause_key_set_to_d_keeps_its_meaning(stop_key: str, pause_key: str) -> None:
+    target = RecordingTarget()
+    keys = TerminalKeys(target, fd=0, stop_key=stop_key, pause_key=pause_key)
+    assert keys.dizzy_key is None
+    keys.feed(b"d")
+    assert target.calls[0][:2] in {("stop", StopReason.KEY), ("pause", StopReason.KEY)}

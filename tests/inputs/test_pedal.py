@@ -20,6 +20,7 @@ from input_doubles import RecordingTarget
 
 from treadcoach.errors import InputDeviceError, InputDeviceUnavailable
 from treadcoach.inputs.pedal import (
+    DIZZY_HOLD_S,
     EVENT_FORMAT,
     EVENT_SIZE,
     KEY_CODES,
@@ -67,10 +68,24 @@ def records(transcript: str) -> bytes:
     return out
 
 
-def key_event(code: int, value: int) -> bytes:
-    return struct.pack(EVENT_FORMAT, 1718280001, 0, 1, code, value) + struct.pack(
-        EVENT_FORMAT, 1718280001, 0, 0, 0, 0
+def key_event(code: int, value: int, at_s: float = 1718280001.0) -> bytes:
+    """One EV_KEY record and its SYN_REPORT, stamped ``at_s`` (the kernel's timeval)."""
+    sec, usec = int(at_s), round((at_s - int(at_s)) * 1_000_000)
+    return struct.pack(EVENT_FORMAT, sec, usec, 1, code, value) + struct.pack(
+        EVENT_FORMAT, sec, usec, 0, 0, 0
     )
+
+
+def held_for(code: int, hold_s: float, *, repeat: bool, start_s: float = 1718280100.0) -> bytes:
+    """A press held ``hold_s`` then released; ``repeat``: with the kernel's auto-repeat records
+    (250 ms delay, then every 33 ms) while it is held, as a keyboard-like pedal sends them."""
+    out = key_event(code, 1, start_s)
+    if repeat:
+        at = 0.25
+        while at < hold_s:
+            out += key_event(code, 2, start_s + at)
+            at += 0.033
+    return out + key_event(code, 0, start_s + hold_s)
 
 
 PRESS_B = records(EVTEST_RECORDING)
@@ -148,6 +163,64 @@ async def test_pedal_set_to_pause_pauses_on_its_key_only(
         os.write(fake_input[2], key_event(KEY_CODES["KEY_A"], 1) + key_event(KEY_CODES["KEY_A"], 0))
         calls = await target.wait_calls(1)
     assert calls == [("pause", StopReason.PEDAL)]
+
+
+@pytest.mark.parametrize("repeat", [True, False], ids=["auto-repeat", "no-repeat"])
+async def test_a_long_press_stops_on_press_down_then_upgrades_the_stop_to_dizzy(
+    fake_input: tuple[Path, Path, int], repeat: bool
+) -> None:
+    target = RecordingTarget()
+    pedal = pedal_on(fake_input, target, device="event7", key="KEY_B")
+    async with reading(pedal):
+        os.write(fake_input[2], key_event(48, 1, 1718280100.0))
+        calls = await target.wait_calls(1)
+        # the ordinary stop is out on the press-down, before the pedal is let go
+        assert calls == [("stop", StopReason.PEDAL, f"pedal {fake_input[1] / 'event7'} KEY_B")]
+        os.write(fake_input[2], held_for(48, 2.0, repeat=repeat)[2 * EVENT_SIZE :])
+        calls = await target.wait_calls(2)
+    assert len(calls) == 2  # once as dizzy, however many repeats followed
+    assert calls[1][:2] == ("stop", StopReason.DIZZY)
+    assert "held" in calls[1][2]
+
+
+@pytest.mark.parametrize(
+    ("hold_s", "dizzy"),
+    [(0.1, False), (DIZZY_HOLD_S - 0.05, False), (DIZZY_HOLD_S, True), (5.0, True)],
+)
+@pytest.mark.parametrize("repeat", [True, False], ids=["auto-repeat", "no-repeat"])
+def test_only_a_press_held_for_the_dizzy_hold_is_dizzy(
+    hold_s: float, dizzy: bool, repeat: bool
+) -> None:
+    target = RecordingTarget()
+    pedal = PedalInput(target, device="/dev/null", key="b")
+    pedal.feed(_Node(Path("/dev/null"), -1), held_for(48, hold_s, repeat=repeat))
+    reasons = [call[1] for call in target.calls]
+    assert reasons == ([StopReason.PEDAL, StopReason.DIZZY] if dizzy else [StopReason.PEDAL])
+
+
+def test_a_pause_pedal_held_long_stops_the_belt_as_dizzy() -> None:
+    target = RecordingTarget()
+    pedal = PedalInput(target, device="/dev/null", action="pause")
+    pedal.feed(_Node(Path("/dev/null"), -1), held_for(48, 2.0, repeat=True))
+    assert [call[:2] for call in target.calls] == [
+        ("pause", StopReason.PEDAL),
+        ("stop", StopReason.DIZZY),
+    ]
+
+
+def test_a_hold_is_timed_per_press_and_only_on_the_pedals_key() -> None:
+    target = RecordingTarget()
+    pedal = PedalInput(target, device="/dev/null", key="b")
+    node = _Node(Path("/dev/null"), -1)
+    # another key held long: not the pedal's; then two short taps 2 s apart: each its own hold
+    pedal.feed(node, held_for(KEY_CODES["KEY_A"], 3.0, repeat=True))
+    pedal.feed(node, held_for(48, 0.2, repeat=False, start_s=1718280200.0))
+    pedal.feed(node, held_for(48, 0.2, repeat=False, start_s=1718280202.0))
+    # a release whose press was never seen (the pedal was down before we opened it)
+    pedal.feed(node, key_event(48, 0, 1718280300.0))
+    # the clock stepped back during a hold: never dizzy
+    pedal.feed(node, key_event(48, 1, 1718280400.0) + key_event(48, 0, 1718280000.0))
+    assert [call[1] for call in target.calls] == [StopReason.PEDAL] * 3
 
 
 async def test_records_split_across_reads_are_reassembled(
@@ -278,7 +351,7 @@ def test_any_bytes_from_the_device_either_trigger_or_are_ignored(data: bytes) ->
     pedal = PedalInput(target, device="/dev/null", key="b")
     pedal.feed(_Node(Path("/dev/null"), -1), data)
     for call in target.calls:
-        assert call[:2] == ("stop", StopReason.PEDAL)
+        assert call[:2] in {("stop", StopReason.PEDAL), ("stop", StopReason.DIZZY)}
 
 
 def test_bad_pedal_settings_name_the_problem() -> None:

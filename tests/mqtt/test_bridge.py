@@ -79,6 +79,51 @@ async def test_state_is_published_repeatedly_as_json_of_the_session_state(
     assert first.stop_reason is None
 
 
+async def test_state_carries_the_heart_rate_with_its_zone_and_the_straps_state(
+    mosquitto: LocalMosquitto, device_id: str
+) -> None:
+    session = running_session()
+    session.set_state_quietly(
+        replace(
+            session.state,
+            heart_rate_bpm=128,
+            strap_connected=True,
+            hr_signal="ok",
+            hr_zone_bpm=(115, 130),
+            hr_zone_state="in",
+        )
+    )
+    bridge = make_bridge(session, mosquitto, device_id)
+    state_topic = topics.state_topic(device_id)
+    async with Watcher(mosquitto.host, mosquitto.port, state_topic) as watcher, running(bridge):
+        first = json.loads((await watcher.expect(state_topic)).payload)
+        # the strap goes stale: the next state says the coach holds the speed
+        session.set_state(replace(session.state, hr_signal="stale", hr_holding=True))
+        stale = json.loads(
+            (
+                await watcher.expect(state_topic, lambda m: json.loads(m.payload)["hr_holding"])
+            ).payload
+        )
+    assert first["heart_rate_bpm"] == 128
+    assert first["hr_zone"] == {"low": 115, "high": 130}
+    assert (first["hr_signal"], first["hr_zone_state"], first["hr_holding"]) == ("ok", "in", False)
+    assert first["strap_connected"] is True
+    assert (stale["hr_signal"], stale["hr_holding"]) == ("stale", True)
+
+
+async def test_state_without_a_strap_has_no_heart_rate_zone_or_signal(
+    mosquitto: LocalMosquitto, device_id: str
+) -> None:
+    session = running_session()
+    bridge = make_bridge(session, mosquitto, device_id)
+    state_topic = topics.state_topic(device_id)
+    async with Watcher(mosquitto.host, mosquitto.port, state_topic) as watcher, running(bridge):
+        state = json.loads((await watcher.expect(state_topic)).payload)
+    assert state["heart_rate_bpm"] == 118  # the belt's own
+    assert (state["strap_connected"], state["hr_signal"], state["hr_zone"]) == (None, None, None)
+    assert state["hr_holding"] is False
+
+
 async def test_segment_change_publishes_state_without_waiting_for_the_tick(
     mosquitto: LocalMosquitto, device_id: str
 ) -> None:
@@ -179,6 +224,20 @@ async def test_discovery_configs_are_retained_valid_json_with_unique_ids_and_dev
         "stop",
     )
     assert by_id[f"treadcoach_{device_id}_running"]["device_class"] == "running"
+    heart = by_id[f"treadcoach_{device_id}_heart_rate"]
+    assert "device_class" not in heart  # Home Assistant has no heart-rate device class
+    assert (heart["unit_of_measurement"], heart["state_class"], heart["icon"]) == (
+        "bpm",
+        "measurement",
+        "mdi:heart-pulse",
+    )
+    assert heart["state_topic"] == topics.state_topic(device_id)
+    assert heart["value_template"] == "{{ value_json.heart_rate_bpm }}"
+    dizzy = by_id[f"treadcoach_{device_id}_stop_dizzy"]
+    assert (dizzy["command_topic"], dizzy["payload_press"]) == (
+        topics.command_topic(device_id),
+        "stop dizzy",
+    )
     # Without remote control there is no resume button: its config is an empty (delete) payload.
     assert f"treadcoach_{device_id}_resume" not in by_id
 
@@ -232,6 +291,34 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
         ("stop", StopReason.MQTT, f"mqtt command on {command}"),
         ("pause", StopReason.MQTT),
     ]
+
+
+@pytest.mark.parametrize(
+    "stop", ["stop dizzy", "STOP DIZZY", '{"command":"stop","reason":"dizzy"}']
+)
+async def test_stop_dizzy_on_the_command_topic_is_the_dizzy_stop(
+    mosquitto: LocalMosquitto, device_id: str, stop: str
+) -> None:
+    session = running_session()
+    bridge = make_bridge(session, mosquitto, device_id)
+    command = topics.command_topic(device_id)
+    result_topic = topics.command_result_topic(device_id)
+    async with (
+        Watcher(
+            mosquitto.host, mosquitto.port, topics.availability_topic(device_id), result_topic
+        ) as watcher,
+        running(bridge),
+    ):
+        await online(watcher, device_id)
+        await watcher.publish(command, "stop")  # an ordinary stop, then the dizzy one upgrades it
+        await watcher.publish(command, stop)
+        calls = await session.wait_calls(2)
+        result = await watcher.expect(result_topic, lambda m: b"dizzy" in m.payload)
+    assert calls == [
+        ("stop", StopReason.MQTT, f"mqtt command on {command}"),
+        ("stop", StopReason.DIZZY, f"mqtt command on {command}"),
+    ]
+    assert json.loads(result.payload)["accepted"] is True
 
 
 async def test_speed_and_resume_are_refused_unless_remote_control_is_enabled(

@@ -18,6 +18,7 @@ from treadcoach.mqtt.buttons import ButtonTrigger
 from treadcoach.mqtt.connection import BrokerAddress, make_tls_context, parse_broker_url
 from treadcoach.mqtt.discovery import discovery_configs
 from treadcoach.mqtt.payloads import Command, CommandName, StatePayload, parse_command
+from treadcoach.safety.reasons import StopReason
 
 # --- commands -----------------------------------------------------------------------------------
 
@@ -86,6 +87,53 @@ def test_non_commands_raise_value_error(payload: bytes) -> None:
 )
 def test_any_json_object_whose_command_is_stop_stops(payload: bytes) -> None:
     assert parse_command(payload) == Command(command=CommandName.STOP, kmh=None)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"stop dizzy",
+        b"  STOP   Dizzy\n",
+        b'{"command": "stop", "reason": "dizzy"}',
+        b'{"command": " Stop", "reason": "DIZZY ", "source": "home assistant"}',
+        b'{"reason": "other", "command": "stop", "reason": "dizzy"}',  # any reason saying dizzy
+    ],
+)
+def test_stop_dizzy_in_text_and_json_is_the_dizzy_stop(payload: bytes) -> None:
+    command = parse_command(payload)
+    assert command == Command(command=CommandName.STOP, kmh=None, dizzy=True)
+    assert command.stop_reason is StopReason.DIZZY
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"stop",
+        b'{"command": "stop", "reason": "tired"}',
+        b'{"command": "stop", "reason": ["dizzy"]}',
+        b'{"command": "stop", "dizzy": true}',
+    ],
+)
+def test_any_other_stop_is_the_ordinary_remote_stop(payload: bytes) -> None:
+    command = parse_command(payload)
+    assert command == Command(command=CommandName.STOP, kmh=None)
+    assert command.stop_reason is StopReason.MQTT
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"pause dizzy", b"stop dizzy now", b'{"command": "pause", "reason": "dizzy"}', b"dizzy"],
+)
+def test_only_a_stop_can_be_dizzy(payload: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 -- ValueError is the whole contract here
+        parse_command(payload)
+
+
+def test_home_assistant_has_a_dizzy_stop_button_that_needs_no_remote_control() -> None:
+    (config,) = [c for c in discovery_configs("d") if c.unique_id.endswith("_stop_dizzy")]
+    assert config.component == "button"
+    assert config.config is not None
+    assert parse_command(config.config["payload_press"].encode()).dizzy
 
 
 @pytest.mark.parametrize(

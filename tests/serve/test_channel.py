@@ -45,6 +45,26 @@ async def test_a_stop_without_any_token_stops_the_simulated_belt() -> None:
     ]
 
 
+async def test_the_dizzy_stop_without_any_token_stops_the_simulated_belt_as_dizzy() -> None:
+    async with served_session() as served:
+        await served.wait_moving()
+        client = await ChannelClient.connect(served.path, token="")
+        await _next(client, lambda m: isinstance(m, Welcome))
+        assert client.send(Command.STOP_DIZZY)
+        assert await _next(client, lambda m: isinstance(m, Result)) == Result(
+            "stop_dizzy", True, ""
+        )
+        async with asyncio.timeout(20):
+            summary = await served.session
+        await client.aclose()
+    assert served.treadmill.server.target_speed_kmh == 0.0
+    assert summary.stop_reason is StopReason.DIZZY
+    stops = [e for e in served.events if e.event == "stop"]
+    assert [(s.reason, s.detail) for s in stops] == [
+        (StopReason.DIZZY, "dizzy button on tablet view 1")
+    ]
+
+
 async def test_a_wrong_token_is_refused_for_pause_but_stop_still_works() -> None:
     async with served_session() as served:
         await served.wait_moving()

@@ -9,6 +9,7 @@ from treadcoach.coach.state import Phase, SegmentView, SessionState
 from treadcoach.serve import protocol
 from treadcoach.serve.protocol import (
     AUTHORISATION,
+    STOPS,
     Access,
     BadLine,
     Command,
@@ -25,6 +26,8 @@ from treadcoach.serve.protocol import (
     [
         (Command.STOP, False, True),
         (Command.STOP, True, True),
+        (Command.STOP_DIZZY, False, True),
+        (Command.STOP_DIZZY, True, True),
         (Command.PAUSE, False, False),
         (Command.PAUSE, True, True),
         (Command.RESUME, False, False),
@@ -41,9 +44,10 @@ def test_only_stop_is_allowed_without_the_token(
     assert authorise(command, authorised) is allowed
 
 
-def test_every_command_has_a_row_and_only_stop_is_open_to_anyone() -> None:
+def test_every_command_has_a_row_and_only_the_stops_are_open_to_anyone() -> None:
     assert set(AUTHORISATION) == set(Command)
-    assert [c for c, a in AUTHORISATION.items() if a is Access.ANYONE] == [Command.STOP]
+    assert {c for c, a in AUTHORISATION.items() if a is Access.ANYONE} == STOPS
+    assert {Command.STOP, Command.STOP_DIZZY} == STOPS
 
 
 @pytest.mark.parametrize(
@@ -58,6 +62,19 @@ def test_every_command_has_a_row_and_only_stop_is_open_to_anyone() -> None:
 )
 def test_any_object_naming_stop_is_a_stop(line: bytes) -> None:
     assert decode_view_line(line) == ViewCommand(Command.STOP)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"type":"command","command":"stop_dizzy"}\n',
+        b'{"command":"STOP_DIZZY"}',
+        b'{"type":"command","command":" Stop_Dizzy ","extra":1}',
+        b'{"command":"stop_dizzy","pad":"' + b"x" * (protocol.MAX_LINE_BYTES + 10) + b'"}',
+    ],
+)
+def test_any_object_naming_stop_dizzy_is_the_dizzy_stop(line: bytes) -> None:
+    assert decode_view_line(line) == ViewCommand(Command.STOP_DIZZY)
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from conftest import TOKEN, Served, served_session, socket_path
+from doubles import FakeSessionHandle
 from textual.pilot import Pilot
 
-from treadcoach.coach.state import Phase
+from treadcoach.coach.state import LinkState, Phase, SessionState
+from treadcoach.safety.reasons import StopReason
+from treadcoach.serve.channel import ViewChannel
 from treadcoach.serve.protocol import Result
 from treadcoach.serve.view import ViewApp
 
@@ -62,6 +66,20 @@ async def test_a_click_on_the_stop_button_stops_the_simulated_belt(size: tuple[i
             await _stopped(served)
     stops = [e for e in served.events if e.event == "stop"]
     assert len(stops) == 1
+
+
+@pytest.mark.parametrize("how", ["click", "key"])
+async def test_the_dizzy_button_and_key_stop_the_simulated_belt_as_dizzy(how: str) -> None:
+    async with served_session() as served:
+        app = ViewApp(served.path, token="")  # no token: a stop is open to anyone
+        async with app.run_test(size=PHONE) as pilot:
+            await _running(pilot, served)
+            if how == "click":
+                assert await pilot.click("#dizzy")
+            else:
+                await pilot.press("d")
+            await _stopped(served)
+    assert [e.reason for e in served.events if e.event == "stop"] == [StopReason.DIZZY]  # type: ignore[attr-defined]
 
 
 async def test_the_space_key_stops_the_belt_even_with_a_button_focused() -> None:
@@ -125,3 +143,34 @@ async def test_without_a_session_the_view_says_its_stop_cannot_reach_the_belt() 
         await pilot.press("space")  # nothing to send to: it says so, and does not crash
         await pilot.pause()
         assert app.is_running
+
+
+async def test_the_served_view_shows_the_heart_rate_with_the_zone_and_the_straps_trouble() -> None:
+    strap = SessionState(
+        phase=Phase.RUNNING,
+        link=LinkState.CONNECTED,
+        plan_name="walk",
+        speed_kmh=3.0,
+        heart_rate_bpm=136,
+        strap_connected=True,
+        hr_signal="ok",
+        hr_zone_bpm=(115, 130),
+        hr_zone_state="above",
+    )
+    session = FakeSessionHandle(strap)
+    channel = ViewChannel(session, socket_path(), token=TOKEN)
+    async with asyncio.TaskGroup() as tasks:
+        channel_task = tasks.create_task(channel.run())
+        await channel.ready.wait()
+        app = ViewApp(channel.path, token=TOKEN)
+        async with app.run_test(size=PHONE):
+            heart = app.query_one("#heart")
+            await _until(app, lambda: "136 · zone 115-130 ↑" in str(heart.render()))
+            assert heart.display
+            session.set_state(replace(strap, hr_signal="stale", hr_holding=True))
+            await _until(app, lambda: "HR stale: holding speed" in str(heart.render()))
+            assert app.screen.has_class("-hr-alert")
+            session.set_state(replace(strap, strap_connected=None, heart_rate_bpm=None))
+            await _until(app, lambda: app.screen.has_class("-no-heart"))
+            assert not heart.display
+        channel_task.cancel()

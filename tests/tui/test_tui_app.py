@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from doubles import FakeSessionHandle
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Static
 from tui_double import (
     BACKWARD,
     TURN_IN,
     TURN_OUT,
     WARMUP,
     RecordingSpeaker,
-    ScriptedSession,
     running,
 )
 
@@ -61,7 +61,7 @@ async def _settle(pilot: Pilot[object]) -> None:
 
 
 async def test_countdown_follows_the_session_state() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=125.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=125.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         await _settle(pilot)
@@ -75,7 +75,7 @@ async def test_countdown_follows_the_session_state() -> None:
 
 
 async def test_the_tick_repaints_a_state_that_changed_without_an_event() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=125.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=125.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         await _settle(pilot)
@@ -96,7 +96,7 @@ async def test_backward_segment_is_preceded_by_its_turnaround_banner() -> None:
         running(TURN_IN, BACKWARD, remaining=0.5, turnaround_countdown_s=1),
         running(BACKWARD, TURN_OUT, remaining=150.0),
     ]
-    session = ScriptedSession(timeline[0])
+    session = FakeSessionHandle(timeline[0])
     speaker = RecordingSpeaker()
     app = TreadcoachApp(session=session, settings=FAST, speaker=speaker)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -133,21 +133,21 @@ async def test_backward_segment_is_preceded_by_its_turnaround_banner() -> None:
 
 @pytest.mark.parametrize("key", ["space", "ctrl+c"])
 async def test_stop_key_on_the_session_screen_stops_and_shows_why(key: str) -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
     speaker = RecordingSpeaker()
     settings = replace(FAST, summary_delay_s=30)
     app = TreadcoachApp(session=session, settings=settings, speaker=speaker)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(key)
         await _settle(pilot)
-        assert session.calls == [("stop", StopReason.KEY)]
+        assert session.calls == [("stop", StopReason.KEY, "")]
         assert _banner(app) == "STOPPED — STOP KEY"
         assert "-stopped" in app.screen.classes
         assert speaker.said[-1].kind == "stop"
 
 
 async def test_a_configured_stop_key_replaces_space() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
     settings = replace(FAST, stop_key="f5")
     app = TreadcoachApp(session=session, settings=settings, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -156,16 +156,59 @@ async def test_a_configured_stop_key_replaces_space() -> None:
         assert session.calls == []
         await pilot.press("f5")
         await _settle(pilot)
-        assert session.calls == [("stop", StopReason.KEY)]
+        assert session.calls == [("stop", StopReason.KEY, "")]
+
+
+async def test_the_dizzy_key_stops_the_belt_as_dizzy_and_says_so() -> None:
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
+    settings = replace(FAST, summary_delay_s=30)
+    app = TreadcoachApp(session=session, settings=settings, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = str(app.screen.query_one("#status-keys", Static).render())
+        assert "D dizzy" in keys
+        await pilot.press("d")
+        await _settle(pilot)
+        assert session.calls == [("stop", StopReason.DIZZY, "dizzy key")]
+        assert _banner(app) == "STOPPED — YOU SAID YOU FELT DIZZY"
+
+
+async def test_the_dizzy_key_while_an_ordinary_stop_runs_down_upgrades_it() -> None:
+    # The stop is under way (the session has not returned): "d" still reaches the session, so
+    # the controller can record the stop as dizzy.
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0), stop_takes_s=30)
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("space")
+        await _settle(pilot)
+        await pilot.press("D")  # caps lock on
+        await _settle(pilot)
+        assert session.calls == [
+            ("stop", StopReason.KEY, ""),
+            ("stop", StopReason.DIZZY, "dizzy key"),
+        ]
+
+
+@pytest.mark.parametrize(("stop_key", "pause_key"), [("d", "p"), ("space", "d")])
+async def test_a_stop_or_pause_key_set_to_d_keeps_its_meaning(
+    stop_key: str, pause_key: str
+) -> None:
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
+    settings = replace(FAST, stop_key=stop_key, pause_key=pause_key, summary_delay_s=30)
+    app = TreadcoachApp(session=session, settings=settings, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert "dizzy" not in str(app.screen.query_one("#status-keys", Static).render())
+        await pilot.press("d")
+        await _settle(pilot)
+        assert session.calls[0][:2] in {("stop", StopReason.KEY), ("pause", StopReason.KEY)}
 
 
 async def test_stop_key_with_an_input_focused_on_setup_stops_and_types_nothing() -> None:
     # A finished session, then "n" back to setup: the stop key still reaches the session.
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
     app = TreadcoachApp(
         session=session,
         setup=CHOICES,
-        session_factory=lambda request: ScriptedSession(),
+        session_factory=lambda request: FakeSessionHandle(),
         settings=FAST,
         speaker=RecordingSpeaker(),
     )
@@ -182,13 +225,13 @@ async def test_stop_key_with_an_input_focused_on_setup_stops_and_types_nothing()
         await _settle(pilot)
         assert app.focused is field
         assert field.value == "ab"
-        assert session.calls == [("stop", StopReason.KEY)]
+        assert session.calls == [("stop", StopReason.KEY, "")]
 
 
 async def test_stop_key_with_nothing_running_types_nothing_and_says_so() -> None:
     app = TreadcoachApp(
         setup=CHOICES,
-        session_factory=lambda r: ScriptedSession(),
+        session_factory=lambda r: FakeSessionHandle(),
         settings=FAST,
         speaker=RecordingSpeaker(),
     )
@@ -201,10 +244,14 @@ async def test_stop_key_with_nothing_running_types_nothing_and_says_so() -> None
         assert any(
             "nothing" in str(n.message) or "no belt" in str(n.message) for n in app._notifications
         )
+        # with no session the dizzy key is an ordinary key: it types
+        await pilot.press("d")
+        await _settle(pilot)
+        assert field.value == "d"
 
 
 async def test_stop_key_on_the_summary_with_the_table_focused_reaches_the_session() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         session.finish(
@@ -215,14 +262,14 @@ async def test_stop_key_on_the_summary_with_the_table_focused_reaches_the_sessio
         assert isinstance(app.focused, DataTable)
         await pilot.press("space")
         await _settle(pilot)
-        assert session.calls == [("stop", StopReason.KEY)]
+        assert session.calls == [("stop", StopReason.KEY, "")]
 
 
 async def test_setup_pick_starts_the_session_the_factory_built() -> None:
     built: list[SessionRequest] = []
-    started = ScriptedSession(running(WARMUP, TURN_IN, remaining=300.0))
+    started = FakeSessionHandle(running(WARMUP, TURN_IN, remaining=300.0))
 
-    def factory(request: SessionRequest) -> ScriptedSession:
+    def factory(request: SessionRequest) -> FakeSessionHandle:
         built.append(request)
         return started
 
@@ -238,16 +285,16 @@ async def test_setup_pick_starts_the_session_the_factory_built() -> None:
         assert _countdown(app) == "05:00"
         await pilot.press("space")
         await _settle(pilot)
-        assert started.calls == [("stop", StopReason.KEY)]
+        assert started.calls == [("stop", StopReason.KEY, "")]
 
 
 async def test_quitting_stops_the_belt_first_and_waits_for_the_stop() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0), stop_takes_s=0.2)
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0), stop_takes_s=0.2)
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+q")
         await pilot.pause(1.0)
-    assert session.calls == [("stop", StopReason.QUIT)]
+    assert session.calls == [("stop", StopReason.QUIT, "")]
     # run() returned its summary: the app waited for the stop rather than cancelling the session
     assert session.run_returned
     assert not session.run_cancelled
@@ -258,7 +305,7 @@ async def test_quitting_stops_the_belt_first_and_waits_for_the_stop() -> None:
 async def test_q_quits_too_but_types_into_a_focused_input() -> None:
     app = TreadcoachApp(
         setup=CHOICES,
-        session_factory=lambda r: ScriptedSession(),
+        session_factory=lambda r: FakeSessionHandle(),
         settings=FAST,
         speaker=RecordingSpeaker(),
     )
@@ -272,7 +319,7 @@ async def test_q_quits_too_but_types_into_a_focused_input() -> None:
 
 
 async def test_pause_key_pauses_then_resumes() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("p")
@@ -284,7 +331,7 @@ async def test_pause_key_pauses_then_resumes() -> None:
 
 
 async def test_take_control_key_asks_only_after_the_console_took_control() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("c")  # we have control: nothing to take back
@@ -294,11 +341,11 @@ async def test_take_control_key_asks_only_after_the_console_took_control() -> No
         await _settle(pilot)
         await pilot.press("c")
         await _settle(pilot)
-    assert session.calls == [("control_back", None)]
+    assert session.calls == [("control_back",)]
 
 
 async def test_mute_key_silences_cues() -> None:
-    session = ScriptedSession(running(WARMUP, TURN_IN, remaining=10.0))
+    session = FakeSessionHandle(running(WARMUP, TURN_IN, remaining=10.0))
     speaker = RecordingSpeaker()
     app = TreadcoachApp(session=session, settings=FAST, speaker=speaker)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -315,7 +362,7 @@ async def test_mute_key_silences_cues() -> None:
 
 
 async def test_mph_user_reads_mph() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=90.0, speed_kmh=4.83))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0, speed_kmh=4.83))
     app = TreadcoachApp(
         session=session, settings=replace(FAST, units="mph"), speaker=RecordingSpeaker()
     )
@@ -329,8 +376,56 @@ async def test_mph_user_reads_mph() -> None:
         assert "2.0 mph" in rendered
 
 
+@pytest.mark.parametrize("size", [(60, 18), (80, 24), (160, 48)])
+async def test_the_heart_readout_shows_the_zone_then_the_straps_trouble(
+    size: tuple[int, int],
+) -> None:
+    strap = running(
+        BACKWARD,
+        TURN_OUT,
+        remaining=90.0,
+        heart_rate_bpm=136,
+        strap_connected=True,
+        hr_signal="ok",
+        hr_zone_bpm=(115, 130),
+        hr_zone_state="above",
+    )
+    session = FakeSessionHandle(strap)
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=size) as pilot:
+        await _settle(pilot)
+        screen = app.screen
+        heart = screen.query_one("#heart", Static)
+        assert heart.display
+        assert "136 · zone 115-130 ↑" in str(heart.render())
+        banner, countdown = _banner(app), _countdown(app)
+        session.set_state(replace(strap, hr_signal="stale", hr_holding=True))
+        await _settle(pilot)
+        # the whole note is on screen (not cut), in the alert colour
+        assert "HR stale: holding speed" in str(heart.render())
+        assert heart.content_size.width >= len("HR stale: holding speed")
+        assert "-hr-alert" in screen.classes
+        assert (_banner(app), _countdown(app)) == (banner, countdown)
+        session.set_state(replace(strap, strap_connected=False))
+        await _settle(pilot)
+        assert "strap reconnecting" in str(heart.render())
+
+
+async def test_without_a_strap_or_a_belt_pulse_no_heart_readout_is_shown() -> None:
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=90.0, heart_rate_bpm=None))
+    app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot)
+        assert not app.screen.query_one("#heart", Static).display
+        session.set_state(replace(session.state, heart_rate_bpm=97))  # the belt reports one
+        await _settle(pilot)
+        heart = app.screen.query_one("#heart", Static)
+        assert heart.display
+        assert "97 bpm" in str(heart.render())
+
+
 async def test_finished_plan_shows_planned_against_done() -> None:
-    session = ScriptedSession(running(BACKWARD, TURN_OUT, remaining=1.0))
+    session = FakeSessionHandle(running(BACKWARD, TURN_OUT, remaining=1.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         session.set_state(
@@ -369,7 +464,7 @@ def test_setting_the_same_key_twice_is_refused_with_a_config_error() -> None:
 
 
 async def test_the_session_starts_by_saying_which_voice_the_cues_use() -> None:
-    session = ScriptedSession(running(WARMUP, TURN_IN, remaining=100.0))
+    session = FakeSessionHandle(running(WARMUP, TURN_IN, remaining=100.0))
     app = TreadcoachApp(session=session, settings=FAST, speaker=RecordingSpeaker())
     async with app.run_test(size=(80, 24)) as pilot:
         await _settle(pilot)

@@ -12,7 +12,7 @@ from tui_double import BACKWARD, RETRO, TURN_IN, TURN_OUT, WARMUP, running
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import LinkState, Phase, SessionState
 from treadcoach.safety.reasons import StopReason
-from treadcoach.tui.present import _STOP_WORDS, format_clock, format_speed, present
+from treadcoach.tui.present import _STOP_WORDS, format_clock, format_speed, heart_words, present
 
 
 @pytest.mark.parametrize(
@@ -159,3 +159,70 @@ def test_every_kind_has_a_banner() -> None:
     for kind in SegmentKind:
         seg = replace(WARMUP, kind=kind)
         assert present(running(seg, None, remaining=30), "kmh").banner
+
+
+_STRAP = {"strap_connected": True, "hr_signal": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "words", "alert"),
+    [
+        # no strap configured: the belt's own pulse, or nothing at all
+        ({"heart_rate_bpm": None}, "", False),
+        ({"heart_rate_bpm": 0}, "", False),
+        ({"heart_rate_bpm": 118}, "118 bpm", False),
+        # a strap, no zone on this segment
+        ({**_STRAP, "heart_rate_bpm": 121}, "121 bpm", False),
+        # a zone: the arrow says the pulse is above or below it
+        (
+            {**_STRAP, "heart_rate_bpm": 128, "hr_zone_bpm": (115, 130), "hr_zone_state": "in"},
+            "128 · zone 115-130",
+            False,
+        ),
+        (
+            {**_STRAP, "heart_rate_bpm": 136, "hr_zone_bpm": (115, 130), "hr_zone_state": "above"},
+            "136 · zone 115-130 ↑",
+            False,
+        ),
+        (
+            {**_STRAP, "heart_rate_bpm": 101, "hr_zone_bpm": (115, 130), "hr_zone_state": "below"},
+            "101 · zone 115-130 ↓",
+            False,
+        ),
+        # what is wrong with the strap wins over a last pulse
+        ({**_STRAP, "hr_signal": "stale", "hr_holding": True}, "HR stale: holding speed", True),
+        ({**_STRAP, "hr_signal": "no_contact", "hr_holding": True}, "strap off skin", True),
+        ({**_STRAP, "hr_signal": "invalid", "hr_holding": True}, "bad HR: holding speed", True),
+        ({"strap_connected": False, "hr_signal": "stale"}, "strap reconnecting", True),
+        ({"strap_connected": False, "heart_rate_bpm": 118}, "strap reconnecting", True),
+        ({"strap_connected": True, "hr_signal": "absent"}, "waiting for HR", False),
+        # holding for another reason with a good pulse: says so
+        ({**_STRAP, "heart_rate_bpm": 125, "hr_holding": True}, "125 bpm · holding", False),
+    ],
+)
+def test_heart_rate_words_with_the_zone_and_the_straps_state(
+    changes: dict[str, object], words: str, alert: bool
+) -> None:
+    state = replace(running(BACKWARD, None, remaining=60, heart_rate_bpm=None), **changes)  # type: ignore[arg-type]
+    assert heart_words(state) == (words, alert)
+    view = present(state, "kmh")
+    assert (view.heart_rate, view.heart_alert) == (words, alert)
+
+
+def test_a_strap_problem_leaves_the_stop_banner_and_the_run_down_alone() -> None:
+    state = replace(
+        running(BACKWARD, None, remaining=60),
+        phase=Phase.STOPPED,
+        stop_reason=StopReason.KEY,
+        speed_kmh=2.0,
+        strap_connected=False,
+    )
+    plain = present(replace(state, strap_connected=None), "kmh")
+    view = present(state, "kmh")
+    assert view.heart_rate == "strap reconnecting"
+    assert (view.banner, view.countdown, view.countdown_label, view.cue) == (
+        plain.banner,
+        plain.countdown,
+        plain.countdown_label,
+        plain.cue,
+    )

@@ -8,8 +8,9 @@ regenerate with ``pytest --snapshot-update tests/tui`` and look at the SVGs befo
 from __future__ import annotations
 
 import pytest
+from doubles import FakeSessionHandle
 from textual.pilot import Pilot
-from tui_double import BACKWARD, TURN_IN, WARMUP, RecordingSpeaker, ScriptedSession, running
+from tui_double import BACKWARD, TURN_IN, WARMUP, RecordingSpeaker, running
 
 from treadcoach.coach.state import Phase, SessionState
 from treadcoach.safety.reasons import StopReason
@@ -51,7 +52,7 @@ async def _settled(pilot: Pilot[object]) -> None:
 @pytest.mark.parametrize("name", STATES)
 def test_session_screen_snapshot(snap_compare, name: str, size: str) -> None:  # type: ignore[no-untyped-def]
     app = TreadcoachApp(
-        session=ScriptedSession(STATES[name]),
+        session=FakeSessionHandle(STATES[name]),
         settings=TuiSettings(summary_delay_s=60),
         speaker=RecordingSpeaker(),
     )
@@ -67,7 +68,7 @@ STARTER_CUE = (
 def test_backward_walk_at_60x18_snapshot(snap_compare) -> None:  # type: ignore[no-untyped-def]
     state = running(BACKWARD, None, remaining=95.0, cue=STARTER_CUE)
     app = TreadcoachApp(
-        session=ScriptedSession(state),
+        session=FakeSessionHandle(state),
         settings=TuiSettings(summary_delay_s=60),
         speaker=RecordingSpeaker(),
     )
@@ -76,14 +77,14 @@ def test_backward_walk_at_60x18_snapshot(snap_compare) -> None:  # type: ignore[
 
 async def _stopped_to_summary(pilot: Pilot[object]) -> None:
     await pilot.press("space")
-    for _ in range(20):
+    for _ in range(200):  # up to 10 s on a loaded box
         await pilot.pause(0.05)
     await _settled(pilot)
 
 
 def test_summary_at_200x60_snapshot(snap_compare) -> None:  # type: ignore[no-untyped-def]
     app = TreadcoachApp(
-        session=ScriptedSession(running(BACKWARD, None, remaining=95.0)),
+        session=FakeSessionHandle(running(BACKWARD, None, remaining=95.0)),
         settings=TuiSettings(summary_delay_s=0),
         speaker=RecordingSpeaker(),
     )

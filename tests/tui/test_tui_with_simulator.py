@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+import pytest
 from textual.pilot import Pilot
 from tui_double import RecordingSpeaker
 
@@ -125,20 +126,27 @@ async def _belt_moving(pilot: Pilot[object], treadmill: SimTreadmill) -> None:
     await _until(pilot, lambda: treadmill.belt_speed_kmh > 1.0)
 
 
-def test_stop_key_stops_the_simulated_belt() -> None:
+@pytest.mark.parametrize(
+    ("key", "reason", "banner"),
+    [
+        ("space", StopReason.KEY, "STOPPED — STOP KEY"),
+        ("d", StopReason.DIZZY, "STOPPED — YOU SAID YOU FELT DIZZY"),
+    ],
+)
+def test_stop_key_stops_the_simulated_belt(key: str, reason: StopReason, banner: str) -> None:
     async def drive(pilot, app, treadmill, controller, seen) -> None:  # type: ignore[no-untyped-def]
         await _belt_moving(pilot, treadmill)
         seen.belt_kmh_before_stop = treadmill.belt_speed_kmh
-        await pilot.press("space")
+        await pilot.press(key)
         await _until(pilot, lambda: controller.state.phase is Phase.STOPPED)
         await _until(pilot, lambda: treadmill.belt_speed_kmh == 0.0)
         seen.banners.append(_banner(app))
 
     seen = _run(drive)
     assert seen.belt_kmh_before_stop > 1.0
-    assert seen.stop_reasons == [StopReason.KEY]
+    assert seen.stop_reasons == [reason]
     assert seen.belt_target_after == 0.0
-    assert seen.banners == ["STOPPED — STOP KEY"]
+    assert seen.banners == [banner]
 
 
 def test_quitting_stops_the_simulated_belt_before_leaving() -> None:

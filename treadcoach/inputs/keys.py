@@ -7,6 +7,10 @@ running unwatched). The previous mode is restored when ``run()`` ends, however i
 exception, terminal gone).
 In the TUI, Textual owns the keyboard and binds the stop key itself; this module is not used there.
 
+Beside the stop key, ``d`` is the dizzy stop (``request_stop(StopReason.DIZZY)``: the same stop,
+recorded and spoken as "dizzy", and counted by the progression as a step back). When the stop or
+pause key is set to ``d`` itself, that key keeps its meaning and there is no dizzy key (logged).
+
 Keys are named like the TUI's bindings (``treadcoach.config`` lists them, and the keys that
 cannot be stop or pause keys): ``space`` (the default stop key), ``pagedown``, ``f5``, ``ctrl+x``,
 ``full_stop``, or any single character (letters match either case, so caps lock doesn't disable
@@ -31,7 +35,13 @@ from treadcoach.errors import InputDeviceUnavailable
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.stop import StopTarget
 
-__all__ = ["TERMINAL_KEYS", "KeyTarget", "TerminalKeys", "terminal_key_sequences"]
+__all__ = [
+    "DIZZY_KEY",
+    "TERMINAL_KEYS",
+    "KeyTarget",
+    "TerminalKeys",
+    "terminal_key_sequences",
+]
 
 
 class _Phased(Protocol):
@@ -53,6 +63,9 @@ log = logging.getLogger(__name__)
 
 # The key names and the terminal's bytes for them are in config (one list for the TUI too).
 TERMINAL_KEYS = NAMED_KEYS
+
+# The dizzy stop's key, as in the TUI (CONTRACTS.md).
+DIZZY_KEY = "d"
 
 
 def terminal_key_sequences(key: str) -> tuple[bytes, ...]:
@@ -76,6 +89,7 @@ class TerminalKeys:
         *,
         stop_key: str = "space",
         pause_key: str | None = "p",
+        dizzy_key: str | None = DIZZY_KEY,
         fd: int | None = None,
         on_lost: Callable[[str], None] | None = None,
     ) -> None:
@@ -91,11 +105,24 @@ class TerminalKeys:
                 f"stop key {stop_key!r} and pause key {pause_key!r} are the same",
                 "Pick two different keys.",
             )
+        self._dizzy = terminal_key_sequences(dizzy_key) if dizzy_key else ()
+        if set(self._dizzy) & set(self._stop + self._pause):
+            log.warning(
+                "the dizzy key %r is also the stop or pause key: it keeps that meaning, and "
+                "there is no dizzy key this session",
+                dizzy_key,
+            )
+            self._dizzy = ()
+        self.dizzy_key = dizzy_key if self._dizzy else None
         self.stop_key = stop_key
         self._fd = sys.stdin.fileno() if fd is None else fd
         self._on_lost = on_lost
         self._pending = b""
-        self._longest = max(len(s) for s in self._stop + self._pause)
+        self._longest = max(len(s) for s in self._keys)
+
+    @property
+    def _keys(self) -> tuple[bytes, ...]:
+        return self._stop + self._dizzy + self._pause
 
     async def run(self) -> None:
         """Watch the keys until cancelled, or until the terminal goes away (then ``on_lost``)."""
@@ -149,9 +176,14 @@ class TerminalKeys:
         self.feed(chunk)
 
     def feed(self, chunk: bytes) -> None:
-        """Act on bytes from the terminal (a stop anywhere in them wins over a pause/resume)."""
+        """Act on bytes from the terminal (a stop anywhere in them wins over a pause/resume; a
+        dizzy key among them makes it the dizzy stop)."""
         data = self._pending + chunk
         try:
+            if any(seq in data for seq in self._dizzy):
+                self._pending = b""
+                self._target.request_stop(StopReason.DIZZY, "dizzy key")
+                return
             if any(seq in data for seq in self._stop):
                 self._pending = b""
                 self._target.request_stop(StopReason.KEY, f"terminal key {self.stop_key}")
@@ -171,7 +203,7 @@ class TerminalKeys:
         # Keep only a tail that could still grow into a key (an escape sequence split over reads).
         for size in range(min(len(data), self._longest - 1), 0, -1):
             tail = data[-size:]
-            if any(seq.startswith(tail) for seq in self._stop + self._pause):
+            if any(seq.startswith(tail) for seq in self._keys):
                 return tail
         return b""
 

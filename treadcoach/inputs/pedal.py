@@ -4,8 +4,15 @@ No python-evdev needed: the device node hands out fixed-size ``struct input_even
 (``struct timeval`` as two native longs, then u16 type, u16 code, s32 value: 24 bytes on 64-bit
 Linux). We read them without grabbing the device (no EVIOCGRAB), so the pedal's key still reaches
 other programs. A press (EV_KEY, value 1) of the chosen key (or of any key) calls
-``request_stop(StopReason.PEDAL)``, or ``request_pause`` when the action is ``pause``; auto-repeat
-(value 2) and release (0) are ignored, so holding the pedal down stops once.
+``request_stop(StopReason.PEDAL)``, or ``request_pause`` when the action is ``pause``, at once on
+the press-down: the ordinary stop never waits to learn how long the pedal is held.
+
+Holding the pedal down for :data:`DIZZY_HOLD_S` or longer is the "I feel dizzy" stop: it then calls
+``request_stop(StopReason.DIZZY)`` as well, which upgrades the reason of the stop already under way
+(the controller records it as ``dizzy``; a pause pedal held that long stops the belt). The hold is
+measured on the kernel's own event timestamps, from the press to an auto-repeat (value 2, which a
+keyboard-like pedal sends about every 33 ms while held) or to the release (value 0, for pedals that
+do not repeat), so it needs no timer and holding on stops once as ordinary and once as dizzy.
 
 The device is named by path (``/dev/input/by-id/usb-...-event-kbd`` is stable across reboots) or by
 the name the kernel reports (``cat /proc/bus/input/devices``). A name may match several event nodes
@@ -32,6 +39,7 @@ from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.stop import StopTarget
 
 __all__ = [
+    "DIZZY_HOLD_S",
     "EVENT_FORMAT",
     "EVENT_SIZE",
     "EV_KEY",
@@ -50,7 +58,11 @@ log = logging.getLogger(__name__)
 EVENT_FORMAT = "llHHi"  # struct input_event: timeval (2 longs), type, code, value
 EVENT_SIZE = struct.calcsize(EVENT_FORMAT)
 EV_SYN, EV_KEY, EV_MSC = 0x00, 0x01, 0x04
-PRESS = 1
+RELEASE, PRESS, REPEAT = 0, 1, 2  # EV_KEY values
+
+# A press held at least this long is the dizzy stop (CONTRACTS.md): long enough that a firm tap
+# is never one, short enough to hold on to while the belt runs down.
+DIZZY_HOLD_S = 1.5
 
 SYSFS_INPUT = Path("/sys/class/input")
 DEV_INPUT = Path("/dev/input")
@@ -204,6 +216,10 @@ class _Node:
         self.path = path
         self.fd = fd
         self.buffer = b""
+        # key code -> when it went down (the event's timestamp, s), while it is held
+        self.down_at: dict[int, float] = {}
+        # keys whose current hold has already been reported as dizzy
+        self.dizzy: set[int] = set()
 
 
 class PedalInput:
@@ -320,13 +336,36 @@ class PedalInput:
         data = node.buffer + chunk
         whole = len(data) - len(data) % EVENT_SIZE
         node.buffer = data[whole:]
-        for _sec, _usec, type_, code, value in struct.iter_unpack(EVENT_FORMAT, data[:whole]):
-            if type_ == EV_KEY and value == PRESS:
+        for sec, usec, type_, code, value in struct.iter_unpack(EVENT_FORMAT, data[:whole]):
+            if type_ != EV_KEY or (self._code is not None and code != self._code):
+                continue
+            at = sec + usec / 1_000_000
+            if value == PRESS:
+                node.down_at[code] = at
+                node.dizzy.discard(code)
                 self._pressed(node, code)
+            elif value in (REPEAT, RELEASE):
+                self._held(node, code, at, released=value == RELEASE)
+
+    def _held(self, node: _Node, code: int, at: float, *, released: bool) -> None:
+        """An auto-repeat or the release of a key that is down: held long enough for dizzy?"""
+        down = node.down_at.get(code)
+        already = code in node.dizzy
+        if released:
+            node.down_at.pop(code, None)
+            node.dizzy.discard(code)
+        if down is None or already or at - down < DIZZY_HOLD_S:
+            return  # (a clock stepped back gives a negative hold: not dizzy)
+        if not released:
+            node.dizzy.add(code)  # once per hold, however long the repeats go on
+        try:
+            self._target.request_stop(
+                StopReason.DIZZY, f"pedal {node.path} {key_name(code)} held {at - down:.1f} s"
+            )
+        except Exception:
+            log.exception("the stop target raised; it must not")
 
     def _pressed(self, node: _Node, code: int) -> None:
-        if self._code is not None and code != self._code:
-            return
         try:
             if self.action == "pause":
                 self._target.request_pause(StopReason.PEDAL)

@@ -321,8 +321,8 @@ class MqttBridge:
             return
         name = command.command
         if name is CommandName.STOP:
-            self._session.request_stop(StopReason.MQTT, f"mqtt command on {topic}")
-            detail = "stop requested"
+            self._session.request_stop(command.stop_reason, f"mqtt command on {topic}")
+            detail = "dizzy stop requested" if command.dizzy else "stop requested"
         elif name is CommandName.PAUSE:
             self._session.request_pause(StopReason.MQTT)
             detail = "pause requested"

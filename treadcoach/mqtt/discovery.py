@@ -159,6 +159,8 @@ _RUNNING = {
 # key, name, payload, icon, needs remote control
 _BUTTONS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("stop", "Stop belt", "stop", "mdi:stop-circle-outline", False),
+    # the dizzy stop: the same stop, recorded as dizzy (a step back for the progression)
+    ("stop_dizzy", "Stop belt: dizzy", "stop dizzy", "mdi:emoticon-dizzy-outline", False),
     ("pause", "Pause belt", "pause", "mdi:pause-circle-outline", False),
     ("resume", "Resume belt", "resume", "mdi:play-circle-outline", True),
 )

@@ -3,8 +3,12 @@
 Commands on ``treadcoach/<id>/command`` are accepted in two spellings (case and surrounding
 whitespace don't matter in the text form)::
 
-    stop | pause | resume | speed <kmh>                     plain text, e.g. "speed 4.5"
-    {"command": "stop"}  {"command": "speed", "kmh": 4.5}   JSON
+    stop | stop dizzy | pause | resume | speed <kmh>        plain text, e.g. "speed 4.5"
+    {"command": "stop"}  {"command": "stop", "reason": "dizzy"}  {"command": "speed", "kmh": 4.5}
+
+``stop dizzy`` (and ``"reason": "dizzy"`` beside a JSON stop) is the dizzy stop: the same stop,
+recorded as reason ``dizzy`` (and counted by the progression as a step back). Any other reason
+beside a JSON stop is ignored: it is still a stop.
 
 In JSON the command name ignores case and surrounding whitespace too. A JSON object whose
 ``command`` is ``stop`` stops whatever else it carries (extra keys, a ``kmh``, a duplicate
@@ -33,9 +37,11 @@ __all__ = [
     "MAX_COMMAND_BYTES",
     "MAX_JSON_COMMAND_BYTES",
     "MAX_REMOTE_KMH",
+    "STOP_DIZZY",
     "Command",
     "CommandName",
     "CommandResult",
+    "HrZone",
     "StatePayload",
     "parse_command",
 ]
@@ -46,6 +52,17 @@ MAX_COMMAND_BYTES = 256
 MAX_JSON_COMMAND_BYTES = 4096
 # Sanity bound for the parser only; the controller still clamps to the session's caps.
 MAX_REMOTE_KMH = 30.0
+# The one stop reason a remote may name (CONTRACTS.md): "stop dizzy".
+STOP_DIZZY = "dizzy"
+
+
+class HrZone(BaseModel):
+    """The current segment's heart-rate zone, in bpm (``value_json.hr_zone.low``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    low: int
+    high: int
 
 
 class StatePayload(BaseModel):
@@ -71,7 +88,16 @@ class StatePayload(BaseModel):
     speed_kmh: float
     distance_m: float
     incline_pct: float | None
-    heart_rate_bpm: int | None
+    heart_rate_bpm: int | None = Field(
+        description="the strap's trusted pulse when a strap is used, else the belt's"
+    )
+    strap_connected: bool | None = Field(description="None: no heart-rate strap configured")
+    hr_signal: str | None = Field(
+        description="ok, stale, no_contact, invalid, absent; None: no strap"
+    )
+    hr_zone: HrZone | None = Field(description="this segment's heart-rate zone, if it has one")
+    hr_zone_state: str | None = Field(description="below, in or above the zone")
+    hr_holding: bool = Field(description="HR-driven speed changes suspended (strap trouble)")
     progress: float
     cue: str
     stop_reason: StopReason | None
@@ -102,6 +128,15 @@ class StatePayload(BaseModel):
             distance_m=round(state.distance_m, 1),
             incline_pct=_round(state.incline_pct, 1),
             heart_rate_bpm=state.heart_rate_bpm,
+            strap_connected=state.strap_connected,
+            hr_signal=state.hr_signal,
+            hr_zone=(
+                HrZone(low=state.hr_zone_bpm[0], high=state.hr_zone_bpm[1])
+                if state.hr_zone_bpm is not None
+                else None
+            ),
+            hr_zone_state=state.hr_zone_state,
+            hr_holding=state.hr_holding,
             progress=round(state.progress, 3),
             cue=state.cue,
             stop_reason=state.stop_reason,
@@ -131,6 +166,12 @@ class Command(BaseModel):
 
     command: CommandName
     kmh: float | None = Field(None, ge=0.0, le=MAX_REMOTE_KMH, allow_inf_nan=False)
+    dizzy: bool = False  # a stop the walker asked for because they feel dizzy
+
+    @property
+    def stop_reason(self) -> StopReason:
+        """The reason a stop command is recorded with."""
+        return StopReason.DIZZY if self.dizzy else StopReason.MQTT
 
     @field_validator("command", mode="before")
     @classmethod
@@ -141,6 +182,8 @@ class Command(BaseModel):
     def _speed_has_kmh(self) -> Command:
         if (self.command is CommandName.SPEED) != (self.kmh is not None):
             raise ValueError("'kmh' is required with 'speed' and allowed only with 'speed'")
+        if self.dizzy and self.command is not CommandName.STOP:
+            raise ValueError("only a stop can be a dizzy stop")
         return self
 
 
@@ -166,15 +209,20 @@ def parse_command(payload: bytes) -> Command:
     words = text.lower().split()
     if len(words) == 1 and words[0] in {"stop", "pause", "resume"}:
         return Command(command=CommandName(words[0]), kmh=None)
+    if words == ["stop", STOP_DIZZY]:
+        return _STOP_DIZZY
     if len(words) == 2 and words[0] == "speed":
         kmh = float(words[1])  # ValueError on junk; nan/inf are refused by the model
         if not math.isfinite(kmh):
             raise ValueError(f"speed {words[1]!r} is not a finite number")
         return Command(command=CommandName.SPEED, kmh=kmh)
-    raise ValueError(f"unknown command {text[:40]!r}: expected stop, pause, resume or speed <kmh>")
+    raise ValueError(
+        f"unknown command {text[:40]!r}: expected stop, stop dizzy, pause, resume or speed <kmh>"
+    )
 
 
 _STOP = Command(command=CommandName.STOP, kmh=None)
+_STOP_DIZZY = Command(command=CommandName.STOP, kmh=None, dizzy=True)
 
 
 def _parse_json_command(data: bytes) -> Command:
@@ -188,9 +236,14 @@ def _parse_json_command(data: bytes) -> Command:
     if not isinstance(top, _Pairs):
         raise ValueError("a JSON command must be an object")
     commands = [value for key, value in top if key == "command"]
-    if any(isinstance(c, str) and c.strip().lower() == CommandName.STOP for c in commands):
-        return _STOP
+    if any(_is(c, CommandName.STOP) for c in commands):
+        reasons = [value for key, value in top if key == "reason"]
+        return _STOP_DIZZY if any(_is(r, STOP_DIZZY) for r in reasons) else _STOP
     return Command.model_validate(top.as_dict())
+
+
+def _is(value: object, word: str) -> bool:
+    return isinstance(value, str) and value.strip().lower() == word
 
 
 class _Pairs(list[tuple[str, Any]]):

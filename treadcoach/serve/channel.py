@@ -190,10 +190,15 @@ class ViewChannel:
 
     def _handle(self, view: _View, line: bytes) -> None:
         message = protocol.decode_view_line(line)
-        if isinstance(message, ViewCommand) and message.command is Command.STOP:
+        if isinstance(message, ViewCommand) and message.command in protocol.STOPS:
             # First, before any reply or bookkeeping: the one stop path.
-            self._session.request_stop(STOP_REASON, f"stop button on tablet view {view.number}")
-            self._send(view, protocol.encode_result(Command.STOP.value, True))
+            if message.command is Command.STOP_DIZZY:
+                self._session.request_stop(
+                    StopReason.DIZZY, f"dizzy button on tablet view {view.number}"
+                )
+            else:
+                self._session.request_stop(STOP_REASON, f"stop button on tablet view {view.number}")
+            self._send(view, protocol.encode_result(message.command.value, True))
             return
         if isinstance(message, Hello):
             view.authorised = protocol.tokens_match(message.token, self._token)

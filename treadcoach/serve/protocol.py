@@ -5,7 +5,7 @@ One JSON object per line (UTF-8, ``\\n``-terminated) each way over the session's
 View -> session::
 
     {"type": "hello", "token": "..."}           once, first (the token may be "")
-    {"type": "command", "command": "stop"}      stop | pause | resume | mute | unmute
+    {"type": "command", "command": "stop"}      stop | stop_dizzy | pause | resume | mute | unmute
 
 Session -> view::
 
@@ -14,9 +14,9 @@ Session -> view::
     {"type": "event", "event": {...an Event as the JSON event stream has it...}}
     {"type": "result", "command": "pause", "ok": false, "detail": "..."}
 
-A stop is the one command that must never be lost to formatting: any line that names ``stop`` as
-its command -- before or without a hello, with extra keys, in any case -- is a stop
-(:func:`decode_view_line`). Everything else is strict; a bad line gets a ``result`` and is dropped,
+A stop is the one command that must never be lost to formatting: any line that names ``stop`` (or
+``stop_dizzy``, the dizzy stop: the same stop, recorded as dizzy) as its command -- before or
+without a hello, with extra keys, in any case -- is that stop (:func:`decode_view_line`). Everything else is strict; a bad line gets a ``result`` and is dropped,
 the connection stays up.
 """
 
@@ -36,6 +36,7 @@ from treadcoach.coach.state import SessionState
 __all__ = [
     "AUTHORISATION",
     "MAX_LINE_BYTES",
+    "STOPS",
     "Access",
     "BadLine",
     "Command",
@@ -69,6 +70,7 @@ _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 
 class Command(StrEnum):
     STOP = "stop"
+    STOP_DIZZY = "stop_dizzy"  # the walker feels dizzy: the same stop, recorded as dizzy
     PAUSE = "pause"
     RESUME = "resume"
     MUTE = "mute"
@@ -80,9 +82,13 @@ class Access(Enum):
     TOKEN = "token"  # changes what the belt or the computer does: the token holder only
 
 
+# The commands that stop the belt: never refused, never lost to formatting.
+STOPS = frozenset({Command.STOP, Command.STOP_DIZZY})
+
 # The one owner of "who may do what" (a table, so a test can read every row).
 AUTHORISATION: dict[Command, Access] = {
     Command.STOP: Access.ANYONE,
+    Command.STOP_DIZZY: Access.ANYONE,
     Command.PAUSE: Access.TOKEN,
     Command.RESUME: Access.TOKEN,
     Command.MUTE: Access.TOKEN,
@@ -123,8 +129,9 @@ ViewMessage = Hello | ViewCommand | BadLine
 
 def decode_view_line(line: bytes) -> ViewMessage:
     """One line from a view. Never raises: garbage is a :class:`BadLine` saying what is wrong."""
-    if _names_stop(line):
-        return ViewCommand(Command.STOP)
+    stop = _named_stop(line)
+    if stop is not None:
+        return ViewCommand(stop)
     if len(line) > MAX_LINE_BYTES:
         return BadLine(f"line longer than {MAX_LINE_BYTES} bytes")
     try:
@@ -150,16 +157,19 @@ def decode_view_line(line: bytes) -> ViewMessage:
     return BadLine(f"unknown message type {kind!r}")
 
 
-def _names_stop(line: bytes) -> bool:
-    """A JSON object whose ``command`` is stop (any case, any other keys), however long."""
+def _named_stop(line: bytes) -> Command | None:
+    """The stop a JSON object names as its ``command`` (any case, any other keys), however long."""
     try:
         message = json.loads(line)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return False
+        return None
     if not isinstance(message, dict):
-        return False
+        return None
     name = message.get("command")
-    return isinstance(name, str) and name.strip().lower() == Command.STOP.value
+    if not isinstance(name, str):
+        return None
+    name = name.strip().lower()
+    return next((stop for stop in STOPS if stop.value == name), None)
 
 
 def encode_hello(token: str) -> bytes:

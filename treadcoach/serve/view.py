@@ -3,9 +3,12 @@
 textual-serve runs ``python -m treadcoach.serve.view --socket PATH`` for every browser that opens
 the page; the app connects to the session's channel (:mod:`treadcoach.serve.channel`) and shows
 the session screen, sized for a 10" tablet in landscape or a phone in portrait, read at arm's
-length from the belt: the segment banner, the big countdown, belt and target speed, the cue, and a
+length from the belt: the segment banner, the big countdown, belt and target speed, the heart rate
+(with the zone, or what is wrong with the strap), the cue, and a
 **large STOP button** (the stop fires on touch-down, not on release: a finger that slides off still
-stops), pause/resume and mute. Space is stop, as in the terminal app; P pauses, M mutes.
+stops), a DIZZY button (the dizzy stop: the same stop, recorded as dizzy; also on touch-down),
+pause/resume and mute. Space is stop and D the dizzy stop, as in the terminal app; P pauses, M
+mutes.
 
 The view holds no authority: the channel checks the token (from the page's cookie, handed to this
 process in ``TREADCOACH_VIEW_TOKEN`` by the web server) for everything but stop. If the channel
@@ -49,7 +52,15 @@ from treadcoach.tui.screens.session import TONES
 from treadcoach.tui.settings import Units
 from treadcoach.tui.widgets.countdown import Countdown, GlyphScale, fit_scale, scaled_lines
 
-__all__ = ["RECONNECT_S", "TOKEN_ENV", "PhoneCountdown", "StopButton", "ViewApp", "main"]
+__all__ = [
+    "RECONNECT_S",
+    "TOKEN_ENV",
+    "DizzyButton",
+    "PhoneCountdown",
+    "StopButton",
+    "ViewApp",
+    "main",
+]
 
 TOKEN_ENV = "TREADCOACH_VIEW_TOKEN"
 RECONNECT_S = 1.0
@@ -91,11 +102,18 @@ def _narrow_scale(value: str, width: int, height: int) -> GlyphScale | None:
 class StopButton(Button):
     """Stops on mouse/touch *down*: the quickest moment, and it works if the finger slides off."""
 
+    #: what it sends (the dizzy button sends the dizzy stop)
+    command = Command.STOP
+
     def on_mouse_down(self, event: events.MouseDown) -> None:
         event.stop()
         app = self.app
         assert isinstance(app, ViewApp)
-        app.action_stop()
+        app.send_stop(self.command)
+
+
+class DizzyButton(StopButton):
+    command = Command.STOP_DIZZY
 
 
 class ViewApp(App[None]):
@@ -125,6 +143,10 @@ class ViewApp(App[None]):
     #countdown-label { width: 100%; height: 1; content-align: center middle; color: $text-muted; }
     #readouts { height: 3; }
     .readout { width: 1fr; height: 3; content-align: center middle; }
+    /* the pulse with its zone, or the strap's trouble (as in the terminal app); none: hidden */
+    #heart { height: 1; width: 100%; content-align: center middle; }
+    Screen.-no-heart #heart { display: none; }
+    Screen.-hr-alert #heart { color: #ffd600; }
     #cue { height: 2; width: 100%; content-align: center middle; color: $text; }
     #lost { height: auto; width: 100%; background: #b71c1c; color: #ffffff; text-style: bold;
             padding: 0 1; display: none; }
@@ -136,13 +158,15 @@ class ViewApp(App[None]):
     Screen.-wide #stop { height: 1fr; }
     #stop:hover, #stop:focus { background: #d32f2f; }
     #buttons { height: 5; }
-    #buttons Button { width: 1fr; height: 5; text-style: bold; }
+    #buttons Button { width: 1fr; min-width: 8; height: 5; text-style: bold; }
+    #buttons #dizzy { background: #b71c1c; color: #ffffff; }
     #status { height: 1; width: 100%; color: $text-muted; }
     """
 
     BINDINGS = [
         # priority: a focused button must not turn space into "press the pause button"
         Binding("space", "stop", "stop", priority=True),
+        Binding("d", "stop_dizzy", "dizzy stop", priority=True),
         Binding("p", "pause", "pause / resume"),
         Binding("m", "mute", "mute"),
     ]
@@ -175,6 +199,8 @@ class ViewApp(App[None]):
                     yield Static("", id="target", classes="readout")
                     yield Static("", id="actual", classes="readout")
                     yield Static("", id="segment-of", classes="readout")
+                # its own line: beside three readouts a phone in portrait has no room for it
+                yield Static("", id="heart")
                 yield Static("", id="cue")
             with Vertical(id="controls"):
                 yield Static(_LOST, id="lost")
@@ -182,6 +208,8 @@ class ViewApp(App[None]):
                 with Horizontal(id="buttons"):
                     yield Button("PAUSE", id="pause")
                     yield Button("MUTE", id="mute")
+                    # last: a slip of the finger from mute lands on a stop, never the reverse
+                    yield DizzyButton("DIZZY (d)", id="dizzy")
         yield Static("", id="status")
 
     def on_mount(self) -> None:
@@ -248,6 +276,10 @@ class ViewApp(App[None]):
         self._readout("#target", "TARGET", view.target)
         self._readout("#actual", "BELT", view.actual)
         self._readout("#segment-of", view.plan, view.segment_of or view.elapsed)
+        self.screen.set_class(not view.heart_rate, "-no-heart")
+        self.screen.set_class(view.heart_alert, "-hr-alert")
+        heart = Text.assemble(("HEART  ", "dim"), (view.heart_rate, "bold"))
+        self.query_one("#heart", Static).update(heart)
         self.query_one("#cue", Static).update(Text(view.cue))
         paused = self.session_state is not None and self.session_state.phase is Phase.PAUSED
         self.query_one("#pause", Button).label = "RESUME" if paused else "PAUSE"
@@ -279,6 +311,13 @@ class ViewApp(App[None]):
     def action_stop(self) -> None:
         self._send(Command.STOP)
 
+    def action_stop_dizzy(self) -> None:
+        self._send(Command.STOP_DIZZY)
+
+    def send_stop(self, command: Command) -> None:
+        """A stop button's touch-down: the stop it names."""
+        self._send(command)
+
     def action_pause(self) -> None:
         phase = self.session_state.phase if self.session_state else None
         self._send(Command.RESUME if phase is Phase.PAUSED else Command.PAUSE)
@@ -288,8 +327,9 @@ class ViewApp(App[None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "stop":
-            self.action_stop()  # already sent on mouse-down; a second stop only adds detail
+        if isinstance(event.button, StopButton):
+            # already sent on mouse-down; a second stop only adds detail
+            self.send_stop(event.button.command)
         elif event.button.id == "pause":
             self.action_pause()
         elif event.button.id == "mute":

@@ -20,6 +20,13 @@ logic. Safety keys:
 
 A crash of the app itself (an exception Textual would print as a page of traceback) stops the belt,
 goes to the log with its traceback, and becomes one line on stderr and :attr:`failure`.
+* the **dizzy key** (``d``) calls ``session.request_stop(StopReason.DIZZY, "dizzy key")`` while a
+  session runs (also while it is stopping: it upgrades the reason of an ordinary stop under way),
+  caught like the stop key, before any widget sees it. Outside a session it is an ordinary key.
+* the **check-in** (when the app is given ``save_checkin``): once the session has returned and
+  the summary is up (so the belt is stopped; never when the summary says it may still be
+  running), a screen asks RPE and pain, both skippable; the answers go to ``save_checkin`` once
+  (not at all when both were skipped), and a ``HistoryError`` it raises is shown, not raised.
 * **pause/resume** (``p``) and **mute** (``m``) are priority bindings, rebindable through Textual's
   keymap; they yield to a focused Input so a plan path can contain a "p".
 """
@@ -45,12 +52,14 @@ from textual.timer import Timer
 from treadcoach.coach.events import Event, Fault, Stop, Summary, Telemetry
 from treadcoach.coach.handle import SessionHandle
 from treadcoach.coach.state import LinkState, Phase, SessionState
-from treadcoach.errors import TreadcoachError
+from treadcoach.errors import HistoryError, TreadcoachError
+from treadcoach.history.checkin import CheckIn
 from treadcoach.safety.reasons import StopReason
 from treadcoach.tui.audio import Speaker, make_speaker
 from treadcoach.tui.choices import SessionFactory, SessionFacts, SetupChoices
 from treadcoach.tui.cues import CuePlanner, Utterance
 from treadcoach.tui.present import SessionView, present
+from treadcoach.tui.screens.checkin import CheckInScreen
 from treadcoach.tui.screens.session import SessionScreen
 from treadcoach.tui.screens.setup import SetupScreen
 from treadcoach.tui.screens.summary import SummaryExtras, SummaryScreen
@@ -137,12 +146,18 @@ class TreadcoachApp(App["Summary | None"]):
         session_factory: SessionFactory | None = None,
         settings: TuiSettings | None = None,
         speaker: Speaker | None = None,
+        save_checkin: Callable[[CheckIn], None] | None = None,
     ) -> None:
         if session is None and (setup is None or session_factory is None):
             raise ValueError("TreadcoachApp needs a session, or setup choices and a factory")
         super().__init__()
         self.settings = settings or TuiSettings()
         self._first_session = session
+        self._save_checkin = save_checkin
+        self._checkin_asked = False
+        #: what the check-in saved, or why it could not (tests and the log read them)
+        self.checkin: CheckIn | None = None
+        self.checkin_error: str | None = None
         self._setup = setup
         self._factory = session_factory
         self.session: SessionHandle | None = None
@@ -150,6 +165,8 @@ class TreadcoachApp(App["Summary | None"]):
             self.settings.audio, self.bell, self._voice_changed
         )
         self._stop_keys = frozenset({_key_name(self.settings.stop_key), "ctrl+c"})
+        dizzy = self.settings.active_dizzy_key
+        self._dizzy_keys = frozenset({dizzy, dizzy.upper()} if dizzy else ())
         self.set_keymap(
             {
                 "treadcoach.pause": _key_name(self.settings.pause_key),
@@ -286,6 +303,9 @@ class TreadcoachApp(App["Summary | None"]):
         self.session_error = None
         self.not_saved = False
         self._heart_rates = []
+        self._checkin_asked = False
+        self.checkin = None
+        self.checkin_error = None
         self._session_done = asyncio.Event()
         self._remove_listener = handle.add_listener(self._on_listener_event)
         self._session_screen = SessionScreen(self.settings)
@@ -358,6 +378,36 @@ class TreadcoachApp(App["Summary | None"]):
                 extras=self._summary_extras(),
             )
         )
+        self._ask_checkin(summary)
+
+    def _ask_checkin(self, summary: Summary) -> None:
+        """The check-in, over the summary: only after the session returned (the belt stopped)."""
+        if self._save_checkin is None or self._checkin_asked or self.session_running:
+            return
+        if summary.belt_may_be_running:
+            return  # the summary's warning to use the treadmill's stop button stays in view
+        self._checkin_asked = True
+        self.push_screen(CheckInScreen(), self._checked_in)
+
+    def _checked_in(self, checkin: CheckIn | None) -> None:
+        save = self._save_checkin
+        if checkin is None or checkin.empty or save is None:
+            return  # both skipped: nothing to save
+        try:
+            save(checkin)
+        except HistoryError as exc:
+            logger.warning("the check-in was not saved: %s", exc)
+            self.checkin_error = str(exc)
+            self.notify(
+                str(exc), title="Check-in not saved", severity="error", timeout=60, markup=False
+            )
+            return
+        self.checkin = checkin
+        answers = [
+            f"RPE {checkin.rpe}" if checkin.rpe is not None else "",
+            f"pain {checkin.pain}/10" if checkin.pain is not None else "",
+        ]
+        self.notify("Check-in saved: " + ", ".join(a for a in answers if a), timeout=10)
 
     def _summary_extras(self) -> SummaryExtras:
         handle = self.session
@@ -447,6 +497,14 @@ class TreadcoachApp(App["Summary | None"]):
             # Before any binding or widget sees it: the stop key never types, scrolls or selects.
             self.action_stop()
             return
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and self.session_running
+            and not self._dizzy_keys.isdisjoint(event.aliases)
+        ):
+            self.action_dizzy_stop()
+            return
         await super().on_event(event)
 
     def action_stop(self) -> None:
@@ -458,6 +516,13 @@ class TreadcoachApp(App["Summary | None"]):
             )
             return
         session.request_stop(StopReason.KEY)
+        self.refresh_session()
+
+    def action_dizzy_stop(self) -> None:
+        session = self.session
+        if session is None or not self.session_running:
+            return
+        session.request_stop(StopReason.DIZZY, "dizzy key")
         self.refresh_session()
 
     def action_toggle_pause(self) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "format_clock",
     "format_distance",
     "format_speed",
+    "heart_words",
     "kind_words",
     "present",
     "stop_words",
@@ -122,7 +123,7 @@ class SessionView:
     target: str
     actual: str
     distance: str
-    heart_rate: str  # "" when absent
+    heart_rate: str  # "128 bpm", "128 · zone 115-130 ↑", "HR stale: holding speed"; "" when absent
     next_up: str
     segment_of: str  # "segment 3 of 12"
     progress_pct: float  # 0..100
@@ -136,6 +137,46 @@ class SessionView:
     no_control: bool = False  # the console took control: C takes it back
     leaving: bool = False  # quit (or a signal) waits for the belt to stand still
     not_saved: bool = False  # the journal failed: this session is not (wholly) in the history
+    heart_alert: bool = False  # heart_rate is a strap problem (stale, off skin, reconnecting)
+
+
+# What the pulse is doing against the segment's zone (coach.heart_rate.ZoneState values).
+_ZONE_ARROWS = {"above": " ↑", "below": " ↓", "in": ""}
+
+# Why the strap's pulse cannot be used, by coach.heart_rate.HrSignal value (no HR rule acts on
+# it then: the governor holds the speed). ABSENT with the strap connected: no sample yet.
+_SIGNAL_WORDS = {
+    "stale": "HR stale: holding speed",
+    "no_contact": "strap off skin",
+    "invalid": "bad HR: holding speed",
+    "absent": "waiting for HR",
+}
+
+
+def heart_words(state: SessionState) -> tuple[str, bool]:
+    """(the heart-rate readout, whether it reports a strap problem); ("", False): show nothing.
+
+    The pulse with the segment's zone when there is one ("128 · zone 115-130 ↑": the arrow says
+    the pulse is above or below the zone), or, with a strap configured, what is wrong with it:
+    reconnecting, off the skin, stale. A belt's own pulse (no strap) is shown as it comes.
+    """
+    if state.strap_connected is False:
+        return "strap reconnecting", True
+    signal = state.hr_signal
+    if state.strap_connected and signal in _SIGNAL_WORDS:
+        return _SIGNAL_WORDS[signal], signal != "absent"
+    bpm = state.heart_rate_bpm
+    if not bpm:
+        return "", False
+    zone = state.hr_zone_bpm
+    if zone is None:
+        text = f"{bpm} bpm"
+    else:
+        arrow = _ZONE_ARROWS.get(state.hr_zone_state or "", "")
+        text = f"{bpm} · zone {zone[0]}-{zone[1]}{arrow}"
+    if state.hr_holding:
+        return f"{text} · holding", False
+    return text, False
 
 
 def _turnaround_count(state: SessionState) -> int | None:
@@ -199,6 +240,7 @@ def present(
     """The view of ``state``; ``leaving``: quit waits for the stop, ``session_over``: the
     session has returned (the belt confirmed standstill, or gave up waiting)."""
     banner, tone = _banner(state)
+    heart, heart_alert = heart_words(state)
     over = state.phase in (Phase.STOPPED, Phase.FINISHED)
     if over:
         countdown, label, _ = _run_down(state, leaving=leaving, session_over=session_over)
@@ -236,7 +278,8 @@ def present(
         target=format_speed(state.target_kmh, units),
         actual=format_speed(state.speed_kmh, units),
         distance=format_distance(state.distance_m, units),
-        heart_rate=f"{state.heart_rate_bpm} bpm" if state.heart_rate_bpm else "",
+        heart_rate=heart,
+        heart_alert=heart_alert,
         next_up=next_up,
         segment_of=segment_of,
         # whole percent: finer steps cannot be seen and would repaint the bar on every tick

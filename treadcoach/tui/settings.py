@@ -25,6 +25,8 @@ class TuiSettings:
     stop_key: str = "space"  # contract: space by default; foot pedals can be set to send it
     pause_key: str = "p"
     mute_key: str = "m"
+    # the dizzy stop (CONTRACTS.md); off when the stop, pause or mute key is set to it
+    dizzy_key: str | None = "d"
     audio: AudioEngine = "auto"
     muted: bool = False
     # How long quitting (or a signal) waits at most for the session to finish stopping before
@@ -58,3 +60,11 @@ class TuiSettings:
                 raise ConfigError(
                     "settings", f"inputs.{name}", f"{key!r} is taken ({RESERVED_KEYS[key]})"
                 )
+
+    @property
+    def active_dizzy_key(self) -> str | None:
+        """The dizzy key, unless one of the configured keys is the same key (that key keeps its
+        meaning: a stop key set to ``d`` must stay the stop key)."""
+        taken = {self.stop_key, self.pause_key, self.mute_key, *RESERVED_KEYS}
+        key = self.dizzy_key
+        return None if key is None or key.lower() in taken or key in taken else key

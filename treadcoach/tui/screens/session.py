@@ -19,8 +19,9 @@ TONES = ("forward", "backward", "turnaround", "stopped", "paused", "idle")
 
 # Terminals at least this tall get the roomier layout.
 TALL_ROWS = 40
-# Narrower terminals get the short footer.
-NARROW_COLUMNS = 72
+# Narrower terminals get the short footer (no mute, "Q quit"): an 80-column terminal still shows
+# the link and the elapsed time beside the stop and dizzy keys.
+NARROW_COLUMNS = 90
 
 
 def key_hints(
@@ -31,9 +32,12 @@ def key_hints(
     leaving: bool = False,
     narrow: bool = False,
 ) -> Text:
-    """The footer's keys, as they work right now (``narrow``: without mute, so the link state
-    and the elapsed time still fit beside them)."""
+    """The footer's keys, as they work right now (``narrow``: without mute and ctrl+q, so the
+    link state and the elapsed time still fit beside them)."""
     text = Text.assemble((f" {settings.stop_key.upper()} ", "bold reverse"), " stop  ")
+    dizzy = settings.active_dizzy_key
+    if dizzy is not None:
+        text.append_text(Text.assemble((dizzy.upper(), "bold"), " dizzy  "))
     if no_control:
         text.append_text(Text.assemble(("C", "bold yellow"), " take control  "))
     text.append_text(
@@ -43,8 +47,8 @@ def key_hints(
             ("" if narrow else settings.mute_key.upper(), "bold"),
             "" if narrow else " mute  ",
             ("Q", "bold"),
-            "/",
-            ("ctrl+q", "bold"),
+            "" if narrow else "/",
+            ("" if narrow else "ctrl+q", "bold"),
             " leave now" if leaving else " quit",
         )
     )
@@ -93,6 +97,11 @@ class SessionScreen(Screen[None]):
         height: 100%;
         content-align: center middle;
     }
+    /* the pulse with its zone ("128 · zone 115-130 ↑") or the strap's trouble needs the room;
+       no heart rate at all (no strap, the belt reports none): not shown */
+    SessionScreen #heart { width: 2fr; }
+    SessionScreen.-no-heart #heart { display: none; }
+    SessionScreen.-hr-alert #heart { color: #ffd600; }
     SessionScreen #next, SessionScreen #cue {
         height: 1;
         width: 1fr;
@@ -198,8 +207,10 @@ class SessionScreen(Screen[None]):
             self._readout("#actual", "BELT", view.actual)
         if changed("distance"):
             self._readout("#distance", "DISTANCE", view.distance)
-        if changed("heart_rate"):
-            self._readout("#heart", "HEART", view.heart_rate or "--")
+        if changed("heart_rate", "heart_alert"):
+            self.set_class(not view.heart_rate, "-no-heart")
+            self.set_class(view.heart_alert, "-hr-alert")
+            self._readout("#heart", "HEART", view.heart_rate)
         if changed("next_up"):
             next_text = Text.assemble(("NEXT  ", "dim"), (view.next_up or "—", "bold"))
             self.query_one("#next", Static).update(next_text, layout=False)
