@@ -50,6 +50,7 @@ from sim.treadmill import ControlPointWrite
 from treadcoach.coach.events import Fault, SegmentStarted, Stop, Summary
 from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Caps, expand
+from treadcoach.ftms.enums import ResultCode
 from treadcoach.safety.reasons import StopReason
 
 CI_EXAMPLES = 200
@@ -523,3 +524,29 @@ def _summary(*, belt_may_be_running: bool) -> Summary:
         planned_backward_s=60.0, backward_s=0.0, backward_distance_m=0.0,
         stop_reason=StopReason.QUIT, belt_may_be_running=belt_may_be_running,
     )  # fmt: skip
+
+
+def test_model_a_user_stop_whose_answer_was_lost_may_ask_for_control_after_0xff() -> None:
+    # The long run's example (hypothesis 6.170.17 blob AXicZUvLDQAwFKG/d2iXsv9SpdcSJAQEKCyLauqJ
+    # Y4Omp0UVNejeyLrxLp8uDHgGXg==): the user's Stop is accepted but its answer lost, the
+    # console takes control, the link drops. On reconnect Stop gets 0x05 and the link asks for
+    # control to land it: for the link the user's stop is unconfirmed (12 c/e), no rc_after_ff.
+    model = ModelSession(excused=frozenset())
+    try:
+        model.start()
+        model.advance(5)
+        model.inject(FaultKind.DROP_INDICATION, count=1)
+        model.stop()
+        model.inject(FaultKind.CONTROL_LOST)
+        model.inject(FaultKind.DISCONNECT, down_s=0.0)
+        model.advance(20)
+        model.finish()
+    finally:
+        model.close()
+    assert model.rules.violations == {}
+    reconnected = [(w.data, w.result) for w in model.treadmill.writes if w.connection == 2]
+    assert reconnected[:3] == [
+        (b"\x08\x01", ResultCode.CONTROL_NOT_PERMITTED),
+        (b"\x00", ResultCode.SUCCESS),
+        (b"\x08\x01", ResultCode.SUCCESS),
+    ], reconnected
