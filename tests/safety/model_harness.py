@@ -133,6 +133,7 @@ OPEN_FINDINGS: dict[str, int] = {
     "console_start_overwritten_by_pause_ack": 9,
     "countdown_above_turnaround_speed": 10,
     "no_stop_for_a_user_stop_while_closing": 13,
+    "refusal_unsaid_after_repeated_stops": 14,
 }
 _EXCUSE_ENV = os.environ.get("TREADCOACH_MODEL_EXCUSE")
 EXCUSED = (
@@ -470,7 +471,7 @@ class StopPathRules:
         # A slow belt may be switched on after the request: judge by the slowest belt there is.
         slowest = min(decel, SLOW_BELT_KMH_PER_S)
         bound = entry.belt_kmh / slowest + STOP_SLACK_S
-        over = entry.what == "user" and entry.data == "stopped"
+        over = entry.what == "user" and entry.data in ("stopped", "finished")
         self._pending.append(
             _PendingStop(entry.at, source, entry.at + bound, user, len(self._writes), over)
         )
@@ -500,6 +501,7 @@ class StopPathRules:
             self._pending.clear()
             return
         still: list[_PendingStop] = []
+        repeated = sum(1 for p in self._pending if p.user) >= 2
         for pending in self._pending:
             if self._told_for_good or any(t >= pending.at - 1e-6 for t in self._told_at):
                 continue  # the user was told
@@ -509,21 +511,28 @@ class StopPathRules:
                     for w in self._writes[pending.writes_before :]
                     if w.opcode == OpCode.STOP_PAUSE and w.data[1:2] == b"\x01"
                 ]
+                in_time = [w for w in after if w.at_s <= self._deadline_of(pending)]
+                refused = bool(in_time) and all(w.result != ResultCode.SUCCESS for w in in_time)
                 if not after:
                     how = "no Stop written for it"
-                elif after[-1].result != ResultCode.SUCCESS:
-                    how = "its last Stop refused and not retried"
+                elif refused:
+                    how = "every Stop before the deadline refused"
                 else:
                     how = "its Stop accepted"
+                tag = None
+                if not after and pending.after_over:
+                    # finding 13: a user's stop once the stop path is over while the link
+                    # still closes is dropped
+                    tag = "no_stop_for_a_user_stop_while_closing"
+                elif refused and repeated:
+                    # finding 14: each further stop press while Stop is refused queues a new
+                    # Stop sequence and hides the refusal of the one before
+                    tag = "refusal_unsaid_after_repeated_stops"
                 self.violate(
                     "standstill",
                     f"stop asked at {pending.at:.3f} s ({pending.source}); at {now:.3f} s the "
                     f"belt still runs at {belt_kmh:.2f} km/h and the user was not told ({how})",
-                    # finding 13: a user's stop once the session is over (phase "stopped")
-                    # while its link still closes is dropped
-                    tag="no_stop_for_a_user_stop_while_closing"
-                    if not after and pending.after_over
-                    else None,
+                    tag=tag,
                 )
                 continue
             still.append(pending)
@@ -697,8 +706,10 @@ class ModelSession:
     # --- user inputs ---------------------------------------------------------------------------
 
     def _phase(self) -> str:
-        """The session's phase as the user sees it (on screen), when a stop is asked."""
-        return self.controller.state.phase.value
+        """The controller's own phase when a stop is asked. Read from inside on purpose (test
+        only): the public state shows "stopped" from the stop request on, and only the inner
+        phase tells a stop path under way ("stopping") from one that is over ("stopped")."""
+        return str(self.controller._phases.phase.value)
 
     def stop(self) -> None:
         stop = functools.partial(self.controller.request_stop, StopReason.KEY, "model")
