@@ -3,10 +3,12 @@
 Each test replays the minimal example hypothesis shrank to (``test_model_stop_path.py``) through
 the same harness (``model_harness.ModelSession``: a real Session, link and simulator on virtual
 time) and checks the rule it broke, plus what the issue asks of the wire where that is sharper.
-They fail on today's core; they are marked ``xfail(strict=True)`` so this branch stays green, and
-the marks come off once the rebuilt core (issue 12) is merged: each must then pass.
+A fixed finding's test passes; an open one is marked ``xfail(strict=True)`` (it fails on today's
+code, and CI says so the day it passes), and the tag its violations are filed under is in
+``model_harness.OPEN_FINDINGS``: the only violations the model test excuses by default. When a
+fix lands, its mark and its tag come out together.
 
-The finding numbers are the ones in the model-test report to the lead.
+The finding numbers are the ones in the model-test reports to the lead (13 and 14: round 3).
 """
 
 from __future__ import annotations
