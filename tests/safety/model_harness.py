@@ -21,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ from typing import Any
 from sim import RunState, SimTreadmill
 from sim.bleak_backend import use_sim_backends
 from sim.faults import SLOW_BELT_KMH_PER_S, FaultKind
+from sim.link import SimLink
 from sim.profiles import MPH_KMH
 from sim.treadmill import ControlPointWrite
 from treadcoach.clock import VirtualEventLoop
@@ -39,6 +42,7 @@ from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Step
 from treadcoach.config import Settings, load_settings
 from treadcoach.errors import TreadcoachError
+from treadcoach.ftms import uuids
 from treadcoach.ftms.enums import OpCode, ResultCode
 from treadcoach.safety.reasons import StopReason
 from treadcoach.session import Session, SessionOptions
@@ -106,6 +110,8 @@ STANDSTILL_KMH = 0.05
 #: a stop may take this long beyond the belt's own deceleration: Stop retries (1 s each),
 #: a lost indication, a reconnect's backoff
 STOP_SLACK_S = 12.0
+#: after a Stop landed: telemetry comes once a second, and the belt reads "still" near 0
+LANDED_SLACK_S = 2.0
 #: extra time when the treadmill was out of reach: the link's reconnect backoff (up to 8 s)
 RECONNECT_SLACK_S = 10.0
 #: how far above a step's cap the belt may be when it starts (the controller's own follow
@@ -116,21 +122,47 @@ CAP_EPSILON_KMH = 1e-3
 #: while time passes, the rules are judged at least this often (sim seconds)
 CHECK_EVERY_S = 0.5
 USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT})
-#: Open classes of findings. Each fixed instance has a deterministic test in
-#: ``test_model_findings.py``; two instances are still strict-xfail there (finding 9: a
-#: console start racing the Pause's acknowledgement; finding 10: a countdown after the console
-#: sped the settled belt up), and long runs still find new instances of the tagged classes
-#: (issue 12 stays open for them). By default the tagged violations are counted, not raised,
-#: so CI fails on any violation of a class not yet known; ``TREADCOACH_MODEL_EXCUSE=none``
-#: raises every one (the long run), ``=tag,...`` excuses only those.
+#: The open findings, by the tag their violations are filed under: each has a strict-xfail
+#: reproduction in ``test_model_findings.py`` (its number), and only these are excused by
+#: default, so CI fails on any other violation, also of a class fixed before (their tags were
+#: removed once 20,000 examples showed none). When a finding's fix lands, its xfail turns
+#: into a pass (strict: CI says so) and its tag comes out of here.
+#: ``TREADCOACH_MODEL_EXCUSE=none`` raises every violation (the long run), ``=tag,...``
+#: excuses only those, ``=all`` every tagged one.
+OPEN_FINDINGS: dict[str, int] = {
+    "console_start_overwritten_by_pause_ack": 9,
+    "countdown_above_turnaround_speed": 10,
+    "no_stop_for_a_user_stop_while_closing": 13,
+    "refusal_unsaid_after_repeated_stops": 14,
+}
 _EXCUSE_ENV = os.environ.get("TREADCOACH_MODEL_EXCUSE")
 EXCUSED = (
-    frozenset({"all"})
+    frozenset(OPEN_FINDINGS)
     if _EXCUSE_ENV is None
     else frozenset()
     if _EXCUSE_ENV == "none"
     else frozenset(filter(None, _EXCUSE_ENV.split(",")))
 )
+#: For the long run's report (never in CI): ``TREADCOACH_MODEL_TALLY=path`` appends one JSON
+#: line per example to ``path``: the example's options and steps, and every violation by rule
+#: and tag (excused or not), with the first message and trace tail of each. With
+#: ``TREADCOACH_MODEL_EXCUSE=all`` too, one run counts every tagged class.
+TALLY_PATH = os.environ.get("TREADCOACH_MODEL_TALLY")
+
+
+_addresses = itertools.count(1)
+
+
+def _private_address() -> str:
+    """A simulated treadmill address no other process uses at the same time.
+
+    The session takes a per-treadmill lock in the user's runtime dir (one coach per real
+    treadmill), so two test processes whose simulators both count from ``F0:0D:00:00:00:01``
+    (two long runs side by side, another worktree's tests) refuse each other's sessions with
+    SessionBusy; the pid in the address keeps them apart."""
+    n = next(_addresses)
+    pid = os.getpid() & 0xFFFF
+    return f"F0:0E:{pid >> 8:02X}:{pid & 0xFF:02X}:{n >> 8 & 0xFF:02X}:{n & 0xFF:02X}"
 
 
 @functools.cache
@@ -185,6 +217,7 @@ class _PendingStop:
     deadline: float
     user: bool
     writes_before: int  # how many writes the treadmill had received when it was asked
+    after_over: bool = False  # asked when the session's phase was already "stopped"
 
 
 @dataclass
@@ -196,6 +229,9 @@ class StopPathRules:
     excused: frozenset[str] = EXCUSED
     violations: dict[str, list[str]] = field(default_factory=dict)
     excused_counts: dict[str, int] = field(default_factory=dict)
+    #: set (``TALLY_PATH``): violations are counted here by ``rule:tag``, never filed
+    tally: dict[str, str] | None = None
+    tally_counts: dict[str, int] = field(default_factory=dict)
     trace: list[Entry] = field(default_factory=list)
     _seen: int = 0
     _cap: float | None = None
@@ -204,18 +240,28 @@ class StopPathRules:
     _user_stop_open: bool = False  # a user's stop request whose Stop is not accepted yet
     _stop_written: bool = False  # a Stop reached the treadmill since the last stop request
     _last_write: ControlPointWrite | None = None
+    _last_indication: bytes | None = None  # the last control-point indication the link got
+    _heard_since_write: list[bytes] = field(default_factory=list)
     _ff_open: bool = False
     _console_started: bool = False  # since the last Stop/Pause/Start write
     _ff_at: float = 0.0
     _writes: list[ControlPointWrite] = field(default_factory=list)
     _pending: list[_PendingStop] = field(default_factory=list)
     _told_at: list[float] = field(default_factory=list)
+    _told_for_good: bool = False  # the summary said the belt may be running
     _unreachable_until: float = 0.0
 
     def violate(
         self, rule: str, message: str, entry: Entry | None = None, *, tag: str | None = None
     ) -> None:
         """File a violation of ``rule``; ``tag`` names the known finding it looks like."""
+        if self.tally is not None:
+            key = f"{rule}:{tag or '-'}"
+            if key not in self.tally:
+                where = f"\n  at: {entry}" if entry is not None else ""
+                tail = "\n".join(str(e) for e in self.trace[-60:])
+                self.tally[key] = f"{message}{where}\n--- trace (last 60) ---\n{tail}"
+            self.tally_counts[key] = self.tally_counts.get(key, 0) + 1
         if tag is not None and (tag in self.excused or "all" in self.excused):
             self.excused_counts[tag] = self.excused_counts.get(tag, 0) + 1
             return
@@ -262,10 +308,32 @@ class StopPathRules:
             self._ff_at = entry.at
         elif entry.name == "unreachable":
             self._unreachable_until = max(self._unreachable_until, entry.at + float(entry.data))
+        elif entry.name == "console_speed":
+            # Someone at the console sped the belt up after the stop request (the treadmill
+            # takes that even while it refuses our Stop): the bound counts from the speed the
+            # belt may now reach, not from the speed it had when the stop was asked.
+            kmh = float(entry.data["kmh"])
+            bound = kmh / min(decel, SLOW_BELT_KMH_PER_S) + STOP_SLACK_S
+            for pending in self._pending:
+                pending.deadline = max(pending.deadline, entry.at + bound)
         elif entry.name == "console_start":
             self._console_started = True
             # the console started the belt: stops asked before are overridden by a person there
             self._pending.clear()
+
+    def _on_link(self, entry: Entry, decel: float) -> None:
+        """A control-point indication reached the link (``80 <opcode> <result>``)."""
+        data: bytes = entry.data
+        if len(data) < 3 or data[0] != OpCode.RESPONSE:
+            return
+        self._last_indication = data
+        self._heard_since_write.append(data)
+        if data[1] == OpCode.STOP_PAUSE and data[2] == ResultCode.SUCCESS:
+            # The link learns that a Stop (or Pause) landed: from now on nothing of the user's
+            # is pending. Judged here, not on the treadmill's SUCCESS: a Stop accepted whose
+            # answer was lost is, for the link, a user stop still unconfirmed, and asking for
+            # control to land it (after 0xFF too) is the behaviour 12 c/e asks for.
+            self._user_stop_open = False
 
     def _on_event(self, entry: Entry, decel: float) -> None:
         event = entry.data
@@ -307,6 +375,12 @@ class StopPathRules:
             self._stop_requested(entry, event.reason.value, decel, user=user)
         elif kind == "fault" and event.kind in TOLD_KINDS:
             self._told_at.append(entry.at)
+        elif kind == "summary" and event.belt_may_be_running:
+            # The session is over and its last word is that the belt may be running: that
+            # tells the user for every stop, also one asked after it (the session is closing
+            # its link and can send nothing more). A summary saying the belt is stopped tells
+            # nothing: a stop then must still end in standstill.
+            self._told_for_good = True
 
     def _on_write(self, entry: Entry, decel: float) -> None:
         write: ControlPointWrite = entry.data
@@ -331,37 +405,35 @@ class StopPathRules:
                     f"Set Target Speed {value:.2f}{unit} = {belt:.3f} km/h above the cap "
                     f"{cap:g} km/h",
                     entry,
-                    tag="mph_rounds_up" if self.mph_target and value <= cap else None,
                 )
         if self._stop_since is not None:
             is_stop = op == OpCode.STOP_PAUSE and write.data[1:2] == b"\x01"
             last = self._last_write
-            stop_needs_control = (
-                op == OpCode.REQUEST_CONTROL
-                and last is not None
-                and last.opcode == OpCode.STOP_PAUSE
-                and last.result == ResultCode.CONTROL_NOT_PERMITTED
+            # "The Request Control a Stop needs": the link's last answer was a Stop refused
+            # with 0x05. Judged by the indication the link received, not by the treadmill's
+            # answer to the last write: FTMS answers carry no sequence number, so a Stop's
+            # 0x05 arriving late, just after the next Stop was written, is for the link the
+            # answer to that one (and a lost answer leaves the link with the previous one).
+            # Answers that arrive in one turn are all read before the link writes again, so
+            # any 0x05 to a Stop among those heard since the last write counts.
+            heard = self._heard_since_write or (
+                [self._last_indication] if self._last_indication is not None else []
+            )
+            stop_needs_control = op == OpCode.REQUEST_CONTROL and any(
+                i[1] == OpCode.STOP_PAUSE and i[2] == ResultCode.CONTROL_NOT_PERMITTED
+                for i in heard
             )
             if not (is_stop or stop_needs_control):
-                first_on_connection = last is None or last.connection != write.connection
                 self.violate(
                     "after_stop",
                     f"{write.data.hex(' ')} written {entry.at - self._stop_since:.3f} s after "
-                    "the stop request"
-                    + (" (not right after a Stop answered 0x05)" if op == 0 else ""),
+                    f"the stop request ({self._after_stop_kind(write, last)})",
                     entry,
-                    tag=self._after_stop_tag(write, last, first_on_connection, self._stop_written),
                 )
         if op == OpCode.STOP_PAUSE and write.data[1:2] == b"\x01":
             self._stop_written = True
-            if write.result == ResultCode.SUCCESS:
-                self._user_stop_open = False
-        if (
-            op == OpCode.STOP_PAUSE
-            and write.data[1:2] == b"\x02"
-            and write.result == ResultCode.SUCCESS
-        ):
-            self._user_stop_open = False  # the user's Pause landed: nothing of theirs is pending
+            if write.result == ResultCode.SUCCESS and write.state_before is RunState.RUNNING:
+                self._stop_landed(write, decel)
         if op == OpCode.REQUEST_CONTROL and self._ff_open:
             in_flight = any(
                 w.opcode == OpCode.REQUEST_CONTROL and self._ff_at - 5.0 <= w.at_s <= self._ff_at
@@ -369,29 +441,26 @@ class StopPathRules:
             )
             self.violate(
                 "rc_after_ff",
-                "Request Control after 0xFF with no user action since",
+                "Request Control after 0xFF with no user action since"
+                + (" (one was in flight when 0xFF came)" if in_flight else ""),
                 entry,
-                tag="rc_in_flight_clears_ff" if in_flight else None,
             )
         self._last_write = write
         self._writes.append(write)
+        self._heard_since_write = []
 
-    @staticmethod
-    def _after_stop_tag(
-        write: ControlPointWrite,
-        last: ControlPointWrite | None,
-        first_on_connection: bool,
-        stop_written: bool,
-    ) -> str | None:
-        if write.opcode == OpCode.REQUEST_CONTROL and first_on_connection and write.connection > 1:
-            return "reconnect_rc_first"
-        if write.opcode == OpCode.REQUEST_CONTROL and not first_on_connection:
-            return "rc_written_after_stop_request"
-        if write.opcode != OpCode.REQUEST_CONTROL and not stop_written:
-            return "command_written_before_the_stop"
-        if write.opcode != OpCode.REQUEST_CONTROL and write.connection > 1:
-            return "command_retried_after_the_reconnect_stop"
-        return None
+    def _after_stop_kind(self, write: ControlPointWrite, last: ControlPointWrite | None) -> str:
+        """Which way the write broke the rule (for the reader; none of these is excused)."""
+        first_on_connection = last is None or last.connection != write.connection
+        if write.opcode == OpCode.REQUEST_CONTROL:
+            if first_on_connection and write.connection > 1:
+                return "Request Control before the reconnect's Stop"
+            return "Request Control not after a Stop the link heard refused with 0x05"
+        if not self._stop_written:
+            return "a command written before the Stop"
+        if write.connection > 1:
+            return "a command retried after the reconnect's Stop"
+        return "a command after the Stop"
 
     # --- rules judged over time ----------------------------------------------------------
 
@@ -402,39 +471,67 @@ class StopPathRules:
         # A slow belt may be switched on after the request: judge by the slowest belt there is.
         slowest = min(decel, SLOW_BELT_KMH_PER_S)
         bound = entry.belt_kmh / slowest + STOP_SLACK_S
+        over = entry.what == "user" and entry.data in ("stopped", "finished")
         self._pending.append(
-            _PendingStop(entry.at, source, entry.at + bound, user, len(self._writes))
+            _PendingStop(entry.at, source, entry.at + bound, user, len(self._writes), over)
         )
+
+    def _stop_landed(self, write: ControlPointWrite, decel: float) -> None:
+        """A Stop brought the running belt down. If it landed before a pending stop's deadline,
+        from here on only the belt's own deceleration is left: the bound becomes the landing
+        plus the belt's speed at that moment over the slowest deceleration. The speed at the
+        request is no bound when the belt was still speeding up meanwhile (a slow belt still
+        ramping to its target, the console raising it) while our Stops were refused or lost,
+        and a product cannot stop a belt faster than it decelerates. A Stop that lands late
+        extends nothing: the deadline it missed is judged as before."""
+        slowest = min(decel, SLOW_BELT_KMH_PER_S)
+        for pending in self._pending:
+            if write.at_s <= self._deadline_of(pending):
+                landed = write.at_s + write.belt_kmh_before / slowest + LANDED_SLACK_S
+                pending.deadline = max(pending.deadline, landed)
+
+    def _deadline_of(self, pending: _PendingStop) -> float:
+        deadline = pending.deadline
+        if self._unreachable_until > pending.at:
+            deadline = max(deadline, self._unreachable_until + RECONNECT_SLACK_S) + STOP_SLACK_S
+        return deadline
 
     def _judge_standstill(self, now: float, belt_kmh: float) -> None:
         if belt_kmh <= STANDSTILL_KMH:
             self._pending.clear()
             return
         still: list[_PendingStop] = []
+        repeated = sum(1 for p in self._pending if p.user) >= 2
         for pending in self._pending:
-            if any(t >= pending.at - 1e-6 for t in self._told_at):
+            if self._told_for_good or any(t >= pending.at - 1e-6 for t in self._told_at):
                 continue  # the user was told
-            deadline = pending.deadline
-            if self._unreachable_until > pending.at:
-                deadline = max(deadline, self._unreachable_until + RECONNECT_SLACK_S) + (
-                    STOP_SLACK_S
-                )
-            if now > deadline:
+            if now > self._deadline_of(pending):
                 after = [
                     w
                     for w in self._writes[pending.writes_before :]
                     if w.opcode == OpCode.STOP_PAUSE and w.data[1:2] == b"\x01"
                 ]
+                in_time = [w for w in after if w.at_s <= self._deadline_of(pending)]
+                refused = bool(in_time) and all(w.result != ResultCode.SUCCESS for w in in_time)
                 if not after:
-                    tag: str | None = "no_stop_written_for_the_request"
-                elif after[-1].result != ResultCode.SUCCESS:
-                    tag = "last_stop_refused_not_retried"
+                    how = "no Stop written for it"
+                elif refused:
+                    how = "every Stop before the deadline refused"
                 else:
-                    tag = None
+                    how = "its Stop accepted"
+                tag = None
+                if not after and pending.after_over:
+                    # finding 13: a user's stop once the stop path is over while the link
+                    # still closes is dropped
+                    tag = "no_stop_for_a_user_stop_while_closing"
+                elif refused and repeated:
+                    # finding 14: each further stop press while Stop is refused queues a new
+                    # Stop sequence and hides the refusal of the one before
+                    tag = "refusal_unsaid_after_repeated_stops"
                 self.violate(
                     "standstill",
                     f"stop asked at {pending.at:.3f} s ({pending.source}); at {now:.3f} s the "
-                    f"belt still runs at {belt_kmh:.2f} km/h and the user was not told",
+                    f"belt still runs at {belt_kmh:.2f} km/h and the user was not told ({how})",
                     tag=tag,
                 )
                 continue
@@ -459,10 +556,19 @@ class ModelSession:
         plan: str = MODEL_PLAN,
         excused: frozenset[str] = EXCUSED,
     ) -> None:
+        self.options = {
+            "profile": profile,
+            "hold_on_control_lost": hold_on_control_lost,
+            "max_kmh": max_kmh,
+            "backward_max_kmh": backward_max_kmh,
+            "notify_hz": notify_hz,
+        }
         self.loop = VirtualEventLoop()
         self._stack = contextlib.ExitStack()
         self._stack.enter_context(use_sim_backends())
-        self.treadmill = SimTreadmill(profile=profile, notify_hz=notify_hz)
+        self.treadmill = SimTreadmill(
+            profile=profile, notify_hz=notify_hz, address=_private_address()
+        )
         settings = settings_with(max_kmh, backward_max_kmh)
         options = SessionOptions(
             plan=parse_plan(plan, "model.toml"),
@@ -477,11 +583,13 @@ class ModelSession:
             steps=list(self.session.steps),
             mph_target=self.treadmill.profile.mph_target,
             excused=excused,
+            tally={} if TALLY_PATH and excused is EXCUSED else None,
         )
         self.error: BaseException | None = None
         self.summary: Any = None
         self.session.add_listener(self._on_event)
         self.treadmill.write_observers.append(self._on_write)
+        self._watch_indications()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._crash_filed = False
@@ -502,6 +610,32 @@ class ModelSession:
 
     def _on_write(self, write: ControlPointWrite) -> None:
         self.rules.trace.append(Entry(write.at_s, "write", "cp", write, write.belt_kmh_before))
+
+    def _watch_indications(self) -> None:
+        """Note every control-point indication when it reaches the link (the bleak callback),
+        not when the treadmill answered: a late or lost indication is the difference, and
+        rules about what the link may do next judge by what the link knows."""
+        treadmill = self.treadmill
+        connect = treadmill.connect
+
+        def connect_watched(on_lost: Callable[[], None] | None = None) -> SimLink:
+            link = connect(on_lost=on_lost)
+            subscribe = link.subscribe
+
+            def subscribe_watched(uuid: str, callback: Any, cccd: int) -> None:
+                if uuid == uuids.CONTROL_POINT_UUID and callback is not None:
+                    inner = callback
+
+                    def callback(data: bytearray) -> None:
+                        self.note("link", "indication", bytes(data))
+                        inner(data)
+
+                subscribe(uuid, callback, cccd)
+
+            link.subscribe = subscribe_watched  # type: ignore[method-assign]
+            return link
+
+        treadmill.connect = connect_watched  # type: ignore[method-assign]
 
     # --- running -------------------------------------------------------------------------------
 
@@ -530,10 +664,11 @@ class ModelSession:
         return self.summary is not None or self.error is not None
 
     def act(self, what: str, name: str, action: Callable[[], object], data: Any = None) -> None:
-        """Note ``what: name``, then do ``action`` in one loop turn (no virtual time passes)."""
+        """Note ``what: name``, then do ``action`` in one loop turn (no virtual time passes).
+        ``data`` may be a callable: it is read in that turn, just before ``action``."""
 
         async def turn() -> None:
-            self.note(what, name, data)
+            self.note(what, name, data() if callable(data) else data)
             action()
 
         self.loop.run_until_complete(turn())
@@ -566,16 +701,23 @@ class ModelSession:
             self.rules.violate(
                 "crash",
                 f"run() raised {self.error!r}",
-                tag="task_group_crash" if isinstance(self.error, BaseExceptionGroup) else None,
             )
 
     # --- user inputs ---------------------------------------------------------------------------
 
+    def _phase(self) -> str:
+        """The controller's own phase when a stop is asked. Read from inside on purpose (test
+        only): the public state shows "stopped" from the stop request on, and only the inner
+        phase tells a stop path under way ("stopping") from one that is over ("stopped")."""
+        return str(self.controller._phases.phase.value)
+
     def stop(self) -> None:
-        self.act("user", "stop", lambda: self.controller.request_stop(StopReason.KEY, "model"))
+        stop = functools.partial(self.controller.request_stop, StopReason.KEY, "model")
+        self.act("user", "stop", stop, self._phase)
 
     def quit(self) -> None:
-        self.act("user", "quit", lambda: self.controller.request_stop(StopReason.QUIT, "model"))
+        stop = functools.partial(self.controller.request_stop, StopReason.QUIT, "model")
+        self.act("user", "quit", stop, self._phase)
 
     def pause(self) -> None:
         self.act("user", "pause", lambda: self.controller.request_pause(StopReason.KEY))
@@ -637,6 +779,24 @@ class ModelSession:
             self.advance(5.0)
         finally:
             self.close()
+            self._write_tally()
+
+    def _write_tally(self) -> None:
+        rules = self.rules
+        if rules.tally is None or TALLY_PATH is None:
+            return
+        line = {
+            "options": self.options,
+            "counts": rules.tally_counts,
+            "first": rules.tally,
+            "steps": [
+                (e.at, e.what, e.name, e.data)
+                for e in rules.trace
+                if e.what in ("user", "treadmill")
+            ],
+        }
+        with open(TALLY_PATH, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line, default=str) + "\n")
 
     def close(self) -> None:
         if self._closed:

@@ -3,10 +3,12 @@
 Each test replays the minimal example hypothesis shrank to (``test_model_stop_path.py``) through
 the same harness (``model_harness.ModelSession``: a real Session, link and simulator on virtual
 time) and checks the rule it broke, plus what the issue asks of the wire where that is sharper.
-They fail on today's core; they are marked ``xfail(strict=True)`` so this branch stays green, and
-the marks come off once the rebuilt core (issue 12) is merged: each must then pass.
+A fixed finding's test passes; an open one is marked ``xfail(strict=True)`` (it fails on today's
+code, and CI says so the day it passes), and the tag its violations are filed under is in
+``model_harness.OPEN_FINDINGS``: the only violations the model test excuses by default. When a
+fix lands, its mark and its tag come out together.
 
-The finding numbers are the ones in the model-test report to the lead.
+The finding numbers are the ones in the model-test reports to the lead (13 and 14: round 3).
 """
 
 from __future__ import annotations
@@ -238,3 +240,77 @@ def test_a_command_retrying_across_a_reconnect_is_dropped_by_the_stop() -> None:
     speeds = [w for w in after if w.opcode == OpCode.SET_TARGET_SPEED]
     assert not speeds, f"Set Target Speed written after the reconnect's Stop: {speeds}"
     assert_kept(model, "after_stop")
+
+
+# --- 13 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model finding 13: a user's stop while the session closes (its exit Stop unanswered) "
+    "is dropped: the controller is already STOPPED, so a belt started at the console meanwhile "
+    "runs on after the session and the summary says the belt is not running",
+)
+def test_a_user_stop_while_the_session_closes_stops_a_belt_the_console_started() -> None:
+    def steps(m: ModelSession) -> None:
+        # a console that counts down before the belt moves: 3 s in, the belt creeps at 0.4 km/h
+        # and the last telemetry said 0.2, so the stop path reads standstill at once
+        m.advance(3.25 - m.treadmill.elapsed_s)
+        m.quit()  # Stop accepted; the controller is STOPPED; the session closes
+        m.inject(FaultKind.CONSOLE_STOP)
+        m.inject(FaultKind.LATE_INDICATION, count=1, delay_s=0.5)
+        m.turn()  # the closing link writes its exit Stop; its answer comes 0.5 s late
+        m.inject(FaultKind.SLOW_BELT)
+        m.inject(FaultKind.CONSOLE_START)  # someone at the console starts the belt
+        # replay()'s finish() quits now, as a user leaving: a stop request after the start
+
+    model = replay(steps, profile="start_delay")
+    trace = model.rules.trace
+    started = next(i for i, e in enumerate(trace) if e.name == "console_start")
+    stops_after = [e for e in trace[started:] if e.what == "write" and e.data.data == STOP]
+    summary = model.summary
+    told = summary is not None and summary.belt_may_be_running
+    assert stops_after or told, "no Stop after the console start, and the summary says stopped"
+    assert_kept(model, "standstill")
+
+
+# --- 14 -------------------------------------------------------------------------------------------
+
+
+def _told_after_presses(presses: int) -> float | None:
+    """Seconds from the first stop press to the user being told the Stop was refused, on a
+    treadmill that refuses every Stop and Request Control (0x05) and answers 2.5 s late."""
+
+    def steps(m: ModelSession) -> None:
+        m.advance(10)
+        m.inject(FaultKind.NOT_PERMITTED, count=60)
+        m.inject(FaultKind.LATE_INDICATION, count=60, delay_s=2.5)
+        for _ in range(presses):
+            m.stop()
+        m.advance(40)
+
+    model = replay(steps)
+    trace = model.rules.trace
+    pressed = next(e.at for e in trace if e.what == "user" and e.name == "stop")
+    told = [
+        e.at
+        for e in trace
+        if e.what == "event"
+        and e.name == "fault"
+        and e.data.kind in ("stop_refused", "stop_failed")
+    ]
+    return told[0] - pressed if told else None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model finding 14: a second stop press while Stop is refused hides the refusal: "
+    "each press queues a new Stop sequence and the stop path waits on the newest, so the "
+    "user is told 13 s later per extra press while the belt runs on",
+)
+def test_pressing_stop_again_while_stop_is_refused_does_not_delay_telling_the_user() -> None:
+    once = _told_after_presses(1)
+    assert once is not None, "one press: the refusal is never said"
+    twice = _told_after_presses(2)
+    assert twice is not None, f"two presses: never told (one press: told after {once:.2f} s)"
+    assert twice <= once, f"told {once:.2f} s after one press, {twice:.2f} s after two"
