@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from treadcoach.coach.events import Event, Summary, parse_event
 from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
+from treadcoach.history.checkin import CheckIn
 from treadcoach.history.checkpoint import Checkpointer
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from treadcoach.history.spool import SessionHeader, SpoolContents, claimed_spools
@@ -90,6 +91,9 @@ class SessionRecord:
     # The journal fault its user was told about ("NOT SAVED"); set when the session's crash
     # spool later replayed it whole. Listed, but progression does not count it (see ``counted``).
     not_saved: str | None = None
+    # The after-session check-in (``history.checkin``): None when skipped or never asked.
+    rpe: int | None = None  # Borg 6-20
+    pain: int | None = None  # 0-10
 
     @property
     def counted(self) -> bool:
@@ -113,14 +117,14 @@ class SessionRecord:
 _SESSION_COLUMNS = (
     "id, started_at, plan, device, address, simulated, planned_backward_s, planned_duration_s, "
     "duration_s, distance_m, backward_s, backward_distance_m, completed, stop_reason, finished, "
-    "event_count, paused_s, not_saved"
+    "event_count, paused_s, not_saved, rpe, pain"
 )
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
     (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:17]
-    not_saved = row[17]
+    not_saved, rpe, pain = row[17:20]
     return SessionRecord(
         id=int(sid),
         started_at=datetime.fromisoformat(str(started_at)),
@@ -140,6 +144,8 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         event_count=int(count),
         paused_s=float(paused),
         not_saved=None if not_saved is None else str(not_saved),
+        rpe=None if rpe is None else int(rpe),
+        pain=None if pain is None else int(pain),
     )
 
 
@@ -505,6 +511,16 @@ class Journal:
             ),
         )
         self._tallies[session_id] = tally
+
+    def set_checkin(self, session_id: int, checkin: CheckIn) -> None:
+        """Store the session's check-in (replacing one stored before; skipped answers: NULL)."""
+        with self._transaction("store a check-in") as db:
+            cursor = db.execute(
+                "UPDATE sessions SET rpe = ?, pain = ? WHERE id = ?",
+                (checkin.rpe, checkin.pain, session_id),
+            )
+            if cursor.rowcount == 0:
+                raise SessionNotFound(str(self.path), session_id)
 
     # --- reading ------------------------------------------------------------------------------
 
