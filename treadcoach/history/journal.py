@@ -29,7 +29,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from treadcoach.coach.events import Event, Summary, parse_event
+from treadcoach.coach.events import Event, SegmentStarted, Summary, Telemetry, parse_event
+from treadcoach.coach.kinds import SegmentKind
 from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
 from treadcoach.history.checkin import CheckIn
 from treadcoach.history.checkpoint import Checkpointer
@@ -565,6 +566,54 @@ class Journal:
         """The session's events in the order they were appended."""
         with self._lock, self._guard("read events"):
             return self._events_locked(self._db, session_id)
+
+    def pulse_events(self, session_id: int) -> list[SegmentStarted | Telemetry]:
+        """The session's ``segment`` events and its ``telemetry`` that carried a pulse, in order.
+
+        For the progression (``history.body_input``): only the fields it reads, picked out by
+        SQLite (``json_extract``) and built without validation -- every row was validated when
+        it was appended, and parsing weeks of 10 Hz telemetry in full would take seconds.
+        """
+        with self._lock, self._guard("read events"):
+            if (
+                self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
+                is None
+            ):
+                raise SessionNotFound(str(self.path), session_id)
+            rows = self._db.execute(
+                "SELECT kind, t, json_extract(body, '$.index'), json_extract(body, '$.kind'),"
+                " json_extract(body, '$.target_kmh'), json_extract(body, '$.incline_pct'),"
+                " json_extract(body, '$.segment_index'), json_extract(body, '$.speed_kmh'),"
+                " json_extract(body, '$.heart_rate_bpm') FROM events"
+                " WHERE session_id = ? AND (kind = 'segment' OR (kind = 'telemetry'"
+                " AND json_extract(body, '$.heart_rate_bpm') > 0)) ORDER BY id",
+                (session_id,),
+            ).fetchall()
+        out: list[SegmentStarted | Telemetry] = []
+        for kind, t, index, seg_kind, target, incline, seg_index, speed, bpm in rows:
+            if kind == "segment":
+                out.append(
+                    SegmentStarted.model_construct(
+                        t=float(t),
+                        index=int(index),
+                        kind=SegmentKind(seg_kind),
+                        target_kmh=float(target),
+                        incline_pct=None if incline is None else float(incline),
+                    )
+                )
+            else:
+                out.append(
+                    Telemetry.model_construct(
+                        t=float(t),
+                        speed_kmh=float(speed),
+                        distance_m=0.0,  # not read
+                        target_kmh=None if target is None else float(target),
+                        incline_pct=None if incline is None else float(incline),
+                        heart_rate_bpm=int(bpm),
+                        segment_index=None if seg_index is None else int(seg_index),
+                    )
+                )
+        return out
 
     def _events_locked(self, db: sqlite3.Connection, session_id: int) -> list[Event]:
         if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
