@@ -622,3 +622,12 @@ def test_habituation_moves_exactly_one_step_within_the_caps_or_nothing(
         event("volume step")
         assert up <= before_up + 1e-9
         assert incline <= easy.walk_incline_pct + 1e-9
+
+
+def test_an_inclined_walk_levels_the_belt_on_every_other_segment() -> None:
+    for volume in (150.0, 300.0):
+        plan = plan_for(volume, incline_pct=1.0)
+        for _, segment, _ in plan.flat():
+            expected = 1.0 if segment.kind is SegmentKind.BACKWARD_WALK else 0.0
+            assert segment.incline_pct == expected
+        assert all(s.incline_pct is None for _, s, _ in plan_for(volume).flat())

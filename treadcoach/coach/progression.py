@@ -452,11 +452,15 @@ def plan_for(
             kmh = math.floor(raised * 100 + 1e-6) / 100
         return _walk(duration_s, kmh, incline_pct)
 
+    # an inclined walk: every other segment says 0 % so the belt levels out after it (a
+    # segment without an incline leaves the belt where it is)
+    level = 0.0 if incline_pct > 0 else None
     entries: list[Segment | Repeat] = [
         Segment(
             kind=SegmentKind.WARMUP,
             duration_s=WARMUP_S,
             speed=WARMUP_KMH,
+            incline_pct=level,
             label="warm-up walk",
             cue="Warm up: easy forward walk.",
         )
@@ -482,6 +486,7 @@ def plan_for(
                         kind=SegmentKind.RECOVERY,
                         duration_s=RECOVERY_S,
                         speed=RECOVERY_KMH,
+                        incline_pct=level,
                         label="recovery walk",
                         cue="Walk forward and recover.",
                     ),
@@ -489,6 +494,7 @@ def plan_for(
                         kind=SegmentKind.RETRO_RUN,
                         duration_s=bout_s,
                         speed=RETRO_KMH,
+                        incline_pct=level,
                         label="retro bout",
                         cue=_RETRO_CUE,
                     ),
@@ -505,6 +511,7 @@ def plan_for(
             kind=SegmentKind.COOLDOWN,
             duration_s=COOLDOWN_S,
             speed=COOLDOWN_KMH,
+            incline_pct=level,
             label="cool-down walk",
             cue="Cool down: easy forward walk.",
         )
