@@ -15,6 +15,7 @@ from history_streams import JournalFiller, session_events
 
 from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
 from treadcoach.history import Journal
+from treadcoach.history import journal as journal_module
 from treadcoach.history.checkin import CheckIn
 from treadcoach.history.checkin_store import load_checkin, save_checkin
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
@@ -81,32 +82,22 @@ def test_a_checkin_never_creates_a_journal(tmp_path: Path) -> None:
     assert not path.exists()
 
 
-def test_a_read_only_journal_is_a_one_line_history_error(
-    journal_path: Path, record_session: JournalFiller
+def test_a_journal_locked_by_another_program_is_a_one_line_history_error(
+    journal_path: Path, record_session: JournalFiller, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session_id = _one_session(journal_path, record_session)
-    for file in journal_path.parent.iterdir():
-        file.chmod(0o444)
-    journal_path.parent.chmod(0o555)
+    monkeypatch.setattr(journal_module, "BUSY_TIMEOUT_S", 0.05)  # not 5 s of waiting in a test
+    other = sqlite3.connect(journal_path, isolation_level=None)
     try:
-        if journal_path.parent.stat().st_uid == 0 or _writable(journal_path):
-            pytest.skip("root ignores file modes")
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
         with pytest.raises(HistoryError) as caught:
             save_checkin(journal_path, session_id, CheckIn(rpe=12))
-        assert str(journal_path) in str(caught.value)
-        assert "\n" not in str(caught.value)
     finally:
-        journal_path.parent.chmod(0o755)
-        for file in journal_path.parent.iterdir():
-            file.chmod(0o644)
-
-
-def _writable(path: Path) -> bool:
-    try:
-        with path.open("ab"):
-            return True
-    except OSError:
-        return False
+        other.close()
+    assert str(journal_path) in str(caught.value)
+    assert "locked" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert load_checkin(journal_path, session_id) is None  # nothing half-written
 
 
 def test_the_schema_rejects_a_checkin_off_its_scale(
