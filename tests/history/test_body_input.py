@@ -18,6 +18,7 @@ from treadcoach.history.body_input import (
     MIN_READINGS,
     SETTLE_S,
     backward_heart_rate,
+    journal_heart_rate,
     past_sessions,
     walk_dose,
 )
@@ -108,6 +109,47 @@ def test_steady_backward_heart_rate_skips_the_first_minute_ramps_and_forward_wor
     short = walk_session(4.0, 120, walk_s=SETTLE_S + MIN_READINGS - 2)
     assert backward_heart_rate(DAY0, short) == ()
     assert backward_heart_rate(DAY0, walk_session(4.0, None)) == ()
+
+
+def _jittered(events: list[Event]) -> list[Event]:
+    """Pulse varying per reading, a pause (speed 0) and a repeated segment (a reconnect)."""
+    out: list[Event] = []
+    for event in events:
+        if isinstance(event, Telemetry):
+            update: dict[str, object] = {"heart_rate_bpm": 100 + round(event.t * 7) % 40}
+            if 150 < event.t < 165:
+                update["speed_kmh"] = 0.0  # paused
+            event = event.model_copy(update=update)
+        out.append(event)
+        if isinstance(event, Telemetry) and event.t == 170.0:
+            walk = next(e for e in events if isinstance(e, SegmentStarted) and e.index == 1)
+            out.append(walk.model_copy(update={"t": 170.0}))  # announced again
+    return out
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        walk_session(4.0, 120),
+        walk_session(4.0, 120, incline=1.5, walk_s=400),
+        _jittered(walk_session(4.0, 120, walk_s=400)),
+        _jittered(walk_session(4.0, 120, walk_s=400))[:300],  # interrupted mid-walk
+        walk_session(4.0, 120, walk_s=200, stop=StopReason.KEY),
+    ],
+    ids=["steady", "inclined", "jittered", "interrupted", "stopped"],
+)
+def test_the_journal_reads_the_same_heart_rate_as_the_stream_says(
+    journal_path: Path, events: list[Event]
+) -> None:
+    with Journal.open(journal_path) as journal:
+        session_id = record(journal, events, DAY0)
+        read = journal_heart_rate(journal, session_id, DAY0)
+    expected = backward_heart_rate(DAY0, events)
+    assert expected  # the case has something to compare
+    assert [(h.speed_kmh, h.incline_pct) for h in read] == [
+        (h.speed_kmh, h.incline_pct) for h in expected
+    ]
+    assert [h.mean_bpm for h in read] == pytest.approx([h.mean_bpm for h in expected])
 
 
 def test_the_walk_dose_is_the_backward_walks_target_and_incline() -> None:

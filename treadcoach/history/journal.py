@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from treadcoach.coach.events import Event, SegmentStarted, Summary, Telemetry, parse_event
+from treadcoach.coach.events import Event, SegmentStarted, Stop, Summary, parse_event
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
 from treadcoach.history.checkin import CheckIn
@@ -567,30 +567,26 @@ class Journal:
         with self._lock, self._guard("read events"):
             return self._events_locked(self._db, session_id)
 
-    def pulse_events(self, session_id: int) -> list[SegmentStarted | Telemetry]:
-        """The session's ``segment`` events and its ``telemetry`` that carried a pulse, in order.
+    def marks(self, session_id: int) -> list[SegmentStarted | Stop | Summary]:
+        """The session's ``segment``, ``stop`` and ``summary`` events, in order: its outline.
 
-        For the progression (``history.body_input``): only the fields it reads, picked out by
-        SQLite (``json_extract``) and built without validation -- every row was validated when
-        it was appended, and parsing weeks of 10 Hz telemetry in full would take seconds.
+        For the progression (``history.body_input``), which must not parse every telemetry row
+        of weeks of sessions: the rows are picked by their ``kind`` column and only the fields
+        read are extracted (``json_extract``), built without validation (each was validated
+        when appended).
         """
         with self._lock, self._guard("read events"):
-            if (
-                self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
-                is None
-            ):
-                raise SessionNotFound(str(self.path), session_id)
+            self._known_locked(session_id)
             rows = self._db.execute(
                 "SELECT kind, t, json_extract(body, '$.index'), json_extract(body, '$.kind'),"
                 " json_extract(body, '$.target_kmh'), json_extract(body, '$.incline_pct'),"
-                " json_extract(body, '$.segment_index'), json_extract(body, '$.speed_kmh'),"
-                " json_extract(body, '$.heart_rate_bpm') FROM events"
-                " WHERE session_id = ? AND (kind = 'segment' OR (kind = 'telemetry'"
-                " AND json_extract(body, '$.heart_rate_bpm') > 0)) ORDER BY id",
+                " json_extract(body, '$.reason'), json_extract(body, '$.completed')"
+                " FROM events WHERE session_id = ? AND kind IN ('segment', 'stop', 'summary')"
+                " ORDER BY id",
                 (session_id,),
             ).fetchall()
-        out: list[SegmentStarted | Telemetry] = []
-        for kind, t, index, seg_kind, target, incline, seg_index, speed, bpm in rows:
+        out: list[SegmentStarted | Stop | Summary] = []
+        for kind, t, index, seg_kind, target, incline, reason, completed in rows:
             if kind == "segment":
                 out.append(
                     SegmentStarted.model_construct(
@@ -601,19 +597,40 @@ class Journal:
                         incline_pct=None if incline is None else float(incline),
                     )
                 )
+            elif kind == "stop":
+                out.append(Stop.model_construct(t=float(t), reason=reason))  # the enum's string
             else:
-                out.append(
-                    Telemetry.model_construct(
-                        t=float(t),
-                        speed_kmh=float(speed),
-                        distance_m=0.0,  # not read
-                        target_kmh=None if target is None else float(target),
-                        incline_pct=None if incline is None else float(incline),
-                        heart_rate_bpm=int(bpm),
-                        segment_index=None if seg_index is None else int(seg_index),
-                    )
-                )
+                out.append(Summary.model_construct(t=float(t), completed=bool(completed)))
         return out
+
+    def pulse_sums(
+        self, session_id: int, windows: Sequence[tuple[float, float, float]], at_speed_kmh: float
+    ) -> list[tuple[int, int]]:
+        """Per (from t, to t, target km/h) window: (sum of bpm, readings) of the telemetry in
+        ``from <= t < to`` that carried a pulse (> 0) with the belt within ``at_speed_kmh`` of
+        the target. Only the window's rows are read (``t`` is a column, the JSON is not parsed
+        outside it)."""
+        sums: list[tuple[int, int]] = []
+        with self._lock, self._guard("read events"):
+            self._known_locked(session_id)
+            for start, end, target in windows:
+                total, count = self._db.execute(
+                    "SELECT coalesce(sum(bpm), 0), count(bpm) FROM (SELECT"
+                    " json_extract(body, '$.heart_rate_bpm') AS bpm,"
+                    " json_extract(body, '$.speed_kmh') AS kmh FROM events"
+                    " WHERE session_id = ? AND kind = 'telemetry' AND t >= ? AND t < ?)"
+                    " WHERE bpm > 0 AND abs(kmh - ?) <= ?",
+                    (session_id, start, end, target, at_speed_kmh),
+                ).fetchone()
+                sums.append((int(total), int(count)))
+        return sums
+
+    def _known_locked(self, session_id: int) -> None:
+        if (
+            self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            is None
+        ):
+            raise SessionNotFound(str(self.path), session_id)
 
     def _events_locked(self, db: sqlite3.Connection, session_id: int) -> list[Event]:
         if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
