@@ -66,7 +66,7 @@ def test_export_reads_back_as_an_indoor_walk_with_the_journal_totals(
         "FileIdMessage": 1,
         "DeviceInfoMessage": 2,
         "DeveloperDataIdMessage": 1,
-        "FieldDescriptionMessage": 3,
+        "FieldDescriptionMessage": 5,  # direction, backward time/distance, rpe, pain
         "WorkoutMessage": 1,
         "WorkoutStepMessage": 5,
         "EventMessage": 2,

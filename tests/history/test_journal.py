@@ -149,7 +149,10 @@ def test_records_convert_field_for_field_to_progressions_past_session(
     journal_path: Path, make_stream: Stream, record_session: JournalFiller
 ) -> None:
     progression = pytest.importorskip("treadcoach.coach.progression")
+    # the fields a record has; the dose and the heart rate come from its events (body_input)
+    from_events = {"walk_kmh", "walk_incline_pct", "hr_at_speed"}
     names = [f.name for f in dataclasses.fields(progression.PastSession)]
+    names = [n for n in names if n not in from_events]
     with Journal.open(journal_path) as journal:
         record_session(journal, make_stream())
         stopped = _begin(journal, started_at=STARTED_AT + timedelta(days=1))
@@ -157,6 +160,7 @@ def test_records_convert_field_for_field_to_progressions_past_session(
         records = journal.past_sessions()
     past = [progression.PastSession(**{n: getattr(r, n) for n in names}) for r in records]
     assert [(p.completed, p.stop_reason) for p in past] == [(True, "plan_end"), (False, "key")]
+    assert [(p.rpe, p.pain) for p in past] == [(None, None), (None, None)]
     assert past[0].backward_s == pytest.approx(20.0)
     assert isinstance(past[0].started_at, datetime)
 

@@ -19,6 +19,17 @@ The rules, in order (all volumes are planned backward seconds; docs/plans.md exp
   session (however the rules above combine); never above ``max_backward_s`` (10 min).
 * Rounded down to 5 s.
 
+Then the body (``coach.body``, from the check-in and the heart rate; docs/plans.md):
+
+* Dizzy stop, pain >= 5/10, pain up by 2 on the previous check-in, or RPE >= 17: step back
+  (at most ``step_back`` of the last planned volume). Pain >= 3 or RPE >= 15: hold (at most the
+  last planned volume). Speed and incline never go up then.
+* Heart rate at the same backward walking speed and incline falling over weeks (habituation),
+  the last session completed on time and nothing above: one step of walking speed (or, at its
+  cap, of incline) instead of a volume step -- one step per session, never both, within caps.
+* A speed or incline step sticks: later plans keep it (it rides on the ladder's walking speed)
+  until a week is missed, which brings the dose back to the ladder.
+
 The ladder turns a volume into a plan: up to 3 min it is one backward walk (2 mph below 2:30,
 then 2.5 mph); above 3 min, 2 min of backward walking plus 20-30 s retro bouts at 3 mph, each
 after a 60 s forward recovery walk; above 6 min the bouts stay at 8 x 30 s and the walk grows.
@@ -31,19 +42,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from treadcoach.coach.body import DEFAULT_BODY_RULES, BodyRules, HrAtSpeed, VolumeAction
+from treadcoach.coach.body import CheckIn as BodyCheckIn
+from treadcoach.coach.body import advise as body_advise
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.plan import Plan, Repeat, Segment
 from treadcoach.errors import LimitsError
+from treadcoach.safety.reasons import StopReason
 
 __all__ = [
     "ABSOLUTE_MAX_BACKWARD_S",
+    "BACKWARD_INCLINE_MAX_PCT",
+    "BACKWARD_WALK_MAX_KMH",
+    "DEFAULT_DOSE_CAPS",
     "DEFAULT_SETTINGS",
     "FAULT_STOPS",
+    "PROGRESSION_PLAN_PREFIX",
+    "Dose",
+    "DoseCaps",
     "PastSession",
     "ProgressionSettings",
     "Suggestion",
     "first_plan",
+    "ladder_walk_kmh",
     "next_backward_s",
+    "next_dose",
     "plan_for",
     "suggest_next",
 ]
@@ -83,6 +106,13 @@ RECOVERY_S = 60.0
 RECOVERY_KMH = 5.0
 COOLDOWN_S = 180.0
 COOLDOWN_KMH = 4.5
+# The programme's caps on the backward walk's dose, whatever the body says: "set speed to 2-3
+# mph" (the seed) -> 3 mph; incline: a conservative 5 % (no source gives one for backward
+# walking; the treadmill's own range and [limits] still apply on top).
+BACKWARD_WALK_MAX_KMH = 4.83
+BACKWARD_INCLINE_MAX_PCT = 5.0
+# Plans generated here are named "progression-..."; only their dose is ours to carry on.
+PROGRESSION_PLAN_PREFIX = "progression-"
 
 _SOURCE = "\n".join(
     [
@@ -110,6 +140,49 @@ class PastSession:
     backward_s: float  # done
     completed: bool
     stop_reason: str | None
+    # the after-session check-in (history/checkin.py); None: skipped or not asked
+    rpe: int | None = None
+    pain: int | None = None
+    # the dose its backward walk ran at: segment target speed and incline (None: no walk ran)
+    walk_kmh: float | None = None
+    walk_incline_pct: float = 0.0
+    # steady heart rate of its backward work, per speed and incline (history/body_input.py)
+    hr_at_speed: tuple[HrAtSpeed, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DoseCaps:
+    """The backward walk's speed and incline caps: the lower of the programme's and the user's."""
+
+    walk_kmh: float = BACKWARD_WALK_MAX_KMH
+    incline_pct: float = BACKWARD_INCLINE_MAX_PCT
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.walk_kmh) and self.walk_kmh > 0):
+            raise LimitsError("progression.walk_kmh", f"must be > 0, not {self.walk_kmh!r}")
+        if not (math.isfinite(self.incline_pct) and self.incline_pct >= 0):
+            raise LimitsError("progression.incline_pct", f"must be >= 0, not {self.incline_pct!r}")
+
+    @classmethod
+    def within(cls, backward_max_kmh: float, incline_max_pct: float | None = None) -> DoseCaps:
+        """The programme's caps, lowered to the user's ``[limits]`` (and the belt's incline)."""
+        incline = BACKWARD_INCLINE_MAX_PCT
+        if incline_max_pct is not None:
+            incline = max(0.0, min(incline, incline_max_pct))
+        return cls(walk_kmh=min(BACKWARD_WALK_MAX_KMH, backward_max_kmh), incline_pct=incline)
+
+
+DEFAULT_DOSE_CAPS = DoseCaps()
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    """The next session: backward volume, and the backward walk's dose above the ladder."""
+
+    volume_s: float
+    speed_up_kmh: float  # added to the ladder's walking speed (>= 0), within the caps
+    incline_pct: float  # of the backward walk (>= 0)
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,14 +236,100 @@ def suggest_next(
     history: Sequence[PastSession],
     today: date,
     settings: ProgressionSettings = DEFAULT_SETTINGS,
+    *,
+    caps: DoseCaps = DEFAULT_DOSE_CAPS,
+    rules: BodyRules = DEFAULT_BODY_RULES,
 ) -> Suggestion:
     """The plan for the next session, and why."""
-    volume, reason = next_backward_s(history, today, settings)
-    plan = plan_for(volume)
+    dose = next_dose(history, today, settings, caps=caps, rules=rules)
+    plan = plan_for(
+        dose.volume_s,
+        speed_up_kmh=dose.speed_up_kmh,
+        incline_pct=dose.incline_pct,
+        walk_cap_kmh=caps.walk_kmh,
+    )
     planned = _backward_s(plan)
     return Suggestion(
-        plan=plan, backward_s=planned, reason=f"{reason} Next: {_mmss(planned)} backward."
+        plan=plan, backward_s=planned, reason=f"{dose.reason} Next: {_mmss(planned)} backward."
     )
+
+
+def ladder_walk_kmh(backward_s: float) -> float:
+    """The ladder's backward walking speed for a volume (before any habituation step)."""
+    if backward_s <= SPLIT_ABOVE_S:
+        return BACKWARD_WALK_SLOW_KMH if backward_s < BRISK_FROM_S else BACKWARD_WALK_KMH
+    return BACKWARD_WALK_KMH
+
+
+def next_dose(
+    history: Sequence[PastSession],
+    today: date,
+    settings: ProgressionSettings = DEFAULT_SETTINGS,
+    *,
+    caps: DoseCaps = DEFAULT_DOSE_CAPS,
+    rules: BodyRules = DEFAULT_BODY_RULES,
+) -> Dose:
+    """The next volume (``next_backward_s``), made as careful as the body asks, and the dose.
+
+    The body may only lower the volume (hold, step back) or, for habituation, raise the
+    walking speed or incline by one step *instead of* the volume step. Caps always win: the
+    dose never exceeds ``caps`` (a dose above a lowered cap comes down to it).
+    """
+    volume, why = next_backward_s(history, today, settings)
+    relevant = sorted((s for s in history if _counts(s)), key=lambda s: s.started_at)
+    # the dose carried on: the last progression plan's walk, above the ladder for its volume
+    ours = [s for s in relevant if s.plan.startswith(PROGRESSION_PLAN_PREFIX) and s.walk_kmh]
+    speed_up, incline = 0.0, 0.0
+    if ours:
+        carried = ours[-1]
+        assert carried.walk_kmh is not None
+        speed_up = max(0.0, carried.walk_kmh - ladder_walk_kmh(carried.planned_backward_s))
+        incline = max(0.0, carried.walk_incline_pct)
+    last = relevant[-1] if relevant else None
+    gap_days = (today - _local_date(last.started_at)).days if last is not None else 0
+    if last is None or gap_days > settings.missed_days:
+        speed_up, incline = 0.0, 0.0  # a missed week (or a restart): back to the ladder's dose
+    incline = min(incline, caps.incline_pct)
+    if last is None:
+        return Dose(volume, 0.0, 0.0, why)
+
+    # the body's word, from the sessions that have one (backward work done, a check-in, dizzy)
+    said = sorted((s for s in history if _says_something(s)), key=lambda s: s.started_at)
+    checkins = [
+        BodyCheckIn(at=s.started_at, pain=s.pain, rpe=s.rpe, stop_reason=s.stop_reason)
+        for s in said
+    ]
+    hr = [h for s in relevant for h in s.hr_at_speed]
+    walk_now = min(ladder_walk_kmh(last.planned_backward_s) + speed_up, caps.walk_kmh)
+    advice = body_advise(
+        checkins,
+        hr,
+        speed_kmh=walk_now,
+        incline_pct=incline,
+        speed_cap_kmh=caps.walk_kmh,
+        incline_cap_pct=caps.incline_pct,
+        rules=rules,
+    )
+    last_planned = last.planned_backward_s
+    if advice.volume is not VolumeAction.FREE:
+        if advice.volume is VolumeAction.STEP_BACK:
+            careful = max(_round(settings.step_back(last_planned)), settings.min_backward_s)
+        else:
+            careful = last_planned
+        if careful < volume:  # the body's word is the reason; else the rules' own was stricter
+            done = f"{_mmss(last_planned)} backward ({last.plan}, {_local_date(last.started_at)})"
+            return Dose(careful, speed_up, incline, f"{advice.reason} Last: {done}.")
+        return Dose(volume, speed_up, incline, f"{why} {advice.reason}")
+    raised = advice.speed_kmh > walk_now + 1e-9 or advice.incline_pct > incline + 1e-9
+    # completed, not today (one increase a day), no week missed
+    on_time = last.completed and 0 < gap_days <= settings.missed_days
+    if raised and on_time and last.plan.startswith(PROGRESSION_PLAN_PREFIX):
+        # one step per session: the dose goes up, so the volume stays where it was
+        speed_up = max(0.0, advice.speed_kmh - ladder_walk_kmh(last_planned))
+        return Dose(
+            min(volume, last_planned), speed_up, advice.incline_pct, f"{advice.reason} Repeat."
+        )
+    return Dose(volume, speed_up, incline, why)
 
 
 def first_plan() -> Plan:
@@ -247,6 +406,17 @@ def next_backward_s(
     return min(volume, settings.max_backward_s), why
 
 
+def _says_something(session: PastSession) -> bool:
+    """Whether the body rules read this session: it had backward work, a check-in or a dizzy
+    stop (one stopped in the warm-up with none of these says nothing about the body)."""
+    return (
+        _counts(session)
+        or session.rpe is not None
+        or session.pain is not None
+        or session.stop_reason == StopReason.DIZZY
+    )
+
+
 def _counts(session: PastSession) -> bool:
     """Only sessions with backward work count: one stopped in the warm-up, before any backward
     step, says nothing about how the walker copes (and must not cut the next step)."""
@@ -255,23 +425,48 @@ def _counts(session: PastSession) -> bool:
     return session.completed or (math.isfinite(session.backward_s) and session.backward_s > 0)
 
 
-def plan_for(backward_s: float) -> Plan:
-    """A session with ``backward_s`` of backward work (or a little less: bouts are whole seconds)."""
+def plan_for(
+    backward_s: float,
+    *,
+    speed_up_kmh: float = 0.0,
+    incline_pct: float = 0.0,
+    walk_cap_kmh: float = BACKWARD_WALK_MAX_KMH,
+) -> Plan:
+    """A session with ``backward_s`` of backward work (or a little less: bouts are whole seconds).
+
+    The backward walk runs at the ladder's speed plus ``speed_up_kmh`` (never above
+    ``walk_cap_kmh``) and at ``incline_pct``; the retro bouts stay at the ladder's speed.
+    """
     if not (backward_s > 0 and math.isfinite(backward_s)):
         raise ValueError(f"backward volume must be positive, not {backward_s!r}")
+    if not (math.isfinite(speed_up_kmh) and speed_up_kmh >= 0):
+        raise ValueError(f"speed_up_kmh must be >= 0, not {speed_up_kmh!r}")
+    if not (math.isfinite(incline_pct) and incline_pct >= 0):
+        raise ValueError(f"incline_pct must be >= 0, not {incline_pct!r}")
     volume = min(backward_s, ABSOLUTE_MAX_BACKWARD_S)
+
+    def walk(duration_s: float, ladder_kmh: float) -> Segment:
+        kmh = ladder_kmh  # exactly the ladder (and the plans it has always made)...
+        if speed_up_kmh > 0:  # ... or above it, down to 0.01 km/h: never rounded over the cap
+            raised = min(ladder_kmh + speed_up_kmh, max(walk_cap_kmh, ladder_kmh))
+            kmh = math.floor(raised * 100 + 1e-6) / 100
+        return _walk(duration_s, kmh, incline_pct)
+
+    # an inclined walk: every other segment says 0 % so the belt levels out after it (a
+    # segment without an incline leaves the belt where it is)
+    level = 0.0 if incline_pct > 0 else None
     entries: list[Segment | Repeat] = [
         Segment(
             kind=SegmentKind.WARMUP,
             duration_s=WARMUP_S,
             speed=WARMUP_KMH,
+            incline_pct=level,
             label="warm-up walk",
             cue="Warm up: easy forward walk.",
         )
     ]
     if volume <= SPLIT_ABOVE_S:
-        speed = BACKWARD_WALK_SLOW_KMH if volume < BRISK_FROM_S else BACKWARD_WALK_KMH
-        entries.append(_walk(volume, speed))
+        entries.append(walk(volume, ladder_walk_kmh(volume)))
         shape = "backward walk"
     else:
         rest = volume - WALK_BLOCK_S
@@ -282,7 +477,7 @@ def plan_for(backward_s: float) -> Plan:
         else:
             bouts, bout_s = MAX_BOUTS, BOUT_MAX_S
             walk_s = volume - MAX_BOUTS * BOUT_MAX_S
-        entries.append(_walk(walk_s, BACKWARD_WALK_KMH))
+        entries.append(walk(walk_s, BACKWARD_WALK_KMH))
         entries.append(
             Repeat(
                 times=bouts,
@@ -291,6 +486,7 @@ def plan_for(backward_s: float) -> Plan:
                         kind=SegmentKind.RECOVERY,
                         duration_s=RECOVERY_S,
                         speed=RECOVERY_KMH,
+                        incline_pct=level,
                         label="recovery walk",
                         cue="Walk forward and recover.",
                     ),
@@ -298,6 +494,7 @@ def plan_for(backward_s: float) -> Plan:
                         kind=SegmentKind.RETRO_RUN,
                         duration_s=bout_s,
                         speed=RETRO_KMH,
+                        incline_pct=level,
                         label="retro bout",
                         cue=_RETRO_CUE,
                     ),
@@ -305,11 +502,16 @@ def plan_for(backward_s: float) -> Plan:
             )
         )
         shape = f"backward walk + {bouts} x {bout_s:g} s retro"
+    if speed_up_kmh > 0 or incline_pct > 0:
+        walk_kmh = next(e.speed for e in entries if isinstance(e, Segment) and e.kind.is_backward)
+        # (kept short: a title is at most 80 characters)
+        shape += f", {walk_kmh:g} km/h" + (f", {round(incline_pct, 1):g}%" if incline_pct else "")
     entries.append(
         Segment(
             kind=SegmentKind.COOLDOWN,
             duration_s=COOLDOWN_S,
             speed=COOLDOWN_KMH,
+            incline_pct=level,
             label="cool-down walk",
             cue="Cool down: easy forward walk.",
         )
@@ -325,11 +527,12 @@ def plan_for(backward_s: float) -> Plan:
     )
 
 
-def _walk(duration_s: float, kmh: float) -> Segment:
+def _walk(duration_s: float, kmh: float, incline_pct: float = 0.0) -> Segment:
     return Segment(
         kind=SegmentKind.BACKWARD_WALK,
         duration_s=duration_s,
         speed=kmh,
+        incline_pct=incline_pct if incline_pct > 0 else None,
         label="backward walk",
         cue=_WALK_CUE,
     )

@@ -60,7 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
-    show = actions.add_parser("show", help="one session's segments and stops")
+    show = actions.add_parser(
+        "show", help="one session's segments, stops, check-in (RPE, pain) and heart rate"
+    )
     show.add_argument("id", type=_session_id, help="session id (from 'treadcoach history')")
     show.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="the session and its events"
@@ -109,13 +111,14 @@ def _list(journal: Journal, limit: int | None, *, as_json: bool) -> int:
 
 
 def _show(journal: Journal, session_id: int, *, as_json: bool) -> int:
-    from treadcoach.history.report import session_json, session_lines
+    from treadcoach.history.report import heart_rate_json, session_json, session_lines
 
     record = journal.session(session_id)
     events = journal.events(session_id)
     if as_json:
         body = {
             "session": session_json(record),
+            "heart_rate": heart_rate_json(events),  # null: no telemetry carried a pulse
             "events": [e.model_dump(mode="json") for e in events],
         }
         print(json.dumps(body, indent=2))

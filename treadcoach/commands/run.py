@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.headless and args.plan is None:
         return _run_tui_setup(args, settings, journal_path)
 
-    plan = _choose_plan(args.plan, journal_path)
+    plan = _choose_plan(args.plan, journal_path, settings.limits.backward_max_kmh)
     options = SessionOptions(
         plan=plan,
         device=args.device,
@@ -163,31 +163,26 @@ def _exit_status(summary: Summary) -> int:
     return 1
 
 
-def _choose_plan(name: str | None, journal_path: Path | None) -> Plan:
+def _choose_plan(
+    name: str | None, journal_path: Path | None, backward_max_kmh: float | None = None
+) -> Plan:
     from treadcoach.coach.library import PROGRESSION_NAME, find_plan
 
     if name is None or name == PROGRESSION_NAME:
-        return _suggested(journal_path).plan
+        return _suggested(journal_path, backward_max_kmh).plan
     return find_plan(name)
 
 
-def _suggested(journal_path: Path | None) -> Suggestion:
-    from treadcoach.coach.progression import PastSession, suggest_next
+def _suggested(journal_path: Path | None, backward_max_kmh: float | None = None) -> Suggestion:
+    from treadcoach.coach.progression import DEFAULT_DOSE_CAPS, DoseCaps, suggest_next
     from treadcoach.history import Journal
+    from treadcoach.history.body_input import past_sessions
 
+    # check-in, dizzy stops and heart rate too (issue 16); the walk never above [limits]
+    caps = DEFAULT_DOSE_CAPS if backward_max_kmh is None else DoseCaps.within(backward_max_kmh)
     with Journal.open(journal_path) as journal:
-        past = [
-            PastSession(
-                started_at=r.started_at,
-                plan=r.plan,
-                planned_backward_s=r.planned_backward_s,
-                backward_s=r.backward_s,
-                completed=r.completed,
-                stop_reason=r.stop_reason,
-            )
-            for r in journal.past_sessions()
-        ]
-    return suggest_next(past, date.today())
+        past = past_sessions(journal, date.today())
+    return suggest_next(past, date.today(), caps=caps)
 
 
 def _json_line(event: Event) -> None:
@@ -241,7 +236,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
 
     caps = caps_from(settings)
     belt = belt_for(settings, SIM_DEVICE if args.sim else settings.default_device)
-    suggestion = _suggested(journal_path)
+    suggestion = _suggested(journal_path, settings.limits.backward_max_kmh)
     plans = [
         Choice(
             label=f"Next progression step: {suggestion.plan.title}",
@@ -267,7 +262,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
         sim = args.sim or request.device == SIM_DEVICE
         return Session(
             SessionOptions(
-                plan=_choose_plan(request.plan, journal_path),
+                plan=_choose_plan(request.plan, journal_path, settings.limits.backward_max_kmh),
                 device=None if sim else request.device,
                 sim=sim,
                 sim_faults=tuple(args.sim_fault),

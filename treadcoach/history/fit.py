@@ -17,6 +17,10 @@ What the file says, and where it comes from (issue 15):
   such as "Backward walk 2/6"), and carries the developer field ``direction`` = forward or
   backward; the session carries ``backward_time`` and ``backward_distance``. Those come from
   the journal's tally -- the one source of truth ``treadcoach history`` shows too.
+* **Body.** Records carry ``heart_rate`` when telemetry carried ``heart_rate_bpm`` (the strap's
+  pulse when one was used; 0 bpm, no skin contact, is an invalid reading); the session carries
+  avg/max heart rate and the check-in as developer fields ``rpe`` (Borg 6-20) and ``pain``
+  (0-10), see ``fit_encode.RPE``.
 * **Sport.** ``sport="auto"`` files a session as walking (sub-sport indoor_walking) unless more
   of its main set's timer time was run than walked (``fit_encode.sport_of``); running is filed
   as running/treadmill. ``[history] sport`` overrides it.
@@ -70,6 +74,8 @@ from treadcoach.history.fit_encode import (
     BACKWARD_TIME,
     DIRECTION,
     INTENSITY,
+    PAIN,
+    RPE,
     FitWriter,
     StepSpec,
     dev_field,
@@ -172,9 +178,9 @@ def _samples(events: Sequence[StreamEvent]) -> tuple[list[_Sample], Tally]:
     for event in events:
         tally = step(tally, event)
         if isinstance(event, Telemetry):
-            samples.append(
-                _Sample(event.t, tally.distance_m, event.speed_kmh, event.heart_rate_bpm)
-            )
+            # 0 bpm is a strap without skin contact, not a pulse: no reading (invalid in FIT)
+            bpm = event.heart_rate_bpm or None
+            samples.append(_Sample(event.t, tally.distance_m, event.speed_kmh, bpm))
     return samples, tally
 
 
@@ -358,6 +364,11 @@ def fit_bytes(
         session.max_heart_rate = max(rates)
     session.developer_fields.append(dev_field(BACKWARD_TIME, tally.backward_s))
     session.developer_fields.append(dev_field(BACKWARD_DISTANCE, tally.backward_distance_m))
+    # the check-in, when given (a skipped answer is left out, not written as invalid)
+    if record.rpe is not None:
+        session.developer_fields.append(dev_field(RPE, record.rpe))
+    if record.pain is not None:
+        session.developer_fields.append(dev_field(PAIN, record.pain))
     writer.add(session)
 
     activity = ActivityMessage()

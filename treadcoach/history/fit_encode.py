@@ -35,6 +35,8 @@ __all__ = [
     "DEVELOPER_APP_ID",
     "INTENSITY",
     "KIND_TITLES",
+    "PAIN",
+    "RPE",
     "RUNNING_FROM_KMH",
     "DevField",
     "FitWriter",
@@ -115,7 +117,13 @@ DIRECTION = DevField(0, "direction", BaseType.STRING)  # laps: "forward" | "back
 # Floats, not scaled integers: Garmin's own SDK hands developer fields back unscaled.
 BACKWARD_TIME = DevField(1, "backward_time", BaseType.FLOAT32, "s")  # session
 BACKWARD_DISTANCE = DevField(2, "backward_distance", BaseType.FLOAT32, "m")  # session
-DEV_FIELDS = (DIRECTION, BACKWARD_TIME, BACKWARD_DISTANCE)
+# The after-session check-in (history/checkin.py), on the session. Developer fields, not the
+# profile's session.workout_rpe (field 193): that one is "Borg CR10 / 0-10 RPE scale,
+# multiplied 10x" (FIT SDK profile 21.x), and our RPE is Borg's 6-20 scale, which has no exact
+# mapping onto CR10; the profile has no pain field at all. Whole numbers, unscaled.
+RPE = DevField(3, "rpe", BaseType.UINT8, "Borg 6-20")  # session
+PAIN = DevField(4, "pain", BaseType.UINT8, "0-10")  # session
+DEV_FIELDS = (DIRECTION, BACKWARD_TIME, BACKWARD_DISTANCE, RPE, PAIN)
 
 
 def developer_messages(

@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +29,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from treadcoach.coach.events import Event, Summary, parse_event
+from treadcoach.coach.events import Event, SegmentStarted, Stop, Summary, parse_event
+from treadcoach.coach.kinds import SegmentKind
 from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
+from treadcoach.history.checkin import CheckIn
 from treadcoach.history.checkpoint import Checkpointer
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from treadcoach.history.spool import SessionHeader, SpoolContents, claimed_spools
@@ -90,6 +92,9 @@ class SessionRecord:
     # The journal fault its user was told about ("NOT SAVED"); set when the session's crash
     # spool later replayed it whole. Listed, but progression does not count it (see ``counted``).
     not_saved: str | None = None
+    # The after-session check-in (``history.checkin``): None when skipped or never asked.
+    rpe: int | None = None  # Borg 6-20
+    pain: int | None = None  # 0-10
 
     @property
     def counted(self) -> bool:
@@ -113,14 +118,14 @@ class SessionRecord:
 _SESSION_COLUMNS = (
     "id, started_at, plan, device, address, simulated, planned_backward_s, planned_duration_s, "
     "duration_s, distance_m, backward_s, backward_distance_m, completed, stop_reason, finished, "
-    "event_count, paused_s, not_saved"
+    "event_count, paused_s, not_saved, rpe, pain"
 )
 
 
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
     (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:17]
-    not_saved = row[17]
+    not_saved, rpe, pain = row[17:20]
     return SessionRecord(
         id=int(sid),
         started_at=datetime.fromisoformat(str(started_at)),
@@ -140,6 +145,8 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         event_count=int(count),
         paused_s=float(paused),
         not_saved=None if not_saved is None else str(not_saved),
+        rpe=None if rpe is None else int(rpe),
+        pain=None if pain is None else int(pain),
     )
 
 
@@ -506,6 +513,16 @@ class Journal:
         )
         self._tallies[session_id] = tally
 
+    def set_checkin(self, session_id: int, checkin: CheckIn) -> None:
+        """Store the session's check-in (replacing one stored before; skipped answers: NULL)."""
+        with self._transaction("store a check-in") as db:
+            cursor = db.execute(
+                "UPDATE sessions SET rpe = ?, pain = ? WHERE id = ?",
+                (checkin.rpe, checkin.pain, session_id),
+            )
+            if cursor.rowcount == 0:
+                raise SessionNotFound(str(self.path), session_id)
+
     # --- reading ------------------------------------------------------------------------------
 
     def sessions(self, limit: int | None = None) -> list[SessionRecord]:
@@ -549,6 +566,71 @@ class Journal:
         """The session's events in the order they were appended."""
         with self._lock, self._guard("read events"):
             return self._events_locked(self._db, session_id)
+
+    def marks(self, session_id: int) -> list[SegmentStarted | Stop | Summary]:
+        """The session's ``segment``, ``stop`` and ``summary`` events, in order: its outline.
+
+        For the progression (``history.body_input``), which must not parse every telemetry row
+        of weeks of sessions: the rows are picked by their ``kind`` column and only the fields
+        read are extracted (``json_extract``), built without validation (each was validated
+        when appended).
+        """
+        with self._lock, self._guard("read events"):
+            self._known_locked(session_id)
+            rows = self._db.execute(
+                "SELECT kind, t, json_extract(body, '$.index'), json_extract(body, '$.kind'),"
+                " json_extract(body, '$.target_kmh'), json_extract(body, '$.incline_pct'),"
+                " json_extract(body, '$.reason'), json_extract(body, '$.completed')"
+                " FROM events WHERE session_id = ? AND kind IN ('segment', 'stop', 'summary')"
+                " ORDER BY id",
+                (session_id,),
+            ).fetchall()
+        out: list[SegmentStarted | Stop | Summary] = []
+        for kind, t, index, seg_kind, target, incline, reason, completed in rows:
+            if kind == "segment":
+                out.append(
+                    SegmentStarted.model_construct(
+                        t=float(t),
+                        index=int(index),
+                        kind=SegmentKind(seg_kind),
+                        target_kmh=float(target),
+                        incline_pct=None if incline is None else float(incline),
+                    )
+                )
+            elif kind == "stop":
+                out.append(Stop.model_construct(t=float(t), reason=reason))  # the enum's string
+            else:
+                out.append(Summary.model_construct(t=float(t), completed=bool(completed)))
+        return out
+
+    def pulse_sums(
+        self, session_id: int, windows: Sequence[tuple[float, float, float]], at_speed_kmh: float
+    ) -> list[tuple[int, int]]:
+        """Per (from t, to t, target km/h) window: (sum of bpm, readings) of the telemetry in
+        ``from <= t < to`` that carried a pulse (> 0) with the belt within ``at_speed_kmh`` of
+        the target. Only the window's rows are read (``t`` is a column, the JSON is not parsed
+        outside it)."""
+        sums: list[tuple[int, int]] = []
+        with self._lock, self._guard("read events"):
+            self._known_locked(session_id)
+            for start, end, target in windows:
+                total, count = self._db.execute(
+                    "SELECT coalesce(sum(bpm), 0), count(bpm) FROM (SELECT"
+                    " json_extract(body, '$.heart_rate_bpm') AS bpm,"
+                    " json_extract(body, '$.speed_kmh') AS kmh FROM events"
+                    " WHERE session_id = ? AND kind = 'telemetry' AND t >= ? AND t < ?)"
+                    " WHERE bpm > 0 AND abs(kmh - ?) <= ?",
+                    (session_id, start, end, target, at_speed_kmh),
+                ).fetchone()
+                sums.append((int(total), int(count)))
+        return sums
+
+    def _known_locked(self, session_id: int) -> None:
+        if (
+            self._db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone()
+            is None
+        ):
+            raise SessionNotFound(str(self.path), session_id)
 
     def _events_locked(self, db: sqlite3.Connection, session_id: int) -> list[Event]:
         if db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:

@@ -7,11 +7,14 @@ from typing import Any
 
 from treadcoach.coach.events import Cue, Event, Fault, Stop
 from treadcoach.history.journal import SessionRecord
-from treadcoach.history.tally import segments_done
+from treadcoach.history.tally import HeartRateSummary, heart_rate_summary, segments_done
 
 __all__ = [
+    "checkin_line",
+    "effort_words",
     "format_distance",
     "format_duration",
+    "heart_rate_json",
     "session_json",
     "session_lines",
     "sessions_table",
@@ -50,6 +53,75 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int])
     return [line(header), *(line(row) for row in rows)]
 
 
+# Stop reasons a bare value would leave a reader guessing at. Dizzy is the walker's own alarm
+# (the seed: "stop immediately if dizzy or strained"), and the progression steps back for it.
+# (values of safety.reasons.StopReason, which this layer reads as the journal's strings)
+_DIZZY = "dizzy"
+_REASON_WORDS = {
+    _DIZZY: "felt dizzy or strained",
+    "hr_ceiling": "heart rate above the ceiling",
+}
+
+# Borg's 6-20 scale, the words printed beside the numbers on the card
+_BORG = {
+    6: "no exertion",
+    7: "extremely light",
+    8: "extremely light",
+    9: "very light",
+    10: "very light",
+    11: "light",
+    12: "light",
+    13: "somewhat hard",
+    14: "somewhat hard",
+    15: "hard",
+    16: "hard",
+    17: "very hard",
+    18: "very hard",
+    19: "extremely hard",
+    20: "maximal exertion",
+}
+
+
+def effort_words(rpe: int) -> str:
+    """Borg's words for an RPE (``"somewhat hard"`` for 13)."""
+    return _BORG.get(rpe, "off the scale")
+
+
+def _status(record: SessionRecord) -> str:
+    """``record.status`` with a reason in words where its value alone would be cryptic."""
+    reason = record.stop_reason
+    if reason in _REASON_WORDS and record.finished and not record.completed:
+        return record.status.replace(f"({reason})", f"({_REASON_WORDS[reason]})", 1)
+    return record.status
+
+
+def _scale(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def checkin_line(record: SessionRecord) -> str:
+    """``Check-in: RPE 14/20 (somewhat hard) · pain 2/10``; skipped answers say so."""
+    if record.rpe is None and record.pain is None:
+        return "Check-in: none (skipped, or not asked)"
+    rpe = (
+        "RPE skipped" if record.rpe is None else f"RPE {record.rpe}/20 ({effort_words(record.rpe)})"
+    )
+    pain = "pain skipped" if record.pain is None else f"pain {record.pain}/10"
+    return f"Check-in: {rpe} · {pain}"
+
+
+def _heart_rate_line(hr: HeartRateSummary) -> str:
+    backward = (
+        f" · backward average {round(hr.backward_mean_bpm)} bpm"
+        if hr.backward_mean_bpm is not None
+        else ""
+    )
+    return (
+        f"Heart rate: average {round(hr.mean_bpm)} bpm · max {hr.max_bpm} bpm{backward}"
+        f" ({hr.samples} readings)"
+    )
+
+
 def _when(record: SessionRecord) -> str:
     return record.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
 
@@ -66,29 +138,33 @@ def sessions_table(records: Sequence[SessionRecord]) -> list[str]:
         "BACKWARD",
         "PLANNED",
         "BACK DIST",
+        "RPE",
+        "PAIN",
     ]
     rows = [
         [
             str(r.id),
             _when(r),
             r.plan + (" (sim)" if r.simulated else ""),
-            r.status,
+            _status(r),
             format_duration(r.duration_s),
             format_distance(r.distance_m),
             format_duration(r.backward_s),
             format_duration(r.planned_backward_s),
             format_distance(r.backward_distance_m),
+            _scale(r.rpe),
+            _scale(r.pain),
         ]
         for r in records
     ]
-    return table(header, rows, right={0, 4, 5, 6, 7, 8})
+    return table(header, rows, right={0, 4, 5, 6, 7, 8, 9, 10})
 
 
 def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
     """``treadcoach history show ID``: the session, its segments, and what stopped it."""
     device = f"{record.device} ({record.address}{', simulated' if record.simulated else ''})"
     lines = [
-        f"Session {record.id} · {_when(record)} · {record.plan} · {record.status}",
+        f"Session {record.id} · {_when(record)} · {record.plan} · {_status(record)}",
         f"Device: {device}",
         f"Time {format_duration(record.duration_s)} of {format_duration(record.planned_duration_s)}"
         f" planned · distance {format_distance(record.distance_m)}"
@@ -96,8 +172,12 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
         f" {format_duration(record.planned_backward_s)} planned,"
         f" {format_distance(record.backward_distance_m)}"
         + (f" · paused {format_duration(record.paused_s)}" if record.paused_s > 0 else ""),
-        "",
+        checkin_line(record),
     ]
+    hr = heart_rate_summary(events)
+    if hr is not None:
+        lines.append(_heart_rate_line(hr))
+    lines.append("")
     done = segments_done(events)
     if done:
         rows = [
@@ -129,6 +209,11 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
         what = f"stop: {event.reason}" if isinstance(event, Stop) else f"fault: {event.kind}"
         detail = f" ({event.detail})" if event.detail else ""
         lines.append(f"  {format_duration(event.t)}  {what}{detail}")
+    if record.stop_reason == _DIZZY and record.finished:
+        lines.append(
+            "Stopped because the walker felt dizzy or strained: the progression counts it as a"
+            " step back."
+        )
     if not record.finished:
         lines.append(
             "The session was interrupted (the process died, or the journal could not save the"
@@ -146,6 +231,21 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def heart_rate_json(events: Sequence[Event]) -> dict[str, Any] | None:
+    """The heart-rate summary as JSON-ready data (None when no telemetry carried a pulse)."""
+    hr = heart_rate_summary(events)
+    if hr is None:
+        return None
+    return {
+        "samples": hr.samples,
+        "mean_bpm": round(hr.mean_bpm, 1),
+        "max_bpm": hr.max_bpm,
+        "backward_mean_bpm": None
+        if hr.backward_mean_bpm is None
+        else round(hr.backward_mean_bpm, 1),
+    }
 
 
 def session_json(record: SessionRecord) -> dict[str, Any]:
@@ -171,4 +271,6 @@ def session_json(record: SessionRecord) -> dict[str, Any]:
         "backward_distance_m": round(record.backward_distance_m, 3),
         "paused_s": round(record.paused_s, 3),
         "events": record.event_count,
+        "rpe": record.rpe,  # Borg 6-20; null: skipped or not asked
+        "pain": record.pain,  # 0-10
     }

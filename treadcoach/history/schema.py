@@ -60,6 +60,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 2 -> 3: the journal fault the session's user was told about ("NOT SAVED"), for a session
     # whose spool replayed it later: listed, but not counted by progression (recorder.py).
     ("ALTER TABLE sessions ADD COLUMN not_saved TEXT",),
+    # 3 -> 4: the after-session check-in (history/checkin.py): Borg RPE 6-20 and pain 0-10, NULL
+    # when skipped or never asked (every session before this version). The CHECKs keep a hand-
+    # edited row from feeding the progression a value off its scale.
+    (
+        "ALTER TABLE sessions ADD COLUMN rpe INTEGER CHECK (rpe IS NULL OR rpe BETWEEN 6 AND 20)",
+        "ALTER TABLE sessions ADD COLUMN pain INTEGER"
+        " CHECK (pain IS NULL OR pain BETWEEN 0 AND 10)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -35,8 +35,10 @@ from treadcoach.coach.events import (
 from treadcoach.coach.kinds import BACKWARD_KINDS, SegmentKind
 
 __all__ = [
+    "HeartRateSummary",
     "SegmentDone",
     "Tally",
+    "heart_rate_summary",
     "pause_change",
     "paused_within",
     "pauses",
@@ -273,3 +275,44 @@ def segments_done(events: Iterable[Event]) -> list[SegmentDone]:
     if started is not None:
         close(end_t)  # interrupted: it ran to its last telemetry
     return done
+
+
+@dataclass(frozen=True, slots=True)
+class HeartRateSummary:
+    """The pulse the session's telemetry carried (the strap's when one was used, else the belt's)."""
+
+    samples: int
+    mean_bpm: float
+    max_bpm: int
+    backward_mean_bpm: float | None  # over telemetry of backward segments only (None: none)
+
+
+def heart_rate_summary(events: Iterable[Event]) -> HeartRateSummary | None:
+    """Mean and max of ``telemetry.heart_rate_bpm`` up to the summary; None when none carried one.
+
+    0 bpm is a strap without skin contact, not a pulse: left out. Each reading weighs the same
+    (telemetry arrives at the belt's steady rate), paused time included: the heart still beats.
+    """
+    kinds: dict[int, SegmentKind] = {}
+    current: SegmentKind | None = None  # for telemetry without a segment_index
+    all_bpm: list[int] = []
+    backward: list[int] = []
+    for event in events:
+        if isinstance(event, Summary):
+            break
+        if isinstance(event, SegmentStarted):
+            kinds[event.index] = current = event.kind
+        elif isinstance(event, Telemetry) and event.heart_rate_bpm:
+            all_bpm.append(event.heart_rate_bpm)
+            index = event.segment_index
+            kind = current if index is None else kinds.get(index)
+            if kind in BACKWARD_KINDS:
+                backward.append(event.heart_rate_bpm)
+    if not all_bpm:
+        return None
+    return HeartRateSummary(
+        samples=len(all_bpm),
+        mean_bpm=sum(all_bpm) / len(all_bpm),
+        max_bpm=max(all_bpm),
+        backward_mean_bpm=sum(backward) / len(backward) if backward else None,
+    )
