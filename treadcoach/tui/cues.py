@@ -72,7 +72,13 @@ def _segment_words(event: SegmentStarted) -> str:
     return f"{words}."
 
 
+# What a dizzy walker must hear (seed: "stop immediately if dizzy"): not only why, but what to do.
+_DIZZY_WORDS = "Belt stopping. Dizzy: hold the rails and step off to the side when it stops."
+
+
 def _stop_words(reason: StopReason | None) -> str:
+    if reason is StopReason.DIZZY:
+        return _DIZZY_WORDS
     if reason is StopReason.PLAN_END:
         return "Plan complete. Well done."
     return f"Belt stopping. {stop_words(reason).capitalize()}."
@@ -86,6 +92,7 @@ class CuePlanner:
         self._counted: set[tuple[int | None, int]] = set()
         self._stopped = False
         self._alarm = False  # the belt may still be running after the stop
+        self._said_dizzy = False
 
     def on_event(self, event: Event) -> list[Utterance]:
         if self._stopped:
@@ -96,6 +103,14 @@ class CuePlanner:
             elif isinstance(event, Cue) and event.kind == "stop" and self._alarm:
                 self._alarm = False
                 return [Utterance(event.text, "stop")]
+            elif (
+                isinstance(event, Stop)
+                and event.reason is StopReason.DIZZY
+                and not self._said_dizzy
+            ):
+                # A stop already under way upgraded to dizzy (the pedal held down): say so.
+                self._said_dizzy = True
+                return [Utterance(_DIZZY_WORDS, "stop")]
             return []
         if isinstance(event, SegmentStarted):
             self._segment_index = event.index
@@ -105,6 +120,7 @@ class CuePlanner:
             return [Utterance(_segment_words(event), kind)]
         if isinstance(event, Stop):
             self._stopped = True
+            self._said_dizzy = event.reason is StopReason.DIZZY
             return [Utterance(_stop_words(event.reason), "stop")]
         if isinstance(event, Cue):
             return self._on_cue(event)
