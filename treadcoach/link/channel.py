@@ -68,6 +68,7 @@ class ControlChannel:
         address: Callable[[], str | None],
         lost_error: Callable[[], ControlLost],
         on_lost: Callable[[], None],
+        on_accepted: Callable[[ControlRequest], None],
     ) -> None:
         self.cp = ControlPoint()
         self._name, self._address, self._lost_error, self._on_lost = (
@@ -76,6 +77,10 @@ class ControlChannel:
             lost_error,
             on_lost,
         )
+        #: the machine accepted a request: told right when its indication arrives, in order
+        #: with the notifications around it (model finding 9: applied later, when the writer's
+        #: task wakes, "our Pause was accepted" overwrote a console start reported meanwhile)
+        self._on_accepted = on_accepted
         self._answers: dict[int, asyncio.Future[int]] = {}  # id(request) -> its answer
         self._client: BleakClient | None = None
         self._char: BleakGATTCharacteristic | None = None
@@ -155,6 +160,8 @@ class ControlChannel:
     def _events(self, events: list[ControlEvent]) -> None:
         for event in events:
             if isinstance(event, (CommandSucceeded, CommandFailed)):
+                if isinstance(event, CommandSucceeded):
+                    self._on_accepted(event.request)
                 result = ResultCode.SUCCESS if isinstance(event, CommandSucceeded) else event.result
                 answer = self._answers.pop(id(event.request), None)
                 if answer is not None and not answer.done():

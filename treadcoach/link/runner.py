@@ -66,8 +66,6 @@ class LinkContext:
     gatt_up: Callable[[], bool]
     standing_still: Callable[[], bool]
     lost_error: Callable[[], ControlLost]
-    #: the machine accepted a request: bookkeeping (``MachineView.accepted`` and its waiters)
-    accepted: Callable[[ControlRequest, float | None], None]
 
 
 class CommandRunner:
@@ -179,7 +177,8 @@ class CommandRunner:
                     attempt += 1
                     decision = self._decide(entry, None, attempt)
                 case Done():
-                    self._link.accepted(request, entry.value)
+                    # the bookkeeping of the acceptance was done when its indication arrived
+                    # (``ControlChannel``'s ``on_accepted``), in order with the notifications
                     return entry.value
                 case Skip(reason=reason):
                     name = self._link.name()
@@ -303,7 +302,6 @@ class CommandRunner:
                     # the user's stop is done: a later 0xFF is someone's new take-over, and no
                     # later Stop (a reconnect's, the exit's) may take control back for it
                     self.user_asked_stop = False
-                    self._link.accepted(request, None)
                     return
                 case Skip(reason=reason):
                     logger.info("%s: Stop not retried: %s", self._link.name(), reason)

@@ -206,6 +206,7 @@ class TreadmillLink:
             address=lambda: self._address,
             lost_error=self._control_lost_error,
             on_lost=self._lose_control,
+            on_accepted=self._applied,
         )
         self._jobs: CommandQueue[Future] = CommandQueue()
         self._client: BleakClient | None = None
@@ -233,7 +234,6 @@ class TreadmillLink:
                 gatt_up=lambda: self._phase.gatt_up and self._client is not None,
                 standing_still=self._known_stopped,
                 lost_error=self._control_lost_error,
-                accepted=self._applied,
             ),
             self._channel,
             self._jobs,
@@ -682,9 +682,9 @@ class TreadmillLink:
                     CommandSuperseded(self._address, entry.request.opcode, by)
                 )
 
-    def _applied(self, request: ControlRequest, value: float | None) -> None:
-        """Bookkeeping after the machine accepted ``request``."""
-        self._view.accepted(request, value, self._now())
+    def _applied(self, request: ControlRequest) -> None:
+        """Bookkeeping as the machine's acceptance of ``request`` arrives."""
+        self._view.accepted(request, self._now())
         self._belt_changed()
 
     # --- connecting ---------------------------------------------------------------------------
