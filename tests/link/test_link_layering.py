@@ -20,6 +20,7 @@ LINK_DIR = Path(treadcoach.link.__file__).parent
 PURE = (
     "belt",
     "events",
+    "lifecycle",
     "observe",
     "pace",
     "phase",

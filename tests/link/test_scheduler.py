@@ -26,12 +26,14 @@ from treadcoach.link.scheduler import (
     Done,
     Fail,
     FailReason,
+    KeepAlive,
     Outcome,
     Result,
     Retry,
     Send,
     Skip,
     decide_command,
+    decide_keepalive,
     decide_stop,
 )
 from treadcoach.link.timeouts import NOT_PERMITTED_BACKOFF_S
@@ -240,3 +242,35 @@ def test_stop_decisions(row: StopRow) -> None:
         )
         == row.decision
     )
+
+
+# --- the keep-alive --------------------------------------------------------------------------
+
+_NEVER = GenericProfile(request_control="never")
+
+
+@pytest.mark.parametrize(
+    ("ready", "permission", "busy", "quiet_s", "quirks", "expected"),
+    [
+        (True, Permission.GRANTED, False, 5.0, ONCE, KeepAlive.REQUEST_CONTROL),
+        (True, Permission.GRANTED, False, 5.0, _NEVER, KeepAlive.READ),
+        (True, Permission.NONE, False, 5.0, ONCE, KeepAlive.REQUEST_CONTROL),
+        (False, Permission.GRANTED, False, 5.0, ONCE, KeepAlive.WAIT),  # down or reconnecting
+        (True, Permission.LOST, False, 5.0, ONCE, KeepAlive.WAIT),  # never after 0xFF
+        (True, Permission.LOST, False, 5.0, _NEVER, KeepAlive.WAIT),
+        (True, Permission.GRANTED, True, 5.0, ONCE, KeepAlive.WAIT),  # commands keep it alive
+        (True, Permission.GRANTED, False, 1.0, ONCE, KeepAlive.WAIT),  # wrote lately
+    ],
+)
+def test_the_keepalive_speaks_only_on_a_quiet_ready_link_it_controls(
+    ready: bool,
+    permission: Permission,
+    busy: bool,
+    quiet_s: float,
+    quirks: GenericProfile,
+    expected: KeepAlive,
+) -> None:
+    decision = decide_keepalive(
+        ready=ready, permission=permission, busy=busy, quiet_s=quiet_s, period_s=2.0, quirks=quirks
+    )
+    assert decision is expected

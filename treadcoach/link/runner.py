@@ -261,6 +261,27 @@ class CommandRunner:
         else:
             done.set_result(None)
 
+    async def stop_into(self, done: asyncio.Future[None], *, take_control: bool) -> None:
+        """One user stop for ``TreadmillLink.stop()``'s caller: its outcome goes to ``done``,
+        never to the task group (a refused Stop is the caller's news, not a reason to tear
+        the link down)."""
+        try:
+            await self.stop(StopPolicy.USER, take_control=take_control)
+        except TreadcoachError as error:
+            if not done.done():
+                done.set_exception(error)
+        except BaseException:
+            if not done.done():
+                done.set_exception(
+                    LinkError(
+                        self._address, f"the link to {self._link.name()} closed while stopping"
+                    )
+                )
+            raise
+        else:
+            if not done.done():
+                done.set_result(None)
+
     async def _stop_until_done(self, policy: StopPolicy) -> None:
         request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
         timeout_s = policy.attempt_timeout_s

@@ -54,6 +54,7 @@ __all__ = [
     "Entry",
     "Fail",
     "FailReason",
+    "KeepAlive",
     "Outcome",
     "Result",
     "Retry",
@@ -62,6 +63,7 @@ __all__ = [
     "Skip",
     "StopPolicy",
     "decide_command",
+    "decide_keepalive",
     "decide_stop",
 ]
 
@@ -342,3 +344,30 @@ def decide_stop(
             return Fail(FailReason.STOP_REFUSED, last)
         return Fail(FailReason.REJECTED, last)
     return Retry(backoff_s[min(attempt, len(backoff_s) - 1)] if backoff_s else 0.0)
+
+
+class KeepAlive(Enum):
+    """What the keep-alive does at one of its ticks."""
+
+    WAIT = "nothing now"
+    REQUEST_CONTROL = "Request Control (the machine forgets a quiet client)"
+    READ = "read Training Status (a machine that takes no Request Control)"
+
+
+def decide_keepalive(
+    *,
+    ready: bool,
+    permission: Permission,
+    busy: bool,
+    quiet_s: float,
+    period_s: float,
+    quirks: SchedulingQuirks,
+) -> KeepAlive:
+    """One keep-alive tick: only on a ready, quiet link (``busy``: commands queued or in
+    flight; ``quiet_s``: since the last write) -- and never after 0xFF, where asking for
+    control would be taking it back on our own (invariant 3)."""
+    if not ready or permission is Permission.LOST or busy or quiet_s < period_s:
+        return KeepAlive.WAIT
+    if quirks.request_control != "never":
+        return KeepAlive.REQUEST_CONTROL
+    return KeepAlive.READ

@@ -1,0 +1,123 @@
+"""``lifecycle``: the decisions of the link's procedures (drop, reconnect, exit) as tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from treadcoach.link.lifecycle import (
+    Backoff,
+    GiveUp,
+    after_failed_attempt,
+    control_after_reconnect,
+    exit_stop_needed,
+    reconnect_find_s,
+    retries_after_drop,
+    stop_took,
+)
+from treadcoach.link.phase import LinkPhase
+from treadcoach.link.timeouts import RECONNECT_FIND_MAX_S, RECONNECT_FIND_MIN_S
+
+L = LinkPhase
+
+
+@pytest.mark.parametrize(
+    ("reconnect", "supervised", "phase", "expected"),
+    [
+        (True, True, L.RECONNECTING, True),  # a drop of a ready link
+        (False, True, L.RECONNECTING, False),  # reconnecting off
+        (True, False, L.RECONNECTING, False),  # no task group to run the reconnect in
+        (True, True, L.CONNECTING, False),  # the first connect fails on its own
+        (True, True, L.CLOSING, False),  # leaving: nobody's business
+        (True, True, L.DOWN, False),  # gave up already
+    ],
+)
+def test_which_drops_are_reconnected(
+    reconnect: bool, supervised: bool, phase: LinkPhase, expected: bool
+) -> None:
+    assert retries_after_drop(reconnect=reconnect, supervised=supervised, phase=phase) is expected
+
+
+@pytest.mark.parametrize(
+    ("now", "deadline", "expected"),
+    [
+        (0.0, 60.0, RECONNECT_FIND_MAX_S),  # plenty left: the longest scan
+        (58.0, 60.0, 2.0),  # what is left
+        (59.9, 60.0, RECONNECT_FIND_MIN_S),  # never a scan too short to hear an advert
+        (70.0, 60.0, RECONNECT_FIND_MIN_S),  # past the deadline (the last attempt)
+    ],
+)
+def test_a_reconnect_scan_takes_what_is_left_within_bounds(
+    now: float, deadline: float, expected: float
+) -> None:
+    assert reconnect_find_s(now, deadline) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "now", "deadline", "expected"),
+    [
+        (1, 0.0, 60.0, Backoff(0.5)),
+        (2, 1.0, 60.0, Backoff(1.0)),
+        (4, 5.0, 60.0, Backoff(4.0)),
+        (9, 20.0, 60.0, Backoff(8.0)),  # the backoff's ceiling
+        (1, 59.6, 60.0, GiveUp()),  # the wait would end past the deadline
+        (5, 52.5, 60.0, GiveUp()),
+        (5, 52.0, 60.0, Backoff(8.0)),  # ends right at it: one more try
+    ],
+)
+def test_after_a_failed_attempt_back_off_or_give_up_at_the_deadline(
+    attempt: int, now: float, deadline: float, expected: Backoff | GiveUp
+) -> None:
+    assert after_failed_attempt(attempt, now, deadline) == expected
+
+
+@pytest.mark.parametrize(
+    ("belt_running", "expected"),
+    [(False, True), (None, True), (True, False)],  # True: acknowledged, and ran on
+)
+def test_an_acknowledged_stop_took_unless_the_belt_is_seen_running(
+    belt_running: bool | None, expected: bool
+) -> None:
+    assert stop_took(belt_running) is expected
+
+
+@pytest.mark.parametrize(
+    ("mode", "control_lost", "stop_asked", "has_control", "expected"),
+    [
+        ("once", False, False, False, True),
+        ("before_every_command", False, False, False, True),
+        ("never", False, False, False, False),  # the machine takes no Request Control
+        ("once", True, False, False, False),  # after 0xFF only the user takes it back
+        ("once", False, True, False, False),  # the session is ending: nothing follows
+        ("once", False, False, True, False),  # held already (the Stop asked for it)
+    ],
+)
+def test_control_after_a_reconnect_only_for_commands_that_will_follow(
+    mode: str, control_lost: bool, stop_asked: bool, has_control: bool, expected: bool
+) -> None:
+    assert (
+        control_after_reconnect(
+            mode=mode,  # type: ignore[arg-type]
+            control_lost=control_lost,
+            stop_asked=stop_asked,
+            has_control=has_control,
+        )
+        is expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("gatt_up", "standing_still", "control_lost", "expected"),
+    [
+        (True, False, False, True),  # the parting Stop
+        (False, False, False, False),  # nothing to write it to
+        (True, True, False, False),  # seen standing still: nothing to stop
+        (True, False, True, False),  # after 0xFF the belt is the console's (invariant 3)
+    ],
+)
+def test_the_parting_stop_goes_out_only_to_a_belt_that_may_run_and_is_ours(
+    gatt_up: bool, standing_still: bool, control_lost: bool, expected: bool
+) -> None:
+    assert (
+        exit_stop_needed(gatt_up=gatt_up, standing_still=standing_still, control_lost=control_lost)
+        is expected
+    )

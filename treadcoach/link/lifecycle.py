@@ -1,0 +1,88 @@
+"""The decisions of the link's procedures, sans-I/O: after a drop, between reconnect attempts,
+after a reconnect, and on the way out (h11's shape: the shells ``reconnect.py`` and
+``session.py`` wait and write; what to do is decided here, from what they pass in).
+
+Every rule is a pure function of the facts it is given (the phase, control permission, the
+belt belief's verdicts, loop times); their tables are in ``tests/link/test_lifecycle.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from treadcoach.link.phase import LinkPhase
+from treadcoach.link.profile import RequestControlMode
+from treadcoach.link.timeouts import (
+    RECONNECT_FIND_MAX_S,
+    RECONNECT_FIND_MIN_S,
+    reconnect_backoff_s,
+)
+
+__all__ = [
+    "AfterAttempt",
+    "Backoff",
+    "GiveUp",
+    "after_failed_attempt",
+    "control_after_reconnect",
+    "exit_stop_needed",
+    "reconnect_find_s",
+    "retries_after_drop",
+    "stop_took",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Wait ``delay_s`` (or less, when leaving hurries it), then try again."""
+
+    delay_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class GiveUp:
+    """No attempt fits before the reconnect deadline: the link is down for good."""
+
+
+AfterAttempt: TypeAlias = Backoff | GiveUp
+
+
+def retries_after_drop(*, reconnect: bool, supervised: bool, phase: LinkPhase) -> bool:
+    """A drop is reconnected when reconnecting is on, the link's task group runs, and the
+    drop left it RECONNECTING -- a drop during the first connect is that connect's own
+    failure, and a drop while closing is nobody's business."""
+    return reconnect and supervised and phase is LinkPhase.RECONNECTING
+
+
+def reconnect_find_s(now: float, deadline: float) -> float:
+    """How long one reconnect attempt may scan: what is left of the deadline, within bounds."""
+    return max(RECONNECT_FIND_MIN_S, min(RECONNECT_FIND_MAX_S, deadline - now))
+
+
+def after_failed_attempt(attempt: int, now: float, deadline: float) -> AfterAttempt:
+    """Attempt ``attempt`` (1 = the first) failed at ``now``: back off, or give up when the
+    backoff would end past ``deadline``."""
+    delay = reconnect_backoff_s(attempt)
+    return GiveUp() if now + delay > deadline else Backoff(delay)
+
+
+def stop_took(belt_running: bool | None) -> bool:
+    """A Stop the machine acknowledged stopped the belt -- unless the belief still says it
+    runs (a machine seen ignoring Stop: its acknowledgement is no confirmation)."""
+    return belt_running is not True
+
+
+def control_after_reconnect(
+    *, mode: RequestControlMode, control_lost: bool, stop_asked: bool, has_control: bool
+) -> bool:
+    """Request Control after a reconnect's Stop, for the commands that follow: not on a
+    machine that needs none, never after 0xFF (only the user takes control back, invariant
+    3), not when the session is ending (no command will follow), not when held already."""
+    return mode != "never" and not control_lost and not stop_asked and not has_control
+
+
+def exit_stop_needed(*, gatt_up: bool, standing_still: bool, control_lost: bool) -> bool:
+    """The parting Stop when leaving the block: only over a live control point, not to a belt
+    seen standing still, and never after 0xFF -- the belt then belongs to whoever took over
+    at the console, and a parting Stop would fight them (invariant 3)."""
+    return gatt_up and not standing_still and not control_lost
