@@ -7,10 +7,12 @@ import pytest
 from treadcoach.link.lifecycle import (
     Backoff,
     GiveUp,
+    Refusal,
     after_failed_attempt,
     control_after_reconnect,
     exit_stop_needed,
     reconnect_find_s,
+    refuse_command,
     retries_after_drop,
     stop_took,
 )
@@ -121,3 +123,31 @@ def test_the_parting_stop_goes_out_only_to_a_belt_that_may_run_and_is_ours(
         exit_stop_needed(gatt_up=gatt_up, standing_still=standing_still, control_lost=control_lost)
         is expected
     )
+
+
+@pytest.mark.parametrize(
+    ("phase", "control_lost", "needs_control", "expected"),
+    [
+        (L.READY, False, True, None),
+        (L.READY, True, True, Refusal.CONTROL_LOST),  # after 0xFF, commands wait for the user
+        (L.READY, True, False, None),  # ... whose Request Control takes control back
+        (L.RECONNECTING, False, True, Refusal.RECONNECTING),
+        (L.RESTORING, False, True, Refusal.RECONNECTING),  # the Stop first, then commands
+        (L.CONNECTING, False, True, Refusal.DOWN),
+        (L.SETTING_UP, False, False, Refusal.DOWN),
+        (L.DOWN, False, True, Refusal.DOWN),
+        (L.CLOSING, False, True, Refusal.CLOSED),
+        (L.CLOSED, True, False, Refusal.CLOSED),
+    ],
+)
+def test_user_commands_are_taken_only_on_a_ready_link_under_our_control(
+    phase: LinkPhase, control_lost: bool, needs_control: bool, expected: Refusal | None
+) -> None:
+    reconnecting = phase in (L.RECONNECTING, L.RESTORING)
+    refusal = refuse_command(
+        phase=phase,
+        reconnecting=reconnecting,
+        control_lost=control_lost,
+        needs_control=needs_control,
+    )
+    assert refusal is expected

@@ -9,6 +9,7 @@ belt belief's verdicts, loop times); their tables are in ``tests/link/test_lifec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import TypeAlias
 
 from treadcoach.link.phase import LinkPhase
@@ -23,10 +24,12 @@ __all__ = [
     "AfterAttempt",
     "Backoff",
     "GiveUp",
+    "Refusal",
     "after_failed_attempt",
     "control_after_reconnect",
     "exit_stop_needed",
     "reconnect_find_s",
+    "refuse_command",
     "retries_after_drop",
     "stop_took",
 ]
@@ -86,3 +89,27 @@ def exit_stop_needed(*, gatt_up: bool, standing_still: bool, control_lost: bool)
     seen standing still, and never after 0xFF -- the belt then belongs to whoever took over
     at the console, and a parting Stop would fight them (invariant 3)."""
     return gatt_up and not standing_still and not control_lost
+
+
+class Refusal(Enum):
+    """Why a user command is not taken now (the shell raises the matching typed error)."""
+
+    CLOSED = "the link is closed"
+    DOWN = "the link is down"
+    RECONNECTING = "the link is down; reconnecting"
+    CONTROL_LOST = "control was taken at the console or by another app"
+
+
+def refuse_command(
+    *, phase: LinkPhase, reconnecting: bool, control_lost: bool, needs_control: bool = True
+) -> Refusal | None:
+    """Whether a user command may be queued now: only on a READY link, and -- unless it is
+    the Request Control that takes control back (``needs_control`` False) -- not after 0xFF
+    (invariant 3). Stop is never refused here: ``stop()`` has its own path for every phase."""
+    if phase in (LinkPhase.CLOSING, LinkPhase.CLOSED):
+        return Refusal.CLOSED
+    if phase is not LinkPhase.READY:
+        return Refusal.RECONNECTING if reconnecting else Refusal.DOWN
+    if needs_control and control_lost:
+        return Refusal.CONTROL_LOST
+    return None

@@ -83,6 +83,14 @@ class Reconnector:
         self._task: asyncio.Task[None] | None = None
         self._running_at_drop = False
 
+    def stop_while_down(self, *, take_control: bool) -> None:
+        """``stop()`` on a link that is down: the reconnect stops the belt first thing, and
+        does not hand the belt back to the session afterwards."""
+        self.stop_asked = True
+        self.resume_after_reconnect = False
+        # the user asked: the reconnect's Stop may ask for control for it, even after 0xFF
+        self.user_stop_pending = self.user_stop_pending or take_control
+
     def dropped(self, reason: str) -> None:
         """The link dropped (bleak's disconnected callback, or a failed handshake)."""
         self._running_at_drop = self._intake.view.running_or_moving()

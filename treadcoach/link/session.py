@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import Any
 
@@ -37,30 +37,24 @@ from bleak.backends.scanner import BaseBleakScanner
 from bleak.exc import BleakError
 
 from treadcoach.errors import (
-    CommandSuperseded,
-    ControlLost,
     ControlRejected,
     LinkError,
     TreadcoachError,
 )
 from treadcoach.ftms import (
-    ControlRequest,
     InclinationRange,
     MachineFeatures,
     Permission,
     RequestControl,
-    SetTargetInclination,
-    SetTargetSpeed,
     SpeedRange,
-    StartResume,
-    StopPause,
     TrainingStatus,
     TreadmillData,
 )
-from treadcoach.ftms.enums import OpCode, ResultCode, StopPauseParam
+from treadcoach.ftms.enums import OpCode, ResultCode
 from treadcoach.link import gatt, lifecycle
 from treadcoach.link import timeouts as t
 from treadcoach.link.channel import ControlChannel, mark_retrieved, result_text
+from treadcoach.link.commands import CommandDesk
 from treadcoach.link.connect import Connection, ProfileSource, profile_before_found
 from treadcoach.link.events import ControlLostEvent, LinkEvent, LinkUpEvent
 from treadcoach.link.intake import Intake
@@ -70,10 +64,10 @@ from treadcoach.link.phase import LinkPhase, LinkPhaseMachine
 from treadcoach.link.phase import PhaseTrigger as P
 from treadcoach.link.profile import LinkProfile
 from treadcoach.link.quirks import KMH_PER_MPH
-from treadcoach.link.ranges import DEFAULT_INCLINE_RANGE, DEFAULT_SPEED_RANGE, snap, speed_target
+from treadcoach.link.ranges import DEFAULT_INCLINE_RANGE, DEFAULT_SPEED_RANGE
 from treadcoach.link.reconnect import Reconnector, Supervision
 from treadcoach.link.runner import CommandRunner, Future, LinkContext
-from treadcoach.link.scheduler import CommandQueue, Entry, StopPolicy
+from treadcoach.link.scheduler import CommandQueue, StopPolicy
 
 __all__ = [
     "DEFAULT_INCLINE_RANGE",
@@ -130,7 +124,7 @@ class TreadmillLink:
         self._channel = ControlChannel(
             name=lambda: self.name,
             address=lambda: self.address,
-            lost_error=self._control_lost_error,
+            lost_error=lambda: self._desk.control_lost_error(),
             on_lost=self._lose_control,
             on_accepted=lambda request: self._intake.accepted(request),
         )
@@ -156,10 +150,19 @@ class TreadmillLink:
             command_timeout_s=lambda: self.command_timeout_s,
             gatt_up=lambda: self._phase.gatt_up and self._conn.client is not None,
             standing_still=self._known_stopped,
-            lost_error=self._control_lost_error,
+            lost_error=lambda: self._desk.control_lost_error(),
         )
         self._runner = CommandRunner(
             context, self._channel, self._jobs, self._view, self._intake.running
+        )
+        self._desk = CommandDesk(
+            self._conn,
+            self._phase,
+            self._channel,
+            self._jobs,
+            self._runner,
+            self._intake,
+            lambda: self.command_timeout_s,
         )
         self._reconnector = Reconnector(
             context, self._supervision, self._phase, self._channel, self._runner, self._intake
@@ -313,7 +316,7 @@ class TreadmillLink:
                         self._phase,
                         self._channel,
                         queued=lambda: len(self._jobs),
-                        request_control=lambda: self._submit(RequestControl()),
+                        request_control=lambda: self._desk.submit(RequestControl()),
                     ),
                     "keep-alive",
                 )
@@ -366,7 +369,7 @@ class TreadmillLink:
 
     def _close(self) -> None:
         self._phase.fire(P.CLOSE, _now())
-        self._drop_queued(lambda: LinkError(self.address, "the link is closing"))
+        self._desk.drop_queued(lambda: LinkError(self.address, "the link is closing"))
 
     async def _shutdown(self) -> None:
         self._close()
@@ -414,19 +417,18 @@ class TreadmillLink:
     def _forget_connection(self) -> None:
         self._conn.client = None
         self._channel.detach(LinkError(self.address, f"the link to {self.name} dropped"))
-        self._drop_queued(lambda: LinkError(self.address, f"the link to {self.name} dropped"))
+        self._desk.drop_queued(lambda: LinkError(self.address, f"the link to {self.name} dropped"))
 
     def _lose_control(self) -> None:
         logger.warning("%s: control permission lost (console or another app)", self.name)
-        self._drop_queued(self._control_lost_error)
+        self._desk.drop_queued(self._desk.control_lost_error)
         self._intake.emit(ControlLostEvent(_now()))
 
-    # --- commands ----------------------------------------------------------------------------
+    # --- commands (``commands.CommandDesk``; Stop has its own path) ---------------------------
 
     async def request_control(self) -> None:
         """Ask for control (0x00). The only way back after ControlLostEvent."""
-        self._check_link()
-        await self._submit(RequestControl())
+        await self._desk.request_control()
 
     async def start(self) -> bool:
         """Start/Resume (0x07), unless the belt is running: then nothing is sent.
@@ -436,20 +438,7 @@ class TreadmillLink:
         belt state is not known yet, waits up to ``command_timeout_s`` for telemetry to tell;
         on ``start_toggles`` machines, up to ``START_STATE_WAIT_S`` to see it stand still.
         """
-        self._check_commandable()
-        # A Stop or Pause from now on cancels this Start, even one that lands while we wait
-        # to learn the belt's state (the job carries the epoch of the call, not of the queue).
-        epoch = self._jobs.stop_epoch
-        toggles = self.profile.start_toggles
-        await self._intake.learn_belt_state(
-            toggles=toggles, timeout_s=t.START_STATE_WAIT_S if toggles else self.command_timeout_s
-        )
-        if self._view.belt.running:
-            logger.info("%s: belt already running; Start not sent", self.name)
-            return False
-        entry = self._enqueue(StartResume(), None, epoch=epoch)
-        await asyncio.shield(entry.ticket)
-        return not entry.skipped
+        return await self._desk.start()
 
     def stop(self, *, take_control: bool = False) -> asyncio.Future[None]:
         """Stop (0x08 0x01) now: the stop epoch moves and the write is scheduled before this
@@ -467,15 +456,11 @@ class TreadmillLink:
         Without it, a Stop after 0xFF is sent once and the machine refusing it raises
         ControlLost (a parting Stop does not fight the console).
         """
-        self._drop_superseded("Stop")
-        reconnector = self._reconnector
-        reconnector.stop_asked = True
+        self._desk.supersede("Stop")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(mark_retrieved)
         if not self._phase.gatt_up or self._tg is None:
-            reconnector.resume_after_reconnect = False
-            # the user asked: the reconnect's Stop may ask for control for it, even after 0xFF
-            reconnector.user_stop_pending = reconnector.user_stop_pending or take_control
+            self._reconnector.stop_while_down(take_control=take_control)
             done.set_exception(
                 LinkError(
                     self.address,
@@ -484,15 +469,14 @@ class TreadmillLink:
                 )
             )
             return done
+        self._reconnector.stop_asked = True
         stopping = self._runner.stop_into(done, take_control=take_control)
         self._spawn(stopping, "stop", cancel_on_close=False)
         return done
 
     async def pause(self) -> None:
         """Pause (0x08 0x02). Drops queued commands like Stop, but waits for one in flight."""
-        self._check_commandable()
-        self._drop_superseded("Pause")
-        await self._submit(StopPause(StopPauseParam.PAUSE))
+        await self._desk.pause()
 
     async def set_speed(self, kmh: float, *, ceiling_kmh: float | None = None) -> float:
         """Set Target Speed; returns the km/h actually commanded.
@@ -507,79 +491,9 @@ class TreadmillLink:
         exceeds it, rounding down to the increment where nearest-rounding would go above. A cap
         below the machine's minimum speed raises LimitsError.
         """
-        if not self.profile.speed_control:
-            raise ControlRejected(
-                self.address,
-                OpCode.SET_TARGET_SPEED,
-                ResultCode.NOT_SUPPORTED,
-                f"{self.name} does not accept speed targets (devices.toml: speed_control = false)",
-            )
-        self._check_commandable()
-        target = speed_target(
-            kmh, self.speed_range, self.profile, ceiling_kmh=ceiling_kmh, machine=self.name
-        )
-        return await self._coalesce(SetTargetSpeed(target.wire), target.commanded_kmh)
+        return await self._desk.set_speed(kmh, ceiling_kmh)
 
     async def set_incline(self, pct: float) -> float:
         """Set Target Inclination; returns the % commanded (clamped to ``incline_range``, rounded
         to its increment; a newer call replaces a queued older one)."""
-        self._check_commandable()
-        r = self.incline_range
-        value = snap(pct, r.min_pct, r.max_pct, r.increment_pct)
-        return await self._coalesce(SetTargetInclination(value), value)
-
-    async def _coalesce(
-        self, request: SetTargetSpeed | SetTargetInclination, value: float
-    ) -> float:
-        entry = self._jobs.coalesce(request, value)
-        if entry is None:
-            entry = self._enqueue(request, value)
-        result = await asyncio.shield(entry.ticket)
-        assert result is not None
-        return result
-
-    async def _submit(self, request: ControlRequest, value: float | None = None) -> float | None:
-        return await asyncio.shield(self._enqueue(request, value).ticket)
-
-    def _enqueue(
-        self, request: ControlRequest, value: float | None, *, epoch: int | None = None
-    ) -> Entry[Future]:
-        future: Future = asyncio.get_running_loop().create_future()
-        future.add_done_callback(mark_retrieved)
-        entry = self._jobs.push(request, future, value, epoch=epoch)
-        self._runner.ready.set()
-        return entry
-
-    def _check_link(self) -> None:
-        if self._phase.closing_or_closed:
-            raise LinkError(self.address, f"the link to {self.name} is closed")
-        if not self._phase.ready:
-            raise LinkError(
-                self.address,
-                f"the link to {self.name} is down"
-                + ("; reconnecting" if self.reconnecting else ""),
-            )
-
-    def _check_commandable(self) -> None:
-        self._check_link()
-        if self.control_lost:
-            raise self._control_lost_error()
-
-    def _control_lost_error(self) -> ControlLost:
-        return ControlLost(
-            self.address,
-            f"control of {self.name} was taken at the console or by another app; "
-            "commands are refused until control is requested again",
-        )
-
-    def _drop_queued(self, error: Callable[[], Exception]) -> None:
-        for entry in self._jobs.drop_all():
-            if not entry.ticket.done():
-                entry.ticket.set_exception(error())
-
-    def _drop_superseded(self, by: str) -> None:
-        for entry in self._jobs.bump_epoch():
-            if not entry.ticket.done():
-                entry.ticket.set_exception(
-                    CommandSuperseded(self.address, entry.request.opcode, by)
-                )
+        return await self._desk.set_incline(pct)
