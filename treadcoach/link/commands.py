@@ -29,6 +29,7 @@ from treadcoach.link import lifecycle
 from treadcoach.link import timeouts as t
 from treadcoach.link.channel import ControlChannel, mark_retrieved
 from treadcoach.link.connect import Connection
+from treadcoach.link.events import ControlLostEvent
 from treadcoach.link.intake import Intake
 from treadcoach.link.phase import LinkPhaseMachine
 from treadcoach.link.ranges import snap, speed_target
@@ -157,6 +158,12 @@ class CommandDesk:
                 self._conn.address,
                 refusal.value.replace("the link", f"the link to {self._conn.name}", 1),
             )
+
+    def lose_control(self) -> None:
+        """0xFF (``ControlChannel``'s ``on_lost``): nothing queued is sent, the session hears."""
+        logger.warning("%s: control permission lost (console or another app)", self._conn.name)
+        self.drop_queued(self.control_lost_error)
+        self._intake.emit(ControlLostEvent(asyncio.get_running_loop().time()))
 
     def control_lost_error(self) -> ControlLost:
         return ControlLost(

@@ -49,7 +49,7 @@ class Supervision:
     #: the connection is gone: forget the client, fail the waiters and the queued commands
     forget: Callable[[], None]
     #: the handshake is done: READY
-    ready: Callable[[], None]
+    ready: Callable[[], object]
     #: a task of the link's TaskGroup (None when the group is not running)
     spawn: Callable[[Coroutine[Any, Any, None], str], asyncio.Task[None]] | None
     reconnect: Callable[[], bool]

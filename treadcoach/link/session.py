@@ -6,13 +6,15 @@
         async for event in link.events():
             ...
 
-The public API, as a thin shell over parts that each own one fact or one job (the module map
-is in docs/architecture.md): pure cores -- ``phase`` (the lifecycle), ``scheduler`` (queue,
+The public API, as a thin shell that wires parts each owning one fact or one job (the module
+map is in docs/architecture.md): pure cores -- ``phase`` (the lifecycle), ``scheduler`` (queue,
 stop epoch, every retry decision), ``observe``/``belt`` (the belt belief), ``lifecycle`` (drop,
-reconnect and exit decisions), ``ranges``/``quirks`` (what may be commanded), ``timeouts`` --
-and shells: ``channel`` (control permission, requests in flight), ``intake`` (notifications
-in, events out), ``connect`` (finding and opening a connection), ``runner`` (the command worker
-and the stop path), ``reconnect`` (reconnect supervision, the exit's wait), ``keepalive``.
+reconnect, exit and command-admission decisions), ``ranges``/``quirks`` (what may be
+commanded), ``timeouts`` -- and shells: ``channel`` (control permission, requests in flight),
+``intake`` (notifications in, events out), ``connect`` (finding and opening a connection),
+``commands`` (the queue's entry end), ``runner`` (the worker and the stop path), ``reconnect``
+(reconnect supervision, the exit's wait), ``keepalive``, ``lifetime`` (the TaskGroup, entering
+and leaving).
 
 What it guarantees (DESIGN.md invariants 1-3): one command in flight, a newer target replaces a
 queued one; ``stop()`` writes 0x08 0x01 in the caller's loop turn, overtaking a command in
@@ -24,50 +26,38 @@ stopped first; leaving the block stops the belt.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any
 
-from bleak import BleakClient
 from bleak.backends.client import BaseBleakClient
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import BaseBleakScanner
-from bleak.exc import BleakError
 
-from treadcoach.errors import (
-    ControlRejected,
-    LinkError,
-    TreadcoachError,
-)
+from treadcoach.errors import LinkError
 from treadcoach.ftms import (
     InclinationRange,
     MachineFeatures,
     Permission,
-    RequestControl,
     SpeedRange,
     TrainingStatus,
     TreadmillData,
 )
-from treadcoach.ftms.enums import OpCode, ResultCode
-from treadcoach.link import gatt, lifecycle
 from treadcoach.link import timeouts as t
-from treadcoach.link.channel import ControlChannel, mark_retrieved, result_text
+from treadcoach.link.channel import ControlChannel, mark_retrieved
 from treadcoach.link.commands import CommandDesk
 from treadcoach.link.connect import Connection, ProfileSource, profile_before_found
-from treadcoach.link.events import ControlLostEvent, LinkEvent, LinkUpEvent
+from treadcoach.link.events import LinkEvent
 from treadcoach.link.intake import Intake
-from treadcoach.link.keepalive import keep_alive
+from treadcoach.link.lifetime import Lifetime, Parts, Waits
 from treadcoach.link.observe import MachineView
-from treadcoach.link.phase import LinkPhase, LinkPhaseMachine
+from treadcoach.link.phase import LinkPhaseMachine
 from treadcoach.link.phase import PhaseTrigger as P
 from treadcoach.link.profile import LinkProfile
 from treadcoach.link.quirks import KMH_PER_MPH
 from treadcoach.link.ranges import DEFAULT_INCLINE_RANGE, DEFAULT_SPEED_RANGE
 from treadcoach.link.reconnect import Reconnector, Supervision
 from treadcoach.link.runner import CommandRunner, Future, LinkContext
-from treadcoach.link.scheduler import CommandQueue, StopPolicy
+from treadcoach.link.scheduler import CommandQueue
 
 __all__ = [
     "DEFAULT_INCLINE_RANGE",
@@ -76,8 +66,6 @@ __all__ = [
     "ProfileSource",
     "TreadmillLink",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def _now() -> float:
@@ -116,16 +104,12 @@ class TreadmillLink:
         #: After leaving the block: True when the link confirmed the belt stopped (Stop
         #: acknowledged, or standstill known); False means "the belt may be running".
         self.belt_stopped_on_exit = False
-        self._stack: contextlib.AsyncExitStack | None = None
-        self._tg: asyncio.TaskGroup | None = None
-        self._tasks: list[asyncio.Task[None]] = []  # cancelled on close
-
         self._phase = LinkPhaseMachine()
         self._channel = ControlChannel(
             name=lambda: self.name,
             address=lambda: self.address,
             lost_error=lambda: self._desk.control_lost_error(),
-            on_lost=self._lose_control,
+            on_lost=lambda: self._desk.lose_control(),
             on_accepted=lambda request: self._intake.accepted(request),
         )
         self._jobs: CommandQueue[Future] = CommandQueue()
@@ -140,7 +124,7 @@ class TreadmillLink:
             phase=self._phase,
             channel=self._channel,
             intake=self._intake,
-            on_disconnected=self._on_disconnected,
+            on_disconnected=lambda client: self._life.disconnected(client),
         )
         self._view = self._intake.view
         context = LinkContext(
@@ -167,13 +151,29 @@ class TreadmillLink:
         self._reconnector = Reconnector(
             context, self._supervision, self._phase, self._channel, self._runner, self._intake
         )
+        parts = Parts(
+            self._phase,
+            self._channel,
+            self._jobs,
+            self._intake,
+            self._conn,
+            self._runner,
+            self._desk,
+            self._reconnector,
+        )
+        waits = Waits(
+            find_s=lambda: self.find_timeout_s,
+            command_s=lambda: self.command_timeout_s,
+            exit_stop_s=lambda: self.exit_stop_timeout_s,
+        )
+        self._life = Lifetime(parts, waits)
 
     def _supervision(self) -> Supervision:
         return Supervision(
             connect=self._conn.open,
-            forget=self._forget_connection,
-            ready=self._ready,
-            spawn=self._spawn if self._tg is not None else None,
+            forget=lambda: self._life.forget_connection(),
+            ready=lambda: self._phase.fire(P.READY, _now()),
+            spawn=self._life.spawn if self._life.started else None,
             reconnect=lambda: self.reconnect,
             max_reconnect_s=lambda: self.max_reconnect_s,
         )
@@ -292,53 +292,11 @@ class TreadmillLink:
         """
         return self._intake.stream
 
-    # --- lifetime ----------------------------------------------------------------------------
+    # --- lifetime (``lifetime.Lifetime``) ----------------------------------------------------
 
     async def __aenter__(self) -> TreadmillLink:
-        if self._stack is not None:
-            raise LinkError(self.address, "a TreadmillLink can be entered only once")
-        self._stack = contextlib.AsyncExitStack()
-        self._tg = await self._stack.enter_async_context(asyncio.TaskGroup())
-        self._phase.fire(P.ENTER, _now())
-        try:
-            await self._conn.open(self.find_timeout_s)
-            if self.profile.request_control != "never":
-                await self._take_control_at_start()
-            if self._phase.phase is not LinkPhase.SETTING_UP:
-                raise LinkError(self.address, f"the link to {self.name} dropped while setting up")
-            self._ready()
-            self._spawn(self._runner.work(), "commands")
-            if self.profile.keepalive_s:
-                self._spawn(
-                    keep_alive(
-                        self.profile.keepalive_s,
-                        self._conn,
-                        self._phase,
-                        self._channel,
-                        queued=lambda: len(self._jobs),
-                        request_control=lambda: self._desk.submit(RequestControl()),
-                    ),
-                    "keep-alive",
-                )
-            self._intake.emit(LinkUpEvent(False, bool(self._view.belt.running), False, _now()))
-        except BaseException:
-            await self._shutdown()
-            raise
+        await self._life.enter()
         return self
-
-    async def _take_control_at_start(self) -> None:
-        result = await self._channel.round_trip(RequestControl(), self.command_timeout_s)
-        if result == ResultCode.NOT_SUPPORTED:
-            # It has no Request Control: its commands will tell whether they need one.
-            logger.info("%s: Request Control is not supported; going on", self.name)
-        elif result != ResultCode.SUCCESS:
-            raise ControlRejected(
-                self.address,
-                OpCode.REQUEST_CONTROL,
-                int(result),
-                f"{self.name} refused Request Control with result {result_text(result)}; "
-                "another app may be connected to it",
-            )
 
     async def __aexit__(
         self,
@@ -346,83 +304,10 @@ class TreadmillLink:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        stopped = False
-        if self.reconnecting:
-            # Leaving while the link is down: the reconnect stops the belt (timeouts.exit_wait_s)
-            stopped = await self._reconnector.wait_when_leaving()
-        self._close()
-        try:
-            if lifecycle.exit_stop_needed(
-                gatt_up=self._phase.gatt_up,
-                standing_still=self._known_stopped(),
-                control_lost=self.control_lost,
-            ):
-                try:
-                    async with asyncio.timeout(self.exit_stop_timeout_s):
-                        await self._runner.stop(StopPolicy.EXIT)
-                    stopped = lifecycle.stop_took(self._view.belt.running)
-                except (TreadcoachError, TimeoutError, BleakError) as error:
-                    logger.warning("%s: could not confirm Stop while closing: %s", self.name, error)
-            self.belt_stopped_on_exit = stopped or self._known_stopped()
-        finally:
-            await self._shutdown()
-
-    def _close(self) -> None:
-        self._phase.fire(P.CLOSE, _now())
-        self._desk.drop_queued(lambda: LinkError(self.address, "the link is closing"))
-
-    async def _shutdown(self) -> None:
-        self._close()
-        for task in self._tasks:
-            task.cancel()
-        client, self._conn.client = self._conn.client, None
-        self._channel.detach(LinkError(self.address, "the link closed before the answer came"))
-        if client is not None:
-            await gatt.disconnect(client, self.name)
-        self._intake.end()
-        if self._phase.phase is not LinkPhase.CLOSED:
-            self._phase.fire(P.CLOSED, _now())
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            # The body's exception is not handed to the TaskGroup: it would come back wrapped
-            # in an ExceptionGroup. A child task's own failure still surfaces here.
-            await stack.aclose()
-
-    def _spawn(
-        self, coro: Coroutine[Any, Any, None], what: str, *, cancel_on_close: bool = True
-    ) -> asyncio.Task[None]:
-        """A task of the link's TaskGroup. The worker, keep-alive and reconnect are cancelled on
-        close; a Stop is not (its caller gets the Stop's own answer or error, never a
-        cancellation it did not ask for)."""
-        assert self._tg is not None
-        task = self._tg.create_task(coro, name=f"link {self.name} {what}")
-        if cancel_on_close:
-            self._tasks.append(task)
-            task.add_done_callback(self._tasks.remove)
-        return task
-
-    def _ready(self) -> None:
-        self._phase.fire(P.READY, _now())
+        self.belt_stopped_on_exit = await self._life.leave()
 
     def _known_stopped(self) -> bool:
         return self._view.standing_still(_now())
-
-    # --- link down ----------------------------------------------------------------------------
-
-    def _on_disconnected(self, client: BleakClient) -> None:
-        if client is not self._conn.client or self._phase.closing_or_closed:
-            return
-        self._reconnector.dropped("the treadmill dropped the Bluetooth link")
-
-    def _forget_connection(self) -> None:
-        self._conn.client = None
-        self._channel.detach(LinkError(self.address, f"the link to {self.name} dropped"))
-        self._desk.drop_queued(lambda: LinkError(self.address, f"the link to {self.name} dropped"))
-
-    def _lose_control(self) -> None:
-        logger.warning("%s: control permission lost (console or another app)", self.name)
-        self._desk.drop_queued(self._desk.control_lost_error)
-        self._intake.emit(ControlLostEvent(_now()))
 
     # --- commands (``commands.CommandDesk``; Stop has its own path) ---------------------------
 
@@ -459,7 +344,7 @@ class TreadmillLink:
         self._desk.supersede("Stop")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(mark_retrieved)
-        if not self._phase.gatt_up or self._tg is None:
+        if not self._phase.gatt_up or not self._life.started:
             self._reconnector.stop_while_down(take_control=take_control)
             done.set_exception(
                 LinkError(
@@ -471,7 +356,7 @@ class TreadmillLink:
             return done
         self._reconnector.stop_asked = True
         stopping = self._runner.stop_into(done, take_control=take_control)
-        self._spawn(stopping, "stop", cancel_on_close=False)
+        self._life.spawn(stopping, "stop", cancel_on_close=False)
         return done
 
     async def pause(self) -> None:
