@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from treadcoach.ftms.enums import ResultCode
 from treadcoach.link.lifecycle import (
     Backoff,
     GiveUp,
     Refusal,
     after_failed_attempt,
     control_after_reconnect,
+    control_refused_at_start,
     exit_stop_needed,
     reconnect_find_s,
     refuse_command,
@@ -151,3 +153,27 @@ def test_user_commands_are_taken_only_on_a_ready_link_under_our_control(
         needs_control=needs_control,
     )
     assert refusal is expected
+
+
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        (ResultCode.SUCCESS, None),
+        (ResultCode.NOT_SUPPORTED, None),  # no Request Control: the commands will tell
+        (ResultCode.CONTROL_NOT_PERMITTED, "another app or device may have control"),
+        (ResultCode.FAILED, "the machine's own failure"),
+        (ResultCode.INVALID_PARAMETER, 'request_control = "never"'),
+        (0x7E, "an answer FTMS does not define"),
+    ],
+)
+def test_request_control_refused_at_start_is_worded_by_its_result_code(
+    result: int, says: str | None
+) -> None:
+    why = control_refused_at_start(result)
+    if says is None:
+        assert why is None
+        return
+    assert why is not None
+    assert says in why
+    if result == ResultCode.FAILED:
+        assert "another app" not in why

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TypeAlias
 
+from treadcoach.ftms.enums import ResultCode
 from treadcoach.link.phase import LinkPhase
 from treadcoach.link.profile import RequestControlMode
 from treadcoach.link.timeouts import (
@@ -27,6 +28,7 @@ __all__ = [
     "Refusal",
     "after_failed_attempt",
     "control_after_reconnect",
+    "control_refused_at_start",
     "exit_stop_needed",
     "reconnect_find_s",
     "refuse_command",
@@ -113,3 +115,30 @@ def refuse_command(
     if needs_control and control_lost:
         return Refusal.CONTROL_LOST
     return None
+
+
+#: what each failure result of Request Control means for the user, at session start
+_REQUEST_CONTROL_REFUSED: dict[int, str] = {
+    ResultCode.CONTROL_NOT_PERMITTED: (
+        "another app or device may have control of it; close it (or switch the treadmill off "
+        "and on) and try again"
+    ),
+    ResultCode.FAILED: (
+        "it could not grant control just now (the machine's own failure, e.g. a program "
+        "running from its console); stop the belt at the console, wait a moment and try again"
+    ),
+    ResultCode.INVALID_PARAMETER: (
+        "it found the request malformed, a firmware quirk; if it persists, set "
+        'request_control = "never" for it in devices.toml'
+    ),
+}
+
+
+def control_refused_at_start(result: int) -> str | None:
+    """Request Control at session start answered ``result``: None when the session may go on
+    (granted; or 0x02, the machine has no Request Control and its commands will say whether
+    they need one), else what that result means, worded by its code -- 0x04 is the machine's
+    own failure, not another app holding control (that is 0x05)."""
+    if result in (ResultCode.SUCCESS, ResultCode.NOT_SUPPORTED):
+        return None
+    return _REQUEST_CONTROL_REFUSED.get(result, "an answer FTMS does not define")

@@ -148,15 +148,14 @@ class Lifetime:
         conn = self._parts.conn
         result = await self._parts.channel.round_trip(RequestControl(), self._waits.command_s())
         if result == ResultCode.NOT_SUPPORTED:
-            # It has no Request Control: its commands will tell whether they need one.
             logger.info("%s: Request Control is not supported; going on", conn.name)
-        elif result != ResultCode.SUCCESS:
+        why = lifecycle.control_refused_at_start(result)
+        if why is not None:
             raise ControlRejected(
                 conn.address,
                 OpCode.REQUEST_CONTROL,
                 int(result),
-                f"{conn.name} refused Request Control with result {result_text(result)}; "
-                "another app may be connected to it",
+                f"{conn.name} refused Request Control with result {result_text(result)}: {why}",
             )
 
     # --- leaving ------------------------------------------------------------------------------
