@@ -75,13 +75,19 @@ def test_after_a_failed_attempt_back_off_or_give_up_at_the_deadline(
 
 
 @pytest.mark.parametrize(
-    ("belt_running", "expected"),
-    [(False, True), (None, True), (True, False)],  # True: acknowledged, and ran on
+    ("belt_running", "as_pause", "expected"),
+    [
+        (False, False, True),
+        (None, False, True),
+        (True, False, False),  # acknowledged, and ran on
+        (False, True, False),  # a Pause in Stop's place: only standstill confirms it
+        (None, True, False),
+    ],
 )
-def test_an_acknowledged_stop_took_unless_the_belt_is_seen_running(
-    belt_running: bool | None, expected: bool
+def test_an_acknowledged_stop_took_unless_the_belt_is_seen_running_or_it_was_a_pause(
+    belt_running: bool | None, as_pause: bool, expected: bool
 ) -> None:
-    assert stop_took(belt_running) is expected
+    assert stop_took(belt_running, as_pause=as_pause) is expected
 
 
 @pytest.mark.parametrize(

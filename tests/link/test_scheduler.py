@@ -28,6 +28,7 @@ from treadcoach.link.scheduler import (
     FailReason,
     KeepAlive,
     Outcome,
+    PauseInstead,
     Result,
     Retry,
     Send,
@@ -39,6 +40,7 @@ from treadcoach.link.scheduler import (
 from treadcoach.link.timeouts import NOT_PERMITTED_BACKOFF_S
 
 OK, NOT_PERMITTED, FAILED = ResultCode.SUCCESS, ResultCode.CONTROL_NOT_PERMITTED, ResultCode.FAILED
+NOT_SUPPORTED, INVALID = ResultCode.NOT_SUPPORTED, ResultCode.INVALID_PARAMETER
 ONCE = GenericProfile()
 EVERY = GenericProfile(request_control="before_every_command")
 NEVER = GenericProfile(request_control="never")
@@ -167,6 +169,7 @@ class StopRow:
     take_control: bool = False
     others_pending: bool = False
     quirks: GenericProfile = field(default=ONCE)
+    pause_instead: bool = False
 
 
 STOP_ROWS: dict[str, StopRow] = {
@@ -181,6 +184,14 @@ STOP_ROWS: dict[str, StopRow] = {
     "0x04: again": StopRow(FAILED, 0, Retry(0.0)),
     "0x04 out of attempts": StopRow(FAILED, 2, Fail(FailReason.REJECTED, FAILED)),
     "0x05: again": StopRow(NOT_PERMITTED, 0, Retry(0.0)),
+    "0x02: the machine takes Pause for Stop": StopRow(NOT_SUPPORTED, 0, PauseInstead()),
+    "0x03: the machine takes Pause for Stop": StopRow(INVALID, 0, PauseInstead()),
+    "0x02 on the last attempt: Pause still": StopRow(NOT_SUPPORTED, 2, PauseInstead()),
+    "Pause in Stop's place refused 0x02 too: refused": StopRow(
+        NOT_SUPPORTED, 0, Fail(FailReason.REJECTED, NOT_SUPPORTED), pause_instead=True
+    ),
+    "Pause in Stop's place accepted": StopRow(OK, 0, Done(), pause_instead=True),
+    "Pause in Stop's place, 0x05: again": StopRow(NOT_PERMITTED, 0, Retry(0.0), pause_instead=True),
     "after 0x05: request control, then stop": StopRow(
         None, 1, Send(ControlFirst.BEST_EFFORT), previous=NOT_PERMITTED
     ),
@@ -239,6 +250,7 @@ def test_stop_decisions(row: StopRow) -> None:
             take_control=row.take_control,
             others_pending=row.others_pending,
             quirks=row.quirks,
+            pause_instead=row.pause_instead,
         )
         == row.decision
     )

@@ -71,10 +71,11 @@ def after_failed_attempt(attempt: int, now: float, deadline: float) -> AfterAtte
     return GiveUp() if now + delay > deadline else Backoff(delay)
 
 
-def stop_took(belt_running: bool | None) -> bool:
+def stop_took(belt_running: bool | None, *, as_pause: bool = False) -> bool:
     """A Stop the machine acknowledged stopped the belt -- unless the belief still says it
-    runs (a machine seen ignoring Stop: its acknowledgement is no confirmation)."""
-    return belt_running is not True
+    runs (a machine seen ignoring Stop: its acknowledgement is no confirmation), or it was a
+    Pause written in Stop's place (``as_pause``): that is confirmed by standstill alone."""
+    return not as_pause and belt_running is not True
 
 
 def control_after_reconnect(

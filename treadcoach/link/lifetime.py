@@ -178,7 +178,8 @@ class Lifetime:
                 try:
                     async with asyncio.timeout(self._waits.exit_stop_s()):
                         await parts.runner.stop(StopPolicy.EXIT)
-                    stopped = lifecycle.stop_took(view.belt.running)
+                    as_pause = parts.runner.stop_as_pause
+                    stopped = lifecycle.stop_took(view.belt.running, as_pause=as_pause)
                 except (TreadcoachError, TimeoutError, BleakError) as error:
                     logger.warning(
                         "%s: could not confirm Stop while closing: %s", parts.conn.name, error

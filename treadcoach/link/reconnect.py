@@ -196,8 +196,12 @@ class Reconnector:
                     self._runner.stop(StopPolicy.RECONNECT, take_control=take_control)
                 )
                 group.create_task(self._say_if_stop_is_slow(stopping))
-            if not lifecycle.stop_took(self._intake.view.belt.running):
-                why = "the machine acknowledged it before and ran on"
+            view, as_pause = self._intake.view, self._runner.stop_as_pause
+            if not lifecycle.stop_took(view.belt.running, as_pause=as_pause):
+                if as_pause and not view.standing_still(_now()):
+                    why = "Pause went in Stop's place and the belt is not seen standing still"
+                elif not as_pause:
+                    why = "the machine acknowledged it before and ran on"
         except* TreadcoachError as errors:
             error = errors.exceptions[0]
             logger.warning("%s: Stop after reconnect failed: %s", self._link.name(), error)

@@ -38,6 +38,7 @@ from treadcoach.link.scheduler import (
     Fail,
     FailReason,
     Outcome,
+    PauseInstead,
     Result,
     Retry,
     Send,
@@ -66,6 +67,8 @@ class LinkContext:
     gatt_up: Callable[[], bool]
     standing_still: Callable[[], bool]
     lost_error: Callable[[], ControlLost]
+    #: tell the user the Stop is not (yet) confirmed (a ``StopUnconfirmedEvent``)
+    stop_unconfirmed: Callable[[str], None]
 
 
 class CommandRunner:
@@ -84,6 +87,9 @@ class CommandRunner:
         # does, a Stop refused 0x05 may be met with Request Control, also after 0xFF (inv. 3)
         self.user_asked_stop = False
         self._stop_running: asyncio.Future[None] | None = None  # the stop on the wire now
+        #: the machine answered Stop "not supported" / "invalid parameter": Pause is written
+        #: in its place from then on, and only standstill confirms the belt stopped
+        self.stop_as_pause = False
 
     # --- the worker: one command at a time ----------------------------------------------------
 
@@ -283,7 +289,8 @@ class CommandRunner:
                 done.set_result(None)
 
     async def _stop_until_done(self, policy: StopPolicy) -> None:
-        request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
+        # its own object: answers are matched by identity
+        request = StopPause(StopPauseParam.PAUSE if self.stop_as_pause else StopPauseParam.STOP)
         timeout_s = policy.attempt_timeout_s
         attempt = 0
         last_error: LinkError | None = None
@@ -319,6 +326,17 @@ class CommandRunner:
                     await asyncio.sleep(max(0.0, attempt_at + delay_s - loop.time()))
                     attempt += 1
                     decision = self._decide_stop(policy, None, attempt, previous)
+                case PauseInstead():
+                    self.stop_as_pause = True
+                    request = StopPause(StopPauseParam.PAUSE)
+                    assert isinstance(result, int)
+                    self._link.stop_unconfirmed(
+                        f"{self._link.name()} does not take Stop (it answered "
+                        f"{result_text(result)}); Pause was sent in its place. The belt counts "
+                        "as stopped only once it is seen standing still: if it runs on, use the "
+                        "treadmill's own stop button"
+                    )
+                    decision = self._decide_stop(policy, None, attempt)
                 case Done():
                     # the user's stop is done: a later 0xFF is someone's new take-over, and no
                     # later Stop (a reconnect's, the exit's) may take control back for it
@@ -363,4 +381,5 @@ class CommandRunner:
             take_control=self.user_asked_stop,
             others_pending=bool(self._channel.cp.pending),
             quirks=self._link.profile(),
+            pause_instead=self.stop_as_pause,
         )

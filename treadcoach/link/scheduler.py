@@ -14,7 +14,8 @@ device quirks:
 * ``Retry(delay_s)`` -- wait, then ask again (``decide_*(None, attempt + 1, ...)``);
 * ``Skip(reason)`` -- do not write it, it is not needed (Start to a running belt);
 * ``Fail(reason)`` -- give up; the shell raises the matching typed error;
-* ``Done()`` -- the machine accepted it.
+* ``Done()`` -- the machine accepted it;
+* ``PauseInstead()`` -- (Stop only) the machine does not take Stop: write Pause in its place.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ __all__ = [
     "FailReason",
     "KeepAlive",
     "Outcome",
+    "PauseInstead",
     "Result",
     "Retry",
     "SchedulingQuirks",
@@ -193,7 +195,16 @@ class Done:
     pass
 
 
-Decision: TypeAlias = Send | Retry | Skip | Fail | Done
+@dataclass(frozen=True, slots=True)
+class PauseInstead:
+    """The machine answered Stop "not supported" or "invalid parameter": some take only Pause
+    (0x08 0x02) to stop the belt. Write Pause in Stop's place, from now on."""
+
+
+Decision: TypeAlias = Send | Retry | Skip | Fail | Done | PauseInstead
+
+#: answers to Stop that mean "not this op code", not "not now": Pause may do instead
+_STOP_NOT_TAKEN = frozenset({ResultCode.NOT_SUPPORTED, ResultCode.INVALID_PARAMETER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +308,7 @@ def decide_stop(
     take_control: bool,
     others_pending: bool,
     quirks: SchedulingQuirks,
+    pause_instead: bool = False,
 ) -> Decision:
     """The next step for Stop (0x08 0x01): the only retry policy for it.
 
@@ -307,7 +319,8 @@ def decide_stop(
     this one returned (when ``last`` is None and ``attempt`` > 0). ``backoff_s[n]`` is the time
     from the start of attempt n to the start of retry n + 1 (the last one repeats; the runner
     counts the answer's latency in it). ``standstill``: the machine reports the belt
-    stopped, so a retry is not needed.
+    stopped, so a retry is not needed. ``pause_instead``: the machine refused Stop as an op
+    code before and Pause is written in its place (a Pause refused so fails the stop).
     """
     if last is None:
         if not gatt_up:
@@ -331,6 +344,9 @@ def decide_stop(
         return Send()
     if last == ResultCode.SUCCESS:
         return Done()
+    if last in _STOP_NOT_TAKEN:
+        # retrying the same op code gets the same answer: Pause, or nothing
+        return Fail(FailReason.REJECTED, last) if pause_instead else PauseInstead()
     if (
         last == ResultCode.CONTROL_NOT_PERMITTED
         and permission is Permission.LOST

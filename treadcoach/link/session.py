@@ -46,7 +46,7 @@ from treadcoach.link import timeouts as t
 from treadcoach.link.channel import ControlChannel, mark_retrieved
 from treadcoach.link.commands import CommandDesk
 from treadcoach.link.connect import Connection, ProfileSource, profile_before_found
-from treadcoach.link.events import LinkEvent
+from treadcoach.link.events import LinkEvent, StopUnconfirmedEvent
 from treadcoach.link.intake import Intake
 from treadcoach.link.lifetime import Lifetime, Parts, Waits
 from treadcoach.link.observe import MachineView
@@ -135,6 +135,7 @@ class TreadmillLink:
             gatt_up=lambda: self._phase.gatt_up and self._conn.client is not None,
             standing_still=self._known_stopped,
             lost_error=lambda: self._desk.control_lost_error(),
+            stop_unconfirmed=lambda why: self._intake.emit(StopUnconfirmedEvent(why, _now())),
         )
         self._runner = CommandRunner(
             context, self._channel, self._jobs, self._view, self._intake.running
