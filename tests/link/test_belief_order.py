@@ -52,3 +52,32 @@ def test_a_console_start_reported_right_after_our_pause_was_acknowledged_blocks_
             assert wire.writes.count(START) == starts_before
 
     on_virtual_time(scenario)
+
+
+def test_a_console_start_reported_before_our_late_pause_acknowledgement_blocks_start(
+    transport: Transport,
+) -> None:
+    # The machine's order is unknowable here: it reported "started by user" after we wrote
+    # Pause, and acknowledged the Pause after that. The acknowledgement is no proof the belt
+    # stopped after the start: the belt is believed running, and Start is never written to it.
+    wire = Wire(answers={bytes([0x08, 0x02]): PAUSE_ACK})  # the machine itself never pauses
+
+    def console_starts_first(data: bytes) -> None:
+        if data == bytes([0x08, 0x02]):
+            wire.before_write = None
+            wire.notify(uuids.MACHINE_STATUS_UUID, STARTED_BY_USER)
+
+    async def scenario() -> None:
+        async with transport.link(wrap_client=wire.client) as stack:
+            link = stack.link
+            assert await link.start() is True
+            await link.set_speed(3.0)
+            await asyncio.sleep(3)
+            wire.before_write = console_starts_first
+            await link.pause()
+            assert link.belt_running is True
+            starts_before = wire.writes.count(START)
+            assert await link.start() is False
+            assert wire.writes.count(START) == starts_before
+
+    on_virtual_time(scenario)

@@ -129,9 +129,9 @@ class Intake:
 
     # --- in (bleak callbacks, on the loop) ------------------------------------------------------
 
-    def accepted(self, request: ControlRequest) -> None:
+    def accepted(self, request: ControlRequest, starts_at_write: int | None) -> None:
         """The machine accepted ``request``; called as its indication is decoded."""
-        self.view.accepted(request, _now())
+        self.view.accepted(request, _now(), starts_at_write)
         self.belt_changed()
 
     def _on_control_point(self, _char: BleakGATTCharacteristic, data: bytearray) -> None:

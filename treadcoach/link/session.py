@@ -110,7 +110,8 @@ class TreadmillLink:
             address=lambda: self.address,
             lost_error=lambda: self._desk.control_lost_error(),
             on_lost=lambda: self._desk.lose_control(),
-            on_accepted=lambda request: self._intake.accepted(request),
+            on_accepted=lambda request, mark: self._intake.accepted(request, mark),
+            news=lambda: self._view.belt.starts_seen,
         )
         self._jobs: CommandQueue[Future] = CommandQueue()
         self._intake = Intake(
