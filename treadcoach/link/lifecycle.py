@@ -1,6 +1,6 @@
 """The decisions of the link's procedures, sans-I/O: after a drop, between reconnect attempts,
 after a reconnect, and on the way out (h11's shape: the shells ``reconnect.py`` and
-``session.py`` wait and write; what to do is decided here, from what they pass in).
+``lifetime.py`` wait and write; what to do is decided here, from what they pass in).
 
 Every rule is a pure function of the facts it is given (the phase, control permission, the
 belt belief's verdicts, loop times); their tables are in ``tests/link/test_lifecycle.py``.
