@@ -10,7 +10,7 @@ fixture (``tests/transports.py``) and runs three times: over the in-process fake
 at 0 ms and over bumble at 50 ms connection events (DESIGN invariant 9). That includes the
 scripted-backend (``link_helpers.Wire``) tests: the script wraps whichever client backend the
 transport brings. Single-run, because no backend is involved: the pure tables and helpers
-(test_phase, test_scheduler, test_observe, test_belt, test_ranges, test_timeouts,
+(test_phase, test_scheduler, test_lifecycle, test_observe, test_belt, test_ranges, test_timeouts,
 test_link_layering, the hypothesis tests of test_mph_rounding, ``is_address`` in test_scan),
 the ``treadcoach scan --sim`` subprocess tests (the CLI picks its own backend), and
 test_bluetooth (the error translation and the BlueZ-less machine, no treadmill at all).

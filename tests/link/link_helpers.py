@@ -102,6 +102,10 @@ class Wire:
     #: notifications on these characteristics are not delivered
     muted: set[str] = field(default_factory=set)
     callbacks: dict[str, Callable[[bytearray], None]] = field(default_factory=dict)
+    #: called with (uuid, data) of each notification or indication right after the link's
+    #: callback ran, inside it: what it delivers is the next PDU of the same connection event,
+    #: there before any task woken by this one runs
+    after_delivery: Callable[[str, bytes], None] | None = None
 
     def notify(self, uuid: str, data: bytes) -> None:
         """Deliver ``data`` on ``uuid`` as the machine would (soon, not inside the caller)."""
@@ -132,6 +136,8 @@ class Wire:
                 def deliver(data: bytearray) -> None:
                     if uuid not in wire.muted:
                         callback(data)
+                        if wire.after_delivery is not None:
+                            wire.after_delivery(uuid, bytes(data))
 
                 wire.callbacks[uuid] = callback
                 await super().start_notify(characteristic, deliver, **kwargs)

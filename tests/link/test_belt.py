@@ -168,3 +168,39 @@ def test_a_stop_status_without_our_ack_does_not_make_acks_untrusted() -> None:
         belt.telemetry(4.0, now=t)
     assert belt.running is True
     assert not belt.acks_ignored
+
+
+def _reported_start(belt: BeltBelief, now: float) -> None:
+    belt.started(now=now)
+
+
+def _moved_from_standstill(belt: BeltBelief, now: float) -> None:
+    belt.telemetry(0.0, now=now)
+    belt.telemetry(0.0, now=now + 0.5)
+    belt.telemetry(1.0, now=now + 1.0)
+
+
+def _our_start_accepted(belt: BeltBelief, now: float) -> None:
+    belt.started(now=now, reported=False)
+
+
+@pytest.mark.parametrize(
+    ("between", "believed_stopped"),
+    [
+        (None, True),  # nothing between our write and its acknowledgement
+        (_reported_start, False),  # Machine Status "started by user" (the console)
+        (_moved_from_standstill, False),  # telemetry: the belt moved off standstill
+        (_our_start_accepted, True),  # our own Start, answered in order before it
+    ],
+)
+def test_an_acknowledged_pause_written_before_a_reported_start_is_no_news_of_a_stopped_belt(
+    between: object, believed_stopped: bool
+) -> None:
+    belt = BeltBelief()
+    belt.started(now=0.0)
+    belt.telemetry(3.0, now=5.0)
+    at_write = belt.starts_seen  # Pause written
+    if callable(between):
+        between(belt, 6.0)
+    belt.stopped(now=8.0, acknowledged=True, starts_at_write=at_write)  # its late ack
+    assert (belt.running is False) is believed_stopped

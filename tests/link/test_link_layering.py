@@ -1,7 +1,9 @@
 """The link's pure cores import neither asyncio nor bleak (sans-I/O, like treadcoach.ftms).
 
-``session.py``, ``scan.py`` and ``bluetooth.py`` are the shell; everything else in the package
-is pure and must stay importable (and testable) without an event loop or a Bluetooth stack.
+The modules in ``PURE`` must stay importable (and testable) without an event loop or a
+Bluetooth stack; the rest are the asyncio shells over them (``session``, ``lifetime``,
+``connect``, ``gatt``, ``intake``, ``channel``, ``commands``, ``runner``, ``reconnect``,
+``keepalive``, ``scan``, ``bluetooth``, ``strap``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ LINK_DIR = Path(treadcoach.link.__file__).parent
 PURE = (
     "belt",
     "events",
+    "lifecycle",
     "observe",
     "pace",
     "phase",

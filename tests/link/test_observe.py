@@ -56,12 +56,12 @@ def test_mph_quirks_are_undone_at_the_edge() -> None:
 
 def test_accepted_commands_and_stop_statuses_move_the_targets() -> None:
     view = MachineView(GenericProfile())
-    view.accepted(SetTargetSpeed(4.0), 4.0, 1.0)
+    view.accepted(SetTargetSpeed(4.0), 1.0, None)
     assert view.target_speed_kmh == 4.0
-    view.accepted(StopPause(StopPauseParam.STOP), None, 2.0)
+    view.accepted(StopPause(StopPauseParam.STOP), 2.0, None)
     assert view.target_speed_kmh == 0.0
     assert view.belt.running is False
-    view.accepted(SetTargetSpeed(4.0), 4.0, 3.0)
+    view.accepted(SetTargetSpeed(4.0), 3.0, None)
     view.machine_status(
         encode_machine_status(MachineStatus(MachineStatusOp.STOPPED_BY_SAFETY_KEY)), 4.0
     )

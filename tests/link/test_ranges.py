@@ -8,9 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from treadcoach.ftms import TreadmillData, decode_treadmill_data, encode_treadmill_data
+from treadcoach.errors import LimitsError
+from treadcoach.ftms import SpeedRange, TreadmillData, decode_treadmill_data, encode_treadmill_data
 from treadcoach.link import snap
 from treadcoach.link.pace import strip_u16_pace
+from treadcoach.link.profile import GenericProfile
+from treadcoach.link.ranges import SpeedTarget, speed_target
 
 speeds = st.floats(min_value=-50, max_value=100, allow_nan=False)
 bounds = st.tuples(
@@ -105,3 +108,35 @@ def test_pace_stripping_leaves_packets_without_pace_alone() -> None:
     spec = encode_treadmill_data(TreadmillData(speed_kmh=3.2, elapsed_s=10))
     assert strip_u16_pace(spec) == spec
     assert strip_u16_pace(b"\x20") == b"\x20"
+
+
+# --- speed targets: the cap always wins, also in mph ---------------------------------------
+
+_RANGE = SpeedRange(min_kmh=0.8, max_kmh=12.0, increment_kmh=0.1)
+_KMH = GenericProfile()
+_MPH = GenericProfile(target_speed_in_mph=True)
+
+
+@pytest.mark.parametrize(
+    ("kmh", "ceiling", "quirks", "expected"),
+    [
+        (3.2, None, _KMH, SpeedTarget(3.2, 3.2)),
+        (20.0, None, _KMH, SpeedTarget(12.0, 12.0)),  # clamped to the machine's maximum
+        (0.1, None, _KMH, SpeedTarget(0.8, 0.8)),  # ... and its minimum
+        (6.0, 4.83, _KMH, SpeedTarget(4.8, 4.8)),  # the cap, rounded down onto the grid
+        (4.0, 4.0, _MPH, SpeedTarget(2.48, 3.99)),  # 2.49 mph would be 4.007 km/h (issue 12 i)
+        (0.8, 4.0, _MPH, SpeedTarget(0.5, 0.8)),  # at the minimum mph rounds up, within the cap
+    ],
+)
+def test_a_speed_target_never_exceeds_the_cap_after_conversion(
+    kmh: float, ceiling: float | None, quirks: GenericProfile, expected: SpeedTarget
+) -> None:
+    target = speed_target(kmh, _RANGE, quirks, ceiling_kmh=ceiling)
+    assert target.wire == pytest.approx(expected.wire)
+    assert target.commanded_kmh == pytest.approx(expected.commanded_kmh)
+    assert target.commanded_kmh <= (ceiling if ceiling is not None else _RANGE.max_kmh)
+
+
+def test_a_cap_below_the_machine_minimum_is_refused_naming_the_machine() -> None:
+    with pytest.raises(LimitsError, match=r"below TM-1's minimum speed of 0\.8 km/h"):
+        speed_target(3.0, _RANGE, _KMH, ceiling_kmh=0.5, machine="TM-1")

@@ -26,17 +26,21 @@ from treadcoach.link.scheduler import (
     Done,
     Fail,
     FailReason,
+    KeepAlive,
     Outcome,
+    PauseInstead,
     Result,
     Retry,
     Send,
     Skip,
     decide_command,
+    decide_keepalive,
     decide_stop,
 )
 from treadcoach.link.timeouts import NOT_PERMITTED_BACKOFF_S
 
 OK, NOT_PERMITTED, FAILED = ResultCode.SUCCESS, ResultCode.CONTROL_NOT_PERMITTED, ResultCode.FAILED
+NOT_SUPPORTED, INVALID = ResultCode.NOT_SUPPORTED, ResultCode.INVALID_PARAMETER
 ONCE = GenericProfile()
 EVERY = GenericProfile(request_control="before_every_command")
 NEVER = GenericProfile(request_control="never")
@@ -165,6 +169,7 @@ class StopRow:
     take_control: bool = False
     others_pending: bool = False
     quirks: GenericProfile = field(default=ONCE)
+    pause_instead: bool = False
 
 
 STOP_ROWS: dict[str, StopRow] = {
@@ -179,6 +184,14 @@ STOP_ROWS: dict[str, StopRow] = {
     "0x04: again": StopRow(FAILED, 0, Retry(0.0)),
     "0x04 out of attempts": StopRow(FAILED, 2, Fail(FailReason.REJECTED, FAILED)),
     "0x05: again": StopRow(NOT_PERMITTED, 0, Retry(0.0)),
+    "0x02: the machine takes Pause for Stop": StopRow(NOT_SUPPORTED, 0, PauseInstead()),
+    "0x03: the machine takes Pause for Stop": StopRow(INVALID, 0, PauseInstead()),
+    "0x02 on the last attempt: Pause still": StopRow(NOT_SUPPORTED, 2, PauseInstead()),
+    "Pause in Stop's place refused 0x02 too: refused": StopRow(
+        NOT_SUPPORTED, 0, Fail(FailReason.REJECTED, NOT_SUPPORTED), pause_instead=True
+    ),
+    "Pause in Stop's place accepted": StopRow(OK, 0, Done(), pause_instead=True),
+    "Pause in Stop's place, 0x05: again": StopRow(NOT_PERMITTED, 0, Retry(0.0), pause_instead=True),
     "after 0x05: request control, then stop": StopRow(
         None, 1, Send(ControlFirst.BEST_EFFORT), previous=NOT_PERMITTED
     ),
@@ -237,6 +250,39 @@ def test_stop_decisions(row: StopRow) -> None:
             take_control=row.take_control,
             others_pending=row.others_pending,
             quirks=row.quirks,
+            pause_instead=row.pause_instead,
         )
         == row.decision
     )
+
+
+# --- the keep-alive --------------------------------------------------------------------------
+
+_NEVER = GenericProfile(request_control="never")
+
+
+@pytest.mark.parametrize(
+    ("ready", "permission", "busy", "quiet_s", "quirks", "expected"),
+    [
+        (True, Permission.GRANTED, False, 5.0, ONCE, KeepAlive.REQUEST_CONTROL),
+        (True, Permission.GRANTED, False, 5.0, _NEVER, KeepAlive.READ),
+        (True, Permission.NONE, False, 5.0, ONCE, KeepAlive.REQUEST_CONTROL),
+        (False, Permission.GRANTED, False, 5.0, ONCE, KeepAlive.WAIT),  # down or reconnecting
+        (True, Permission.LOST, False, 5.0, ONCE, KeepAlive.WAIT),  # never after 0xFF
+        (True, Permission.LOST, False, 5.0, _NEVER, KeepAlive.WAIT),
+        (True, Permission.GRANTED, True, 5.0, ONCE, KeepAlive.WAIT),  # commands keep it alive
+        (True, Permission.GRANTED, False, 1.0, ONCE, KeepAlive.WAIT),  # wrote lately
+    ],
+)
+def test_the_keepalive_speaks_only_on_a_quiet_ready_link_it_controls(
+    ready: bool,
+    permission: Permission,
+    busy: bool,
+    quiet_s: float,
+    quirks: GenericProfile,
+    expected: KeepAlive,
+) -> None:
+    decision = decide_keepalive(
+        ready=ready, permission=permission, busy=busy, quiet_s=quiet_s, period_s=2.0, quirks=quirks
+    )
+    assert decision is expected

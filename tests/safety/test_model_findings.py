@@ -187,11 +187,6 @@ def test_every_stop_request_writes_stop_even_while_one_is_confirming() -> None:
 # --- 9 --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 9: Start is written to a belt started at the console just after "
-    "our Pause was acknowledged (the Pause's bookkeeping overwrites the console's start)",
-)
 def test_resume_after_a_console_start_sends_no_start_to_the_running_belt() -> None:
     def steps(m: ModelSession) -> None:
         m.pause()

@@ -41,6 +41,7 @@ class BeltBelief:
         "running",
         "speed_kmh",
         "spin_up_s",
+        "starts_seen",
         "zero_glitch_s",
     )
 
@@ -60,6 +61,10 @@ class BeltBelief:
         self.running: bool | None = None
         #: the last reported belt speed (true km/h), None before the first record
         self.speed_kmh: float | None = None
+        #: how often the machine reported the belt starting (Machine Status, or telemetry
+        #: moving from standstill or not slowing after a Stop): an acknowledged Stop/Pause
+        #: written before the latest of these says nothing about the belt now
+        self.starts_seen = 0
         self._started_at: float | None = None
         self._moving_at: float | None = None
         self._zeros = 0  # standstill records in a row
@@ -80,18 +85,26 @@ class BeltBelief:
         """Stopped, and telemetry still shows the belt slowing down."""
         return self._coast_low is not None
 
-    def started(self, now: float) -> None:
-        """Start/Resume accepted, or Machine Status "started or resumed"."""
+    def started(self, now: float, *, reported: bool = True) -> None:
+        """Machine Status "started or resumed"; or (``reported`` False) our Start accepted."""
+        self.starts_seen += reported
         self.running = True
         self._started_at = now
         self._zeros = 0
         self._idle = False
         self._coast_low = None
 
-    def stopped(self, now: float, *, acknowledged: bool = False) -> None:
+    def stopped(
+        self, now: float, *, acknowledged: bool = False, starts_at_write: int | None = None
+    ) -> None:
         """Machine Status stopped/paused, safety key, reset; or (``acknowledged``) our
-        Stop/Pause accepted -- which says nothing on a machine whose acks were ignored."""
+        Stop/Pause accepted -- which says nothing on a machine whose acks were ignored, nor
+        when the machine reported the belt starting after we wrote it (``starts_at_write``:
+        ``starts_seen`` then): which came first is unknowable, so the belt counts as running
+        until the machine or telemetry says it stopped."""
         if acknowledged and self.acks_ignored:
+            return
+        if acknowledged and starts_at_write is not None and starts_at_write != self.starts_seen:
             return
         self.running = False
         self._started_at = None
@@ -107,6 +120,7 @@ class BeltBelief:
             self._idle = False
             self._moving_at = now
             if self.running is None or (before is not None and before <= 0.0):
+                self.starts_seen += 1
                 self.running = True
                 self._coast_low = None
             elif self._coast_low is not None:
@@ -128,6 +142,7 @@ class BeltBelief:
             self._coast_low, self._coast_low_at = speed_kmh, now
         elif now - self._coast_low_at >= self.coast_stall_s:
             # not slowing down: the Stop did not take, the belt runs
+            self.starts_seen += 1
             self.running = True
             self._coast_low = None
             self.acks_ignored = self.acks_ignored or self._coast_by_ack

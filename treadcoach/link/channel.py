@@ -68,6 +68,8 @@ class ControlChannel:
         address: Callable[[], str | None],
         lost_error: Callable[[], ControlLost],
         on_lost: Callable[[], None],
+        on_accepted: Callable[[ControlRequest, int | None], None],
+        news: Callable[[], int],
     ) -> None:
         self.cp = ControlPoint()
         self._name, self._address, self._lost_error, self._on_lost = (
@@ -76,6 +78,14 @@ class ControlChannel:
             lost_error,
             on_lost,
         )
+        #: the machine accepted a request: told right when its indication arrives, in order
+        #: with the notifications around it (model finding 9: applied later, when the writer's
+        #: task wakes, "our Pause was accepted" overwrote a console start reported meanwhile)
+        self._on_accepted = on_accepted
+        #: a count of what the machine reported (``BeltBelief.starts_seen``), taken when each
+        #: request is written and handed back with its acceptance
+        self._news = news
+        self._written: dict[int, int] = {}  # id(request) -> news() when written
         self._answers: dict[int, asyncio.Future[int]] = {}  # id(request) -> its answer
         self._client: BleakClient | None = None
         self._char: BleakGATTCharacteristic | None = None
@@ -118,6 +128,7 @@ class ControlChannel:
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[int] = loop.create_future()
         self._answers[id(request)] = answer
+        self._written[id(request)] = self._news()
         self.last_write_at = loop.time()
         try:
             async with asyncio.timeout(timeout_s):
@@ -144,6 +155,7 @@ class ControlChannel:
         finally:
             if self._answers.get(id(request)) is answer:
                 del self._answers[id(request)]
+                self._written.pop(id(request), None)
 
     def indication(self, raw: bytes) -> None:
         """One control point indication. Raises FtmsDecodeError on malformed bytes."""
@@ -155,6 +167,8 @@ class ControlChannel:
     def _events(self, events: list[ControlEvent]) -> None:
         for event in events:
             if isinstance(event, (CommandSucceeded, CommandFailed)):
+                if isinstance(event, CommandSucceeded):
+                    self._on_accepted(event.request, self._written.pop(id(event.request), None))
                 result = ResultCode.SUCCESS if isinstance(event, CommandSucceeded) else event.result
                 answer = self._answers.pop(id(event.request), None)
                 if answer is not None and not answer.done():

@@ -38,6 +38,7 @@ from treadcoach.link.events import (
 )
 from treadcoach.link.quirks import (
     SpeedQuirks,
+    commanded_kmh,
     normalise_machine_status,
     normalise_treadmill_data,
     normalise_treadmill_packet,
@@ -103,16 +104,20 @@ class MachineView:
         self._assembler.reset()
         self.connected_at = now
 
-    def accepted(self, request: ControlRequest, value: float | None, now: float) -> None:
-        """The machine acknowledged ``request`` (``value``: the true km/h or % it carries)."""
+    def accepted(self, request: ControlRequest, now: float, starts_at_write: int | None) -> None:
+        """The machine acknowledged ``request``. Call it when the acknowledgement arrives, in
+        order with the notifications: a Machine Status or record received after it is newer
+        (model finding 9). ``starts_at_write`` is ``belt.starts_seen`` when the request was
+        written: a start reported since makes a Stop/Pause acknowledgement no news of a
+        stopped belt (the order is unknowable; the belt counts as running)."""
         if isinstance(request, SetTargetSpeed):
-            self.target_speed_kmh = value
+            self.target_speed_kmh = commanded_kmh(request.speed_kmh, self.quirks)
         elif isinstance(request, SetTargetInclination):
-            self.target_incline_pct = value
+            self.target_incline_pct = request.incline_pct
         elif isinstance(request, StartResume):
-            self.belt.started(now)
+            self.belt.started(now, reported=False)
         elif isinstance(request, StopPause):
-            self.belt.stopped(now, acknowledged=True)
+            self.belt.stopped(now, acknowledged=True, starts_at_write=starts_at_write)
             self.target_speed_kmh = 0.0
 
     def training_read(self, status: TrainingStatus) -> None:

@@ -11,16 +11,20 @@ import math
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from treadcoach.errors import LimitsError
 from treadcoach.ftms import InclinationRange, MachineFeatures, SpeedRange
 from treadcoach.ftms.enums import TargetSettingFeature
+from treadcoach.link.quirks import SpeedQuirks, commanded_kmh, wire_target_speed
 
 __all__ = [
     "DEFAULT_INCLINE_RANGE",
     "DEFAULT_SPEED_RANGE",
     "EffectiveRanges",
+    "SpeedTarget",
     "effective_ranges",
     "intersect",
     "snap",
+    "speed_target",
 ]
 
 # FTMS speeds and inclines travel in hundredths / tenths; 1e-9 absorbs float noise such as
@@ -153,3 +157,36 @@ def effective_ranges(
     istep = p.incline_step_pct or (inc.increment_pct if inc is not None else 0.0)
     incline = InclinationRange(ispan[0], ispan[1], istep or fallback.increment_pct)
     return EffectiveRanges(speed, incline, tuple(warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedTarget:
+    """A Set Target Speed as it goes on the wire, and the true km/h it asks of the belt."""
+
+    wire: float
+    commanded_kmh: float
+
+
+def speed_target(
+    kmh: float,
+    speed_range: SpeedRange,
+    quirks: SpeedQuirks,
+    *,
+    ceiling_kmh: float | None = None,
+    machine: str = "the treadmill",
+) -> SpeedTarget:
+    """``kmh`` clamped to the range and its grid, never above ``ceiling_kmh`` (the session's
+    active cap, DESIGN invariant 1), also after mph conversion (rounded down). A cap below the
+    machine's minimum raises LimitsError (naming ``machine``): no speed would honour it."""
+    hi = speed_range.max_kmh
+    if ceiling_kmh is not None:
+        if ceiling_kmh < speed_range.min_kmh:
+            raise LimitsError(
+                "ceiling_kmh",
+                f"the cap of {ceiling_kmh:g} km/h is below {machine}'s minimum speed of "
+                f"{speed_range.min_kmh:g} km/h",
+            )
+        hi = min(hi, ceiling_kmh)
+    value = snap(kmh, speed_range.min_kmh, hi, speed_range.increment_kmh)
+    wire = wire_target_speed(value, quirks, lo=speed_range.min_kmh, hi=hi)
+    return SpeedTarget(wire, commanded_kmh(wire, quirks))

@@ -38,6 +38,7 @@ from treadcoach.link.scheduler import (
     Fail,
     FailReason,
     Outcome,
+    PauseInstead,
     Result,
     Retry,
     Send,
@@ -66,8 +67,8 @@ class LinkContext:
     gatt_up: Callable[[], bool]
     standing_still: Callable[[], bool]
     lost_error: Callable[[], ControlLost]
-    #: the machine accepted a request: bookkeeping (``MachineView.accepted`` and its waiters)
-    accepted: Callable[[ControlRequest, float | None], None]
+    #: tell the user the Stop is not (yet) confirmed (a ``StopUnconfirmedEvent``)
+    stop_unconfirmed: Callable[[str], None]
 
 
 class CommandRunner:
@@ -86,6 +87,9 @@ class CommandRunner:
         # does, a Stop refused 0x05 may be met with Request Control, also after 0xFF (inv. 3)
         self.user_asked_stop = False
         self._stop_running: asyncio.Future[None] | None = None  # the stop on the wire now
+        #: the machine answered Stop "not supported" / "invalid parameter": Pause is written
+        #: in its place from then on, and only standstill confirms the belt stopped
+        self.stop_as_pause = False
 
     # --- the worker: one command at a time ----------------------------------------------------
 
@@ -179,7 +183,8 @@ class CommandRunner:
                     attempt += 1
                     decision = self._decide(entry, None, attempt)
                 case Done():
-                    self._link.accepted(request, entry.value)
+                    # the bookkeeping of the acceptance was done when its indication arrived
+                    # (``ControlChannel``'s ``on_accepted``), in order with the notifications
                     return entry.value
                 case Skip(reason=reason):
                     name = self._link.name()
@@ -262,8 +267,30 @@ class CommandRunner:
         else:
             done.set_result(None)
 
+    async def stop_into(self, done: asyncio.Future[None], *, take_control: bool) -> None:
+        """One user stop for ``TreadmillLink.stop()``'s caller: its outcome goes to ``done``,
+        never to the task group (a refused Stop is the caller's news, not a reason to tear
+        the link down)."""
+        try:
+            await self.stop(StopPolicy.USER, take_control=take_control)
+        except TreadcoachError as error:
+            if not done.done():
+                done.set_exception(error)
+        except BaseException:
+            if not done.done():
+                done.set_exception(
+                    LinkError(
+                        self._address, f"the link to {self._link.name()} closed while stopping"
+                    )
+                )
+            raise
+        else:
+            if not done.done():
+                done.set_result(None)
+
     async def _stop_until_done(self, policy: StopPolicy) -> None:
-        request = StopPause(StopPauseParam.STOP)  # its own object: answers are matched by identity
+        # its own object: answers are matched by identity
+        request = StopPause(StopPauseParam.PAUSE if self.stop_as_pause else StopPauseParam.STOP)
         timeout_s = policy.attempt_timeout_s
         attempt = 0
         last_error: LinkError | None = None
@@ -299,11 +326,21 @@ class CommandRunner:
                     await asyncio.sleep(max(0.0, attempt_at + delay_s - loop.time()))
                     attempt += 1
                     decision = self._decide_stop(policy, None, attempt, previous)
+                case PauseInstead():
+                    self.stop_as_pause = True
+                    request = StopPause(StopPauseParam.PAUSE)
+                    assert isinstance(result, int)
+                    self._link.stop_unconfirmed(
+                        f"{self._link.name()} does not take Stop (it answered "
+                        f"{result_text(result)}); Pause was sent in its place. The belt counts "
+                        "as stopped only once it is seen standing still: if it runs on, use the "
+                        "treadmill's own stop button"
+                    )
+                    decision = self._decide_stop(policy, None, attempt)
                 case Done():
                     # the user's stop is done: a later 0xFF is someone's new take-over, and no
                     # later Stop (a reconnect's, the exit's) may take control back for it
                     self.user_asked_stop = False
-                    self._link.accepted(request, None)
                     return
                 case Skip(reason=reason):
                     logger.info("%s: Stop not retried: %s", self._link.name(), reason)
@@ -344,4 +381,5 @@ class CommandRunner:
             take_control=self.user_asked_stop,
             others_pending=bool(self._channel.cp.pending),
             quirks=self._link.profile(),
+            pause_instead=self.stop_as_pause,
         )

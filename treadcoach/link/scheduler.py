@@ -14,7 +14,8 @@ device quirks:
 * ``Retry(delay_s)`` -- wait, then ask again (``decide_*(None, attempt + 1, ...)``);
 * ``Skip(reason)`` -- do not write it, it is not needed (Start to a running belt);
 * ``Fail(reason)`` -- give up; the shell raises the matching typed error;
-* ``Done()`` -- the machine accepted it.
+* ``Done()`` -- the machine accepted it;
+* ``PauseInstead()`` -- (Stop only) the machine does not take Stop: write Pause in its place.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ __all__ = [
     "Entry",
     "Fail",
     "FailReason",
+    "KeepAlive",
     "Outcome",
+    "PauseInstead",
     "Result",
     "Retry",
     "SchedulingQuirks",
@@ -62,6 +65,7 @@ __all__ = [
     "Skip",
     "StopPolicy",
     "decide_command",
+    "decide_keepalive",
     "decide_stop",
 ]
 
@@ -191,7 +195,16 @@ class Done:
     pass
 
 
-Decision: TypeAlias = Send | Retry | Skip | Fail | Done
+@dataclass(frozen=True, slots=True)
+class PauseInstead:
+    """The machine answered Stop "not supported" or "invalid parameter": some take only Pause
+    (0x08 0x02) to stop the belt. Write Pause in Stop's place, from now on."""
+
+
+Decision: TypeAlias = Send | Retry | Skip | Fail | Done | PauseInstead
+
+#: answers to Stop that mean "not this op code", not "not now": Pause may do instead
+_STOP_NOT_TAKEN = frozenset({ResultCode.NOT_SUPPORTED, ResultCode.INVALID_PARAMETER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +308,7 @@ def decide_stop(
     take_control: bool,
     others_pending: bool,
     quirks: SchedulingQuirks,
+    pause_instead: bool = False,
 ) -> Decision:
     """The next step for Stop (0x08 0x01): the only retry policy for it.
 
@@ -305,7 +319,8 @@ def decide_stop(
     this one returned (when ``last`` is None and ``attempt`` > 0). ``backoff_s[n]`` is the time
     from the start of attempt n to the start of retry n + 1 (the last one repeats; the runner
     counts the answer's latency in it). ``standstill``: the machine reports the belt
-    stopped, so a retry is not needed.
+    stopped, so a retry is not needed. ``pause_instead``: the machine refused Stop as an op
+    code before and Pause is written in its place (a Pause refused so fails the stop).
     """
     if last is None:
         if not gatt_up:
@@ -329,6 +344,9 @@ def decide_stop(
         return Send()
     if last == ResultCode.SUCCESS:
         return Done()
+    if last in _STOP_NOT_TAKEN:
+        # retrying the same op code gets the same answer: Pause, or nothing
+        return Fail(FailReason.REJECTED, last) if pause_instead else PauseInstead()
     if (
         last == ResultCode.CONTROL_NOT_PERMITTED
         and permission is Permission.LOST
@@ -342,3 +360,30 @@ def decide_stop(
             return Fail(FailReason.STOP_REFUSED, last)
         return Fail(FailReason.REJECTED, last)
     return Retry(backoff_s[min(attempt, len(backoff_s) - 1)] if backoff_s else 0.0)
+
+
+class KeepAlive(Enum):
+    """What the keep-alive does at one of its ticks."""
+
+    WAIT = "nothing now"
+    REQUEST_CONTROL = "Request Control (the machine forgets a quiet client)"
+    READ = "read Training Status (a machine that takes no Request Control)"
+
+
+def decide_keepalive(
+    *,
+    ready: bool,
+    permission: Permission,
+    busy: bool,
+    quiet_s: float,
+    period_s: float,
+    quirks: SchedulingQuirks,
+) -> KeepAlive:
+    """One keep-alive tick: only on a ready, quiet link (``busy``: commands queued or in
+    flight; ``quiet_s``: since the last write) -- and never after 0xFF, where asking for
+    control would be taking it back on our own (invariant 3)."""
+    if not ready or permission is Permission.LOST or busy or quiet_s < period_s:
+        return KeepAlive.WAIT
+    if quirks.request_control != "never":
+        return KeepAlive.REQUEST_CONTROL
+    return KeepAlive.READ
