@@ -116,7 +116,9 @@ def test_form_cues_are_spoken_and_telemetry_is_not() -> None:
 def test_a_dizzy_stop_is_spoken_as_dizzy_with_what_to_do() -> None:
     planner = CuePlanner()
     said = _texts(planner.on_event(Stop(t=1, reason=StopReason.DIZZY)))
-    assert len(said) == 1 and "dizzy" in said[0].lower() and "hold the rails" in said[0].lower()
+    assert len(said) == 1
+    assert "dizzy" in said[0].lower()
+    assert "hold the rails" in said[0].lower()
 
 
 def test_a_stop_upgraded_to_dizzy_after_it_began_is_spoken_once_more() -> None:
@@ -124,5 +126,6 @@ def test_a_stop_upgraded_to_dizzy_after_it_began_is_spoken_once_more() -> None:
     planner = CuePlanner()
     assert planner.on_event(Stop(t=1, reason=StopReason.PEDAL))
     said = _texts(planner.on_event(Stop(t=2.5, reason=StopReason.DIZZY)))
-    assert len(said) == 1 and "hold the rails" in said[0].lower()
+    assert len(said) == 1
+    assert "hold the rails" in said[0].lower()
     assert planner.on_event(Stop(t=3, reason=StopReason.DIZZY)) == []  # said once
