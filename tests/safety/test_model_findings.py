@@ -244,7 +244,7 @@ def test_a_command_retrying_across_a_reconnect_is_dropped_by_the_stop() -> None:
     strict=True,
     reason="model finding 13: a user's stop while the session closes (its exit Stop unanswered) "
     "is dropped: the controller is already STOPPED, so a belt started at the console meanwhile "
-    "runs on after the session and the summary says the belt is not running",
+    "runs on after the session",
 )
 def test_a_user_stop_while_the_session_closes_stops_a_belt_the_console_started() -> None:
     def steps(m: ModelSession) -> None:
@@ -263,9 +263,10 @@ def test_a_user_stop_while_the_session_closes_stops_a_belt_the_console_started()
     trace = model.rules.trace
     started = next(i for i, e in enumerate(trace) if e.name == "console_start")
     stops_after = [e for e in trace[started:] if e.what == "write" and e.data.data == STOP]
-    summary = model.summary
-    told = summary is not None and summary.belt_may_be_running
-    assert stops_after or told, "no Stop after the console start, and the summary says stopped"
+    # Since the link keeps a console start reported after our Stop was written (finding 9's
+    # late-answer fix) the summary says the belt may be running; but the user asked again with
+    # the link still up, and that must write Stop, in whatever phase the controller is.
+    assert stops_after, "the user's stop after the console start wrote no Stop"
     assert_kept(model, "standstill")
 
 
