@@ -18,8 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "coach"))
 from controller_rig import (
     SET_SPEED,
     STOP_PAUSE,
+    RecordingClient,
     Run,
     Write,
+    console_keeps_control,
+    hold_config,
     plan_steps,
     run_session,
 )
@@ -30,9 +33,12 @@ __all__ = [
     "HR_MAX",
     "SET_SPEED",
     "STOP_PAUSE",
+    "RecordingClient",
     "Run",
     "ScriptedHeart",
     "Write",
+    "console_keeps_control",
+    "hold_config",
     "plan_steps",
     "run_session",
 ]

@@ -8,7 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from red3_helpers import STOP_PAUSE, Run, ScriptedHeart, run_session
+from red3_helpers import (
+    STOP_PAUSE,
+    RecordingClient,
+    Run,
+    ScriptedHeart,
+    console_keeps_control,
+    hold_config,
+    run_session,
+)
 from test_body_input import record
 
 from sim import SimTreadmill
@@ -96,3 +104,66 @@ def test_dizzy_pressed_during_an_hr_ceiling_stop_is_spoken_and_recorded() -> Non
     assert run.belt_target_kmh == 0.0
     assert any(DIZZY_CUE in c.text for c in run.cues())
     assert run.summary.stop_reason is StopReason.DIZZY, run.summary.stop_reason
+
+
+# --- attacks that did not break: the dizzy stop writes exactly what an ordinary stop writes ---
+
+
+def _stop_in(combination: str, reason: StopReason) -> Run:
+    """One session where ``reason`` is asked for in ``combination`` (rig plan: backward walk
+    68-158 s at 4.8 km/h)."""
+
+    async def during(treadmill: SimTreadmill, controller: SessionController) -> None:
+        if combination == "after_0xff":
+            await asyncio.sleep(100)  # the console took control at 80 s
+        elif combination == "after_0xff_refusing":
+            await asyncio.sleep(90)
+            console_keeps_control(treadmill)
+            await asyncio.sleep(10)
+        elif combination == "during_reconnect":
+            await asyncio.sleep(100.5)  # the link dropped at 100 s
+        elif combination == "speed_in_flight":
+            await asyncio.sleep(62)  # the turnaround: the governor is slowing the belt
+
+            def on_write(data: bytes) -> None:
+                if data[0] == 0x02:  # a Set Target Speed on its way to the treadmill
+                    RecordingClient.before_write = None
+                    controller.request_stop(reason, "stop")
+
+            RecordingClient.before_write = on_write
+            return
+        elif combination == "while_stopping":
+            await asyncio.sleep(30)
+            controller.request_stop(StopReason.PEDAL, "pedal")
+            await asyncio.sleep(0.5)
+        elif combination == "twice":
+            await asyncio.sleep(30)
+            controller.request_stop(reason, "stop")
+            await asyncio.sleep(0.2)
+        controller.request_stop(reason, "stop")
+
+    held = combination.startswith("after_0xff")
+    faults = {"during_reconnect": ("disconnect@100",)}.get(
+        combination, ("control_lost@80",) if held else ()
+    )
+    return run_session(during=during, faults=faults, config=hold_config() if held else None)
+
+
+@pytest.mark.parametrize(
+    "combination",
+    [
+        "after_0xff",
+        "after_0xff_refusing",
+        "during_reconnect",
+        "speed_in_flight",
+        "while_stopping",
+        "twice",
+    ],
+)
+def test_the_dizzy_stop_writes_exactly_what_an_ordinary_stop_writes(combination: str) -> None:
+    key, dizzy = _stop_in(combination, StopReason.KEY), _stop_in(combination, StopReason.DIZZY)
+    assert [(w.t, w.data) for w in dizzy.writes] == [(w.t, w.data) for w in key.writes]
+    assert dizzy.belt_speed_kmh == key.belt_speed_kmh
+    assert dizzy.summary is not None
+    assert key.summary is not None
+    assert dizzy.summary.belt_may_be_running == key.summary.belt_may_be_running
