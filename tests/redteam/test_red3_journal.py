@@ -26,30 +26,43 @@ def _treadcoach(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def _journal_with_a_hand_edited_checkin(db: Path) -> None:
-    """A session of two days ago whose check-in was edited by hand past the schema's CHECKs
-    (the case ``checkin_store.load_checkin`` itself guards against): pain 11 of 10."""
+#: hand edits past what the journal's own writers allow: a check-in past the schema's CHECKs
+#: (the case ``checkin_store.load_checkin`` itself guards against), and events whose JSON is
+#: valid but not what the recorder wrote (``Journal.marks`` builds them without validation)
+HAND_EDITS = {
+    "pain_11_of_10": "UPDATE sessions SET pain = 11",
+    "segment_kind_unknown": "UPDATE events SET body = json_set(body, '$.kind', 'moonwalk')"
+    " WHERE kind = 'segment'",
+    "segment_target_text": "UPDATE events SET body = json_set(body, '$.target_kmh', 'fast')"
+    " WHERE kind = 'segment'",
+}
+
+
+def _hand_edited_journal(db: Path, edit: str) -> None:
+    """A session of two days ago, then edited by hand with ``edit``."""
     with Journal.open(db) as journal:
         when = (datetime.now(UTC) - timedelta(days=2)).replace(hour=7, minute=0)
         record(journal, walk_session(4.0, 130), when)
-    edit = sqlite3.connect(db)
+    editor = sqlite3.connect(db)
     try:
-        edit.execute("PRAGMA ignore_check_constraints=ON")
-        edit.execute("UPDATE sessions SET pain = 11")
-        edit.commit()
+        editor.execute("PRAGMA ignore_check_constraints=ON")
+        editor.execute(edit)
+        editor.commit()
     finally:
-        edit.close()
+        editor.close()
 
 
+@pytest.mark.parametrize("edit", list(HAND_EDITS))
 @pytest.mark.xfail(
     strict=True,
-    reason="red team 3-5: progression.next_dose builds body.CheckIn from journal rows whose "
-    "__post_init__ raises a bare ValueError on an off-scale pain/RPE: 'run --plan progression' "
-    "dies with a traceback (invariant 8) instead of one line or ignoring the value",
+    reason="red team 3-5: the progression's journal input is trusted: next_dose builds "
+    "body.CheckIn (ValueError on an off-scale pain/RPE) and Journal.marks calls "
+    "SegmentKind()/float()/int() on json_extract results outside its error guard: "
+    "'run --plan progression' dies with a traceback (invariant 8) instead of one line",
 )
-def test_an_off_scale_checkin_in_the_journal_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+def test_a_hand_edited_journal_is_one_line_not_a_traceback(tmp_path: Path, edit: str) -> None:
     db = tmp_path / "history.sqlite3"
-    _journal_with_a_hand_edited_checkin(db)
+    _hand_edited_journal(db, HAND_EDITS[edit])
     proc = _treadcoach(
         "run", "--sim", "--headless", "--plan", "progression", "--speedup", "inf", "--json",
         "--db", str(db),
