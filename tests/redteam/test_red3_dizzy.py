@@ -89,11 +89,11 @@ def test_dizzy_pressed_while_another_stop_runs_the_belt_down_steps_the_progressi
 
 @pytest.mark.xfail(
     strict=True,
-    reason="red team 3-4: dizzy pressed while an hr_ceiling stop is under way is neither "
-    "recorded nor spoken (StopPath.replaces: hr_ceiling is not a user stop); the walker "
+    reason="red team 3-4: dizzy pressed while an hr_ceiling stop is under way is not "
+    "spoken (StopPath.replaces: hr_ceiling is not a user stop); the walker "
     "never hears 'hold the rails and step off to the side'",
 )
-def test_dizzy_pressed_during_an_hr_ceiling_stop_is_spoken_and_recorded() -> None:
+def test_dizzy_pressed_during_an_hr_ceiling_stop_is_spoken() -> None:
     heart = ScriptedHeart(lambda t: 165 if t >= 80 else 110)  # 150 + 15 for 20 s: hr_ceiling
 
     async def during(treadmill: SimTreadmill, controller: SessionController) -> None:
@@ -102,8 +102,9 @@ def test_dizzy_pressed_during_an_hr_ceiling_stop_is_spoken_and_recorded() -> Non
     run = run_session(heart=heart, during=during)
     assert run.summary is not None
     assert run.belt_target_kmh == 0.0
-    assert any(DIZZY_CUE in c.text for c in run.cues())
-    assert run.summary.stop_reason is StopReason.DIZZY, run.summary.stop_reason
+    # whatever reason is recorded (hr_ceiling already steps the progression back), the walker
+    # who pressed dizzy must hear what to do
+    assert any(DIZZY_CUE in c.text for c in run.cues()), [c.text for c in run.cues("stop")]
 
 
 # --- attacks that did not break: the dizzy stop writes exactly what an ordinary stop writes ---
