@@ -1,0 +1,64 @@
+"""Round-3 red team: heart rate into the governor (issue 16), through the real controller, link
+and simulator on virtual time; only the strap is scripted (red3_helpers.ScriptedHeart)."""
+
+from __future__ import annotations
+
+import pytest
+from red3_helpers import SET_SPEED, ScriptedHeart, plan_steps, run_session
+
+from treadcoach.coach.heart_rate import HeartRateCoach, HrSample, SpeedBounds
+
+# A backward walk of 1.6 mph (2.57 km/h): a speed between two of the belt's 0.1 km/h steps,
+# as every mph plan is on a km/h machine.
+MPH_PLAN = """
+name = "mph"
+title = "mph walk"
+units = "mph"
+
+[[segments]]
+kind = "warmup"
+duration = 30
+speed = 1.6
+
+[[segments]]
+kind = "backward_walk"
+duration = 200
+speed = 1.6
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team 3-1: the HR ceiling's limit is not the link's ceiling; snap rounds to "
+    "nearest, so each step-down is written up to 0.05 km/h above the limit",
+)
+def test_no_speed_write_above_the_hr_ceilings_limit_on_an_off_grid_target() -> None:
+    heart = ScriptedHeart(lambda t: 155 if t >= 45 else 100)  # above 150, below the stop margin
+    run = run_session(plan_steps(MPH_PLAN), heart=heart)
+    over = [
+        (w.t, w.kmh, limit)
+        for w in run.writes
+        if w.opcode == SET_SPEED
+        and (limit := heart.limit_at(w.t)) is not None
+        and w.kmh > limit + 1e-9
+    ]
+    assert over == [], over[:3]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="red team 3-2: HeartRateCoach._signal only tests now - at_s > stale_after_s, so a "
+    "sample stamped ahead of now (another clock) is trusted until now passes its stamp + 5 s",
+)
+def test_a_sample_stamped_ahead_of_the_loop_clock_goes_stale_like_any_other() -> None:
+    # Not reachable through link.strap.StrapLink (it stamps with the loop's clock), but the pure
+    # coach is what judges any HeartPort's samples: a strap whose stamps run 60 s ahead (another
+    # clock) must not stay trusted for a minute after it went silent.
+    coach = HeartRateCoach(150)
+    bounds = SpeedBounds(0.8, 4.8)
+    coach.update(0.0, HrSample(120, True, 0.0), 3.0, bounds)
+    future = HrSample(120, True, 60.0)  # the last one the strap ever sends
+    decision = coach.update(1.0, future, 3.0, bounds)
+    later = coach.update(30.0, future, 3.0, bounds)
+    assert decision.signal.value in ("ok", "stale", "invalid")
+    assert later.holding, "a sample from the future kept the strap trusted 29 s after it stopped"
