@@ -401,3 +401,47 @@ def test_a_signal_on_the_setup_screen_exits(terminals, sig: str) -> None:  # typ
     os.kill(term.proc.pid, getattr(signal, sig))
     term.wait_exit()
     assert "Traceback" not in term.text
+
+
+HEADLESS = ("run", "--sim", "--headless", "--plan", "gentle-intro", "--speedup", "inf")
+
+
+def test_a_headless_session_on_a_terminal_asks_the_check_in_and_enter_skips_it(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*HEADLESS)
+    term.wait_for(r"RPE 6 \(no effort\) to 20")
+    term.press(b"\r")
+    term.wait_for(r"Any pain\? 0 \(none\) to 10")
+    term.press(b"\r")
+    assert term.wait_exit() == 0
+    assert "Check-in saved" not in term.text
+    assert "Traceback" not in term.text
+    assert term.sessions() == [("gentle-intro", True, "plan_end")]
+
+
+def test_a_json_session_asks_nothing(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*HEADLESS, "--json")
+    assert term.wait_exit() == 0  # it would wait for an answer forever
+    assert "RPE" not in term.text
+
+
+@pytest.mark.skipif(
+    not (ROOT / "treadcoach/history/checkin_store.py").exists(),
+    reason="needs treadcoach.history.checkin_store (body branch)",
+)
+def test_a_check_in_answer_off_the_scale_is_asked_again_then_saved(terminals) -> None:  # type: ignore[no-untyped-def]
+    from treadcoach.history.checkin_store import (
+        load_checkin,
+    )
+
+    from treadcoach.history.checkin import CheckIn
+
+    term = terminals(*HEADLESS)
+    term.wait_for(r"RPE 6 \(no effort\) to 20")
+    term.press(b"25\r")
+    term.wait_for(r"RPE must be a whole number from 6 to 20, not 25")
+    term.press(b"14\r")
+    term.wait_for(r"Any pain\?")
+    term.press(b"3\r")
+    assert term.wait_exit() == 0
+    assert "Check-in saved with session 1." in term.text
+    assert load_checkin(term.data_dir / "history.sqlite3", 1) == CheckIn(rpe=14, pain=3)
