@@ -77,10 +77,12 @@ def _session(strap: str | None, **options: Any) -> Session:
     )
 
 
+@pytest.mark.parametrize("ble", [None, "bumble:air:50"], ids=["fake", "bumble-air"])
 def test_the_session_hands_its_strap_feed_to_the_controller_and_connects_it_beside_the_belt(
-    recording: list[Any],
+    recording: list[Any], ble: str | None
 ) -> None:
-    session = _session(SIM_STRAP)
+    # bumble:air: the treadmill and the strap both served by bumble's GATT server, one radio
+    session = _session(SIM_STRAP, ble=ble)
     assert isinstance(session.heart, HeartRateFeed)
     assert recording == [session.heart]
     seen: list[tuple[bool, float]] = []
