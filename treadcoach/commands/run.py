@@ -174,9 +174,9 @@ def run(args: argparse.Namespace) -> int:
     except TreadcoachError:
         raise
     if reader_left:
-        from treadcoach.cli import EXIT_BROKEN_PIPE
-
-        return EXIT_BROKEN_PIPE  # as `history | head` ends: quietly
+        # the belt has stopped and the session is journalled: end as `history | head` does
+        # (cli.main turns it into exit status 141, quietly)
+        raise BrokenPipeError("the output pipe was closed")
     status = _exit_status(summary)
     checkin = given_checkin
     if checkin is None and not args.json and session.session_id is not None:
