@@ -25,7 +25,7 @@ treadmill; any other value is looked for through the same backends as the treadm
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from treadcoach.coach.heart_rate import HeartRateCoach, HrDecision, SpeedBounds, zone_for_step
@@ -89,12 +89,14 @@ class HeartRateFeed:
         sim_treadmill: SimTreadmill | None = None,
         client_backend: type | None = None,
         scanner_backend: type | None = None,
+        start_after: Callable[[], Awaitable[object]] | None = None,
     ) -> AsyncIterator[HeartRateFeed]:
         """Keep the strap link running while inside; returns at once (see the module doc).
 
         ``client_backend``/``scanner_backend``: the bleak backends the treadmill uses (the
         simulator's, bumble's), None for the platform's. With ``sim_treadmill`` and no backends,
-        the simulator's.
+        the simulator's. ``start_after``: what the strap's first attempt waits for (the
+        session: the treadmill connected, so the two never scan and connect at once).
         """
         from treadcoach.link.strap import open_strap
 
@@ -118,6 +120,7 @@ class HeartRateFeed:
             options: dict[str, Any] = {
                 "client_backend": client_backend,
                 "scanner_backend": scanner_backend,
+                "start_after": start_after,
             }
             self.link = await stack.enter_async_context(open_strap(target, **options))
             try:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from treadcoach.coach.controller import SessionConfig, SessionController
-from treadcoach.coach.events import Summary
+from treadcoach.coach.events import Event, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
@@ -420,15 +420,23 @@ class Session:
             if self.treadmill is not None:
                 await stack.enter_async_context(self.treadmill)
             if self.heart is not None:
-                # returns at once: the strap is looked for and reconnected beside the session
-                # (its failures stay inside, the belt never waits for it), closed before the
-                # simulated treadmill it follows
+                # returns at once: the strap is looked for (once the treadmill is connected)
+                # and reconnected beside the session; its failures stay inside, the belt never
+                # waits for it. Closed before the simulated treadmill it follows.
+                treadmill_up = asyncio.Event()
+
+                def on_connected(event: Event) -> None:
+                    if event.event == "connected":
+                        treadmill_up.set()
+
+                stack.callback(self.controller.add_listener(on_connected))
                 client_backend, scanner_backend = self._backends
                 await stack.enter_async_context(
                     self.heart.connected(
                         sim_treadmill=self.treadmill,
                         client_backend=client_backend,
                         scanner_backend=scanner_backend,
+                        start_after=treadmill_up.wait,
                     )
                 )
             if self.options.record:

@@ -205,3 +205,33 @@ def test_session_id_and_save_checkin_refuse_an_unsaved_session(tmp_path: Path) -
     session.save_checkin(CheckIn())  # nothing to save: no error
     with pytest.raises(HistoryError, match="the session was not saved"):
         session.save_checkin(CheckIn(rpe=13))
+
+
+def test_the_strap_is_looked_for_only_once_the_treadmill_is_connected(
+    recording: list[Any],
+) -> None:
+    # one adapter scanning for the strap while it connects the treadmill is what BlueZ refuses
+    # on some machines (org.bluez.Error.InProgress): the strap waits for the treadmill
+    session = _session(SIM_STRAP)
+    at_connected: list[int] = []
+
+    def on_event(event: Event) -> None:
+        if event.event == "connected" and session.heart is not None:
+            assert session.heart.link is not None
+            at_connected.append(session.heart.link.attempts)
+
+    session.add_listener(on_event)
+
+    async def scenario() -> int:
+        run = asyncio.ensure_future(session.run())
+        await asyncio.sleep(20)
+        assert session.heart is not None
+        assert session.heart.link is not None
+        attempts = session.heart.link.attempts
+        session.request_stop(StopReason.KEY, "test")
+        await run
+        return attempts
+
+    attempts = clock.run(scenario(), speedup=math.inf)
+    assert at_connected == [0]
+    assert attempts == 1  # then at once, and it connected the first time

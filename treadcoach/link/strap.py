@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,7 @@ class StrapLink:
         scanner_backend: type[BaseBleakScanner] | None = None,
         backoff_s: tuple[float, ...] = BACKOFF_S,
         silent_reconnect_s: float = SILENT_RECONNECT_S,
+        start_after: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         if not target.strip():
             raise StrapError(None, "the heart-rate strap needs a name or an address (hr_strap)")
@@ -173,6 +174,10 @@ class StrapLink:
         self._scanner_backend = scanner_backend
         self._backoff_s = backoff_s
         self._silent_s = silent_reconnect_s
+        # what to wait for before the first attempt (the session: the treadmill connected, so
+        # the strap's scan never races the treadmill's connect on one adapter: BlueZ refuses
+        # some connects while another discovery is starting, "org.bluez.Error.InProgress")
+        self._start_after = start_after
         self._queue: asyncio.Queue[StrapEvent | None] = asyncio.Queue()  # None: closed
         self._lost = asyncio.Event()
         self._closed = asyncio.Event()
@@ -186,6 +191,8 @@ class StrapLink:
         self.address: str | None = self.target if is_address(self.target) else None
         #: how many times it connected (1 = the first connection)
         self.connections = 0
+        #: how many times it tried (find, connect, subscribe)
+        self.attempts = 0
 
     # --- what the session reads ----------------------------------------------------------------
 
@@ -208,6 +215,9 @@ class StrapLink:
 
     async def run(self) -> None:
         """Connect, listen, reconnect, until :meth:`close`. Never raises (except cancellation)."""
+        if self._start_after is not None:
+            # a link closed meanwhile is cancelled too (open_strap does both), which ends this
+            await self._start_after()
         attempt = 0
         while not self._closed.is_set():
             reason = await self._one_connection()
@@ -227,6 +237,7 @@ class StrapLink:
         """One attempt: find, connect, subscribe, listen. Returns why it ended."""
         self._had_data = False
         self._lost.clear()
+        self.attempts += 1
         try:
             target = await self._find()
             if target is None:
@@ -247,6 +258,7 @@ class StrapLink:
                 self.address = client.address
                 self._last_rx_s = self._now()
                 self._emit(StrapUp(self._now(), self.name, client.address, self.connections > 1))
+                log.info("heart-rate strap %s connected (%s)", self.name, client.address)
                 return await self._listen()
             finally:
                 self.connected = False
