@@ -76,6 +76,12 @@ class HeartRateFeed:
 
     # --- the strap -----------------------------------------------------------------------------
 
+    def close_strap(self) -> None:
+        """Let go of the strap now (the session is stopping: nothing may compete with the
+        treadmill's link for the radio, e.g. its reconnect that sends Stop first)."""
+        if self.link is not None:
+            self.link.close()
+
     def events(self) -> AsyncIterator[StrapEvent]:
         """The strap link's events (``link.strap``); only while :meth:`connected`."""
         if self.link is None:

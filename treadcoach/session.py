@@ -422,14 +422,19 @@ class Session:
             if self.heart is not None:
                 # returns at once: the strap is looked for (once the treadmill is connected)
                 # and reconnected beside the session; its failures stay inside, the belt never
-                # waits for it. Closed before the simulated treadmill it follows.
+                # waits for it. Let go of at the stop (the treadmill's link, which may have to
+                # reconnect to send Stop, gets the radio to itself), closed before the simulated
+                # treadmill it follows.
                 treadmill_up = asyncio.Event()
+                heart = self.heart
 
-                def on_connected(event: Event) -> None:
+                def on_event(event: Event) -> None:
                     if event.event == "connected":
                         treadmill_up.set()
+                    elif event.event == "stop":
+                        heart.close_strap()
 
-                stack.callback(self.controller.add_listener(on_connected))
+                stack.callback(self.controller.add_listener(on_event))
                 client_backend, scanner_backend = self._backends
                 await stack.enter_async_context(
                     self.heart.connected(

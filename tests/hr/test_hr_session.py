@@ -86,18 +86,28 @@ def test_the_session_hands_its_strap_feed_to_the_controller_and_connects_it_besi
     assert isinstance(session.heart, HeartRateFeed)
     assert recording == [session.heart]
     seen: list[tuple[bool, float]] = []
+    after_stop: list[bool] = []
 
     def on_event(event: Event) -> None:
-        if event.event == "telemetry" and session.heart is not None:
-            strap = session.heart.sim_strap
-            seen.append((session.heart.strap_connected, strap.heart_rate_bpm if strap else 0.0))
+        heart = session.heart
+        assert heart is not None
+        if event.event == "stop":
+            after_stop.append(True)
+        elif event.event == "telemetry" and after_stop:
+            after_stop.append(heart.strap_connected)
+        elif event.event == "telemetry":
+            strap = heart.sim_strap
+            seen.append((heart.strap_connected, strap.heart_rate_bpm if strap else 0.0))
 
     session.add_listener(on_event)
     summary = clock.run(session.run(), speedup=math.inf)
     assert summary.completed
     assert seen
-    assert seen[-1][0]
+    assert seen[-1][0]  # subscribed while the belt ran, up to the stop
     assert max(bpm for _, bpm in seen) > 80  # the simulated person followed the belt
+    # let go of at the stop: the radio is the treadmill's while the belt runs down
+    assert after_stop[0] is True
+    assert not any(after_stop[1:])
     assert session.heart.link is None
     assert not session.heart.strap_connected
 

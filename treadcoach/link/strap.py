@@ -193,6 +193,7 @@ class StrapLink:
         self.connections = 0
         #: how many times it tried (find, connect, subscribe)
         self.attempts = 0
+        self._task: asyncio.Task[None] | None = None  # set by open_strap, which owns it
 
     # --- what the session reads ----------------------------------------------------------------
 
@@ -205,11 +206,17 @@ class StrapLink:
             yield event
 
     def close(self) -> None:
-        """End the link (its task returns soon, and ``events()`` after what is queued)."""
+        """End the link now: a scan or connect in progress is cancelled (under
+        :func:`open_strap`), the connection dropped, ``events()`` ends after what is queued."""
         if not self._closed.is_set():
             self._closed.set()
             self._lost.set()
             self._queue.put_nowait(None)
+            self.connected = False  # from now: the connection goes with the task
+            if self._task is not None:
+                # open_strap's TaskGroup owns the task; closing early (the session stopping)
+                # must not leave a scan or connect on the radio for up to CONNECT_TIMEOUT_S
+                self._task.cancel()
 
     # --- the task ------------------------------------------------------------------------------
 
@@ -348,7 +355,7 @@ async def open_strap(target: str, **options: Any) -> AsyncIterator[StrapLink]:
     # exit for up to FIND_TIMEOUT_S / CONNECT_TIMEOUT_S.
     body_error: BaseException | None = None
     async with asyncio.TaskGroup() as group:
-        task = group.create_task(link.run(), name=f"hr strap {link.target}")
+        task = link._task = group.create_task(link.run(), name=f"hr strap {link.target}")
         try:
             yield link
         except BaseException as exc:
