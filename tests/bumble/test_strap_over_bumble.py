@@ -136,3 +136,49 @@ def test_a_strap_dropped_over_the_air_reconnects_on_its_own(interval_s: float) -
     assert isinstance(up, StrapUp)
     assert up.reconnected
     assert StrapReading in kinds[second_up:]
+
+
+def test_sim_strap_ble_serves_the_strap_on_its_own_controller_over_hci() -> None:
+    """``treadcoach sim --strap --ble T1 --strap-ble T2``: the treadmill and the strap each on a
+    controller of their own (two dongles), reached as a phone app would, over HCI transports
+    (real sockets, so real time: a few seconds)."""
+    from test_ble_cli import hci_over_tcp
+
+    from sim.standalone import StandaloneOptions, run_standalone
+    from treadcoach.clock import run
+    from treadcoach.link.bumble.cli import ble_backends
+
+    async def scenario() -> tuple[list[str], list[StrapReading]]:
+        air = ConnectionEventLink(0.0)
+        lines: list[str] = []
+        async with (
+            hci_over_tcp(air, "F0:0D:00:00:0D:01") as treadmill_side,
+            hci_over_tcp(air, "F0:0D:00:00:0D:02") as strap_side,
+            hci_over_tcp(air, "C0:7C:00:00:0D:03") as central_side,
+            asyncio.TaskGroup() as group,
+        ):
+            options = StandaloneOptions(
+                address="F0:0D:00:00:0D:01",
+                ble=treadmill_side,
+                strap=True,
+                strap_ble=strap_side,
+                duration_s=30,
+            )
+            served = group.create_task(run_standalone(options, lines.append))
+            client, scanner = ble_backends("bumble:" + central_side)
+            readings: list[StrapReading] = []
+            async with open_strap("SimHR", client_backend=client, scanner_backend=scanner) as s:
+                async with asyncio.timeout(20):
+                    async for event in s.events():
+                        if isinstance(event, StrapReading):
+                            readings.append(event)
+                            if len(readings) == 3:
+                                break
+            served.cancel()
+        return lines, readings
+
+    lines, readings = run(scenario())
+    assert any(line.startswith("simulated heart-rate strap 'SimHR") for line in lines)
+    assert len(readings) == 3
+    assert all(r.contact and 30 <= r.bpm <= 250 for r in readings)
+    assert any("strap" in line and "[connected]" in line for line in lines)
