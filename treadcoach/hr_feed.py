@@ -96,6 +96,7 @@ class HeartRateFeed:
         client_backend: type | None = None,
         scanner_backend: type | None = None,
         start_after: Callable[[], Awaitable[object]] | None = None,
+        strap_faults: tuple[str, ...] = (),
     ) -> AsyncIterator[HeartRateFeed]:
         """Keep the strap link running while inside; returns at once (see the module doc).
 
@@ -103,6 +104,7 @@ class HeartRateFeed:
         simulator's, bumble's), None for the platform's. With ``sim_treadmill`` and no backends,
         the simulator's. ``start_after``: what the strap's first attempt waits for (the
         session: the treadmill connected, so the two never scan and connect at once).
+        ``strap_faults``: ``KIND@SECONDS`` for the simulated strap (``sim.strap``).
         """
         from treadcoach.link.strap import open_strap
 
@@ -121,7 +123,9 @@ class HeartRateFeed:
                     )
                 from sim.strap import SimStrap
 
-                self.sim_strap = await stack.enter_async_context(SimStrap(effort=sim_treadmill))
+                self.sim_strap = await stack.enter_async_context(
+                    SimStrap(effort=sim_treadmill, faults=strap_faults)
+                )
                 target = self.sim_strap.address
             options: dict[str, Any] = {
                 "client_backend": client_backend,

@@ -61,6 +61,7 @@ class SessionOptions:
     device: str | None = None  # name or address; SIM_DEVICE or None with sim=True: simulator
     sim: bool = False
     sim_faults: tuple[str, ...] = ()  # KIND@SECONDS
+    sim_strap_faults: tuple[str, ...] = ()  # KIND@SECONDS of the simulated strap (--hr sim)
     sim_profile: str = "standard"
     sim_notify_hz: float = 1.0
     journal_path: Path | None = None
@@ -255,6 +256,12 @@ class Session:
             raise ConfigError(
                 "--hr", SIM_STRAP, "a simulated strap needs the simulated treadmill (--sim)"
             )
+        if options.sim_strap_faults and settings.hr_strap != SIM_STRAP:
+            raise ConfigError(
+                "--sim-strap-fault",
+                options.sim_strap_faults[0],
+                "needs the simulated strap (--hr sim)",
+            )
         #: the heart-rate strap and its coaching (None: no strap configured); it exists before
         #: the strap is reached, so the session never waits for it (hr_feed)
         self.heart: HeartRateFeed | None = heart_rate_feed(settings, options.plan)
@@ -442,6 +449,7 @@ class Session:
                         client_backend=client_backend,
                         scanner_backend=scanner_backend,
                         start_after=treadmill_up.wait,
+                        strap_faults=self.options.sim_strap_faults,
                     )
                 )
             if self.options.record:

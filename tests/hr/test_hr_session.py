@@ -245,3 +245,39 @@ def test_the_strap_is_looked_for_only_once_the_treadmill_is_connected(
     attempts = clock.run(scenario(), speedup=math.inf)
     assert at_connected == [0]
     assert attempts == 1  # then at once, and it connected the first time
+
+
+@needs_heart_port
+def test_a_failing_strap_holds_the_speed_and_never_stops_the_belt() -> None:
+    # off the skin for a while, then the link drops: the plan runs to its end all the same
+    session = _session(SIM_STRAP, sim_strap_faults=("contact_lost@90", "drop@150"))
+    holding: list[bool] = []
+    session.add_listener(
+        lambda e: (
+            holding.append(bool(getattr(e, "holding", False))) if e.event == "heart_rate" else None
+        )
+    )
+    summary = clock.run(session.run(), speedup=math.inf)
+    assert summary.completed
+    assert summary.stop_reason is StopReason.PLAN_END
+    held = holding.index(True)  # the strap off the skin was shown, as a hold
+    assert False in holding[held:]  # reconnected after the drop (contact back): the hold ends
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (["--hr", "sim", "--sim-strap-fault", "cramp@3"], "unknown strap fault kind"),
+        (["--sim-strap-fault", "drop@3"], "--sim-strap-fault: drop@3: needs the simulated strap"),
+    ],
+)
+def test_a_bad_simulated_strap_fault_is_one_line_and_exit_2(
+    extra: list[str], problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from treadcoach.cli import main
+
+    argv = ["run", "--sim", "--headless", "--speedup", "inf", "--plan", "gentle-intro"]
+    assert main([*argv, "--no-history", *extra]) == 2
+    err = capsys.readouterr().err
+    assert problem in err
+    assert err.count("\n") == 1

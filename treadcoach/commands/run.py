@@ -65,6 +65,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--sim only: inject a simulator fault (repeatable): disconnect, nack, control_lost, "
         "safety_key, stale, garbage, ignore_speed",
     )
+    parser.add_argument(
+        "--sim-strap-fault",
+        action="append",
+        default=[],
+        metavar="KIND@SECONDS",
+        help="--hr sim only: a fault of the simulated strap (repeatable): drop, stale, zero, "
+        "contact_lost, noisy_rr",
+    )
     parser.add_argument("--sim-profile", default="standard", help="--sim only: quirk profile")
     parser.add_argument("--mqtt", metavar="URL", help="MQTT broker, e.g. mqtt://user:pw@host:1883")
     parser.add_argument("--config", type=Path, help="devices.toml to use instead of the user's")
@@ -113,6 +121,12 @@ def run(args: argparse.Namespace) -> int:
 
         for spec in faults:
             parse_fault_spec(spec)  # a bad spec raises a one-line SimError
+    strap_faults = tuple(args.sim_strap_fault)
+    if strap_faults:
+        from sim.strap import parse_strap_fault
+
+        for spec in strap_faults:
+            parse_strap_fault(spec)
 
     settings = load_settings(args.config)
     if args.mqtt:
@@ -134,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         sim=args.sim,
         sim_faults=faults,
+        sim_strap_faults=strap_faults,
         sim_profile=args.sim_profile,
         journal_path=journal_path,
         record=not args.no_history,
@@ -364,6 +379,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
                 device=None if sim else request.device,
                 sim=sim,
                 sim_faults=tuple(args.sim_fault),
+                sim_strap_faults=tuple(args.sim_strap_fault),
                 sim_profile=args.sim_profile,
                 journal_path=journal_path,
                 record=not args.no_history,
