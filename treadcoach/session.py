@@ -373,7 +373,9 @@ class Session:
                 profile=opts.sim_profile,
                 faults=opts.sim_faults,
                 notify_hz=opts.sim_notify_hz,
-                runner=True,
+                # the console's own pulse reading, unless the simulated person wears the
+                # simulated strap: one heart, not two models disagreeing on the screen
+                runner=self.settings.hr_strap != SIM_STRAP,
             )
             if opts.ble:  # bumble:air[:MS]: the simulator over real ATT, in this process
                 from treadcoach.link.bumble.cli import ble_backends

@@ -85,6 +85,8 @@ def test_the_session_hands_its_strap_feed_to_the_controller_and_connects_it_besi
     session = _session(SIM_STRAP, ble=ble)
     assert isinstance(session.heart, HeartRateFeed)
     assert recording == [session.heart]
+    assert session.treadmill is not None
+    assert session.treadmill.heart_rate_bpm is None  # one heart: the strap's, not the console's
     seen: list[tuple[bool, float]] = []
     after_stop: list[bool] = []
 
