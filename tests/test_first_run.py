@@ -174,6 +174,8 @@ def terminals(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 STARTER = ("run", "--sim", "--plan", "backward-walk-starter", "--speedup", "20")
+# the session has ended: its summary, or the check-in screen the app opens over it
+ENDED = r"planned|How hard did it feel"
 
 
 @pytest.mark.parametrize(
@@ -197,7 +199,7 @@ def test_closing_the_terminal_on_the_summary_screen_exits(terminals) -> None:  #
     term = terminals(*STARTER)
     term.wait_for(r"WARM-UP")
     term.press(b" ")
-    term.wait_for(r"planned")  # the summary table's column
+    term.wait_for(ENDED)
     term.close_master()
     term.wait_exit()
     assert term.sessions() == [("backward-walk-starter", True, "key")]
@@ -207,7 +209,7 @@ def test_sigterm_on_the_summary_screen_exits(terminals) -> None:  # type: ignore
     term = terminals(*STARTER)
     term.wait_for(r"WARM-UP")
     term.press(b" ")
-    term.wait_for(r"planned")
+    term.wait_for(ENDED)
     os.kill(term.proc.pid, signal.SIGTERM)
     term.wait_exit()
     assert term.sessions() == [("backward-walk-starter", True, "key")]
@@ -319,8 +321,8 @@ def test_a_second_session_on_the_same_data_dir_says_who_holds_it(terminals) -> N
     assert f"pid {first.proc.pid}, started " in line
     assert "(plan backward-walk-starter)" in line
     first.press(b" ")
-    first.wait_for("planned")
-    first.press(b"q")
+    first.wait_for(ENDED)
+    first.press(b"\x11")  # ctrl+q: quits from the summary and from the check-in alike
     first.wait_exit()
     assert first.sessions() == [("backward-walk-starter", True, "key")]
 
@@ -429,10 +431,7 @@ def test_a_json_session_asks_nothing(terminals) -> None:  # type: ignore[no-unty
     reason="needs treadcoach.history.checkin_store (body branch)",
 )
 def test_a_check_in_answer_off_the_scale_is_asked_again_then_saved(terminals) -> None:  # type: ignore[no-untyped-def]
-    from treadcoach.history.checkin_store import (
-        load_checkin,
-    )
-
+    from treadcoach.history import checkin_store
     from treadcoach.history.checkin import CheckIn
 
     term = terminals(*HEADLESS)
@@ -444,4 +443,37 @@ def test_a_check_in_answer_off_the_scale_is_asked_again_then_saved(terminals) ->
     term.press(b"3\r")
     assert term.wait_exit() == 0
     assert "Check-in saved with session 1." in term.text
-    assert load_checkin(term.data_dir / "history.sqlite3", 1) == CheckIn(rpe=14, pain=3)
+    assert checkin_store.load_checkin(term.data_dir / "history.sqlite3", 1) == CheckIn(
+        rpe=14, pain=3
+    )
+
+
+@pytest.mark.skipif(
+    not (ROOT / "treadcoach/history/checkin_store.py").exists()
+    or "save_checkin" not in (ROOT / "treadcoach/tui/app.py").read_text(),
+    reason="needs the check-in store (body branch) and the TUI's check-in screen (surfaces)",
+)
+def test_the_tui_check_in_after_a_session_is_saved_with_it(terminals) -> None:  # type: ignore[no-untyped-def]
+    from treadcoach.history import checkin_store
+    from treadcoach.history.checkin import CheckIn
+
+    term = terminals(*STARTER, "--hr", "sim")
+    term.wait_for(r"WARM-UP")
+    term.press(b" ")
+    term.wait_for(r"How hard did it feel")
+    term.press(b"12\r")
+    # the pain field opens when the RPE answer has been taken: a person does not type the next
+    # answer within the same millisecond (keys typed before it opens go to the closed RPE field)
+    typing = time.monotonic() + 1.0
+    while time.monotonic() < typing:
+        term.pump(0.1)
+    term.press(b"1\r")
+    journal = term.data_dir / "history.sqlite3"
+    deadline = time.monotonic() + HANG_S
+    while checkin_store.load_checkin(journal, 1) is None:  # saved once both are answered
+        if time.monotonic() > deadline:
+            pytest.fail(f"the check-in was never saved:\n{term.tail}")
+        term.pump()
+    term.press(b"\x11")  # ctrl+q
+    assert term.wait_exit() == 1  # stopped before the end
+    assert checkin_store.load_checkin(journal, 1) == CheckIn(rpe=12, pain=1)

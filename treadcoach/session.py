@@ -296,11 +296,9 @@ class Session:
             return
         if self.session_id is None:
             raise HistoryError("the session was not saved")
-        from treadcoach.history.checkin_store import (  # type: ignore[import-not-found, unused-ignore]
-            save_checkin,
-        )
+        from treadcoach.history import checkin_store  # type: ignore[attr-defined, unused-ignore]
 
-        save_checkin(self._journal_path(), self.session_id, checkin)
+        checkin_store.save_checkin(self._journal_path(), self.session_id, checkin)
 
     @property
     def saved(self) -> bool:

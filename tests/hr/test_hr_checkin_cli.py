@@ -57,10 +57,7 @@ def test_the_check_in_flags_are_for_headless_sessions(
 def test_rpe_and_pain_flags_are_saved_with_the_session(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from treadcoach.history.checkin_store import (
-        load_checkin,
-    )
-
+    from treadcoach.history import checkin_store
     from treadcoach.history.checkin import CheckIn
 
     db = tmp_path / "history.sqlite"
@@ -68,4 +65,4 @@ def test_rpe_and_pain_flags_are_saved_with_the_session(
     out = capsys.readouterr().out
     assert status == 0
     assert "Check-in saved with session 1." in out
-    assert load_checkin(db, 1) == CheckIn(rpe=13, pain=2)
+    assert checkin_store.load_checkin(db, 1) == CheckIn(rpe=13, pain=2)

@@ -330,7 +330,9 @@ def _run_tui(session: Session, settings: Settings, speedup: float | None) -> int
     from treadcoach import clock
     from treadcoach.tui import TreadcoachApp
 
-    app = TreadcoachApp(session=session, settings=_tui_settings(settings))
+    app = TreadcoachApp(
+        session=session, settings=_tui_settings(settings), save_checkin=session.save_checkin
+    )
     clock.run(app.run_async(), speedup=speedup)
     if app.failure is not None:  # the app printed its one line
         return app.failure.status
@@ -398,7 +400,22 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
         suggested_plan="progression",
         suggested_reason=suggestion.reason,
     )
-    app = TreadcoachApp(setup=setup, session_factory=factory, settings=_tui_settings(settings))
+
+    def save_checkin(checkin: CheckIn) -> None:
+        # the session the setup screen started (the app asks only after one has run)
+        session = app.session
+        if not isinstance(session, Session):
+            from treadcoach.errors import HistoryError
+
+            raise HistoryError("the session was not saved")
+        session.save_checkin(checkin)
+
+    app = TreadcoachApp(
+        setup=setup,
+        session_factory=factory,
+        settings=_tui_settings(settings),
+        save_checkin=save_checkin,
+    )
     clock.run(app.run_async(), speedup=args.speedup if args.sim else None)
     if app.failure is not None:  # the app printed its one line
         return app.failure.status
