@@ -88,6 +88,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def with_strap(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``settings`` with ``--hr`` applied: ``settings.hr_strap`` is the one place a session
+    reads its strap from (issue 16); ``serve`` takes the same options."""
+    if args.hr is None:
+        return settings
+    if not args.hr.strip():
+        from treadcoach.errors import ConfigError
+
+        raise ConfigError("--hr", repr(args.hr), "needs a strap name or address")
+    return settings.model_copy(update={"hr_strap": args.hr.strip()})
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -131,12 +143,10 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.mqtt:
         settings = settings.with_mqtt_url(args.mqtt)
-    if args.hr is not None:
-        if not args.hr.strip():
-            print("treadcoach run: --hr needs a strap name or address", file=sys.stderr)
-            return 2
-        # issue 16: settings.hr_strap is the one place the session reads the strap from
-        settings = settings.model_copy(update={"hr_strap": args.hr.strip()})
+    if args.hr is not None and not args.hr.strip():
+        print("treadcoach run: --hr needs a strap name or address", file=sys.stderr)
+        return 2
+    settings = with_strap(settings, args)
     journal_path = args.db if args.db is not None else settings.history_db
 
     if not args.headless and args.plan is None:
