@@ -477,3 +477,12 @@ def test_the_tui_check_in_after_a_session_is_saved_with_it(terminals) -> None:  
     term.press(b"\x11")  # ctrl+q
     assert term.wait_exit() == 1  # stopped before the end
     assert checkin_store.load_checkin(journal, 1) == CheckIn(rpe=12, pain=1)
+
+
+def test_a_headless_session_ended_by_a_signal_asks_nothing(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals("run", "--sim", "--headless", "--plan", "gentle-intro", "--speedup", "20")
+    term.wait_for(r"segment 1/")
+    os.kill(term.proc.pid, signal.SIGTERM)
+    assert term.wait_exit() == 1  # it would wait for an answer nobody is there to give
+    assert "RPE" not in term.text
+    assert term.sessions() == [("gentle-intro", True, "sigterm")]

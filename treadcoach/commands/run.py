@@ -13,6 +13,7 @@ terminal and not ``--json``, asked at a prompt (Enter skips); the TUI asks on it
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import os
@@ -204,7 +205,9 @@ def run(args: argparse.Namespace) -> int:
         raise BrokenPipeError("the output pipe was closed")
     status = _exit_status(summary)
     checkin = given_checkin
-    if checkin is None and not args.json and session.session_id is not None:
+    # not after a signal: the terminal is gone (SIGHUP), or the user or the system wants out
+    signalled = summary.stop_reason in {StopReason.SIGHUP, StopReason.SIGTERM, StopReason.SIGINT}
+    if checkin is None and not args.json and not signalled and session.session_id is not None:
         checkin = _ask_checkin()
     if checkin is not None:
         _save_checkin(session, checkin)
@@ -245,8 +248,9 @@ def _ask_checkin() -> CheckIn | None:
         while True:
             try:
                 text = input(question)
-            except (EOFError, KeyboardInterrupt):
-                print()
+            except (EOFError, KeyboardInterrupt, OSError):  # OSError: the terminal went away
+                with contextlib.suppress(OSError):
+                    print()
                 return CheckIn(*answers) if answers else None
             try:
                 answers.append(parse(text))
