@@ -1,7 +1,10 @@
-"""A simulated treadmill as a real BLE peripheral, on the bumble Bluetooth stack (optional).
+"""A simulated treadmill (or heart-rate strap) as a real BLE peripheral, on the bumble stack.
 
     async with SimTreadmill() as treadmill, BumblePeripheral(treadmill, device):
         ...  # a central reaches it over HCI: an in-process bumble link, or a real controller
+
+    async with SimStrap(effort=treadmill) as strap, BumblePeripheral(strap, strap_device):
+        ...  # the Heart Rate Service (0x180D) over the same stack, on a device of its own
 
     async with serving(treadmill, "usb:0"):  # a USB dongle: phone apps see an FTMS treadmill
         ...
@@ -21,9 +24,9 @@ treadmill's, this one is strict:
 * a control-point write while the previous procedure's indication is not yet confirmed is
   refused with ATT error 0xFE, Procedure Already In Progress (FTMS 1.0 section 4.16.1, CSS Part B
   section 1.2), and the request is discarded;
-* the advertisement fits the 31 bytes of a legacy PDU: flags, service 0x1826, FTMS service data
-  and the name (shortened when the whole name does not fit); the scan response carries the
-  complete name; the GAP Device Name is the treadmill's name;
+* the advertisement fits the 31 bytes of a legacy PDU: flags, the services (0x1826 with FTMS
+  service data; a strap's 0x180D) and the name (shortened when the whole name does not fit);
+  the scan response carries the complete name; the GAP Device Name is the device's name;
 * it advertises every 100 ms by default (``advertising_interval_ms``) and again after a central
   leaves; leaving the block disconnects every central and powers the device off;
 * Treadmill Data notifications follow the negotiated MTU (``SimLink.att_mtu``): a record is
@@ -57,6 +60,7 @@ from bumble.gatt import (
 from sim.errors import AttError, SimConfigError
 from sim.gatt import GATT_TABLE, CharacteristicSpec, ServiceSpec
 from sim.link import CCCD_INDICATE, CCCD_NOTIFY, SimLink
+from sim.strap import SimStrap
 from sim.treadmill import SimTreadmill
 from treadcoach.ftms import uuids
 
@@ -99,16 +103,23 @@ def _ad(structures: list[tuple[int, bytes]]) -> bytes:
     return bytes(AdvertisingData(structures))
 
 
-def advertising_data(treadmill: SimTreadmill) -> bytes:
-    """The advertisement, within 31 bytes: flags, 0x1826, FTMS service data, (short) name."""
-    adv = treadmill.advertisement()
-    ftms = int(uuids.FTMS_SERVICE_UUID[4:8], 16).to_bytes(2, "little")
+def _uuid16_bytes(uuid: str) -> bytes:
+    return int(uuid[4:8], 16).to_bytes(2, "little")
+
+
+def advertising_data(device: SimTreadmill | SimStrap) -> bytes:
+    """The advertisement, within 31 bytes: flags, the 16-bit services (0x1826 / 0x180D), their
+    service data (FTMS), the (short) name."""
+    adv = device.advertisement()
     fixed: list[tuple[int, bytes]] = [
         (AdvertisingData.FLAGS, bytes([0x06])),  # LE general discoverable, no BR/EDR
-        (AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS, ftms),
         (
-            AdvertisingData.SERVICE_DATA_16_BIT_UUID,
-            ftms + adv.service_data[uuids.FTMS_SERVICE_UUID],
+            AdvertisingData.COMPLETE_LIST_OF_16_BIT_SERVICE_CLASS_UUIDS,
+            b"".join(_uuid16_bytes(u) for u in adv.service_uuids),
+        ),
+        *(
+            (AdvertisingData.SERVICE_DATA_16_BIT_UUID, _uuid16_bytes(uuid) + data)
+            for uuid, data in adv.service_data.items()
         ),
     ]
     room = LEGACY_ADVERTISING_MAX - len(_ad(fixed)) - 2  # 2: length and type of the name
@@ -119,7 +130,7 @@ def advertising_data(treadmill: SimTreadmill) -> bytes:
     return _ad([*fixed, (AdvertisingData.SHORTENED_LOCAL_NAME, short)])
 
 
-def scan_response_data(treadmill: SimTreadmill) -> bytes:
+def scan_response_data(treadmill: SimTreadmill | SimStrap) -> bytes:
     """The scan response: the complete name (as much of it as 31 bytes hold)."""
     name = _truncate_utf8(treadmill.name.encode(), LEGACY_ADVERTISING_MAX - 2)
     return _ad([(AdvertisingData.COMPLETE_LOCAL_NAME, name)])
@@ -130,11 +141,12 @@ def _truncate_utf8(data: bytes, size: int) -> bytes:
 
 
 class BumblePeripheral:
-    """Serves ``treadmill`` from ``device``'s GATT server and advertises it, while inside."""
+    """Serves ``treadmill`` (a ``SimTreadmill``, or a ``SimStrap``: the same GATT face) from
+    ``device``'s GATT server and advertises it, while inside."""
 
     def __init__(
         self,
-        treadmill: SimTreadmill,
+        treadmill: SimTreadmill | SimStrap,
         device: Device,
         *,
         advertising_interval_ms: float = ADVERTISING_INTERVAL_MS,
@@ -155,7 +167,8 @@ class BumblePeripheral:
 
     async def __aenter__(self) -> BumblePeripheral:
         self._tasks = await self._stack.enter_async_context(asyncio.TaskGroup())
-        self.device.add_services([self._service(spec) for spec in GATT_TABLE])
+        table = self.treadmill.gatt_table if isinstance(self.treadmill, SimStrap) else GATT_TABLE
+        self.device.add_services([self._service(spec) for spec in table])
         self._name_gap_service()
         self._guard_write_commands()
         self._watch_confirmations()
@@ -392,7 +405,7 @@ class BumblePeripheral:
 
 @contextlib.asynccontextmanager
 async def serving(
-    treadmill: SimTreadmill,
+    treadmill: SimTreadmill | SimStrap,
     transport_spec: str,
     *,
     advertising_interval_ms: float = ADVERTISING_INTERVAL_MS,

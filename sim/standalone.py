@@ -2,7 +2,10 @@
 
 Optionally drives it from an in-process bleak central (``drive_kmh``): Request Control, Start,
 Set Target Speed, through ``SimBleakClient``, so the whole GATT path and the faults can be
-watched without writing any code. Output goes to a ``write`` callable: this module never prints.
+watched without writing any code. With ``strap``, a simulated heart-rate strap (``sim.strap``)
+advertises beside it, its pulse following the belt; ``strap_ble`` serves it on a bumble controller
+of its own (a second dongle: one controller is one device), so a phone app sees a treadmill and a
+strap. Output goes to a ``write`` callable: this module never prints.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING
 from sim.errors import SimError
 from sim.faults import FaultSpec
 from sim.profiles import get_profile
+from sim.strap import SimStrap
 from sim.treadmill import SimTreadmill
 
 if TYPE_CHECKING:
@@ -42,10 +46,17 @@ class StandaloneOptions:
     as_json: bool = False
     # a bumble transport (usb:0...): serve it as a real BLE treadmill (docs/bluetooth.md)
     ble: str | None = None
+    strap: bool = False  # a simulated heart-rate strap beside the treadmill
+    strap_faults: Sequence[str] = ()  # KIND@SECONDS (sim.strap.StrapFault)
+    strap_backward: bool = False  # the person on the belt faces backward (costs more)
+    strap_ble: str | None = None  # serve the strap on this bumble controller
 
 
-def state_line(treadmill: SimTreadmill, *, as_json: bool = False) -> str:
-    """One line describing the treadmill now (sim time, state, belt, link, active faults)."""
+def state_line(
+    treadmill: SimTreadmill, *, as_json: bool = False, strap: SimStrap | None = None
+) -> str:
+    """One line describing the treadmill now (sim time, state, belt, link, active faults), and
+    the strap's pulse when there is one."""
     t = treadmill.elapsed_s
     speed, target = treadmill.belt_speed_kmh, treadmill.target_speed_kmh
     incline, distance = treadmill.incline_pct, treadmill.distance_m
@@ -65,6 +76,10 @@ def state_line(treadmill: SimTreadmill, *, as_json: bool = False) -> str:
         }
         if heart is not None:
             state["heart_rate_bpm"] = round(heart)
+        if strap is not None:
+            state["strap_bpm"] = round(strap.heart_rate_bpm)
+            state["strap_connected"] = strap.connected
+            state["strap_faults"] = sorted(f.value for f in strap.active_faults)
         return json.dumps(state)
     link = "no central"
     if treadmill.connected:
@@ -75,6 +90,16 @@ def state_line(treadmill: SimTreadmill, *, as_json: bool = False) -> str:
         + (f"  {heart:.0f} bpm" if heart is not None else "")
         + f"  [{link}]"
         + (f"  faults: {', '.join(faults)}" if faults else "")
+        + (_strap_words(strap) if strap is not None else "")
+    )
+
+
+def _strap_words(strap: SimStrap) -> str:
+    faults = sorted(f.value for f in strap.active_faults)
+    return (
+        f"  strap {strap.heart_rate_bpm:.0f} bpm"
+        f" [{'connected' if strap.connected else 'no central'}]"
+        + (f" faults: {', '.join(faults)}" if faults else "")
     )
 
 
@@ -129,13 +154,27 @@ async def run_standalone(options: StandaloneOptions, write: Callable[[str], None
             runner=options.runner,
         ) as treadmill,
         _on_ble(treadmill, options.ble),
+        contextlib.AsyncExitStack() as stack,
     ):
+        strap: SimStrap | None = None
+        if options.strap:
+            strap = await stack.enter_async_context(
+                SimStrap(effort=treadmill, faults=options.strap_faults)
+            )
+            strap.backward = options.strap_backward
+            await stack.enter_async_context(_on_ble(strap, options.strap_ble))
         if not options.as_json:
             faults = ", ".join(str(f) for f in options.faults) or "none"
             write(
                 f"simulated treadmill {treadmill.name!r} at {treadmill.address}, profile"
                 f" {profile.name} ({profile.description}); faults: {faults}"
             )
+            if strap is not None:
+                write(
+                    f"simulated heart-rate strap {strap.name!r} at {strap.address}"
+                    f" ({'backward' if strap.backward else 'forward'});"
+                    f" faults: {', '.join(options.strap_faults) or 'none'}"
+                )
         central = None
         quitting = asyncio.Event()
         if options.drive_kmh is not None:
@@ -144,7 +183,7 @@ async def run_standalone(options: StandaloneOptions, write: Callable[[str], None
         second = 0
         while second <= end:
             await asyncio.sleep(max(0.0, second - treadmill.elapsed_s))
-            write(state_line(treadmill, as_json=options.as_json))
+            write(state_line(treadmill, as_json=options.as_json, strap=strap))
             second += 1
         if central is not None:
             quitting.set()
@@ -152,7 +191,7 @@ async def run_standalone(options: StandaloneOptions, write: Callable[[str], None
 
 
 def _on_ble(
-    treadmill: SimTreadmill, spec: str | None
+    treadmill: SimTreadmill | SimStrap, spec: str | None
 ) -> contextlib.AbstractAsyncContextManager[object]:
     if spec is None:
         return contextlib.nullcontext()

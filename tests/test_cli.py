@@ -249,3 +249,52 @@ def test_history_numbers_out_of_range_are_one_line(
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert message in proc.stderr.splitlines()[-1]
+
+
+def test_a_headless_session_piped_into_head_stops_the_belt_and_ends_quietly(
+    tmp_path: Path,
+) -> None:
+    """``treadcoach run --headless --json | head -2``: once the reader has left, nobody sees the
+    session any more; the belt stops and the process ends (it used to run the plan out)."""
+    from treadcoach.history import Journal
+
+    db = tmp_path / "history.sqlite"
+    # real time at 5x: the plan would take minutes to run out, the stop takes a moment
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "treadcoach",
+            "run",
+            "--sim",
+            "--headless",
+            "--json",
+            "--speedup",
+            "5",
+            "--plan",
+            "gentle-intro",
+            "--db",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    lines = [proc.stdout.readline() for _ in range(2)]  # what head -2 reads
+    proc.stdout.close()  # head exits
+    try:
+        returncode = proc.wait(timeout=60)  # a failure bound for a hung process, not a speed
+    finally:
+        proc.kill()
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert all(line.startswith(b"{") for line in lines)
+    assert b"Traceback" not in stderr
+    assert stderr == b""
+    assert returncode == 141
+    with Journal.open(db, create=False) as journal:
+        (session,) = journal.sessions(limit=1)
+    assert session.stop_reason == "quit"
+    assert not session.completed

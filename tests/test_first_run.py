@@ -174,6 +174,8 @@ def terminals(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 STARTER = ("run", "--sim", "--plan", "backward-walk-starter", "--speedup", "20")
+# the session has ended: its summary, or the check-in screen the app opens over it
+ENDED = r"planned|How hard did it feel"
 
 
 @pytest.mark.parametrize(
@@ -197,7 +199,7 @@ def test_closing_the_terminal_on_the_summary_screen_exits(terminals) -> None:  #
     term = terminals(*STARTER)
     term.wait_for(r"WARM-UP")
     term.press(b" ")
-    term.wait_for(r"planned")  # the summary table's column
+    term.wait_for(ENDED)
     term.close_master()
     term.wait_exit()
     assert term.sessions() == [("backward-walk-starter", True, "key")]
@@ -207,7 +209,7 @@ def test_sigterm_on_the_summary_screen_exits(terminals) -> None:  # type: ignore
     term = terminals(*STARTER)
     term.wait_for(r"WARM-UP")
     term.press(b" ")
-    term.wait_for(r"planned")
+    term.wait_for(ENDED)
     os.kill(term.proc.pid, signal.SIGTERM)
     term.wait_exit()
     assert term.sessions() == [("backward-walk-starter", True, "key")]
@@ -319,8 +321,8 @@ def test_a_second_session_on_the_same_data_dir_says_who_holds_it(terminals) -> N
     assert f"pid {first.proc.pid}, started " in line
     assert "(plan backward-walk-starter)" in line
     first.press(b" ")
-    first.wait_for("planned")
-    first.press(b"q")
+    first.wait_for(ENDED)
+    first.press(b"\x11")  # ctrl+q: quits from the summary and from the check-in alike
     first.wait_exit()
     assert first.sessions() == [("backward-walk-starter", True, "key")]
 
@@ -401,3 +403,86 @@ def test_a_signal_on_the_setup_screen_exits(terminals, sig: str) -> None:  # typ
     os.kill(term.proc.pid, getattr(signal, sig))
     term.wait_exit()
     assert "Traceback" not in term.text
+
+
+HEADLESS = ("run", "--sim", "--headless", "--plan", "gentle-intro", "--speedup", "inf")
+
+
+def test_a_headless_session_on_a_terminal_asks_the_check_in_and_enter_skips_it(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*HEADLESS)
+    term.wait_for(r"RPE 6 \(no effort\) to 20")
+    term.press(b"\r")
+    term.wait_for(r"Any pain\? 0 \(none\) to 10")
+    term.press(b"\r")
+    assert term.wait_exit() == 0
+    assert "Check-in saved" not in term.text
+    assert "Traceback" not in term.text
+    assert term.sessions() == [("gentle-intro", True, "plan_end")]
+
+
+def test_a_json_session_asks_nothing(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals(*HEADLESS, "--json")
+    assert term.wait_exit() == 0  # it would wait for an answer forever
+    assert "RPE" not in term.text
+
+
+@pytest.mark.skipif(
+    not (ROOT / "treadcoach/history/checkin_store.py").exists(),
+    reason="needs treadcoach.history.checkin_store (body branch)",
+)
+def test_a_check_in_answer_off_the_scale_is_asked_again_then_saved(terminals) -> None:  # type: ignore[no-untyped-def]
+    from treadcoach.history import checkin_store
+    from treadcoach.history.checkin import CheckIn
+
+    term = terminals(*HEADLESS)
+    term.wait_for(r"RPE 6 \(no effort\) to 20")
+    term.press(b"25\r")
+    term.wait_for(r"RPE must be a whole number from 6 to 20, not 25")
+    term.press(b"14\r")
+    term.wait_for(r"Any pain\?")
+    term.press(b"3\r")
+    assert term.wait_exit() == 0
+    assert "Check-in saved with session 1." in term.text
+    assert checkin_store.load_checkin(term.data_dir / "history.sqlite3", 1) == CheckIn(
+        rpe=14, pain=3
+    )
+
+
+@pytest.mark.skipif(
+    not (ROOT / "treadcoach/history/checkin_store.py").exists()
+    or "save_checkin" not in (ROOT / "treadcoach/tui/app.py").read_text(),
+    reason="needs the check-in store (body branch) and the TUI's check-in screen (surfaces)",
+)
+def test_the_tui_check_in_after_a_session_is_saved_with_it(terminals) -> None:  # type: ignore[no-untyped-def]
+    from treadcoach.history import checkin_store
+    from treadcoach.history.checkin import CheckIn
+
+    term = terminals(*STARTER, "--hr", "sim")
+    term.wait_for(r"WARM-UP")
+    term.press(b" ")
+    term.wait_for(r"How hard did it feel")
+    term.press(b"12\r")
+    # the pain field opens when the RPE answer has been taken: a person does not type the next
+    # answer within the same millisecond (keys typed before it opens go to the closed RPE field)
+    typing = time.monotonic() + 1.0
+    while time.monotonic() < typing:
+        term.pump(0.1)
+    term.press(b"1\r")
+    journal = term.data_dir / "history.sqlite3"
+    deadline = time.monotonic() + HANG_S
+    while checkin_store.load_checkin(journal, 1) is None:  # saved once both are answered
+        if time.monotonic() > deadline:
+            pytest.fail(f"the check-in was never saved:\n{term.tail}")
+        term.pump()
+    term.press(b"\x11")  # ctrl+q
+    assert term.wait_exit() == 1  # stopped before the end
+    assert checkin_store.load_checkin(journal, 1) == CheckIn(rpe=12, pain=1)
+
+
+def test_a_headless_session_ended_by_a_signal_asks_nothing(terminals) -> None:  # type: ignore[no-untyped-def]
+    term = terminals("run", "--sim", "--headless", "--plan", "gentle-intro", "--speedup", "20")
+    term.wait_for(r"segment 1/")
+    os.kill(term.proc.pid, signal.SIGTERM)
+    assert term.wait_exit() == 1  # it would wait for an answer nobody is there to give
+    assert "RPE" not in term.text
+    assert term.sessions() == [("gentle-intro", True, "sigterm")]

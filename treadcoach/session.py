@@ -3,7 +3,8 @@
 :class:`Session` is what ``treadcoach run`` (headless) and the TUI hold. It implements
 :class:`~treadcoach.coach.handle.SessionHandle` by delegating to the controller, and its
 :meth:`Session.run` owns everything the session needs while it lasts: the simulated treadmill,
-the journal entry, the MQTT bridge, and SIGINT/SIGTERM/SIGHUP handlers that go through the stop path.
+the journal entry, the heart-rate strap (``hr_feed``), the MQTT bridge, and SIGINT/SIGTERM/SIGHUP
+handlers that go through the stop path.
 """
 
 from __future__ import annotations
@@ -25,18 +26,20 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from treadcoach.coach.controller import SessionConfig, SessionController
-from treadcoach.coach.events import Summary
+from treadcoach.coach.events import Event, Summary
 from treadcoach.coach.handle import EventListener
 from treadcoach.coach.plan import Plan
 from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_duration_s
 from treadcoach.coach.state import SessionState
 from treadcoach.config import MqttSettings, Settings
 from treadcoach.errors import ConfigError, HistoryError, SessionBusy, TreadcoachError
+from treadcoach.hr_feed import SIM_STRAP, HeartRateFeed, heart_rate_feed
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import WatchLimits
 
 if TYPE_CHECKING:
     from sim import SimTreadmill
+    from treadcoach.history.checkin import CheckIn
     from treadcoach.history.recorder import JournalRecorder
 
 __all__ = ["SIM_DEVICE", "Session", "SessionLock", "SessionOptions", "caps_from"]
@@ -58,6 +61,7 @@ class SessionOptions:
     device: str | None = None  # name or address; SIM_DEVICE or None with sim=True: simulator
     sim: bool = False
     sim_faults: tuple[str, ...] = ()  # KIND@SECONDS
+    sim_strap_faults: tuple[str, ...] = ()  # KIND@SECONDS of the simulated strap (--hr sim)
     sim_profile: str = "standard"
     sim_notify_hz: float = 1.0
     journal_path: Path | None = None
@@ -213,6 +217,9 @@ class Session:
         self.recording = options.record
         self.treadmill: SimTreadmill | None = None
         target, client_backend, scanner_backend = self._target()
+        # the strap is reached through the treadmill's backends (the simulator's, one bumble
+        # controller), so both share one radio
+        self._backends: tuple[Any, Any] = (client_backend, scanner_backend)
         self._platform_radio = client_backend is None  # bleak's own backend (BlueZ on Linux)
         # The link resolves the profile again from the advertised name once connected; this
         # early look-up (by what the user typed) sets the watchdog's acceleration and distance.
@@ -245,18 +252,53 @@ class Session:
                 scanner_backend=scanner_backend,
             )
 
+        if settings.hr_strap == SIM_STRAP and not options.sim:
+            raise ConfigError(
+                "--hr", SIM_STRAP, "a simulated strap needs the simulated treadmill (--sim)"
+            )
+        if options.sim_strap_faults and settings.hr_strap != SIM_STRAP:
+            raise ConfigError(
+                "--sim-strap-fault",
+                options.sim_strap_faults[0],
+                "needs the simulated strap (--hr sim)",
+            )
+        #: the heart-rate strap and its coaching (None: no strap configured); it exists before
+        #: the strap is reached, so the session never waits for it (hr_feed)
+        self.heart: HeartRateFeed | None = heart_rate_feed(settings, options.plan)
+        # heart= only with a strap: None is the controller's default (no HR rules at all)
+        heart: dict[str, Any] = {"heart": self.heart} if self.heart is not None else {}
         self.controller = SessionController(
             link,
             self.steps,
             config,
             planned_backward_s=self.planned_backward_s,
             planned_duration_s=planned_duration_s(self.steps),
+            **heart,
         )
         self.mqtt_connected: bool | None = None
         self.recorder: JournalRecorder | None = None
         self._closing_bridge = False  # the session is closing the MQTT bridge (not a fault)
         self.locks = self._locks()
         self.check_can_start()
+
+    @property
+    def session_id(self) -> int | None:
+        """The journal's id of this session once it has run (None: not recorded)."""
+        return self.saved_as
+
+    def save_checkin(self, checkin: CheckIn) -> None:
+        """Store the after-session check-in with this session; nothing for an empty one.
+
+        Raises :class:`HistoryError` (one line) when the session was not saved or the journal
+        cannot be written.
+        """
+        if checkin.empty:
+            return
+        if self.session_id is None:
+            raise HistoryError("the session was not saved")
+        from treadcoach.history import checkin_store  # type: ignore[attr-defined, unused-ignore]
+
+        checkin_store.save_checkin(self._journal_path(), self.session_id, checkin)
 
     @property
     def saved(self) -> bool:
@@ -329,7 +371,9 @@ class Session:
                 profile=opts.sim_profile,
                 faults=opts.sim_faults,
                 notify_hz=opts.sim_notify_hz,
-                runner=True,
+                # the console's own pulse reading, unless the simulated person wears the
+                # simulated strap: one heart, not two models disagreeing on the screen
+                runner=self.settings.hr_strap != SIM_STRAP,
             )
             if opts.ble:  # bumble:air[:MS]: the simulator over real ATT, in this process
                 from treadcoach.link.bumble.cli import ble_backends
@@ -382,6 +426,32 @@ class Session:
                 stack.enter_context(lock.held(holder))
             if self.treadmill is not None:
                 await stack.enter_async_context(self.treadmill)
+            if self.heart is not None:
+                # returns at once: the strap is looked for (once the treadmill is connected)
+                # and reconnected beside the session; its failures stay inside, the belt never
+                # waits for it. Let go of at the stop (the treadmill's link, which may have to
+                # reconnect to send Stop, gets the radio to itself), closed before the simulated
+                # treadmill it follows.
+                treadmill_up = asyncio.Event()
+                heart = self.heart
+
+                def on_event(event: Event) -> None:
+                    if event.event == "connected":
+                        treadmill_up.set()
+                    elif event.event == "stop":
+                        heart.close_strap()
+
+                stack.callback(self.controller.add_listener(on_event))
+                client_backend, scanner_backend = self._backends
+                await stack.enter_async_context(
+                    self.heart.connected(
+                        sim_treadmill=self.treadmill,
+                        client_backend=client_backend,
+                        scanner_backend=scanner_backend,
+                        start_after=treadmill_up.wait,
+                        strap_faults=self.options.sim_strap_faults,
+                    )
+                )
             if self.options.record:
                 await self._journal(stack)
             if self.options.handle_signals:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hr_zone_sim import DEMO_ZONE, Row, run_zone_session
@@ -87,3 +88,49 @@ def test_far_above_the_ceiling_at_the_belt_minimum_stops_with_hr_ceiling_after_2
     far = [r for r in rows if r.bpm is not None and r.bpm >= 85 + 10]
     assert rows[-1].t_s - far[0].t_s >= 20 - 1e-6
     assert min(r.commanded_kmh for r in rows[:-1] if r.t_s > 60) >= 1.0
+
+
+needs_heart_port = pytest.mark.skipif(
+    not hasattr(__import__("treadcoach.coach.ports").coach.ports, "HeartPort"),
+    reason="needs SessionController(heart=) (coach branch)",
+)
+
+
+@needs_heart_port
+def test_a_whole_session_settles_the_pulse_into_the_zone_without_overshoot_or_hunting() -> None:
+    """The same, through the real Session and controller (``treadcoach bench hr-zone``)."""
+    from treadcoach.bench.hr_zone import ZONE_BPM, run_zone
+
+    rows, session = run_zone(minutes=12)
+    summary = session.controller.summary
+    assert summary is not None
+    assert summary.completed
+    first_in = _entered_zone(rows)
+    assert first_in.t_s <= 5 * 60
+    low, high = ZONE_BPM
+    after = [r.bpm for r in rows if r.t_s >= first_in.t_s and r.t_s < 12 * 60 - 5]
+    assert all(b is not None and low - 1 <= b <= high for b in after)
+    targets = [r.target_kmh for r in rows if r.target_kmh is not None]
+    assert max(targets) <= session.settings.limits.backward_max_kmh
+    assert _reversals(targets[: len(after)]) == 0
+
+
+def _entered_zone(rows: list) -> Any:  # type: ignore[type-arg]
+    return next(r for r in rows if r.zone == "in")
+
+
+@needs_heart_port
+def test_bench_hr_zone_prints_one_json_line_with_the_rows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    from treadcoach.cli import main
+
+    assert main(["bench", "hr-zone", "-n", "4"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    result = json.loads(line)
+    assert result["bench"] == "hr-zone"
+    assert result["first_in_zone_s"] is not None
+    assert result["speed_reversals"] == 0
+    assert [row["t_s"] for row in result["rows"]][:2] == [pytest.approx(30), pytest.approx(60)]

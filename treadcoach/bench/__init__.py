@@ -15,6 +15,7 @@ benchmark can never make two product packages depend on each other.
 - :mod:`.mqtt_stop`     ``mqtt-stop``: MQTT publish -> ``request_stop``
 - :mod:`.journal`       ``journal``: SQLite journal append
 - :mod:`.tui_idle`      ``tui-idle``: CPU and RSS of an idle session screen
+- :mod:`.hr_zone`       ``hr-zone``: a heart-rate zone steered by a whole session, simulated strap
 - :mod:`.hog`           the CPU hog (one busy process per core)
 - :mod:`.stats`         percentiles and the ``n``/``p50_ms``/``p99_ms`` summary
 - :mod:`.doubles`       the one session stand-in the benchmarks share

@@ -42,6 +42,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "journal": ("treadcoach.bench.journal", "journal append: events/s and latency"),
     "tui-idle": ("treadcoach.bench.tui_idle", "idle session screen: CPU % of a core and RSS"),
+    "hr-zone": (
+        "treadcoach.bench.hr_zone",
+        "a heart-rate zone on the simulated strap, whole session, virtual time (-n: minutes)",
+    ),
 }
 
 

@@ -2,12 +2,18 @@
 
 Exit status: 0 only when the plan completed; 1 when the session stopped early (the reason is
 printed as one line); 2 when it could not start -- bad input, or no treadmill to connect to
-(cli.py prints the one-line reason).
+(cli.py prints the one-line reason); 141 when whoever read the output left (``| head``): the belt
+is stopped and the session ends, quietly.
+
+After the belt stopped, the check-in (how hard it felt, RPE 6-20; pain 0-10) is stored with the
+session: from ``--rpe``/``--pain`` (checked before anything starts), else, headless on a
+terminal and not ``--json``, asked at a prompt (Enter skips); the TUI asks on its own screen.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import math
 import os
@@ -22,6 +28,7 @@ if TYPE_CHECKING:
     from treadcoach.coach.plan import Plan
     from treadcoach.coach.progression import Suggestion
     from treadcoach.config import Settings
+    from treadcoach.history.checkin import CheckIn
     from treadcoach.session import Session
     from treadcoach.tui import TuiSettings
 
@@ -59,11 +66,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="--sim only: inject a simulator fault (repeatable): disconnect, nack, control_lost, "
         "safety_key, stale, garbage, ignore_speed",
     )
+    parser.add_argument(
+        "--sim-strap-fault",
+        action="append",
+        default=[],
+        metavar="KIND@SECONDS",
+        help="--hr sim only: a fault of the simulated strap (repeatable): drop, stale, zero, "
+        "contact_lost, noisy_rr",
+    )
     parser.add_argument("--sim-profile", default="standard", help="--sim only: quirk profile")
     parser.add_argument("--mqtt", metavar="URL", help="MQTT broker, e.g. mqtt://user:pw@host:1883")
     parser.add_argument("--config", type=Path, help="devices.toml to use instead of the user's")
     parser.add_argument("--db", type=Path, help="history database (default: platform data dir)")
     parser.add_argument("--no-history", action="store_true", help="do not journal this session")
+    parser.add_argument(
+        "--rpe",
+        metavar="N",
+        help="with --headless: how hard it felt, Borg 6-20, saved with the session",
+    )
+    parser.add_argument(
+        "--pain", metavar="N", help="with --headless: pain 0-10, saved with the session"
+    )
+
+
+def with_strap(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``settings`` with ``--hr`` applied: ``settings.hr_strap`` is the one place a session
+    reads its strap from (issue 16); ``serve`` takes the same options."""
+    if args.hr is None:
+        return settings
+    if not args.hr.strip():
+        from treadcoach.errors import ConfigError
+
+        raise ConfigError("--hr", repr(args.hr), "needs a strap name or address")
+    return settings.model_copy(update={"hr_strap": args.hr.strip()})
 
 
 def _positive_float(text: str) -> float:
@@ -80,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
     from treadcoach import clock
     from treadcoach.config import load_settings
     from treadcoach.errors import TreadcoachError
+    from treadcoach.safety.reasons import StopReason
     from treadcoach.session import Session, SessionOptions
 
     if not args.sim and (args.speedup is not None or args.sim_fault):
@@ -88,22 +124,30 @@ def run(args: argparse.Namespace) -> int:
     if args.json and not args.headless:
         print("treadcoach run: --json needs --headless", file=sys.stderr)
         return 2
+    given_checkin = _checkin_from_flags(args)
+    if isinstance(given_checkin, str):
+        print(f"treadcoach run: {given_checkin}", file=sys.stderr)
+        return 2
     faults = tuple(args.sim_fault)
     if faults:
         from sim import parse_fault_spec
 
         for spec in faults:
             parse_fault_spec(spec)  # a bad spec raises a one-line SimError
+    strap_faults = tuple(args.sim_strap_fault)
+    if strap_faults:
+        from sim.strap import parse_strap_fault
+
+        for spec in strap_faults:
+            parse_strap_fault(spec)
 
     settings = load_settings(args.config)
     if args.mqtt:
         settings = settings.with_mqtt_url(args.mqtt)
-    if args.hr is not None:
-        if not args.hr.strip():
-            print("treadcoach run: --hr needs a strap name or address", file=sys.stderr)
-            return 2
-        # issue 16: settings.hr_strap is the one place the session reads the strap from
-        settings = settings.model_copy(update={"hr_strap": args.hr.strip()})
+    if args.hr is not None and not args.hr.strip():
+        print("treadcoach run: --hr needs a strap name or address", file=sys.stderr)
+        return 2
+    settings = with_strap(settings, args)
     journal_path = args.db if args.db is not None else settings.history_db
 
     if not args.headless and args.plan is None:
@@ -115,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         sim=args.sim,
         sim_faults=faults,
+        sim_strap_faults=strap_faults,
         sim_profile=args.sim_profile,
         journal_path=journal_path,
         record=not args.no_history,
@@ -130,25 +175,102 @@ def run(args: argparse.Namespace) -> int:
 
     render = _json_line if args.json else _text_printer(settings)
     remove_printer: Callable[[], None] = lambda: None  # noqa: E731
+    reader_left = False
 
     def printer(event: Event) -> None:
-        nonlocal remove_printer
+        nonlocal remove_printer, reader_left
         try:
             render(event)
-        except OSError:
-            # The terminal went away (SIGHUP follows): stop printing, keep the session's
-            # stop path and journal going, and make later writes harmless.
+        except OSError as exc:
+            # Stop printing, keep the session's stop path and journal going, and make later
+            # writes harmless. A terminal that went away sends SIGHUP, which stops the belt;
+            # a pipe whose reader left (`| head`) sends nothing we hear (Python ignores
+            # SIGPIPE), so nobody is watching any more: stop the belt here.
             remove_printer()
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             os.close(devnull)
+            if isinstance(exc, BrokenPipeError):
+                reader_left = True
+                session.request_stop(StopReason.QUIT, "the output pipe was closed")
 
     remove_printer = session.add_listener(printer)
     try:
         summary = clock.run(_headless(session), speedup=speedup)
     except TreadcoachError:
         raise
-    return _exit_status(summary)
+    if reader_left:
+        # the belt has stopped and the session is journalled: end as `history | head` does
+        # (cli.main turns it into exit status 141, quietly)
+        raise BrokenPipeError("the output pipe was closed")
+    status = _exit_status(summary)
+    checkin = given_checkin
+    # not after a signal: the terminal is gone (SIGHUP), or the user or the system wants out
+    signalled = summary.stop_reason in {StopReason.SIGHUP, StopReason.SIGTERM, StopReason.SIGINT}
+    if checkin is None and not args.json and not signalled and session.session_id is not None:
+        checkin = _ask_checkin()
+    if checkin is not None:
+        _save_checkin(session, checkin)
+    return status
+
+
+def _checkin_from_flags(args: argparse.Namespace) -> CheckIn | str | None:
+    """The check-in given as ``--rpe``/``--pain`` (None: none given), or what is wrong with it."""
+    from treadcoach.errors import CheckInError
+    from treadcoach.history.checkin import CheckIn, parse_pain, parse_rpe
+
+    if args.rpe is None and args.pain is None:
+        return None
+    flags = " and ".join(f for f, v in (("--rpe", args.rpe), ("--pain", args.pain)) if v)
+    if not args.headless:
+        return f"{flags}: only with --headless (the TUI asks after the session)"
+    if args.no_history:
+        return f"{flags}: saved with the session, so not with --no-history"
+    try:
+        return CheckIn(rpe=parse_rpe(args.rpe), pain=parse_pain(args.pain))
+    except CheckInError as exc:
+        option = "--rpe" if str(exc).startswith("RPE") else "--pain"
+        return f"{option}: {exc}"
+
+
+def _ask_checkin() -> CheckIn | None:
+    """Ask RPE and pain on the terminal (Enter skips each); None when stdin is no terminal."""
+    from treadcoach.errors import CheckInError
+    from treadcoach.history.checkin import CheckIn, parse_pain, parse_rpe
+
+    if not sys.stdin.isatty():
+        return None
+    answers: list[int | None] = []
+    for question, parse in (
+        ("How hard did it feel? RPE 6 (no effort) to 20 (maximal), Enter skips: ", parse_rpe),
+        ("Any pain? 0 (none) to 10 (worst), Enter skips: ", parse_pain),
+    ):
+        while True:
+            try:
+                text = input(question)
+            except (EOFError, KeyboardInterrupt, OSError):  # OSError: the terminal went away
+                with contextlib.suppress(OSError):
+                    print()
+                return CheckIn(*answers) if answers else None
+            try:
+                answers.append(parse(text))
+                break
+            except CheckInError as exc:
+                print(f"  {exc}", flush=True)
+    return CheckIn(rpe=answers[0], pain=answers[1])
+
+
+def _save_checkin(session: Session, checkin: CheckIn) -> None:
+    from treadcoach.errors import HistoryError
+
+    if checkin.empty:
+        return
+    try:
+        session.save_checkin(checkin)
+    except HistoryError as exc:
+        print(f"treadcoach: check-in not saved: {exc}", file=sys.stderr)
+        return
+    print(f"Check-in saved with session {session.session_id}.", flush=True)
 
 
 async def _headless(session: Session) -> Summary:
@@ -217,7 +339,9 @@ def _run_tui(session: Session, settings: Settings, speedup: float | None) -> int
     from treadcoach import clock
     from treadcoach.tui import TreadcoachApp
 
-    app = TreadcoachApp(session=session, settings=_tui_settings(settings))
+    app = TreadcoachApp(
+        session=session, settings=_tui_settings(settings), save_checkin=session.save_checkin
+    )
     clock.run(app.run_async(), speedup=speedup)
     if app.failure is not None:  # the app printed its one line
         return app.failure.status
@@ -266,6 +390,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
                 device=None if sim else request.device,
                 sim=sim,
                 sim_faults=tuple(args.sim_fault),
+                sim_strap_faults=tuple(args.sim_strap_fault),
                 sim_profile=args.sim_profile,
                 journal_path=journal_path,
                 record=not args.no_history,
@@ -284,7 +409,22 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
         suggested_plan="progression",
         suggested_reason=suggestion.reason,
     )
-    app = TreadcoachApp(setup=setup, session_factory=factory, settings=_tui_settings(settings))
+
+    def save_checkin(checkin: CheckIn) -> None:
+        # the session the setup screen started (the app asks only after one has run)
+        session = app.session
+        if not isinstance(session, Session):
+            from treadcoach.errors import HistoryError
+
+            raise HistoryError("the session was not saved")
+        session.save_checkin(checkin)
+
+    app = TreadcoachApp(
+        setup=setup,
+        session_factory=factory,
+        settings=_tui_settings(settings),
+        save_checkin=save_checkin,
+    )
     clock.run(app.run_async(), speedup=args.speedup if args.sim else None)
     if app.failure is not None:  # the app printed its one line
         return app.failure.status

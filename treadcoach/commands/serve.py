@@ -65,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.sim and (args.speedup is not None or args.sim_fault):
         print("treadcoach serve: --speedup and --sim-fault need --sim", file=sys.stderr)
         return 2
+    if args.rpe is not None or args.pain is not None:
+        print("treadcoach serve: --rpe/--pain are for 'run --headless'", file=sys.stderr)
+        return 2
     try:
         import treadcoach.serve.terminal
         import treadcoach.serve.web  # noqa: F401  (textual-serve, aiohttp)
@@ -100,12 +103,14 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.mqtt:
         settings = settings.with_mqtt_url(args.mqtt)
+    settings = run_command.with_strap(settings, args)
     journal_path = args.db if args.db is not None else settings.history_db
     options = SessionOptions(
         plan=run_command._choose_plan(args.plan, journal_path),
         device=args.device,
         sim=args.sim,
         sim_faults=faults,
+        sim_strap_faults=tuple(args.sim_strap_fault),
         sim_profile=args.sim_profile,
         journal_path=journal_path,
         record=not args.no_history,

@@ -1,6 +1,7 @@
 """``treadcoach sim``: run a simulated treadmill on its own and print its state once per second.
 
     treadcoach sim --speed 4.83 --fault stale@30 --speedup 10 --duration 60
+    treadcoach sim --speed 3 --strap --backward --strap-fault drop@60   # and a heart-rate strap
 
 ``--speed`` drives it from an in-process bleak central (Request Control, Start, Set Target
 Speed), so the belt moves and faults can be watched; without it the treadmill idles, advertising.
@@ -80,6 +81,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TRANSPORT",
         help="be a real BLE treadmill on a bumble controller, e.g. usb:0 (docs/bluetooth.md)",
     )
+    parser.add_argument(
+        "--strap",
+        action="store_true",
+        help="a simulated heart-rate strap beside it, its pulse following the belt",
+    )
+    parser.add_argument(
+        "--strap-fault",
+        action="append",
+        default=[],
+        metavar="KIND@SECONDS",
+        help="--strap: a strap fault (drop, stale, zero, contact_lost, noisy_rr); repeatable",
+    )
+    parser.add_argument(
+        "--backward", action="store_true", help="--strap: the person walks backward"
+    )
+    parser.add_argument(
+        "--strap-ble",
+        metavar="TRANSPORT",
+        help="--strap: be a real BLE strap on another bumble controller, e.g. usb:1",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,6 +118,18 @@ def run(args: argparse.Namespace) -> int:
         raise SimConfigError("--speedup", f"must be a positive number, not {args.speedup:g}")
     if math.isinf(args.speedup) and args.duration is None:
         raise SimConfigError("--speedup", "virtual time ('inf') needs --duration to end")
+    if not args.strap:
+        for option, given in (
+            ("--strap-fault", args.strap_fault),
+            ("--backward", args.backward),
+            ("--strap-ble", args.strap_ble),
+        ):
+            if given:
+                raise SimConfigError(option, "needs --strap")
+    from sim.strap import parse_strap_fault
+
+    for spec in args.strap_fault:
+        parse_strap_fault(spec)  # a bad one is a one-line FaultSpecError before anything runs
     options = StandaloneOptions(
         name=args.name,
         address=args.address,
@@ -108,6 +141,10 @@ def run(args: argparse.Namespace) -> int:
         runner=args.runner,
         as_json=args.json,
         ble=args.ble,
+        strap=args.strap,
+        strap_faults=tuple(args.strap_fault),
+        strap_backward=args.backward,
+        strap_ble=args.strap_ble,
     )
 
     def write(line: str) -> None:

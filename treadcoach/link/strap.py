@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +163,7 @@ class StrapLink:
         scanner_backend: type[BaseBleakScanner] | None = None,
         backoff_s: tuple[float, ...] = BACKOFF_S,
         silent_reconnect_s: float = SILENT_RECONNECT_S,
+        start_after: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         if not target.strip():
             raise StrapError(None, "the heart-rate strap needs a name or an address (hr_strap)")
@@ -173,6 +174,10 @@ class StrapLink:
         self._scanner_backend = scanner_backend
         self._backoff_s = backoff_s
         self._silent_s = silent_reconnect_s
+        # what to wait for before the first attempt (the session: the treadmill connected, so
+        # the strap's scan never races the treadmill's connect on one adapter: BlueZ refuses
+        # some connects while another discovery is starting, "org.bluez.Error.InProgress")
+        self._start_after = start_after
         self._queue: asyncio.Queue[StrapEvent | None] = asyncio.Queue()  # None: closed
         self._lost = asyncio.Event()
         self._closed = asyncio.Event()
@@ -186,6 +191,9 @@ class StrapLink:
         self.address: str | None = self.target if is_address(self.target) else None
         #: how many times it connected (1 = the first connection)
         self.connections = 0
+        #: how many times it tried (find, connect, subscribe)
+        self.attempts = 0
+        self._task: asyncio.Task[None] | None = None  # set by open_strap, which owns it
 
     # --- what the session reads ----------------------------------------------------------------
 
@@ -198,16 +206,25 @@ class StrapLink:
             yield event
 
     def close(self) -> None:
-        """End the link (its task returns soon, and ``events()`` after what is queued)."""
+        """End the link now: a scan or connect in progress is cancelled (under
+        :func:`open_strap`), the connection dropped, ``events()`` ends after what is queued."""
         if not self._closed.is_set():
             self._closed.set()
             self._lost.set()
             self._queue.put_nowait(None)
+            self.connected = False  # from now: the connection goes with the task
+            if self._task is not None:
+                # open_strap's TaskGroup owns the task; closing early (the session stopping)
+                # must not leave a scan or connect on the radio for up to CONNECT_TIMEOUT_S
+                self._task.cancel()
 
     # --- the task ------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Connect, listen, reconnect, until :meth:`close`. Never raises (except cancellation)."""
+        if self._start_after is not None:
+            # a link closed meanwhile is cancelled too (open_strap does both), which ends this
+            await self._start_after()
         attempt = 0
         while not self._closed.is_set():
             reason = await self._one_connection()
@@ -227,6 +244,7 @@ class StrapLink:
         """One attempt: find, connect, subscribe, listen. Returns why it ended."""
         self._had_data = False
         self._lost.clear()
+        self.attempts += 1
         try:
             target = await self._find()
             if target is None:
@@ -247,6 +265,7 @@ class StrapLink:
                 self.address = client.address
                 self._last_rx_s = self._now()
                 self._emit(StrapUp(self._now(), self.name, client.address, self.connections > 1))
+                log.info("heart-rate strap %s connected (%s)", self.name, client.address)
                 return await self._listen()
             finally:
                 self.connected = False
@@ -336,7 +355,7 @@ async def open_strap(target: str, **options: Any) -> AsyncIterator[StrapLink]:
     # exit for up to FIND_TIMEOUT_S / CONNECT_TIMEOUT_S.
     body_error: BaseException | None = None
     async with asyncio.TaskGroup() as group:
-        task = group.create_task(link.run(), name=f"hr strap {link.target}")
+        task = link._task = group.create_task(link.run(), name=f"hr strap {link.target}")
         try:
             yield link
         except BaseException as exc:

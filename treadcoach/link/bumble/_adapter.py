@@ -153,11 +153,7 @@ class BumbleAdapter:
 
         _, _, ms = spec.partition(":")
         air = ConnectionEventLink(float(ms) / 1000 if ms else 0.0)
-        from sim.treadmill import SimTreadmill
-
-        for treadmill in registry.advertising():
-            if not isinstance(treadmill, SimTreadmill):
-                continue  # a simulated strap is served by the fake backend only (so far)
+        for treadmill in registry.advertising():  # a simulated strap too (the same GATT face)
             device = device_on_air(air, treadmill.address, treadmill.name)
             await self._air_stack.enter_async_context(BumblePeripheral(treadmill, device))
         self._device = device_on_air(air, CENTRAL_ADDRESS, "treadcoach")
