@@ -265,15 +265,13 @@ class Session:
         #: the heart-rate strap and its coaching (None: no strap configured); it exists before
         #: the strap is reached, so the session never waits for it (hr_feed)
         self.heart: HeartRateFeed | None = heart_rate_feed(settings, options.plan)
-        # heart= only with a strap: None is the controller's default (no HR rules at all)
-        heart: dict[str, Any] = {"heart": self.heart} if self.heart is not None else {}
         self.controller = SessionController(
             link,
             self.steps,
             config,
             planned_backward_s=self.planned_backward_s,
             planned_duration_s=planned_duration_s(self.steps),
-            **heart,
+            heart=self.heart,  # None: no HR rules at all
         )
         self.mqtt_connected: bool | None = None
         self.recorder: JournalRecorder | None = None
