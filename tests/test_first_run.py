@@ -426,10 +426,6 @@ def test_a_json_session_asks_nothing(terminals) -> None:  # type: ignore[no-unty
     assert "RPE" not in term.text
 
 
-@pytest.mark.skipif(
-    not (ROOT / "treadcoach/history/checkin_store.py").exists(),
-    reason="needs treadcoach.history.checkin_store (body branch)",
-)
 def test_a_check_in_answer_off_the_scale_is_asked_again_then_saved(terminals) -> None:  # type: ignore[no-untyped-def]
     from treadcoach.history import checkin_store
     from treadcoach.history.checkin import CheckIn
@@ -448,11 +444,6 @@ def test_a_check_in_answer_off_the_scale_is_asked_again_then_saved(terminals) ->
     )
 
 
-@pytest.mark.skipif(
-    not (ROOT / "treadcoach/history/checkin_store.py").exists()
-    or "save_checkin" not in (ROOT / "treadcoach/tui/app.py").read_text(),
-    reason="needs the check-in store (body branch) and the TUI's check-in screen (surfaces)",
-)
 def test_the_tui_check_in_after_a_session_is_saved_with_it(terminals) -> None:  # type: ignore[no-untyped-def]
     from treadcoach.history import checkin_store
     from treadcoach.history.checkin import CheckIn

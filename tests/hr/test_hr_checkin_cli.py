@@ -6,17 +6,11 @@ tests/test_first_run.py.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from treadcoach.cli import main
-
-needs_checkin_store = pytest.mark.skipif(
-    importlib.util.find_spec("treadcoach.history.checkin_store") is None,
-    reason="needs treadcoach.history.checkin_store (body branch)",
-)
 
 RUN = ["run", "--sim", "--headless", "--speedup", "inf", "--plan", "gentle-intro"]
 
@@ -53,7 +47,6 @@ def test_the_check_in_flags_are_for_headless_sessions(
     assert "--pain: only with --headless" in capsys.readouterr().err
 
 
-@needs_checkin_store
 def test_rpe_and_pain_flags_are_saved_with_the_session(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

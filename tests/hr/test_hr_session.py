@@ -37,10 +37,6 @@ PLAN = parse_plan(
 
 SHIPPED_ONLY = Path(__file__).with_name("empty-devices.toml")
 
-needs_heart_port = pytest.mark.skipif(
-    not hasattr(ports, "HeartPort"), reason="needs SessionController(heart=) (coach branch)"
-)
-
 
 class RecordingController(SessionController):
     """The real controller; records the ``heart=`` the session gave it (and forwards it when the
@@ -194,7 +190,6 @@ def test_a_simulated_strap_without_the_simulator_is_refused_in_one_line() -> Non
         )
 
 
-@needs_heart_port
 def test_telemetry_carries_the_straps_pulse_and_heart_rate_events_say_it_is_connected() -> None:
     session = _session(SIM_STRAP)
     shown: list[Event] = []
@@ -249,7 +244,6 @@ def test_the_strap_is_looked_for_only_once_the_treadmill_is_connected(
     assert attempts == 1  # then at once, and it connected the first time
 
 
-@needs_heart_port
 def test_a_failing_strap_holds_the_speed_and_never_stops_the_belt() -> None:
     # off the skin for a while, then the link drops: the plan runs to its end all the same
     session = _session(SIM_STRAP, sim_strap_faults=("contact_lost@90", "drop@150"))

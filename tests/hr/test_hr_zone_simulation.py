@@ -90,13 +90,6 @@ def test_far_above_the_ceiling_at_the_belt_minimum_stops_with_hr_ceiling_after_2
     assert min(r.commanded_kmh for r in rows[:-1] if r.t_s > 60) >= 1.0
 
 
-needs_heart_port = pytest.mark.skipif(
-    not hasattr(__import__("treadcoach.coach.ports").coach.ports, "HeartPort"),
-    reason="needs SessionController(heart=) (coach branch)",
-)
-
-
-@needs_heart_port
 def test_a_whole_session_settles_the_pulse_into_the_zone_without_overshoot_or_hunting() -> None:
     """The same, through the real Session and controller (``treadcoach bench hr-zone``)."""
     from treadcoach.bench.hr_zone import ZONE_BPM, run_zone
@@ -119,7 +112,6 @@ def _entered_zone(rows: list) -> Any:  # type: ignore[type-arg]
     return next(r for r in rows if r.zone == "in")
 
 
-@needs_heart_port
 def test_bench_hr_zone_prints_one_json_line_with_the_rows(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
