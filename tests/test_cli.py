@@ -298,3 +298,29 @@ def test_a_headless_session_piped_into_head_stops_the_belt_and_ends_quietly(
         (session,) = journal.sessions(limit=1)
     assert session.stop_reason == "quit"
     assert not session.completed
+
+
+def test_headless_text_says_heart_rate_changes_in_words_not_json() -> None:
+    from treadcoach.coach.events import HeartRateStatus
+
+    text = HeadlessText()
+    zone = HeartRateStatus(
+        t=12.0,
+        strap_connected=True,
+        signal="ok",
+        bpm=104,
+        zone_low_bpm=105,
+        zone_high_bpm=115,
+        zone_state="below",
+    )
+    assert text.lines(zone) == ["[    12.0] heart rate 104 bpm, zone 105-115: below"]
+    stale = HeartRateStatus(t=20.0, strap_connected=True, signal="stale", holding=True)
+    assert text.lines(stale) == ["[    20.0] heart rate: strap stale, holding speed"]
+    down = HeartRateStatus(t=30.0, strap_connected=False, signal="stale")
+    assert text.lines(down) == ["[    30.0] heart rate: strap reconnecting"]
+    ceiling = HeartRateStatus(
+        t=40.0, strap_connected=True, signal="ok", bpm=158, above_ceiling=True, limit_kmh=3.2
+    )
+    assert text.lines(ceiling) == [
+        "[    40.0] heart rate 158 bpm: above the ceiling, slowing to 3.2 km/h"
+    ]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from treadcoach.coach.events import Event
+    from treadcoach.coach.events import Event, HeartRateStatus
 
 __all__ = ["REPEAT_WINDOW_S", "HeadlessText"]
 
@@ -21,6 +21,13 @@ REPEAT_WINDOW_S = 60.0
 _KMH_PER_MPH = 1.609344
 _M_PER_MILE = 1609.344
 _M_PER_YARD = 0.9144
+# coach.heart_rate.HrSignal values that mean the pulse is not trusted, in words
+_HR_TROUBLE = {
+    "absent": "no reading yet",
+    "stale": "strap stale",
+    "no_contact": "strap off the skin",
+    "invalid": "no valid reading",
+}
 
 
 @dataclass(slots=True)
@@ -73,9 +80,27 @@ class HeadlessText:
                 return [*done, f"{stamp} {text}"]
             case "connected":
                 text = f"connected to {event.device} ({event.address})"
+            case "heart_rate":
+                text = self._heart(event)
             case _:
                 text = event.model_dump_json()
         return [f"{stamp} {text}"]
+
+    def _heart(self, event: HeartRateStatus) -> str:
+        if not event.strap_connected:
+            return "heart rate: strap reconnecting"
+        trouble = _HR_TROUBLE.get(event.signal)
+        if trouble is not None:
+            return f"heart rate: {trouble}" + (", holding speed" if event.holding else "")
+        text = "heart rate" if event.bpm is None else f"heart rate {event.bpm} bpm"
+        if event.above_ceiling:
+            limit = "" if event.limit_kmh is None else f", slowing to {self.speed(event.limit_kmh)}"
+            return f"{text}: above the ceiling{limit}"
+        if event.zone_low_bpm is not None and event.zone_high_bpm is not None:
+            text += f", zone {event.zone_low_bpm}-{event.zone_high_bpm}"
+            if event.zone_state:
+                text += f": {event.zone_state}"
+        return text
 
     def speed(self, kmh: float) -> str:
         return f"{kmh / _KMH_PER_MPH:.1f} mph" if self.units == "mph" else f"{kmh:.1f} km/h"
