@@ -27,11 +27,6 @@ speed = 1.6
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-1: the HR ceiling's limit is not the link's ceiling; snap rounds to "
-    "nearest, so each step-down is written up to 0.05 km/h above the limit",
-)
 def test_no_speed_write_above_the_hr_ceilings_limit_on_an_off_grid_target() -> None:
     heart = ScriptedHeart(lambda t: 155 if t >= 45 else 100)  # above 150, below the stop margin
     run = run_session(plan_steps(MPH_PLAN), heart=heart)
