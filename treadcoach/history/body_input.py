@@ -17,10 +17,19 @@ in memory; ``journal_heart_rate`` lets SQLite add up only the windows' rows
 (``Journal.pulse_sums``), since parsing weeks of telemetry at every ``run`` would take seconds.
 A test holds the two equal. Only sessions of the last ``HR_WINDOW_DAYS`` are read: habituation
 is judged over weeks (Heath 2001: four).
+
+The journal is a file its user may edit (or another tool may write). What is not what the
+recorder writes is never a traceback (invariant 8): a check-in off its scale is not read as
+an answer and the session holds (the progression cannot know how it went, so it does not
+grow from it -- nor step back on a number that means nothing); a ``segment``/``stop`` row that
+cannot be read leaves the session's dose and heart rate unread (they can only ever raise the
+next dose; its volume, from the session's row, still counts). Each such session gets ONE
+warning line in the log naming the session and the field.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +62,8 @@ AT_SPEED_KMH = 0.3
 # Fewer readings than this at a speed are not a steady heart rate.
 MIN_READINGS = 10
 HR_WINDOW_DAYS = 42
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,10 +162,25 @@ def past_sessions(journal: Journal, today: date | None = None) -> list[PastSessi
 def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession:
     dose: tuple[float, float] | None = None
     hr: tuple[HrAtSpeed, ...] = ()
+    problems = [f"its check-in's {p}" for p in record.checkin_problems]
     if read and record.backward_s > 0:
-        marks = journal.marks(record.id)
-        dose = walk_dose(marks)
-        hr = journal_heart_rate(journal, record.id, record.started_at, marks)
+        outline = journal.outline(record.id)
+        if outline.problems:
+            problems.append(outline.problems[0])
+        else:
+            dose = walk_dose(outline.marks)
+            hr = journal_heart_rate(journal, record.id, record.started_at, outline.marks)
+    if problems:
+        log.warning(
+            "journal %s: session %d (%s): %s%s; %s",
+            journal.path,
+            record.id,
+            _local_date(record.started_at).isoformat(),
+            problems[0],
+            f" (and {len(problems) - 1} more)" if len(problems) > 1 else "",
+            "the progression holds on it" if record.checkin_problems else
+            "its walk dose and heart rate are not used",
+        )  # fmt: skip
     return PastSession(
         started_at=record.started_at,
         plan=record.plan,
@@ -167,6 +193,7 @@ def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession
         walk_kmh=None if dose is None else dose[0],
         walk_incline_pct=0.0 if dose is None else dose[1],
         hr_at_speed=hr,
+        checkin_unreadable=record.checkin_unreadable,
     )
 
 
