@@ -18,6 +18,10 @@ in memory; ``journal_heart_rate`` lets SQLite add up only the windows' rows
 A test holds the two equal. Only sessions of the last ``HR_WINDOW_DAYS`` are read: habituation
 is judged over weeks (Heath 2001: four).
 
+A dizzy stop counts even when the session does not (the process died before its summary, or
+its user was told NOT SAVED): as a session that was never completed and stopped ``dizzy``, with
+no dose and no heart rate -- so it can only step the next session back, never forward.
+
 The journal is a file its user may edit (or another tool may write). What is not what the
 recorder writes is never a traceback (invariant 8): a check-in off its scale is not read as
 an answer and the session holds (the progression cannot know how it went, so it does not
@@ -40,6 +44,7 @@ from treadcoach.coach.events import Event, SegmentStarted, Stop, Summary, Teleme
 from treadcoach.coach.kinds import BACKWARD_KINDS, SegmentKind
 from treadcoach.coach.progression import PastSession
 from treadcoach.history.journal import Journal, SessionRecord
+from treadcoach.safety.reasons import StopReason
 
 __all__ = [
     "AT_SPEED_KMH",
@@ -152,10 +157,12 @@ def walk_dose(events: Iterable[Event]) -> tuple[float, float] | None:
 
 
 def past_sessions(journal: Journal, today: date | None = None) -> list[PastSession]:
-    """The progression's input: counted sessions, oldest first, with check-in, dose and HR."""
+    """The progression's input: counted sessions, oldest first, with check-in, dose and HR --
+    and, counted or not, every recent session that stopped dizzy (module docstring)."""
     today = date.today() if today is None else today
     since = today - timedelta(days=HR_WINDOW_DAYS)
-    records = journal.past_sessions()
+    start = datetime.combine(since, datetime.min.time()).astimezone()
+    records = journal.past_sessions(dizzy_since=start)
     return [_past(journal, r, read=_local_date(r.started_at) >= since) for r in records]
 
 
@@ -163,7 +170,7 @@ def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession
     dose: tuple[float, float] | None = None
     hr: tuple[HrAtSpeed, ...] = ()
     problems = [f"its check-in's {p}" for p in record.checkin_problems]
-    if read and record.backward_s > 0:
+    if read and record.backward_s > 0 and record.counted:
         outline = journal.outline(record.id)
         if outline.problems:
             problems.append(outline.problems[0])
@@ -181,13 +188,17 @@ def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession
             "the progression holds on it" if record.checkin_problems else
             "its walk dose and heart rate are not used",
         )  # fmt: skip
+    completed, stop_reason = record.completed, record.stop_reason
+    if record.dizzy:
+        # stopped dizzy: never completed, never progress (module docstring)
+        completed, stop_reason = False, StopReason.DIZZY.value
     return PastSession(
         started_at=record.started_at,
         plan=record.plan,
         planned_backward_s=record.planned_backward_s,
         backward_s=record.backward_s,
-        completed=record.completed,
-        stop_reason=record.stop_reason,
+        completed=completed,
+        stop_reason=stop_reason,
         rpe=record.rpe,
         pain=record.pain,
         walk_kmh=None if dose is None else dose[0],

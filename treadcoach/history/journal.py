@@ -115,6 +115,9 @@ class SessionRecord:
     pain: int | None = None  # 0-10
     bad_rpe: str | None = None
     bad_pain: str | None = None
+    # The session stopped dizzy (its stop event said so, summary or not). Read by
+    # ``past_sessions`` only.
+    dizzy: bool = False
 
     @property
     def checkin_unreadable(self) -> bool:
@@ -174,7 +177,7 @@ def _answer(value: Any, parse: Any) -> tuple[int | None, str | None]:
     return answer, None
 
 
-def _record(row: tuple[Any, ...]) -> SessionRecord:
+def _record(row: tuple[Any, ...], *, dizzy: bool = False) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
     (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:17]
     not_saved = row[17]
@@ -203,6 +206,7 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         pain=pain,
         bad_rpe=bad_rpe,
         bad_pain=bad_pain,
+        dizzy=dizzy,
     )
 
 
@@ -647,21 +651,31 @@ class Journal:
             rows = self._db.execute(sql, params).fetchall()
         return [_record(row) for row in rows]
 
-    def past_sessions(self) -> list[SessionRecord]:
+    def past_sessions(self, dizzy_since: datetime | None = None) -> list[SessionRecord]:
         """Finished sessions, oldest first: the input of progression (fields as ``PastSession``).
 
         A session the journal does not hold whole -- the process died, or the journal failed
         mid-session and nothing could replay it yet -- is left out: its outcome is unknown, so
-        it must neither grow nor shrink the next session (issue 12 h). So is a session its user
-        was told was NOT SAVED, even once its spool replayed it whole: the next session is
-        suggested as if it never happened, as the user was told (``SessionRecord.not_saved``).
+        it must not grow the next session (issue 12 h). So is a session its user was told was
+        NOT SAVED, even once its spool replayed it whole (``SessionRecord.not_saved``).
+
+        Except a dizzy stop: a session started from ``dizzy_since`` on (None: any) that stopped
+        with reason ``dizzy`` is listed however it ended, with ``dizzy`` set -- the
+        walker stopped dizzy, and whatever happened to the process or the file after that, the
+        next session must not grow from the one before it. Such a session can only make the
+        next one more careful (``history.body_input``: never completed, a step back). Older
+        ones cannot be the last word: past ``restart_days`` the programme restarts anyway.
         """
+        since = -math.inf if dizzy_since is None else dizzy_since.timestamp()
+        dizzy = "CASE WHEN started_at_utc >= ? THEN stop_reason = 'dizzy' ELSE 0 END"
         with self._lock, self._guard("list sessions"):
             rows = self._db.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions"
-                " WHERE finished = 1 AND not_saved IS NULL ORDER BY started_at_utc, id"
+                f"SELECT {_SESSION_COLUMNS}, dizzy FROM (SELECT *, {dizzy} AS dizzy"
+                " FROM sessions) WHERE (finished = 1 AND not_saved IS NULL) OR dizzy"
+                " ORDER BY started_at_utc, id",
+                (since,),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row[:-1], dizzy=bool(row[-1])) for row in rows]
 
     def session(self, session_id: int) -> SessionRecord:
         """One session; ``SessionNotFound`` if there is no such id."""
