@@ -3,7 +3,8 @@
 Per finished, saved session (``Journal.past_sessions``: an interrupted session, or one its user
 was told was NOT SAVED, is never counted), a ``coach.progression.PastSession`` with
 
-* the check-in (RPE, pain) and the stop reason (``dizzy`` is a step back);
+* the check-in (RPE, pain) and the stop reason (``dizzy`` is a step back: any ``stop`` event
+  saying dizzy makes it a dizzy session, whatever the summary's first reason was);
 * the dose its backward walk ran at (the first ``backward_walk`` segment's target and incline);
 * the steady heart rate of its backward work per speed and incline (``backward_heart_rate``),
   from ``telemetry.heart_rate_bpm``, for the habituation rule. Hooper et al. 2004: backward
@@ -190,7 +191,7 @@ def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession
         )  # fmt: skip
     completed, stop_reason = record.completed, record.stop_reason
     if record.dizzy:
-        # stopped dizzy: never completed, never progress (module docstring)
+        # stopped dizzy (in any stop event): never completed, never progress (module docstring)
         completed, stop_reason = False, StopReason.DIZZY.value
     return PastSession(
         started_at=record.started_at,

@@ -115,8 +115,8 @@ class SessionRecord:
     pain: int | None = None  # 0-10
     bad_rpe: str | None = None
     bad_pain: str | None = None
-    # The session stopped dizzy (its stop event said so, summary or not). Read by
-    # ``past_sessions`` only.
+    # A ``stop`` event of this session says ``dizzy`` (any of them: a dizzy press during another
+    # stop adds one, while the summary keeps the first reason). Read by ``past_sessions`` only.
     dizzy: bool = False
 
     @property
@@ -659,15 +659,20 @@ class Journal:
         it must not grow the next session (issue 12 h). So is a session its user was told was
         NOT SAVED, even once its spool replayed it whole (``SessionRecord.not_saved``).
 
-        Except a dizzy stop: a session started from ``dizzy_since`` on (None: any) that stopped
-        with reason ``dizzy`` is listed however it ended, with ``dizzy`` set -- the
+        Except a dizzy stop: a session started from ``dizzy_since`` on (None: any) with a
+        ``stop`` event of reason ``dizzy`` is listed however it ended, with ``dizzy`` set -- the
         walker stopped dizzy, and whatever happened to the process or the file after that, the
         next session must not grow from the one before it. Such a session can only make the
-        next one more careful (``history.body_input``: never completed, a step back). Older
-        ones cannot be the last word: past ``restart_days`` the programme restarts anyway.
+        next one more careful (``history.body_input``: never completed, a step back). The
+        lookup reads the stop events of those sessions only (older ones cannot be the last
+        word: past ``restart_days`` the programme restarts anyway).
         """
         since = -math.inf if dizzy_since is None else dizzy_since.timestamp()
-        dizzy = "CASE WHEN started_at_utc >= ? THEN stop_reason = 'dizzy' ELSE 0 END"
+        dizzy = (
+            "CASE WHEN started_at_utc >= ? THEN EXISTS (SELECT 1 FROM events"
+            " WHERE events.session_id = sessions.id AND events.kind = 'stop'"
+            " AND json_extract(events.body, '$.reason') = 'dizzy') ELSE 0 END"
+        )
         with self._lock, self._guard("list sessions"):
             rows = self._db.execute(
                 f"SELECT {_SESSION_COLUMNS}, dizzy FROM (SELECT *, {dizzy} AS dizzy"
