@@ -45,7 +45,6 @@ from treadcoach.coach.events import Event, SegmentStarted, Stop, Summary, Teleme
 from treadcoach.coach.kinds import BACKWARD_KINDS, SegmentKind
 from treadcoach.coach.progression import PastSession
 from treadcoach.history.journal import Journal, SessionRecord
-from treadcoach.safety.reasons import StopReason
 
 __all__ = [
     "AT_SPEED_KMH",
@@ -70,6 +69,9 @@ MIN_READINGS = 10
 HR_WINDOW_DAYS = 42
 
 log = logging.getLogger(__name__)
+
+# safety.reasons.StopReason.DIZZY's value: this layer reads the journal's strings (layering)
+_DIZZY = "dizzy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +194,7 @@ def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession
     completed, stop_reason = record.completed, record.stop_reason
     if record.dizzy:
         # stopped dizzy (in any stop event): never completed, never progress (module docstring)
-        completed, stop_reason = False, StopReason.DIZZY.value
+        completed, stop_reason = False, _DIZZY
     return PastSession(
         started_at=record.started_at,
         plan=record.plan,
