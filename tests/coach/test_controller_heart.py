@@ -16,6 +16,7 @@ from controller_rig import SET_SPEED, Run, Write, plan_steps, run_session
 from treadcoach.coach.heart_rate import HeartRateCoach, HrDecision, HrSample, HrZone, SpeedBounds
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.schedule import Caps
+from treadcoach.link import KMH_PER_MPH, GenericProfile, TreadmillLink
 from treadcoach.safety.reasons import StopReason
 
 HR_MAX = 150
@@ -170,3 +171,62 @@ def test_a_strap_that_never_sends_leaves_the_plan_as_written() -> None:
     assert not plain.of("heart_rate")
     assert plain.controller is not None
     assert plain.controller.state.strap_connected is None
+
+
+#: a backward walk of 1.6 mph (2.57 km/h): between two of a km/h belt's 0.1 steps, as every mph
+#: plan is; the HR ceiling's steps down from it (2.47, 2.37 ...) are off the grid too
+MPH_PLAN = """
+name = "mph"
+title = "mph walk"
+units = "mph"
+
+[[segments]]
+kind = "warmup"
+duration = 30
+speed = 1.6
+
+[[segments]]
+kind = "backward_walk"
+duration = 200
+speed = 1.6
+"""
+
+
+def _limit_at(heart: ScriptedHeart, t: float) -> float | None:
+    before = [d.limit_kmh for at, d in heart.decisions if at <= t]
+    return before[-1] if before else None
+
+
+def test_no_write_is_above_the_hr_ceilings_limit_after_the_belts_rounding() -> None:
+    # 155 bpm (above 150, below the stop margin): the limit steps down 0.1 km/h from 2.57, and
+    # the link used to round each step to the nearest 0.1 -- 0.03 km/h above the limit
+    heart = ScriptedHeart(lambda t: 155 if t >= 45 else 100)
+    run = run_session(plan_steps(MPH_PLAN), heart=heart)
+    checked = [
+        (w.t, w.kmh, limit)
+        for w in run.writes
+        if w.opcode == SET_SPEED and (limit := _limit_at(heart, w.t)) is not None
+    ]
+    assert len(checked) >= 5, checked  # the ceiling did step the speed down
+    assert [c for c in checked if c[1] > c[2] + 1e-9] == []
+
+
+class _MphTargetLink(TreadmillLink):
+    """The rig's link, told (as devices.toml tells it) that this machine reads targets as mph."""
+
+    def __init__(self, address: str, **kwargs: Any) -> None:
+        super().__init__(address, profile=GenericProfile(target_speed_in_mph=True), **kwargs)
+
+
+def test_no_write_is_above_the_hr_ceilings_limit_after_mph_conversion() -> None:
+    heart = ScriptedHeart(lambda t: 155 if t >= 45 else 100)
+    run = run_session(
+        plan_steps(MPH_PLAN), heart=heart, profile="mph_target", link_class=_MphTargetLink
+    )
+    checked = [
+        (w.t, int.from_bytes(w.data[1:3], "little") / 100 * KMH_PER_MPH, limit)
+        for w in run.writes
+        if w.opcode == SET_SPEED and (limit := _limit_at(heart, w.t)) is not None
+    ]
+    assert len(checked) >= 5, checked
+    assert [c for c in checked if c[1] > c[2] + 1e-9] == []

@@ -631,3 +631,17 @@ def test_an_inclined_walk_levels_the_belt_on_every_other_segment() -> None:
             expected = 1.0 if segment.kind is SegmentKind.BACKWARD_WALK else 0.0
             assert segment.incline_pct == expected
         assert all(s.incline_pct is None for _, s, _ in plan_for(volume).flat())
+
+
+def test_a_checkin_that_cannot_be_read_holds_the_volume_and_a_dizzy_stop_still_steps_back() -> None:
+    done = session(MONDAY, 150.0)
+    unreadable = dataclasses.replace(done, checkin_unreadable=True)
+    tomorrow = MONDAY + timedelta(days=1)
+    assert suggest_next([done], tomorrow).backward_s == 180  # readable: a step up
+    held = suggest_next([unreadable], tomorrow)
+    assert held.backward_s == 150
+    assert "could not be read" in held.reason
+    dizzy = dataclasses.replace(
+        unreadable, completed=False, stop_reason=StopReason.DIZZY.value, backward_s=75.0
+    )
+    assert suggest_next([dizzy], tomorrow).backward_s == 120

@@ -57,6 +57,20 @@ def test_caps_always_win_a_zone_raises_the_command_ceiling_only_to_the_step_cap(
     assert (hr.floor_kmh, hr.cap_kmh) == (0.8, 4.0)
 
 
+def test_the_hr_ceilings_limit_is_the_command_ceiling_so_the_link_never_rounds_above_it() -> None:
+    bounds = governor.step_bounds(BACKWARD, 0.8)
+    limited = ceiling(bounds, BACKWARD, HrDecision(OK, 155, limit_kmh=2.47))
+    assert (limited.floor_kmh, limited.ceiling_kmh) == (0.8, 2.47)
+    # with a zone steering too, the limit still wins over the raised safety cap
+    both = ceiling(bounds, BACKWARD, HrDecision(OK, 155, limit_kmh=2.47, goal_kmh=3.6))
+    assert both.ceiling_kmh == 2.47
+    # a limit above the step's ceiling changes nothing
+    assert ceiling(bounds, BACKWARD, HrDecision(OK, 155, limit_kmh=3.5)) == bounds
+    # on a turnaround too (its speed is not the zone's, but the limit holds everywhere)
+    turn = governor.step_bounds(TURN, 0.8)
+    assert ceiling(turn, TURN, HrDecision(OK, 155, limit_kmh=0.9)).ceiling_kmh == 0.9
+
+
 def test_the_hr_ceiling_stop_says_pulse_ceiling_and_time() -> None:
     decision = HrDecision(OK, 171, stop=True, ceiling_bpm=160, above_for_s=20.0)
     assert stop_detail(decision) == "heart rate 171 above 160 for 20 s"

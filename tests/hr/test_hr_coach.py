@@ -47,6 +47,7 @@ def test_no_strap_means_hr_rules_are_off() -> None:
     ("sample", "signal"),
     [
         (HrSample(120, True, 94.0), HrSignal.STALE),  # 6 s old at t=100
+        (HrSample(120, True, 300.0), HrSignal.STALE),  # stamped 200 s ahead: another clock
         (HrSample(120, False, 100.0), HrSignal.NO_CONTACT),
         (HrSample(0, True, 100.0), HrSignal.INVALID),
         (HrSample(0, None, 100.0), HrSignal.INVALID),
@@ -76,6 +77,26 @@ def test_a_sample_exactly_five_seconds_old_is_still_fresh() -> None:
     coach = HeartRateCoach(150)
     assert coach.update(5.0, HrSample(100, True, 0.0), 3.0, B).signal is HrSignal.OK
     assert coach.update(5.01, HrSample(100, True, 0.0), 3.0, B).signal is HrSignal.STALE
+
+
+def test_a_sample_stamped_ahead_of_now_is_fresh_only_within_the_tolerance() -> None:
+    ahead = CFG.future_tolerance_s
+    coach = HeartRateCoach(150)
+    assert coach.update(10.0, HrSample(100, True, 10.0 + ahead), 3.0, B).signal is HrSignal.OK
+    d = coach.update(11.0, HrSample(100, True, 11.0 + ahead + 0.01), 3.0, B)
+    assert d.signal is HrSignal.STALE
+    assert d.holding
+    assert not d.stop
+
+
+def test_a_silent_strap_whose_last_stamp_ran_ahead_holds_within_the_stale_time() -> None:
+    # the last sample a strap sends, stamped 60 s ahead: untrusted at once, so the zone holds
+    # from the next tick, not a minute later
+    coach = HeartRateCoach(150)
+    coach.begin_step(HrZone(130, 140), 2.0)
+    feed(coach, [90] * 20, commanded=2.0)
+    future = HrSample(90, True, 80.0)
+    assert all(coach.update(float(t), future, 2.0, B).holding for t in range(20, 70))
 
 
 def test_stale_hr_never_stops_the_belt_even_above_the_stop_margin() -> None:

@@ -3,7 +3,6 @@ and simulator on virtual time; only the strap is scripted (red3_helpers.Scripted
 
 from __future__ import annotations
 
-import pytest
 from red3_helpers import SET_SPEED, ScriptedHeart, plan_steps, run_session
 
 from treadcoach.coach.heart_rate import HeartRateCoach, HrSample, SpeedBounds
@@ -27,11 +26,6 @@ speed = 1.6
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-1: the HR ceiling's limit is not the link's ceiling; snap rounds to "
-    "nearest, so each step-down is written up to 0.05 km/h above the limit",
-)
 def test_no_speed_write_above_the_hr_ceilings_limit_on_an_off_grid_target() -> None:
     heart = ScriptedHeart(lambda t: 155 if t >= 45 else 100)  # above 150, below the stop margin
     run = run_session(plan_steps(MPH_PLAN), heart=heart)
@@ -45,11 +39,6 @@ def test_no_speed_write_above_the_hr_ceilings_limit_on_an_off_grid_target() -> N
     assert over == [], over[:3]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-2: HeartRateCoach._signal only tests now - at_s > stale_after_s, so a "
-    "sample stamped ahead of now (another clock) is trusted until now passes its stamp + 5 s",
-)
 def test_a_sample_stamped_ahead_of_the_loop_clock_goes_stale_like_any_other() -> None:
     # Not reachable through link.strap.StrapLink (it stamps with the loop's clock), but the pure
     # coach is what judges any HeartPort's samples: a strap whose stamps run 60 s ahead (another

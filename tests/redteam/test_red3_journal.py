@@ -53,13 +53,6 @@ def _hand_edited_journal(db: Path, edit: str) -> None:
 
 
 @pytest.mark.parametrize("edit", list(HAND_EDITS))
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-5: the progression's journal input is trusted: next_dose builds "
-    "body.CheckIn (ValueError on an off-scale pain/RPE) and Journal.marks calls "
-    "SegmentKind()/float()/int() on json_extract results outside its error guard: "
-    "'run --plan progression' dies with a traceback (invariant 8) instead of one line",
-)
 def test_a_hand_edited_journal_is_one_line_not_a_traceback(tmp_path: Path, edit: str) -> None:
     db = tmp_path / "history.sqlite3"
     _hand_edited_journal(db, HAND_EDITS[edit])
@@ -72,12 +65,6 @@ def test_a_hand_edited_journal_is_one_line_not_a_traceback(tmp_path: Path, edit:
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-7: Journal.past_sessions leaves out a session with no summary (the "
-    "process died), also when its journalled Stop says dizzy: the progression then reads the "
-    "session before it and grows the next one",
-)
 def test_a_dizzy_stop_journalled_before_the_process_died_still_steps_back(
     tmp_path: Path,
 ) -> None:

@@ -40,12 +40,6 @@ CTRL_LEFT = b"\x1b[1;5D"
 
 
 @pytest.mark.parametrize("sequence", [ARROW_LEFT, CTRL_LEFT], ids=["left", "ctrl_left"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-6: TerminalKeys.feed looks for the dizzy key's bytes (b'D', b'd') "
-    "anywhere in what the terminal sent, so the Left arrow's escape sequence ESC [ D is a "
-    "dizzy stop: the belt stops, 'Dizzy' is spoken and recorded, the progression steps back",
-)
 def test_the_left_arrow_is_not_a_dizzy_stop(sequence: bytes) -> None:
     target = Target()
     keys = TerminalKeys(target, fd=0)

@@ -11,6 +11,8 @@ order (the first that applies wins; docs/plans.md lists them with their sources)
    the volume steps back and speed/incline stay. (Pain-monitoring model, Silbernagel et al.
    2007: up to 5/10 is acceptable if it settles; more, or rising, means too much.)
 2. **Effort very hard** (RPE >= ``rpe_step_back`` = 17, "very hard" on Borg 6-20): step back.
+   A check-in stored off its scale (a hand-edited journal) cannot be read: **hold** (after the
+   dizzy rule, before the others: its numbers mean nothing).
 3. **Pain moderate or effort hard** (pain >= ``pain_hold`` = 3, or RPE >= ``rpe_hold`` = 15):
    hold -- the volume may not grow, speed/incline stay.
 4. **Habituation**: the heart rate at the same backward speed and incline has fallen by at least
@@ -85,6 +87,10 @@ class CheckIn:
     pain: float | None = None
     rpe: int | None = None
     stop_reason: str | None = None
+    # a check-in was given but what is stored cannot be read (off its scale): how the session
+    # went is unknown, so the volume holds (no growth from it, no step back on a number that
+    # means nothing); a dizzy stop still steps back
+    unreadable: bool = False
 
     def __post_init__(self) -> None:
         if self.pain is not None and not 0 <= self.pain <= 10:
@@ -139,6 +145,8 @@ def advise(
     if last is not None:
         if last.stop_reason == "dizzy":
             return keep(VolumeAction.STEP_BACK, "Stopped dizzy last time: step back.")
+        if last.unreadable:
+            return keep(VolumeAction.HOLD, "Last time's check-in could not be read: hold.")
         if last.pain is not None and last.pain >= rules.pain_stop:
             return keep(VolumeAction.STEP_BACK, f"Pain {last.pain:g}/10 last time: step back.")
         if (

@@ -175,7 +175,8 @@ class BeltDriver:
 
     async def command_speed(self, link: Link, kmh: float) -> float:
         """Set Target Speed within the current step's bounds: the link's rounding to the belt's
-        increment never lands above the step's cap (invariant 1)."""
+        increment never lands above the step's cap (invariant 1), nor above the HR ceiling's
+        limit (``bounds`` folds it into the ceiling the link rounds under)."""
         if self.ctx.step() is None:
             return await link.set_speed(kmh)
         bounds = self.bounds(link)

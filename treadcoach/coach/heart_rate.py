@@ -16,7 +16,9 @@ The governor then ramps toward ``goal`` at its own rates, as for any target.
 
 Rules (the numbers are the named constants below, in :class:`HrCoachConfig`):
 
-* **Trust.** A sample counts only when it is fresh (``stale_after_s`` = 5 s), the strap reports
+* **Trust.** A sample counts only when it is fresh (``stale_after_s`` = 5 s, and not stamped
+  ahead of ``now`` by more than ``future_tolerance_s``: such a stamp is another clock's and its
+  age is unknown, so it is stale), the strap reports
   skin contact (or cannot tell), and the value is a pulse a person can have (30-250 bpm; a strap
   sends 0 while it searches for a beat). Anything else is *not trusted*: every HR-driven increase
   is suspended (the zone goal and a ceiling limit may fall to the commanded speed, never rise),
@@ -73,6 +75,10 @@ class HrCoachConfig:
     """The timing of every HR rule, in one place (DESIGN: one owner per fact)."""
 
     stale_after_s: float = 5.0
+    #: how far ahead of ``now`` a sample's stamp may be and still count as fresh: the strap link
+    #: stamps with the same loop clock, so only float noise and a read-then-stamp race are
+    #: ahead at all; anything further comes from another clock and its age is unknown
+    future_tolerance_s: float = 0.5
     step_kmh: float = 0.1  # one HR step; the governor snaps to the device increment
     ceiling_step_interval_s: float = 5.0
     ceiling_stop_margin_bpm: float = 10.0
@@ -291,7 +297,14 @@ class HeartRateCoach:
     def _signal(self, now_s: float, sample: HrSampleLike | None) -> HrSignal:
         if sample is None:
             return HrSignal.STALE if self._s.seen_trusted else HrSignal.ABSENT
-        if now_s - sample.at_s > self.config.stale_after_s:
+        age_s = now_s - sample.at_s
+        if age_s > self.config.stale_after_s:
+            return HrSignal.STALE
+        if age_s < -self.config.future_tolerance_s:
+            # Stamped ahead of now: another clock (a port that stamps with wall time, a strap's
+            # own timestamps). Its age cannot be known, and trusting it would keep a silent
+            # strap "fresh" until now passes the stamp + stale_after_s -- the zone could raise
+            # the speed on a pulse from a minute ago. Not fresh, so stale: hold, never stop.
             return HrSignal.STALE
         if sample.contact is False:
             return HrSignal.NO_CONTACT

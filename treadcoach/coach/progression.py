@@ -148,6 +148,9 @@ class PastSession:
     walk_incline_pct: float = 0.0
     # steady heart rate of its backward work, per speed and incline (history/body_input.py)
     hr_at_speed: tuple[HrAtSpeed, ...] = ()
+    # a check-in was stored but cannot be read (off its scale: a hand-edited journal): the body
+    # rules hold on it (coach.body rule 0)
+    checkin_unreadable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +299,13 @@ def next_dose(
     # the body's word, from the sessions that have one (backward work done, a check-in, dizzy)
     said = sorted((s for s in history if _says_something(s)), key=lambda s: s.started_at)
     checkins = [
-        BodyCheckIn(at=s.started_at, pain=s.pain, rpe=s.rpe, stop_reason=s.stop_reason)
+        BodyCheckIn(
+            at=s.started_at,
+            pain=s.pain,
+            rpe=s.rpe,
+            stop_reason=s.stop_reason,
+            unreadable=s.checkin_unreadable,
+        )
         for s in said
     ]
     hr = [h for s in relevant for h in s.hr_at_speed]
@@ -413,6 +422,7 @@ def _says_something(session: PastSession) -> bool:
         _counts(session)
         or session.rpe is not None
         or session.pain is not None
+        or session.checkin_unreadable
         or session.stop_reason == StopReason.DIZZY
     )
 

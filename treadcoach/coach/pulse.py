@@ -18,7 +18,8 @@ How a decision shapes the goal (:func:`steer`), in order, so the caps always win
    Plan speeds of steps without a zone run as written: a strap failing only suspends what the
    heart rate drives, and never stops the belt;
 5. the command ceiling is the step's target, raised to the step's safety cap only while a zone
-   steers (:func:`ceiling`); the link never snaps above it.
+   steers, and lowered to the ceiling's ``limit_kmh`` (:func:`ceiling`); the link never snaps
+   above it, so no write is above the HR limit after the belt's rounding either.
 """
 
 from __future__ import annotations
@@ -73,12 +74,21 @@ def steer(
 def ceiling(
     bounds: governor.SpeedBounds, step: StepLike, decision: HrDecision | None
 ) -> governor.SpeedBounds:
-    """The bounds a command may take: the step's, up to its safety cap while a zone steers."""
-    if not _zone_steers(decision, step):
+    """The bounds a command may take: the step's, up to its safety cap while a zone steers,
+    and never above the HR ceiling's limit.
+
+    The limit has to be part of the ceiling the link is given, not only of the goal: the link
+    snaps a target to the belt's grid to the *nearest* step under its ceiling, so a goal of
+    2.47 km/h (a limit one 0.1 step below an mph speed) would be written as 2.5 -- above the
+    limit. Under this ceiling it rounds down (and on an mph machine, down in mph)."""
+    top = bounds.ceiling_kmh
+    if _zone_steers(decision, step):
+        top = max(top, governor.safety_cap(step))
+    if decision is not None and decision.limit_kmh is not None:
+        top = min(top, decision.limit_kmh)
+    if top == bounds.ceiling_kmh:
         return bounds
-    return governor.SpeedBounds(
-        bounds.floor_kmh, max(bounds.ceiling_kmh, governor.safety_cap(step))
-    )
+    return governor.SpeedBounds(bounds.floor_kmh, top)
 
 
 def stop_detail(decision: HrDecision) -> str | None:

@@ -3,7 +3,8 @@
 Per finished, saved session (``Journal.past_sessions``: an interrupted session, or one its user
 was told was NOT SAVED, is never counted), a ``coach.progression.PastSession`` with
 
-* the check-in (RPE, pain) and the stop reason (``dizzy`` is a step back);
+* the check-in (RPE, pain) and the stop reason (``dizzy`` is a step back: any ``stop`` event
+  saying dizzy makes it a dizzy session, whatever the summary's first reason was);
 * the dose its backward walk ran at (the first ``backward_walk`` segment's target and incline);
 * the steady heart rate of its backward work per speed and incline (``backward_heart_rate``),
   from ``telemetry.heart_rate_bpm``, for the habituation rule. Hooper et al. 2004: backward
@@ -17,10 +18,23 @@ in memory; ``journal_heart_rate`` lets SQLite add up only the windows' rows
 (``Journal.pulse_sums``), since parsing weeks of telemetry at every ``run`` would take seconds.
 A test holds the two equal. Only sessions of the last ``HR_WINDOW_DAYS`` are read: habituation
 is judged over weeks (Heath 2001: four).
+
+A dizzy stop counts even when the session does not (the process died before its summary, or
+its user was told NOT SAVED): as a session that was never completed and stopped ``dizzy``, with
+no dose and no heart rate -- so it can only step the next session back, never forward.
+
+The journal is a file its user may edit (or another tool may write). What is not what the
+recorder writes is never a traceback (invariant 8): a check-in off its scale is not read as
+an answer and the session holds (the progression cannot know how it went, so it does not
+grow from it -- nor step back on a number that means nothing); a ``segment``/``stop`` row that
+cannot be read leaves the session's dose and heart rate unread (they can only ever raise the
+next dose; its volume, from the session's row, still counts). Each such session gets ONE
+warning line in the log naming the session and the field.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +67,11 @@ AT_SPEED_KMH = 0.3
 # Fewer readings than this at a speed are not a steady heart rate.
 MIN_READINGS = 10
 HR_WINDOW_DAYS = 42
+
+log = logging.getLogger(__name__)
+
+# safety.reasons.StopReason.DIZZY's value: this layer reads the journal's strings (layering)
+_DIZZY = "dizzy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,32 +160,54 @@ def walk_dose(events: Iterable[Event]) -> tuple[float, float] | None:
 
 
 def past_sessions(journal: Journal, today: date | None = None) -> list[PastSession]:
-    """The progression's input: counted sessions, oldest first, with check-in, dose and HR."""
+    """The progression's input: counted sessions, oldest first, with check-in, dose and HR --
+    and, counted or not, every recent session that stopped dizzy (module docstring)."""
     today = date.today() if today is None else today
     since = today - timedelta(days=HR_WINDOW_DAYS)
-    records = journal.past_sessions()
+    start = datetime.combine(since, datetime.min.time()).astimezone()
+    records = journal.past_sessions(dizzy_since=start)
     return [_past(journal, r, read=_local_date(r.started_at) >= since) for r in records]
 
 
 def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession:
     dose: tuple[float, float] | None = None
     hr: tuple[HrAtSpeed, ...] = ()
-    if read and record.backward_s > 0:
-        marks = journal.marks(record.id)
-        dose = walk_dose(marks)
-        hr = journal_heart_rate(journal, record.id, record.started_at, marks)
+    problems = [f"its check-in's {p}" for p in record.checkin_problems]
+    if read and record.backward_s > 0 and record.counted:
+        outline = journal.outline(record.id)
+        if outline.problems:
+            problems.append(outline.problems[0])
+        else:
+            dose = walk_dose(outline.marks)
+            hr = journal_heart_rate(journal, record.id, record.started_at, outline.marks)
+    if problems:
+        log.warning(
+            "journal %s: session %d (%s): %s%s; %s",
+            journal.path,
+            record.id,
+            _local_date(record.started_at).isoformat(),
+            problems[0],
+            f" (and {len(problems) - 1} more)" if len(problems) > 1 else "",
+            "the progression holds on it" if record.checkin_problems else
+            "its walk dose and heart rate are not used",
+        )  # fmt: skip
+    completed, stop_reason = record.completed, record.stop_reason
+    if record.dizzy:
+        # stopped dizzy (in any stop event): never completed, never progress (module docstring)
+        completed, stop_reason = False, _DIZZY
     return PastSession(
         started_at=record.started_at,
         plan=record.plan,
         planned_backward_s=record.planned_backward_s,
         backward_s=record.backward_s,
-        completed=record.completed,
-        stop_reason=record.stop_reason,
+        completed=completed,
+        stop_reason=stop_reason,
         rpe=record.rpe,
         pain=record.pain,
         walk_kmh=None if dose is None else dose[0],
         walk_incline_pct=0.0 if dose is None else dose[1],
         hr_at_speed=hr,
+        checkin_unreadable=record.checkin_unreadable,
     )
 
 

@@ -16,6 +16,7 @@ Numbers: ``treadcoach bench journal``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -31,8 +32,22 @@ from pydantic import ValidationError
 
 from treadcoach.coach.events import Event, SegmentStarted, Stop, Summary, parse_event
 from treadcoach.coach.kinds import SegmentKind
-from treadcoach.errors import HistoryError, JournalTooNew, JournalUnreadable, SessionNotFound
-from treadcoach.history.checkin import CheckIn
+from treadcoach.errors import (
+    CheckInError,
+    HistoryError,
+    JournalTooNew,
+    JournalUnreadable,
+    SessionNotFound,
+)
+from treadcoach.history.checkin import (
+    PAIN_MAX,
+    PAIN_MIN,
+    RPE_MAX,
+    RPE_MIN,
+    CheckIn,
+    parse_pain,
+    parse_rpe,
+)
 from treadcoach.history.checkpoint import Checkpointer
 from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from treadcoach.history.spool import SessionHeader, SpoolContents, claimed_spools
@@ -43,6 +58,7 @@ __all__ = [
     "DATA_DIR_ENV",
     "JOURNAL_FILENAME",
     "Journal",
+    "Outline",
     "SessionRecord",
     "default_journal_path",
 ]
@@ -92,9 +108,31 @@ class SessionRecord:
     # The journal fault its user was told about ("NOT SAVED"); set when the session's crash
     # spool later replayed it whole. Listed, but progression does not count it (see ``counted``).
     not_saved: str | None = None
-    # The after-session check-in (``history.checkin``): None when skipped or never asked.
+    # The after-session check-in (``history.checkin``): None when skipped or never asked --
+    # or when what is stored is off its scale (a hand-edited file): then ``bad_rpe``/``bad_pain``
+    # hold the stored value as text, and nothing reads it as an answer.
     rpe: int | None = None  # Borg 6-20
     pain: int | None = None  # 0-10
+    bad_rpe: str | None = None
+    bad_pain: str | None = None
+    # A ``stop`` event of this session says ``dizzy`` (any of them: a dizzy press during another
+    # stop adds one, while the summary keeps the first reason). Read by ``past_sessions`` only.
+    dizzy: bool = False
+
+    @property
+    def checkin_unreadable(self) -> bool:
+        """A check-in was stored but is off its scale (``coach.progression.PastSession``'s)."""
+        return self.bad_rpe is not None or self.bad_pain is not None
+
+    @property
+    def checkin_problems(self) -> tuple[str, ...]:
+        """What is wrong with the stored check-in, one phrase per field (empty: nothing)."""
+        problems = []
+        if self.bad_rpe is not None:
+            problems.append(f"RPE {self.bad_rpe} is out of range ({RPE_MIN}-{RPE_MAX})")
+        if self.bad_pain is not None:
+            problems.append(f"pain {self.bad_pain} is out of range ({PAIN_MIN}-{PAIN_MAX})")
+        return tuple(problems)
 
     @property
     def counted(self) -> bool:
@@ -122,10 +160,29 @@ _SESSION_COLUMNS = (
 )
 
 
-def _record(row: tuple[Any, ...]) -> SessionRecord:
+def _answer(value: Any, parse: Any) -> tuple[int | None, str | None]:
+    """A stored check-in answer: (the answer, None), or (None, the stored value) when it is
+    off its scale or not a whole number -- the schema's CHECKs stop our writers, not a hand
+    edit (``PRAGMA ignore_check_constraints``) or another tool."""
+    if value is None:
+        return None, None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        if isinstance(value, str | bytes):
+            raise CheckInError("text where a number should be")
+        answer: int | None = parse(value)
+    except CheckInError:
+        return None, repr(value) if isinstance(value, str | bytes) else str(value)
+    return answer, None
+
+
+def _record(row: tuple[Any, ...], *, dizzy: bool = False) -> SessionRecord:
     (sid, started_at, plan, device, address, simulated, planned_back, planned_dur) = row[:8]
     (duration, distance, back_s, back_m, completed, reason, finished, count, paused) = row[8:17]
-    not_saved, rpe, pain = row[17:20]
+    not_saved = row[17]
+    rpe, bad_rpe = _answer(row[18], parse_rpe)
+    pain, bad_pain = _answer(row[19], parse_pain)
     return SessionRecord(
         id=int(sid),
         started_at=datetime.fromisoformat(str(started_at)),
@@ -145,8 +202,11 @@ def _record(row: tuple[Any, ...]) -> SessionRecord:
         event_count=int(count),
         paused_s=float(paused),
         not_saved=None if not_saved is None else str(not_saved),
-        rpe=None if rpe is None else int(rpe),
-        pain=None if pain is None else int(pain),
+        rpe=rpe,
+        pain=pain,
+        bad_rpe=bad_rpe,
+        bad_pain=bad_pain,
+        dizzy=dizzy,
     )
 
 
@@ -157,6 +217,61 @@ def _problem(exc: sqlite3.Error, action: str) -> str:
     ):
         return f"is corrupt or not an SQLite database ({text}); move it aside to start a new one."
     return f"cannot {action} ({text})."
+
+
+@dataclass(frozen=True, slots=True)
+class Outline:
+    """``Journal.outline``: the marks that could be read, and one phrase per row that could not."""
+
+    marks: list[SegmentStarted | Stop | Summary]
+    problems: tuple[str, ...] = ()
+
+
+class _BadField(ValueError):
+    """A journalled field that is not what the recorder writes (``str()``: which and why)."""
+
+
+def _number(name: str, value: Any, *, optional: bool = False) -> float:
+    if value is None and optional:
+        return math.nan
+    # bool is an int to Python; JSON true is no number to us
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _BadField(f"{name} is {value!r}, not a number")
+    return float(value)
+
+
+def _mark(
+    kind: str,
+    t: Any,
+    index: Any,
+    seg_kind: Any,
+    target: Any,
+    incline: Any,
+    reason: Any,
+    completed: Any,
+) -> SegmentStarted | Stop | Summary:
+    at = _number("t", t)
+    if kind == "segment":
+        try:
+            segment_kind = SegmentKind(seg_kind)
+        except ValueError:
+            raise _BadField(f"kind {seg_kind!r} is not a segment kind") from None
+        number = _number("index", index)
+        if not number.is_integer():
+            raise _BadField(f"index is {index!r}, not a whole number")
+        incline_pct = _number("incline_pct", incline, optional=True)
+        return SegmentStarted.model_construct(
+            t=at,
+            index=int(number),
+            kind=segment_kind,
+            target_kmh=_number("target_kmh", target),
+            incline_pct=None if math.isnan(incline_pct) else incline_pct,
+        )
+    if kind == "stop":
+        if not isinstance(reason, str):
+            raise _BadField(f"reason is {reason!r}, not a stop reason")
+        return Stop.model_construct(t=at, reason=reason)  # the enum's string
+    return Summary.model_construct(t=at, completed=bool(completed))
 
 
 class Journal:
@@ -536,21 +651,36 @@ class Journal:
             rows = self._db.execute(sql, params).fetchall()
         return [_record(row) for row in rows]
 
-    def past_sessions(self) -> list[SessionRecord]:
+    def past_sessions(self, dizzy_since: datetime | None = None) -> list[SessionRecord]:
         """Finished sessions, oldest first: the input of progression (fields as ``PastSession``).
 
         A session the journal does not hold whole -- the process died, or the journal failed
         mid-session and nothing could replay it yet -- is left out: its outcome is unknown, so
-        it must neither grow nor shrink the next session (issue 12 h). So is a session its user
-        was told was NOT SAVED, even once its spool replayed it whole: the next session is
-        suggested as if it never happened, as the user was told (``SessionRecord.not_saved``).
+        it must not grow the next session (issue 12 h). So is a session its user was told was
+        NOT SAVED, even once its spool replayed it whole (``SessionRecord.not_saved``).
+
+        Except a dizzy stop: a session started from ``dizzy_since`` on (None: any) with a
+        ``stop`` event of reason ``dizzy`` is listed however it ended, with ``dizzy`` set -- the
+        walker stopped dizzy, and whatever happened to the process or the file after that, the
+        next session must not grow from the one before it. Such a session can only make the
+        next one more careful (``history.body_input``: never completed, a step back). The
+        lookup reads the stop events of those sessions only (older ones cannot be the last
+        word: past ``restart_days`` the programme restarts anyway).
         """
+        since = -math.inf if dizzy_since is None else dizzy_since.timestamp()
+        dizzy = (
+            "CASE WHEN started_at_utc >= ? THEN EXISTS (SELECT 1 FROM events"
+            " WHERE events.session_id = sessions.id AND events.kind = 'stop'"
+            " AND json_extract(events.body, '$.reason') = 'dizzy') ELSE 0 END"
+        )
         with self._lock, self._guard("list sessions"):
             rows = self._db.execute(
-                f"SELECT {_SESSION_COLUMNS} FROM sessions"
-                " WHERE finished = 1 AND not_saved IS NULL ORDER BY started_at_utc, id"
+                f"SELECT {_SESSION_COLUMNS}, dizzy FROM (SELECT *, {dizzy} AS dizzy"
+                " FROM sessions) WHERE (finished = 1 AND not_saved IS NULL) OR dizzy"
+                " ORDER BY started_at_utc, id",
+                (since,),
             ).fetchall()
-        return [_record(row) for row in rows]
+        return [_record(row[:-1], dizzy=bool(row[-1])) for row in rows]
 
     def session(self, session_id: int) -> SessionRecord:
         """One session; ``SessionNotFound`` if there is no such id."""
@@ -568,17 +698,24 @@ class Journal:
             return self._events_locked(self._db, session_id)
 
     def marks(self, session_id: int) -> list[SegmentStarted | Stop | Summary]:
-        """The session's ``segment``, ``stop`` and ``summary`` events, in order: its outline.
+        """The session's ``segment``, ``stop`` and ``summary`` events, in order: its outline
+        (``outline``'s marks; a row that is not what the recorder writes is left out)."""
+        return self.outline(session_id).marks
+
+    def outline(self, session_id: int) -> Outline:
+        """The session's ``segment``, ``stop`` and ``summary`` events, in order, and what was
+        wrong with any of them.
 
         For the progression (``history.body_input``), which must not parse every telemetry row
         of weeks of sessions: the rows are picked by their ``kind`` column and only the fields
-        read are extracted (``json_extract``), built without validation (each was validated
-        when appended).
+        read are extracted (``json_extract``). Each field is checked as it is built (a
+        hand-edited row can hold anything JSON can: a kind no plan has, text for a number); a
+        row that fails is left out and named in ``problems``, never raised.
         """
         with self._lock, self._guard("read events"):
             self._known_locked(session_id)
             rows = self._db.execute(
-                "SELECT kind, t, json_extract(body, '$.index'), json_extract(body, '$.kind'),"
+                "SELECT id, kind, t, json_extract(body, '$.index'), json_extract(body, '$.kind'),"
                 " json_extract(body, '$.target_kmh'), json_extract(body, '$.incline_pct'),"
                 " json_extract(body, '$.reason'), json_extract(body, '$.completed')"
                 " FROM events WHERE session_id = ? AND kind IN ('segment', 'stop', 'summary')"
@@ -586,22 +723,13 @@ class Journal:
                 (session_id,),
             ).fetchall()
         out: list[SegmentStarted | Stop | Summary] = []
-        for kind, t, index, seg_kind, target, incline, reason, completed in rows:
-            if kind == "segment":
-                out.append(
-                    SegmentStarted.model_construct(
-                        t=float(t),
-                        index=int(index),
-                        kind=SegmentKind(seg_kind),
-                        target_kmh=float(target),
-                        incline_pct=None if incline is None else float(incline),
-                    )
-                )
-            elif kind == "stop":
-                out.append(Stop.model_construct(t=float(t), reason=reason))  # the enum's string
-            else:
-                out.append(Summary.model_construct(t=float(t), completed=bool(completed)))
-        return out
+        problems: list[str] = []
+        for row_id, kind, *fields in rows:
+            try:
+                out.append(_mark(kind, *fields))
+            except _BadField as bad:
+                problems.append(f"event {row_id} ({kind}): {bad}")
+        return Outline(out, tuple(problems))
 
     def pulse_sums(
         self, session_id: int, windows: Sequence[tuple[float, float, float]], at_speed_kmh: float

@@ -95,12 +95,21 @@ def _status(record: SessionRecord) -> str:
     return record.status
 
 
-def _scale(value: int | None) -> str:
+def _scale(value: int | None, bad: str | None = None) -> str:
+    if bad is not None:
+        return f"{bad}?"  # stored off its scale: not an answer (``checkin_line`` says why)
     return "-" if value is None else str(value)
 
 
 def checkin_line(record: SessionRecord) -> str:
-    """``Check-in: RPE 14/20 (somewhat hard) · pain 2/10``; skipped answers say so."""
+    """``Check-in: RPE 14/20 (somewhat hard) · pain 2/10``; skipped answers say so, and so
+    does a value stored off its scale (a hand-edited journal): never "pain 11/10"."""
+    if record.checkin_problems:
+        rpe = "RPE skipped" if record.rpe is None else f"RPE {record.rpe}/20"
+        pain = "pain skipped" if record.pain is None else f"pain {record.pain}/10"
+        kept = [part for part, bad in ((rpe, record.bad_rpe), (pain, record.bad_pain)) if not bad]
+        stored = "; ".join(f"stored {p}, not used" for p in record.checkin_problems)
+        return "Check-in: " + " · ".join([*kept, stored])
     if record.rpe is None and record.pain is None:
         return "Check-in: none (skipped, or not asked)"
     rpe = (
@@ -152,8 +161,8 @@ def sessions_table(records: Sequence[SessionRecord]) -> list[str]:
             format_duration(r.backward_s),
             format_duration(r.planned_backward_s),
             format_distance(r.backward_distance_m),
-            _scale(r.rpe),
-            _scale(r.pain),
+            _scale(r.rpe, r.bad_rpe),
+            _scale(r.pain, r.bad_pain),
         ]
         for r in records
     ]
@@ -273,4 +282,6 @@ def session_json(record: SessionRecord) -> dict[str, Any]:
         "events": record.event_count,
         "rpe": record.rpe,  # Borg 6-20; null: skipped or not asked
         "pain": record.pain,  # 0-10
+        # a check-in stored off its scale (hand-edited): the phrases; rpe/pain are null then
+        "checkin_problems": list(record.checkin_problems),
     }
