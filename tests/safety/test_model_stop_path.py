@@ -407,6 +407,54 @@ def test_rules_request_control_after_a_stop_judged_by_the_answer_the_link_got() 
     assert heard.first("after_stop") is not None
 
 
+def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user_stop() -> None:
+    # After 0xFF a user's Stop got no answer the link heard: its retry may ask for control
+    # (the refusal may have been lost; the user asked)
+    user = _rules()
+    _judge(
+        user,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "stop"),
+        _write(2, b"\x08\x01", result=0x05),  # its answer lost
+        _write(3, b"\x00"),
+    )
+    assert user.first("after_stop") is None
+    assert user.first("rc_after_ff") is None
+    # C pressed after 0xFF asks for nothing while stopping: control is still lost for the link
+    # until it hears a Request Control granted, so the same holds after it
+    pressed = _rules()
+    _judge(
+        pressed,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(1, "user", "control_back"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01", result=0x05),
+        _write(3, b"\x00"),
+    )
+    assert pressed.first("after_stop") is None
+    # The same writes for the parting stop at 0xFF, with no user stop: still caught
+    parting = _rules()
+    _judge(
+        parting,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(1, "event", "stop", Stop(t=1, reason=StopReason.CONTROL_LOST)),
+        _write(2, b"\x08\x01", result=0x05),
+        _write(3, b"\x00"),
+    )
+    assert parting.first("after_stop") is not None
+    # A user's stop after 0xFF whose Stop the link heard accepted: no Request Control either
+    heard = _rules()
+    _judge(
+        heard,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "stop"),
+        _write(2, b"\x08\x01"),
+        _indication(2, b"\x80\x08\x01"),
+        _write(3, b"\x00"),
+    )
+    assert heard.first("after_stop") is not None
+
+
 def test_rules_start_to_a_running_belt() -> None:
     rules = _rules()
     _judge(rules, _write(0, b"\x07", state=RunState.PAUSED))

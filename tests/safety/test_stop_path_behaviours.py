@@ -139,3 +139,22 @@ def test_the_user_is_told_a_refused_stop_within_two_answer_round_trips(presses: 
     assert told is not None, "the refusal was never said"
     assert told <= STOP_REFUSAL_TOLD_WITHIN_S, f"told {told:.2f} s after the press"
 
+
+def test_a_user_stop_after_0xff_whose_stop_got_no_answer_asks_for_control_before_its_retry() -> (
+    None
+):
+    model = _model(hold_on_control_lost=True)
+    try:
+        model.advance(10)
+        model.inject(FaultKind.CONTROL_LOST)
+        model.advance(1)
+        written = len(model.treadmill.writes)
+        model.inject(FaultKind.DROP_INDICATION, count=1)
+        model.stop()
+        model.advance(10)
+        after = [w.data for w in list(model.treadmill.writes)[written:]]
+        assert after[:1] == [STOP], after
+        assert after[1:2] == [b"\x00"], f"after the unanswered Stop: {after[1:3]}"
+        assert model.treadmill.belt_speed_kmh == 0.0 or not model.treadmill.running
+    finally:
+        model.finish()
