@@ -241,6 +241,7 @@ class StopPathRules:
     # 0xFF reached the link, and the link has not heard a Request Control granted since (a C
     # pressed while stopping asks for nothing: control stays lost for the link)
     _ff_delivered: bool = False
+    _rc_since_ff: bool = False  # a Request Control was written after that 0xFF
     _console_started: bool = False  # since the last Stop/Pause/Start write
     _ff_at: float = 0.0
     _writes: list[ControlPointWrite] = field(default_factory=list)
@@ -304,6 +305,7 @@ class StopPathRules:
             # accepted is that user action, also when the 0xFF lands while it is under way.
             self._ff_open = not self._user_stop_open
             self._ff_delivered = True
+            self._rc_since_ff = False
             self._ff_at = entry.at
         elif entry.name == "unreachable":
             self._unreachable_until = max(self._unreachable_until, entry.at + float(entry.data))
@@ -327,8 +329,14 @@ class StopPathRules:
             return
         self._last_indication = data
         self._heard_since_write.append(data)
-        if data[1] == OpCode.REQUEST_CONTROL and data[2] == ResultCode.SUCCESS:
-            self._ff_delivered = False  # control is the link's again
+        if (
+            data[1] == OpCode.REQUEST_CONTROL
+            and data[2] == ResultCode.SUCCESS
+            and self._rc_since_ff
+        ):
+            # control is the link's again; not by the grant of a Request Control written before
+            # the 0xFF (the link does not take that as control back: finding 5)
+            self._ff_delivered = False
         if data[1] == OpCode.STOP_PAUSE and data[2] == ResultCode.SUCCESS:
             # The link learns that a Stop (or Pause) landed: from now on nothing of the user's
             # is pending. Judged here, not on the treadmill's SUCCESS: a Stop accepted whose
@@ -458,6 +466,8 @@ class StopPathRules:
                 + (" (one was in flight when 0xFF came)" if in_flight else ""),
                 entry,
             )
+        if op == OpCode.REQUEST_CONTROL and self._ff_delivered:
+            self._rc_since_ff = True
         self._last_write = write
         self._writes.append(write)
         self._heard_since_write = []

@@ -432,6 +432,19 @@ def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user
         _write(3, b"\x00"),
     )
     assert pressed.first("after_stop") is None
+    # A Request Control in flight when 0xFF came is granted after it: the link does not take
+    # that as control back (finding 5), so control is still lost for it (the long run, seed 1201)
+    in_flight = _rules()
+    _judge(
+        in_flight,
+        _write(1, b"\x00"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _indication(1, b"\x80\x00\x01"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),  # its answer late
+        _write(3, b"\x00"),
+    )
+    assert in_flight.first("after_stop") is None
     # The same writes for the parting stop at 0xFF, with no user stop: still caught
     parting = _rules()
     _judge(
