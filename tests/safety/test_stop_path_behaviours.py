@@ -158,3 +158,30 @@ def test_a_user_stop_after_0xff_whose_stop_got_no_answer_asks_for_control_before
         assert model.treadmill.belt_speed_kmh == 0.0 or not model.treadmill.running
     finally:
         model.finish()
+
+
+def test_a_refused_user_stop_is_told_at_once_and_retried_until_it_lands() -> None:
+    # the machine refuses Stop and Request Control (0x05) eleven times over, then takes Stop:
+    # the user hears the refusal at the first Stop refused after Request Control, and the
+    # session stays while the link retries, so the twelfth Stop stops the belt
+    model = _model()
+    try:
+        model.advance(10)
+        model.inject(FaultKind.NOT_PERMITTED, count=22)
+        model.stop()
+        asked = len(model.rules.trace)
+        model.advance(20)
+        trace = model.rules.trace[asked:]
+        refused = [e for e in trace if e.what == "event" and e.name == "fault"]
+        assert refused, "the refusal was never said"
+        assert refused[0].data.kind == "stop_refused", refused[0]
+        landed = [
+            e
+            for e in trace
+            if e.what == "write" and e.data.data == STOP and e.data.result == ResultCode.SUCCESS
+        ]
+        assert landed, "no Stop landed: the retries ended with the session"
+        assert landed[0].at > refused[0].at
+        assert model.treadmill.belt_speed_kmh == 0.0
+    finally:
+        model.finish()

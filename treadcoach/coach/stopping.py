@@ -164,7 +164,10 @@ class StopPath:
                 if sent is not self.sent:
                     continue
                 if failure is not None:
-                    return False
+                    # A user's Stop refused: the link told it at the first refusal after
+                    # Request Control and goes on retrying; the session stays to watch for
+                    # standstill meanwhile (a retry may land), bounded like any stop
+                    return self.asked_control and link.connected
                 log.info("stop while the link is down: %s", exc)
                 await self.await_reconnect(link)
                 return link.connected
