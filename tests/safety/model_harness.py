@@ -432,17 +432,20 @@ class StopPathRules:
                 i[1] == OpCode.STOP_PAUSE and i[2] == ResultCode.CONTROL_NOT_PERMITTED
                 for i in heard
             )
-            # Relaxed after 0xFF for a user's stop whose last Stop the link heard no answer
-            # to: the link cannot tell a lost (or too late) refusal from a lost answer, and
-            # the user asked for the belt to stop, so its retry may ask for control first
-            # (issue 12 c). Never for a stop that is not the user's (a parting one at 0xFF).
+            # Relaxed after 0xFF for a user's stop whose last Stop the link has not heard
+            # accepted: the link cannot tell a lost (or too late) refusal from a lost answer,
+            # and the user asked for the belt to stop, so its retry may ask for control first
+            # (issue 12 c; CONTRACTS: "a user stop: the link may ask for control to get it
+            # accepted, also after 0xFF"). Not judged by what was heard since the Stop: an
+            # answer landing at the very instant of its timeout (0x04, late) is unmatched for
+            # the link, which saw a timeout (seed 1201). Never for a stop that is not the
+            # user's (a parting one at 0xFF): ``_user_stop_open`` is the user's alone.
             stop_timed_out_after_ff = (
                 op == OpCode.REQUEST_CONTROL
                 and self._ff_delivered
                 and self._user_stop_open
                 and last is not None
                 and last.opcode == OpCode.STOP_PAUSE
-                and not any(i[1] == OpCode.STOP_PAUSE for i in self._heard_since_write)
             )
             if not (is_stop or stop_needs_control or stop_timed_out_after_ff):
                 self.violate(

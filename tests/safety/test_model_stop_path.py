@@ -445,6 +445,18 @@ def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user
         _write(3, b"\x00"),
     )
     assert in_flight.first("after_stop") is None
+    # A late 0x04 to the Stop arriving at the instant its wait timed out: the link saw the
+    # timeout (the answer came unmatched), so its retry asks for control (seed 1201)
+    at_timeout = _rules()
+    _judge(
+        at_timeout,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),
+        _indication(3, b"\x80\x08\x04"),
+        _write(3, b"\x00"),
+    )
+    assert at_timeout.first("after_stop") is None
     # The same writes for the parting stop at 0xFF, with no user stop: still caught
     parting = _rules()
     _judge(
