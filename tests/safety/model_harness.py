@@ -329,13 +329,18 @@ class StopPathRules:
             return
         self._last_indication = data
         self._heard_since_write.append(data)
+        last = self._last_write
         if (
             data[1] == OpCode.REQUEST_CONTROL
             and data[2] == ResultCode.SUCCESS
             and self._rc_since_ff
+            and last is not None
+            and last.opcode == OpCode.REQUEST_CONTROL
         ):
-            # control is the link's again; not by the grant of a Request Control written before
-            # the 0xFF (the link does not take that as control back: finding 5)
+            # control is the link's again: a grant heard while a Request Control written after
+            # the 0xFF awaits its answer. Not the grant of one written before the 0xFF (the
+            # link does not take that as control back: finding 5), nor a late grant arriving
+            # after its Request Control timed out (unmatched for the link: seed 1201)
             self._ff_delivered = False
         if data[1] == OpCode.STOP_PAUSE and data[2] == ResultCode.SUCCESS:
             # The link learns that a Stop (or Pause) landed: from now on nothing of the user's

@@ -457,6 +457,20 @@ def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user
         _write(3, b"\x00"),
     )
     assert at_timeout.first("after_stop") is None
+    # A late grant of a Request Control that had timed out, heard after the next Stop was
+    # written: unmatched for the link, control still lost for it (seed 1201)
+    late_grant = _rules()
+    _judge(
+        late_grant,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),
+        _write(3, b"\x00"),
+        _write(4, b"\x08\x01"),
+        _indication(5, b"\x80\x00\x01"),
+        _write(5, b"\x00"),
+    )
+    assert late_grant.first("after_stop") is None
     # The same writes for the parting stop at 0xFF, with no user stop: still caught
     parting = _rules()
     _judge(
