@@ -238,6 +238,7 @@ class StopPathRules:
     _last_indication: bytes | None = None  # the last control-point indication the link got
     _heard_since_write: list[bytes] = field(default_factory=list)
     _ff_open: bool = False
+    _control_back_open: bool = False  # the user pressed C and the link has heard no grant since
     # 0xFF reached the link, and the link has not heard a Request Control granted since (a C
     # pressed while stopping asks for nothing: control stays lost for the link)
     _ff_delivered: bool = False
@@ -294,6 +295,7 @@ class StopPathRules:
             self._stop_requested(entry, "user", decel, user=True)
         elif entry.name == "control_back":
             self._ff_open = False
+            self._control_back_open = True
         elif entry.name == "pause":
             # a user's request to halt the belt: if the treadmill refuses the Pause, the stop
             # the controller sends instead is this user's, and may ask for control to land
@@ -329,6 +331,18 @@ class StopPathRules:
             return
         self._last_indication = data
         self._heard_since_write.append(data)
+        if (
+            data[1] == OpCode.REQUEST_CONTROL
+            and data[2] == ResultCode.SUCCESS
+            and self._control_back_open
+        ):
+            # The user's C granted: heard after a 0xFF that came while it was in flight, it is
+            # control back (indications and notifications keep their order on one connection,
+            # so the machine granted it after the console's take-over). Unlike finding 5's
+            # Request Control in flight, this one was the user's own (seed 1201).
+            self._control_back_open = False
+            self._ff_open = False
+            self._ff_delivered = False
         last = self._last_write
         if (
             data[1] == OpCode.REQUEST_CONTROL

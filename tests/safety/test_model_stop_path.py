@@ -511,6 +511,37 @@ def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
     assert rules.first("rc_after_ff") is not None
 
 
+def test_rules_the_users_request_control_granted_after_a_second_0xff_is_control_back() -> None:
+    # C, its Request Control in flight, the console takes over again, then the grant comes:
+    # the machine granted it after the 0xFF (one connection keeps the order), so it is control
+    # back on the user's action, and the Request Control a refused Stop needs is allowed
+    granted = _rules()
+    _judge(
+        granted,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(1, "user", "control_back"),
+        _write(1, b"\x00"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _indication(2, b"\x80\x00\x01"),
+        Entry(3, "event", "stop", Stop(t=3, reason=StopReason.OVERSPEED)),
+        _write(3, b"\x08\x01", result=0x05),
+        _indication(3, b"\x80\x08\x05"),
+        _write(3, b"\x00"),
+    )
+    assert granted.first("rc_after_ff") is None
+    # Without C, a grant heard after 0xFF (a Request Control of the product's own in flight)
+    # gives nothing back: a Request Control after it is still caught (finding 5)
+    own = _rules()
+    _judge(
+        own,
+        _write(1, b"\x00"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _indication(2, b"\x80\x00\x01"),
+        _write(3, b"\x00"),
+    )
+    assert own.first("rc_after_ff") is not None
+
+
 def test_rules_a_user_stop_stands_until_the_link_hears_it_landed() -> None:
     # The treadmill accepted the user's Stop but the answer was lost; then 0xFF. For the link
     # the user's stop is still unconfirmed: asking for control to land it is allowed (12 c/e).
