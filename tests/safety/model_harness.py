@@ -238,7 +238,9 @@ class StopPathRules:
     _last_indication: bytes | None = None  # the last control-point indication the link got
     _heard_since_write: list[bytes] = field(default_factory=list)
     _ff_open: bool = False
-    _control_back_open: bool = False  # the user pressed C and the link has heard no grant since
+    # the Request Control of the user's C (written in C's own turn) awaits its grant
+    _control_back_open: bool = False
+    _control_back_at: float | None = None  # when C was pressed, until the next write
     # 0xFF reached the link, and the link has not heard a Request Control granted since (a C
     # pressed while stopping asks for nothing: control stays lost for the link)
     _ff_delivered: bool = False
@@ -295,7 +297,7 @@ class StopPathRules:
             self._stop_requested(entry, "user", decel, user=True)
         elif entry.name == "control_back":
             self._ff_open = False
-            self._control_back_open = True
+            self._control_back_at = entry.at
         elif entry.name == "pause":
             # a user's request to halt the belt: if the treadmill refuses the Pause, the stop
             # the controller sends instead is this user's, and may ask for control to land
@@ -490,6 +492,14 @@ class StopPathRules:
             )
         if op == OpCode.REQUEST_CONTROL and self._ff_delivered:
             self._rc_since_ff = True
+        if self._control_back_at is not None:
+            # C writes its Request Control in the same turn; a C while stopping writes nothing
+            # (a Request Control later is the stop path's, not C's)
+            c_wrote = (
+                op == OpCode.REQUEST_CONTROL and abs(write.at_s - self._control_back_at) < 1e-6
+            )
+            self._control_back_open = self._control_back_open or c_wrote
+            self._control_back_at = None
         self._last_write = write
         self._writes.append(write)
         self._heard_since_write = []

@@ -540,6 +540,23 @@ def test_rules_the_users_request_control_granted_after_a_second_0xff_is_control_
         _write(3, b"\x00"),
     )
     assert own.first("rc_after_ff") is not None
+    # C pressed while stopping writes nothing: a grant heard later answers the stop path's own
+    # Request Control and gives no control back (seed 1201)
+    stopping = _rules()
+    _judge(
+        stopping,
+        Entry(1, "user", "stop"),
+        _write(1, b"\x08\x01"),  # its answer lost
+        Entry(1, "user", "control_back"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _write(2, b"\x00"),  # the retry's, late
+        _write(3, b"\x08\x01"),
+        _write(4, b"\x00"),
+        _write(5, b"\x08\x01"),
+        _indication(6, b"\x80\x00\x01"),  # the grant of the one at 2 s: unmatched
+        _write(6, b"\x00"),
+    )
+    assert stopping.first("after_stop") is None
 
 
 def test_rules_a_user_stop_stands_until_the_link_hears_it_landed() -> None:
