@@ -185,3 +185,22 @@ def test_a_refused_user_stop_is_told_at_once_and_retried_until_it_lands() -> Non
         assert model.treadmill.belt_speed_kmh == 0.0
     finally:
         model.finish()
+
+
+def test_a_press_right_after_a_console_start_gets_a_stop_written_after_it() -> None:
+    # the first press's Stop is on the wire (its answer late) when the console starts the belt
+    # and the user presses again in the same instant: that press joins the sequence under way,
+    # and the Stop accepted was written before it, so a Stop must follow (seed 1202)
+    model = _model()
+    try:
+        model.inject(FaultKind.LATE_INDICATION, count=1, delay_s=0.5)
+        model.stop()
+        model.inject(FaultKind.CONSOLE_START)
+        started = len(model.rules.trace)
+        model.quit()
+        model.advance(5)
+        after = [e for e in model.rules.trace[started:] if e.what == "write"]
+        assert any(e.data.data == STOP for e in after), "no Stop written after the second press"
+        assert model.treadmill.belt_speed_kmh < 0.8
+    finally:
+        model.finish()

@@ -81,18 +81,20 @@ class LinkContext:
 
 class UserStop:
     """One user stop sequence on the wire and the presses it answers (``stop_into``): each
-    press's future, with the loop time it was asked at. A refusal is told to every press at
-    once (also to presses that join later); an acceptance answers the presses asked before
-    the accepted Stop was written, and the later ones get a sequence of their own."""
+    press's future, with how many Stops the runner had written when it was asked (order, not
+    time: a press in the same instant as a Stop's write, after a console start, came after
+    it). A refusal is told to every press at once (also to presses that join later); an
+    acceptance answers the presses asked before the accepted Stop was written, and the later
+    ones get a sequence of their own."""
 
-    def __init__(self, presses: list[tuple[float, asyncio.Future[None]]]) -> None:
+    def __init__(self, presses: list[tuple[int, asyncio.Future[None]]]) -> None:
         self.presses = presses
         self.refused: TreadcoachError | None = None
-        self.accepted_from: float | None = None  # loop time the accepted Stop was written
+        self.accepted_write: int | None = None  # the accepted Stop's number (1 = the first)
 
-    def join(self, done: asyncio.Future[None], asked_at: float) -> None:
+    def join(self, done: asyncio.Future[None], writes_before: int) -> None:
         """Answer ``done`` with this sequence (it is on the wire now)."""
-        self.presses.append((asked_at, done))
+        self.presses.append((writes_before, done))
         if self.refused is not None and not done.done():
             done.set_exception(self.refused)
 
@@ -109,12 +111,12 @@ class UserStop:
     def succeed(self) -> UserStop | None:
         """The sequence ended well: answer the presses its accepted Stop came after; return
         a sequence for the presses asked after that write, if any."""
-        later: list[tuple[float, asyncio.Future[None]]] = []
-        for asked_at, done in self.presses:
+        later: list[tuple[int, asyncio.Future[None]]] = []
+        for writes_before, done in self.presses:
             if done.done():
                 continue
-            if self.accepted_from is not None and asked_at > self.accepted_from:
-                later.append((asked_at, done))
+            if self.accepted_write is not None and writes_before >= self.accepted_write:
+                later.append((writes_before, done))
             else:
                 done.set_result(None)
         return UserStop(later) if later else None
@@ -139,6 +141,7 @@ class CommandRunner:
         self._stops: set[asyncio.Future[None]] = set()  # every stop() asked and not over
         # the user's stop sequence under way: later presses join it (``stop_into``)
         self._user_sequence: UserStop | None = None
+        self._stop_writes = 0  # Stops written so far (orders presses and writes)
         #: the machine answered Stop "not supported" / "invalid parameter": Pause is written
         #: in its place from then on, and only standstill confirms the belt stopped
         self.stop_as_pause = False
@@ -351,13 +354,12 @@ class CommandRunner:
         once, and its retries already write Stop again after this press. Only when that
         sequence's accepted Stop was written before this press does it run a fresh one (a
         belt restarted at the console since must get a Stop written after the press)."""
-        loop = asyncio.get_running_loop()
         running = self._user_sequence
         if take_control and running is not None:
-            running.join(done, loop.time())
+            running.join(done, self._stop_writes)
             self.user_asked_stop = True
             return
-        sequence: UserStop | None = UserStop([(loop.time(), done)])
+        sequence: UserStop | None = UserStop([(self._stop_writes, done)])
         while sequence is not None:
             if take_control:
                 self._user_sequence = sequence
@@ -396,6 +398,8 @@ class CommandRunner:
                         with contextlib.suppress(LinkError):
                             await self._channel.round_trip(RequestControl(), timeout_s)
                     result: Result
+                    self._stop_writes += 1
+                    written = self._stop_writes
                     try:
                         result = await self._channel.round_trip(request, timeout_s)
                     except ControlLost:
@@ -408,7 +412,7 @@ class CommandRunner:
                         if result != ResultCode.SUCCESS:
                             last_error = self.rejected(request, result)
                         if sequence is not None and result == ResultCode.SUCCESS:
-                            sequence.accepted_from = attempt_at
+                            sequence.accepted_write = written
                     if sequence is not None and control_first is not ControlFirst.NO:
                         # Not accepted even after Request Control (refused, or no answer in
                         # time): the user hears it now -- they must reach for the treadmill's
