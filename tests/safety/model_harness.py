@@ -44,6 +44,7 @@ from treadcoach.config import Settings, load_settings
 from treadcoach.errors import TreadcoachError
 from treadcoach.ftms import uuids
 from treadcoach.ftms.enums import OpCode, ResultCode
+from treadcoach.link.timeouts import STOP_ATTEMPT_TIMEOUT_S
 from treadcoach.safety.reasons import StopReason
 from treadcoach.session import Session, SessionOptions
 
@@ -362,8 +363,17 @@ class StopPathRules:
             # The link learns that a Stop (or Pause) landed: from now on nothing of the user's
             # is pending. Judged here, not on the treadmill's SUCCESS: a Stop accepted whose
             # answer was lost is, for the link, a user stop still unconfirmed, and asking for
-            # control to land it (after 0xFF too) is the behaviour 12 c/e asks for.
-            self._user_stop_open = False
+            # control to land it (after 0xFF too) is the behaviour 12 c/e asks for. An answer
+            # landing at the very instant the last Stop's wait timed out is unmatched for the
+            # link (its timeout fires first), so the stop stays open for it (seed 1202).
+            last = self._last_write
+            at_timeout = (
+                last is not None
+                and last.opcode == OpCode.STOP_PAUSE
+                and abs(entry.at - last.at_s - STOP_ATTEMPT_TIMEOUT_S) < 1e-6
+            )
+            if not at_timeout:
+                self._user_stop_open = False
 
     def _on_event(self, entry: Entry, decel: float) -> None:
         event = entry.data

@@ -471,6 +471,18 @@ def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user
         _write(5, b"\x00"),
     )
     assert late_grant.first("after_stop") is None
+    # A Stop's success heard at the very instant its wait timed out: unmatched for the link,
+    # whose retry asks for control (seed 1202)
+    success_at_timeout = _rules()
+    _judge(
+        success_at_timeout,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),
+        _indication(3, b"\x80\x08\x01"),
+        _write(3, b"\x00"),
+    )
+    assert success_at_timeout.first("after_stop") is None
     # The same writes for the parting stop at 0xFF, with no user stop: still caught
     parting = _rules()
     _judge(
