@@ -130,7 +130,7 @@ USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT}
 #: into a pass (strict: CI says so) and its tag comes out of here.
 #: ``TREADCOACH_MODEL_EXCUSE=none`` raises every violation (the long run), ``=tag,...``
 #: excuses only those, ``=all`` every tagged one.
-OPEN_FINDINGS: dict[str, int] = {}
+OPEN_FINDINGS: dict[str, int] = {"console_start_overwritten_by_pause_ack": 15}
 _EXCUSE_ENV = os.environ.get("TREADCOACH_MODEL_EXCUSE")
 EXCUSED = (
     frozenset(OPEN_FINDINGS)
