@@ -234,6 +234,7 @@ class StopPathRules:
     _announced: Step | None = None
     _stop_since: float | None = None
     _user_stop_open: bool = False  # a user's stop request whose Stop is not accepted yet
+    _user_stop_writes: int = 0  # writes the treadmill had received at the latest user stop
     _stop_written: bool = False  # a Stop reached the treadmill since the last stop request
     _last_write: ControlPointWrite | None = None
     _last_indication: bytes | None = None  # the last control-point indication the link got
@@ -295,6 +296,7 @@ class StopPathRules:
         if entry.name in ("stop", "quit", "speed_then_stop"):
             self._ff_open = False  # an explicit user stop may ask for control to send Stop
             self._user_stop_open = True
+            self._user_stop_writes = len(self._writes)
             self._stop_requested(entry, "user", decel, user=True)
         elif entry.name == "control_back":
             self._ff_open = False
@@ -372,7 +374,12 @@ class StopPathRules:
                 and last.opcode == OpCode.STOP_PAUSE
                 and abs(entry.at - last.at_s - STOP_ATTEMPT_TIMEOUT_S) < 1e-6
             )
-            if not at_timeout:
+            # Only a Stop written after the latest press answers it: an earlier Stop's success
+            # leaves a press that came after it open (the link writes that press a Stop of
+            # its own, which may ask for control after 0xFF: seed 1201)
+            stops = [i for i, w in enumerate(self._writes) if w.opcode == OpCode.STOP_PAUSE]
+            after_press = bool(stops) and stops[-1] >= self._user_stop_writes
+            if not at_timeout and after_press:
                 self._user_stop_open = False
 
     def _on_event(self, entry: Entry, decel: float) -> None:

@@ -483,6 +483,21 @@ def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user
         _write(3, b"\x00"),
     )
     assert success_at_timeout.first("after_stop") is None
+    # A press right after a Stop was written: that Stop's success does not answer it; the
+    # press's own Stop is refused after 0xFF and may ask for control (seed 1201)
+    later_press = _rules()
+    _judge(
+        later_press,
+        Entry(1, "user", "stop"),
+        _write(1, b"\x08\x01"),
+        Entry(1, "user", "stop"),
+        _indication(1, b"\x80\x08\x01"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _write(1, b"\x08\x01", result=0x05),
+        _indication(1, b"\x80\x08\x05"),
+        _write(1, b"\x00"),
+    )
+    assert later_press.first("rc_after_ff") is None
     # The same writes for the parting stop at 0xFF, with no user stop: still caught
     parting = _rules()
     _judge(
