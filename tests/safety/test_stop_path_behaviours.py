@@ -204,3 +204,20 @@ def test_a_press_right_after_a_console_start_gets_a_stop_written_after_it() -> N
         assert model.treadmill.belt_speed_kmh < 0.8
     finally:
         model.finish()
+
+
+def test_a_press_answered_by_a_stop_written_after_it_asks_for_nothing_more() -> None:
+    # the console stops the belt (the controller's own stop), the user presses twice: the
+    # second press is answered by the Stop written after it; after a 0xFF that follows, no
+    # Stop of its own is written for it, so nothing asks for control (seed 1201)
+    model = _model()
+    try:
+        model.inject(FaultKind.CONSOLE_STOP)
+        model.stop()
+        model.inject(FaultKind.SLOW_BELT)
+        model.stop()
+        model.inject(FaultKind.CONTROL_LOST)
+        model.advance(3)
+        assert model.rules.first("rc_after_ff") is None, model.rules.first("rc_after_ff")
+    finally:
+        model.finish()

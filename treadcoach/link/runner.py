@@ -11,9 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from treadcoach.errors import (
     BeltStateUnknown,
@@ -344,7 +344,17 @@ class CommandRunner:
         else:
             done.set_result(None)
 
-    async def stop_into(self, done: asyncio.Future[None], *, take_control: bool) -> None:
+    def stop_into(
+        self, done: asyncio.Future[None], *, take_control: bool
+    ) -> Coroutine[Any, Any, None]:
+        """The task for one stop request, counted in the caller's turn: which Stops were
+        written before the press is read now, not when the task first runs (a Stop written
+        in between answers this press). See :meth:`_stop_into`."""
+        return self._stop_into(done, take_control, self._stop_writes)
+
+    async def _stop_into(
+        self, done: asyncio.Future[None], take_control: bool, writes_before: int
+    ) -> None:
         """One user stop for ``TreadmillLink.stop()``'s caller: its outcome goes to ``done``,
         never to the task group (a refused Stop is the caller's news, not a reason to tear
         the link down).
@@ -356,10 +366,10 @@ class CommandRunner:
         belt restarted at the console since must get a Stop written after the press)."""
         running = self._user_sequence
         if take_control and running is not None:
-            running.join(done, self._stop_writes)
+            running.join(done, writes_before)
             self.user_asked_stop = True
             return
-        sequence: UserStop | None = UserStop([(self._stop_writes, done)])
+        sequence: UserStop | None = UserStop([(writes_before, done)])
         while sequence is not None:
             if take_control:
                 self._user_sequence = sequence
