@@ -202,6 +202,35 @@ STOP_ROWS: dict[str, StopRow] = {
         None, 1, Send(), previous=NOT_PERMITTED, quirks=NEVER
     ),
     "after a timeout: no request control": StopRow(None, 1, Send(), previous=Outcome.TIMEOUT),
+    # the link engineer's long run: after 0xFF the refusals came too late to be read
+    "after a timeout after 0xFF, the user's stop: request control": StopRow(
+        None,
+        1,
+        Send(ControlFirst.BEST_EFFORT),
+        previous=Outcome.TIMEOUT,
+        permission=Permission.LOST,
+        take_control=True,
+    ),
+    "after a timeout after 0xFF, not the user's stop: no request control": StopRow(
+        None, 1, Send(), previous=Outcome.TIMEOUT, permission=Permission.LOST
+    ),
+    "after a timeout after 0xFF on a machine without request control": StopRow(
+        None,
+        1,
+        Send(),
+        previous=Outcome.TIMEOUT,
+        permission=Permission.LOST,
+        take_control=True,
+        quirks=NEVER,
+    ),
+    "after a write failure after 0xFF, the user's stop: stop alone": StopRow(
+        None,
+        1,
+        Send(),
+        previous=Outcome.WRITE_FAILED,
+        permission=Permission.LOST,
+        take_control=True,
+    ),
     "0x05 after 0xFF, not the user's stop": StopRow(
         NOT_PERMITTED, 0, Fail(FailReason.CONTROL_LOST, NOT_PERMITTED), permission=Permission.LOST
     ),

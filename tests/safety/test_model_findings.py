@@ -22,6 +22,7 @@ from model_harness import ModelSession
 from sim.faults import FaultKind
 from sim.treadmill import ControlPointWrite
 from treadcoach.ftms.enums import OpCode, ResultCode
+from treadcoach.link.runner import STOP_REFUSAL_TOLD_WITHIN_S
 
 STOP = b"\x08\x01"
 
@@ -240,12 +241,6 @@ def test_a_command_retrying_across_a_reconnect_is_dropped_by_the_stop() -> None:
 # --- 13 -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 13: a user's stop while the session closes (its exit Stop unanswered) "
-    "is dropped: the controller is already STOPPED, so a belt started at the console meanwhile "
-    "runs on after the session",
-)
 def test_a_user_stop_while_the_session_closes_stops_a_belt_the_console_started() -> None:
     def steps(m: ModelSession) -> None:
         # a console that counts down before the belt moves: 3 s in, the belt creeps at 0.4 km/h
@@ -298,15 +293,34 @@ def _told_after_presses(presses: int) -> float | None:
     return told[0] - pressed if told else None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 14: a second stop press while Stop is refused hides the refusal: "
-    "each press queues a new Stop sequence and the stop path waits on the newest, so the "
-    "user is told 13 s later per extra press while the belt runs on",
-)
 def test_pressing_stop_again_while_stop_is_refused_does_not_delay_telling_the_user() -> None:
     once = _told_after_presses(1)
     assert once is not None, "one press: the refusal is never said"
     twice = _told_after_presses(2)
     assert twice is not None, f"two presses: never told (one press: told after {once:.2f} s)"
     assert twice <= once, f"told {once:.2f} s after one press, {twice:.2f} s after two"
+    # and told at the first refusal after Request Control, not once all 12 attempts failed
+    assert once <= STOP_REFUSAL_TOLD_WITHIN_S, f"one press: told after {once:.2f} s"
+
+
+# --- 15 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model finding 15 (long run, seed 1201; reproduces on 486bfd7, before round 3's stop "
+    "fixes): a console start in the same instant as a resume after a pause: the resume's Start "
+    "is written to the belt the console just started. Not yet judged whether the link could "
+    "know (the console's report had not reached it) or it overlooks it",
+)
+def test_a_resume_in_the_instant_of_a_console_start_sends_no_start_to_the_running_belt() -> None:
+    def steps(m: ModelSession) -> None:
+        m.pause()
+        m.inject(FaultKind.SLOW_BELT)
+        m.inject(FaultKind.SLOW_BELT)
+        m.resume()
+        m.inject(FaultKind.CONSOLE_START)
+        m.advance(2)
+
+    model = replay(steps)
+    assert_kept(model, "start_running")

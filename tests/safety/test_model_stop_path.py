@@ -407,6 +407,120 @@ def test_rules_request_control_after_a_stop_judged_by_the_answer_the_link_got() 
     assert heard.first("after_stop") is not None
 
 
+def test_rules_request_control_after_0xff_and_an_unanswered_stop_only_for_a_user_stop() -> None:
+    # After 0xFF a user's Stop got no answer the link heard: its retry may ask for control
+    # (the refusal may have been lost; the user asked)
+    user = _rules()
+    _judge(
+        user,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "stop"),
+        _write(2, b"\x08\x01", result=0x05),  # its answer lost
+        _write(3, b"\x00"),
+    )
+    assert user.first("after_stop") is None
+    assert user.first("rc_after_ff") is None
+    # C pressed after 0xFF asks for nothing while stopping: control is still lost for the link
+    # until it hears a Request Control granted, so the same holds after it
+    pressed = _rules()
+    _judge(
+        pressed,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(1, "user", "control_back"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01", result=0x05),
+        _write(3, b"\x00"),
+    )
+    assert pressed.first("after_stop") is None
+    # A Request Control in flight when 0xFF came is granted after it: the link does not take
+    # that as control back (finding 5), so control is still lost for it (the long run, seed 1201)
+    in_flight = _rules()
+    _judge(
+        in_flight,
+        _write(1, b"\x00"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _indication(1, b"\x80\x00\x01"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),  # its answer late
+        _write(3, b"\x00"),
+    )
+    assert in_flight.first("after_stop") is None
+    # A late 0x04 to the Stop arriving at the instant its wait timed out: the link saw the
+    # timeout (the answer came unmatched), so its retry asks for control (seed 1201)
+    at_timeout = _rules()
+    _judge(
+        at_timeout,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),
+        _indication(3, b"\x80\x08\x04"),
+        _write(3, b"\x00"),
+    )
+    assert at_timeout.first("after_stop") is None
+    # A late grant of a Request Control that had timed out, heard after the next Stop was
+    # written: unmatched for the link, control still lost for it (seed 1201)
+    late_grant = _rules()
+    _judge(
+        late_grant,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),
+        _write(3, b"\x00"),
+        _write(4, b"\x08\x01"),
+        _indication(5, b"\x80\x00\x01"),
+        _write(5, b"\x00"),
+    )
+    assert late_grant.first("after_stop") is None
+    # A Stop's success heard at the very instant its wait timed out: unmatched for the link,
+    # whose retry asks for control (seed 1202)
+    success_at_timeout = _rules()
+    _judge(
+        success_at_timeout,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "quit"),
+        _write(2, b"\x08\x01"),
+        _indication(3, b"\x80\x08\x01"),
+        _write(3, b"\x00"),
+    )
+    assert success_at_timeout.first("after_stop") is None
+    # A press right after a Stop was written: that Stop's success does not answer it; the
+    # press's own Stop is refused after 0xFF and may ask for control (seed 1201)
+    later_press = _rules()
+    _judge(
+        later_press,
+        Entry(1, "user", "stop"),
+        _write(1, b"\x08\x01"),
+        Entry(1, "user", "stop"),
+        _indication(1, b"\x80\x08\x01"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _write(1, b"\x08\x01", result=0x05),
+        _indication(1, b"\x80\x08\x05"),
+        _write(1, b"\x00"),
+    )
+    assert later_press.first("rc_after_ff") is None
+    # The same writes for the parting stop at 0xFF, with no user stop: still caught
+    parting = _rules()
+    _judge(
+        parting,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(1, "event", "stop", Stop(t=1, reason=StopReason.CONTROL_LOST)),
+        _write(2, b"\x08\x01", result=0x05),
+        _write(3, b"\x00"),
+    )
+    assert parting.first("after_stop") is not None
+    # A user's stop after 0xFF whose Stop the link heard accepted: no Request Control either
+    heard = _rules()
+    _judge(
+        heard,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(2, "user", "stop"),
+        _write(2, b"\x08\x01"),
+        _indication(2, b"\x80\x08\x01"),
+        _write(3, b"\x00"),
+    )
+    assert heard.first("after_stop") is not None
+
+
 def test_rules_start_to_a_running_belt() -> None:
     rules = _rules()
     _judge(rules, _write(0, b"\x07", state=RunState.PAUSED))
@@ -422,6 +536,54 @@ def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
     assert rules.first("rc_after_ff") is None
     _judge(rules, Entry(3, "treadmill", "control_lost_delivered"), _write(4, b"\x00"))
     assert rules.first("rc_after_ff") is not None
+
+
+def test_rules_the_users_request_control_granted_after_a_second_0xff_is_control_back() -> None:
+    # C, its Request Control in flight, the console takes over again, then the grant comes:
+    # the machine granted it after the 0xFF (one connection keeps the order), so it is control
+    # back on the user's action, and the Request Control a refused Stop needs is allowed
+    granted = _rules()
+    _judge(
+        granted,
+        Entry(1, "treadmill", "control_lost_delivered"),
+        Entry(1, "user", "control_back"),
+        _write(1, b"\x00"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _indication(2, b"\x80\x00\x01"),
+        Entry(3, "event", "stop", Stop(t=3, reason=StopReason.OVERSPEED)),
+        _write(3, b"\x08\x01", result=0x05),
+        _indication(3, b"\x80\x08\x05"),
+        _write(3, b"\x00"),
+    )
+    assert granted.first("rc_after_ff") is None
+    # Without C, a grant heard after 0xFF (a Request Control of the product's own in flight)
+    # gives nothing back: a Request Control after it is still caught (finding 5)
+    own = _rules()
+    _judge(
+        own,
+        _write(1, b"\x00"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _indication(2, b"\x80\x00\x01"),
+        _write(3, b"\x00"),
+    )
+    assert own.first("rc_after_ff") is not None
+    # C pressed while stopping writes nothing: a grant heard later answers the stop path's own
+    # Request Control and gives no control back (seed 1201)
+    stopping = _rules()
+    _judge(
+        stopping,
+        Entry(1, "user", "stop"),
+        _write(1, b"\x08\x01"),  # its answer lost
+        Entry(1, "user", "control_back"),
+        Entry(1, "treadmill", "control_lost_delivered"),
+        _write(2, b"\x00"),  # the retry's, late
+        _write(3, b"\x08\x01"),
+        _write(4, b"\x00"),
+        _write(5, b"\x08\x01"),
+        _indication(6, b"\x80\x00\x01"),  # the grant of the one at 2 s: unmatched
+        _write(6, b"\x00"),
+    )
+    assert stopping.first("after_stop") is None
 
 
 def test_rules_a_user_stop_stands_until_the_link_hears_it_landed() -> None:

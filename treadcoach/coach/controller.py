@@ -97,6 +97,7 @@ class SessionController:
         # task owners, and the events the tasks wait on
         self._stops: asyncio.TaskGroup | None = None
         self._stop_task: asyncio.Task[None] | None = None
+        self._link_closed = False  # run() left the link's block: no write can go out
         self._done = asyncio.Event()
         self._plan_over = asyncio.Event()
 
@@ -143,6 +144,11 @@ class SessionController:
             asyncio.get_running_loop()
         except RuntimeError:  # no loop: nothing is running, so nothing to stop
             return
+        if self._link_closed:
+            # run() is over and the link let go of the treadmill: nothing can be written, and
+            # the summary already said whether the belt may be running
+            log.info("stop (%s) after the session ended: the link is closed", reason)
+            return
         if self._phases.stopping:
             self._stop_again(reason, detail)
             return
@@ -175,7 +181,9 @@ class SessionController:
         only adds to the log."""
         first = self._stopping.reason
         stopping = self._phases.phase is SessionPhase.STOPPING
-        if stopping and self._stopping.sends_again(reason):
+        # In every phase from stopping on, while the link is alive (the stop path may be over
+        # and the link closing): someone may have started the belt at the console since
+        if self._stopping.sends_again(reason):
             log.info("stop (%s) after %s: sending Stop, asking for control", reason, first)
             self._send_stop(reason)
         else:
@@ -253,6 +261,7 @@ class SessionController:
                     assert self._stop_task is not None
                     await asyncio.shield(self._stop_task)  # also when run() is cancelled
             self._stops = None
+        self._link_closed = True
         if not getattr(link, "belt_stopped_on_exit", True):
             self._stopping.belt_may_be_running(
                 "belt_may_be_running",

@@ -57,6 +57,7 @@ class StopPath:
         self.asked_control = False
         self._answer_seen = False  # the first Stop's answer was waited for
         self._said = False  # the Stop event is out
+        self._refusal_said = False  # a refused Stop was told to the user
         self.belt_unsure = False  # the belt may still be running after the session
 
     def send(self, link: Link, reason: StopReason) -> None:
@@ -153,12 +154,20 @@ class StopPath:
                 self.belt_may_be_running("stop_failed", f"no answer to Stop within {limit:g} s")
                 return False
             except LinkError as exc:
+                failure = stop_failure(exc)
+                if failure is not None and not self._refusal_said:
+                    # said at once, also when a later press sent Stop again meanwhile: the
+                    # refusal of the stop under way is news the user must not wait for
+                    # (finding 14); a later Stop accepted still ends the wait well
+                    self._refusal_said = True
+                    self.belt_may_be_running(*failure)
                 if sent is not self.sent:
                     continue
-                failure = stop_failure(exc)
                 if failure is not None:
-                    self.belt_may_be_running(*failure)
-                    return False
+                    # A user's Stop refused: the link told it at the first refusal after
+                    # Request Control and goes on retrying; the session stays to watch for
+                    # standstill meanwhile (a retry may land), bounded like any stop
+                    return self.asked_control and link.connected
                 log.info("stop while the link is down: %s", exc)
                 await self.await_reconnect(link)
                 return link.connected
@@ -190,13 +199,18 @@ class StopPath:
         The wait runs its whole time also across a drop (the reconnect stops the belt first and
         reports it), and what is said at its end is what happened: no standstill reported while
         connected, or the link down when the wait ran out."""
+        loop = asyncio.get_running_loop()
+        # Only telemetry received after the Stop was accepted says the belt stopped: the
+        # last record before it (a belt creeping at 0.2 km/h as it starts) says nothing of
+        # what the belt did since (finding 13)
+        since = loop.time()
         if not link.connected:
             await self.await_reconnect(link)
         limit = self._config.stop_confirm_s
-        loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         while loop.time() < deadline:
-            speed = link.belt_speed_kmh if link.connected else None
+            fresh = (link.last_telemetry_at or -1.0) > since
+            speed = link.belt_speed_kmh if link.connected and fresh else None
             if speed is not None and speed <= STANDSTILL_KMH:
                 await self._reader_at_standstill()
                 return

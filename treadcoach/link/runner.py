@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any, Final
 
 from treadcoach.errors import (
     BeltStateUnknown,
@@ -47,10 +48,17 @@ from treadcoach.link.scheduler import (
     decide_command,
     decide_stop,
 )
+from treadcoach.link.timeouts import STOP_ATTEMPT_TIMEOUT_S
 
-__all__ = ["CommandRunner", "Future", "LinkContext"]
+__all__ = ["STOP_REFUSAL_TOLD_WITHIN_S", "CommandRunner", "Future", "LinkContext", "UserStop"]
 
 logger = logging.getLogger(__name__)
+
+#: At most this long after a user's stop the user is told the machine will not take it: a
+#: first Stop whose answer is lost or late, the Stop the link hears refused, the Request
+#: Control, the Stop after it, and the late answer of the one before -- each within one
+#: attempt's timeout (``scheduler.StopPolicy.USER``), whatever presses came in between
+STOP_REFUSAL_TOLD_WITHIN_S: Final = 5 * STOP_ATTEMPT_TIMEOUT_S
 
 Future = asyncio.Future[float | None]
 
@@ -71,6 +79,49 @@ class LinkContext:
     stop_unconfirmed: Callable[[str], None]
 
 
+class UserStop:
+    """One user stop sequence on the wire and the presses it answers (``stop_into``): each
+    press's future, with how many Stops the runner had written when it was asked (order, not
+    time: a press in the same instant as a Stop's write, after a console start, came after
+    it). A refusal is told to every press at once (also to presses that join later); an
+    acceptance answers the presses asked before the accepted Stop was written, and the later
+    ones get a sequence of their own."""
+
+    def __init__(self, presses: list[tuple[int, asyncio.Future[None]]]) -> None:
+        self.presses = presses
+        self.refused: TreadcoachError | None = None
+        self.accepted_write: int | None = None  # the accepted Stop's number (1 = the first)
+
+    def join(self, done: asyncio.Future[None], writes_before: int) -> None:
+        """Answer ``done`` with this sequence (it is on the wire now)."""
+        self.presses.append((writes_before, done))
+        if self.refused is not None and not done.done():
+            done.set_exception(self.refused)
+
+    def refuse(self, error: TreadcoachError) -> None:
+        if self.refused is None:
+            self.refused = error
+        for _, done in self.presses:
+            if not done.done():
+                done.set_exception(error)
+
+    def fail(self, error: TreadcoachError) -> None:
+        self.refuse(error)
+
+    def succeed(self) -> UserStop | None:
+        """The sequence ended well: answer the presses its accepted Stop came after; return
+        a sequence for the presses asked after that write, if any."""
+        later: list[tuple[int, asyncio.Future[None]]] = []
+        for writes_before, done in self.presses:
+            if done.done():
+                continue
+            if self.accepted_write is not None and writes_before >= self.accepted_write:
+                later.append((writes_before, done))
+            else:
+                done.set_result(None)
+        return UserStop(later) if later else None
+
+
 class CommandRunner:
     def __init__(
         self,
@@ -87,6 +138,10 @@ class CommandRunner:
         # does, a Stop refused 0x05 may be met with Request Control, also after 0xFF (inv. 3)
         self.user_asked_stop = False
         self._stop_running: asyncio.Future[None] | None = None  # the stop on the wire now
+        self._stops: set[asyncio.Future[None]] = set()  # every stop() asked and not over
+        # the user's stop sequence under way: later presses join it (``stop_into``)
+        self._user_sequence: UserStop | None = None
+        self._stop_writes = 0  # Stops written so far (orders presses and writes)
         #: the machine answered Stop "not supported" / "invalid parameter": Pause is written
         #: in its place from then on, and only standstill confirms the belt stopped
         self.stop_as_pause = False
@@ -237,7 +292,13 @@ class CommandRunner:
 
     # --- the stop path --------------------------------------------------------------------------
 
-    async def stop(self, policy: StopPolicy, *, take_control: bool = False) -> None:
+    async def stop(
+        self,
+        policy: StopPolicy,
+        *,
+        take_control: bool = False,
+        sequence: UserStop | None = None,
+    ) -> None:
         """Stop until the scheduler says it is done (``decide_stop`` under ``policy`` is the
         retry policy). Returns when acknowledged, or when standstill made it unnecessary.
 
@@ -247,6 +308,22 @@ class CommandRunner:
         control from then on."""
         if take_control:
             self.user_asked_stop = True
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._stops.add(mine)
+        try:
+            await self._stop_after_others(policy, sequence)
+            if policy is StopPolicy.EXIT:
+                # the parting Stop ends only once the stops asked while it ran are over: a
+                # user's stop pressed while the session closes (a belt the console started
+                # meanwhile) must reach the wire before the link lets go (finding 13)
+                others = [f for f in self._stops if f is not mine]
+                if others:
+                    await asyncio.shield(asyncio.wait(others))
+        finally:
+            self._stops.discard(mine)
+            mine.set_result(None)
+
+    async def _stop_after_others(self, policy: StopPolicy, sequence: UserStop | None) -> None:
         # Wait for the stop under way, then send this request's own: a Stop acknowledged
         # before this request (its answer perhaps late) says nothing about a belt restarted at
         # the console since, so every stop request ends with a Stop written after it.
@@ -257,7 +334,7 @@ class CommandRunner:
         done.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._stop_running = done
         try:
-            await self._stop_until_done(policy)
+            await self._stop_until_done(policy, sequence)
         except BaseException as error:
             if isinstance(error, Exception):
                 done.set_exception(error)
@@ -267,28 +344,53 @@ class CommandRunner:
         else:
             done.set_result(None)
 
-    async def stop_into(self, done: asyncio.Future[None], *, take_control: bool) -> None:
+    def stop_into(
+        self, done: asyncio.Future[None], *, take_control: bool
+    ) -> Coroutine[Any, Any, None]:
+        """The task for one stop request, counted in the caller's turn: which Stops were
+        written before the press is read now, not when the task first runs (a Stop written
+        in between answers this press). See :meth:`_stop_into`."""
+        return self._stop_into(done, take_control, self._stop_writes)
+
+    async def _stop_into(
+        self, done: asyncio.Future[None], take_control: bool, writes_before: int
+    ) -> None:
         """One user stop for ``TreadmillLink.stop()``'s caller: its outcome goes to ``done``,
         never to the task group (a refused Stop is the caller's news, not a reason to tear
-        the link down)."""
-        try:
-            await self.stop(StopPolicy.USER, take_control=take_control)
-        except TreadcoachError as error:
-            if not done.done():
-                done.set_exception(error)
-        except BaseException:
-            if not done.done():
-                done.set_exception(
+        the link down).
+
+        A press while the user's stop sequence is under way joins it instead of queueing a
+        sequence of its own behind it (finding 14): its refusal is told to every press at
+        once, and its retries already write Stop again after this press. Only when that
+        sequence's accepted Stop was written before this press does it run a fresh one (a
+        belt restarted at the console since must get a Stop written after the press)."""
+        running = self._user_sequence
+        if take_control and running is not None:
+            running.join(done, writes_before)
+            self.user_asked_stop = True
+            return
+        sequence: UserStop | None = UserStop([(writes_before, done)])
+        while sequence is not None:
+            if take_control:
+                self._user_sequence = sequence
+            try:
+                await self.stop(StopPolicy.USER, take_control=take_control, sequence=sequence)
+            except TreadcoachError as error:
+                sequence.fail(error)
+                return
+            except BaseException:
+                sequence.fail(
                     LinkError(
                         self._address, f"the link to {self._link.name()} closed while stopping"
                     )
                 )
-            raise
-        else:
-            if not done.done():
-                done.set_result(None)
+                raise
+            finally:
+                if self._user_sequence is sequence:
+                    self._user_sequence = None
+            sequence = sequence.succeed()
 
-    async def _stop_until_done(self, policy: StopPolicy) -> None:
+    async def _stop_until_done(self, policy: StopPolicy, sequence: UserStop | None) -> None:
         # its own object: answers are matched by identity
         request = StopPause(StopPauseParam.PAUSE if self.stop_as_pause else StopPauseParam.STOP)
         timeout_s = policy.attempt_timeout_s
@@ -306,6 +408,8 @@ class CommandRunner:
                         with contextlib.suppress(LinkError):
                             await self._channel.round_trip(RequestControl(), timeout_s)
                     result: Result
+                    self._stop_writes += 1
+                    written = self._stop_writes
                     try:
                         result = await self._channel.round_trip(request, timeout_s)
                     except ControlLost:
@@ -317,6 +421,17 @@ class CommandRunner:
                     else:
                         if result != ResultCode.SUCCESS:
                             last_error = self.rejected(request, result)
+                        if sequence is not None and result == ResultCode.SUCCESS:
+                            sequence.accepted_write = written
+                    if sequence is not None and control_first is not ControlFirst.NO:
+                        # Not accepted even after Request Control (refused, or no answer in
+                        # time): the user hears it now -- they must reach for the treadmill's
+                        # own stop button -- not once the whole budget ran out; the retries go
+                        # on meanwhile (issue 12 c, finding 14)
+                        if result == ResultCode.CONTROL_NOT_PERMITTED:
+                            sequence.refuse(self._refused_after_control())
+                        elif result is Outcome.TIMEOUT and last_error is not None:
+                            sequence.refuse(last_error)
                     previous = result
                     decision = self._decide_stop(policy, result, attempt)
                 case Retry(delay_s=delay_s):
@@ -348,19 +463,22 @@ class CommandRunner:
                 case Fail(reason=FailReason.CONTROL_LOST):
                     raise self._link.lost_error()
                 case Fail(reason=FailReason.STOP_REFUSED):
-                    raise StopRefused(
-                        self._address,
-                        OpCode.STOP_PAUSE,
-                        ResultCode.CONTROL_NOT_PERMITTED,
-                        f"{self._link.name()} refused Stop even after Request Control: the belt "
-                        "may be running; use the treadmill's own stop button",
-                    )
+                    raise self._refused_after_control()
                 case Fail():
                     raise last_error or LinkError(
                         self._address, f"the link to {self._link.name()} dropped while stopping"
                     )
                 case _:  # pragma: no cover - the Decision union is closed
                     raise AssertionError(decision)
+
+    def _refused_after_control(self) -> StopRefused:
+        return StopRefused(
+            self._address,
+            OpCode.STOP_PAUSE,
+            ResultCode.CONTROL_NOT_PERMITTED,
+            f"{self._link.name()} refused Stop even after Request Control: the belt "
+            "may be running; use the treadmill's own stop button",
+        )
 
     def _decide_stop(
         self,

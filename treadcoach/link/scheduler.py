@@ -341,6 +341,18 @@ def decide_stop(
             and not others_pending
         ):
             return Send(ControlFirst.BEST_EFFORT)
+        if (
+            previous is Outcome.TIMEOUT
+            and permission is Permission.LOST
+            and take_control
+            and quirks.request_control != "never"
+            and not others_pending
+        ):
+            # A user's Stop after 0xFF got no answer: its refusal may have been lost or come
+            # too late to be read, and the link cannot tell that from a lost acceptance. The
+            # user asked for the belt to stop, so the retry asks for control first (a
+            # parting Stop never does: ``take_control`` is the user's stop alone).
+            return Send(ControlFirst.BEST_EFFORT)
         return Send()
     if last == ResultCode.SUCCESS:
         return Done()
