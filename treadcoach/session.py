@@ -33,6 +33,7 @@ from treadcoach.coach.schedule import Caps, backward_time_s, expand, planned_dur
 from treadcoach.coach.state import SessionState
 from treadcoach.config import MqttSettings, Settings
 from treadcoach.errors import ConfigError, HistoryError, SessionBusy, TreadcoachError
+from treadcoach.heap import settle_heap
 from treadcoach.hr_feed import SIM_STRAP, HeartRateFeed, heart_rate_feed
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import WatchLimits
@@ -74,6 +75,9 @@ class SessionOptions:
     # Headless with a terminal: read the stop/pause keys from stdin (the TUI owns keys itself).
     terminal_keys: bool = False
     ble: str | None = None  # "bumble:TRANSPORT": bleak over bumble (treadcoach.link.bumble.cli)
+    # The process is ours (run, serve): freeze the start-up heap before the belt moves, so the
+    # collector's full passes stay short beside the stop path (treadcoach.heap).
+    settle_heap: bool = False
 
 
 class SessionLock:
@@ -458,6 +462,8 @@ class Session:
             # a pedal unplugged or a broker down is reported, not a reason to crash the session.
             helpers = [t for t in (self._start_pedal(stack), self._start_terminal_keys()) if t]
             bridge_task = self._start_bridge()
+            if self.options.settle_heap:
+                settle_heap()
             try:
                 return await self.controller.run()
             finally:

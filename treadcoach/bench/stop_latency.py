@@ -60,6 +60,7 @@ from treadcoach.coach.library import find_plan
 from treadcoach.coach.schedule import Caps, Step, expand
 from treadcoach.coach.state import Phase, SessionState
 from treadcoach.errors import MqttBridgeError
+from treadcoach.heap import settle_heap
 from treadcoach.link import TreadmillLink
 from treadcoach.mqtt import topics
 from treadcoach.mqtt.bridge import MqttBridge
@@ -411,6 +412,8 @@ async def _bench(
     n: int, *, hog: bool, slots: int = SLOTS, hogs: int | None = None
 ) -> dict[str, Any]:
     async with _rig(slots, screen=True, mqtt=True) as rig:
+        # As `treadcoach run` does once its session is built (treadcoach.heap).
+        settle_heap()
         result: dict[str, Any] = {"slots": slots}
         result.update(await _all_paths(rig, n))
         if hog:
