@@ -188,13 +188,6 @@ def _refused_pedal(hold_s: float | None) -> Run:
     return run_session(faults=("control_lost@80",), config=hold_config(), during=during)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-8 (model finding 14's class, reached by the dizzy gesture itself): the "
-    "pedal's 1.5 s hold is a second user stop while the first Stop is being refused; its new "
-    "Stop restarts the link's retries and 'use the treadmill's stop button' comes 2.5 s later "
-    "than after a short press",
-)
 def test_holding_the_pedal_for_dizzy_does_not_delay_the_refused_stop_warning() -> None:
     def warned_at(run: Run) -> float:
         return min(c.t for c in run.cues("stop") if c.text == USE_STOP_BUTTON_CUE)
