@@ -66,12 +66,6 @@ def _next_session_after(run: Run, journal_path: Path) -> Suggestion:
     ],
     ids=["plan_end", "target_ignored", "during_reconnect"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-3: StopPath.replaces lets dizzy replace only a USER_STOPS reason; "
-    "dizzy pressed while the plan-end stop (or a fault's stop) runs the belt down is recorded "
-    "as plan_end/the fault, so the progression grows (or repeats) instead of stepping back",
-)
 def test_dizzy_pressed_while_another_stop_runs_the_belt_down_steps_the_progression_back(
     first: StopReason, faults: tuple[str, ...], tmp_path: Path
 ) -> None:
@@ -89,12 +83,6 @@ def test_dizzy_pressed_while_another_stop_runs_the_belt_down_steps_the_progressi
     assert suggestion.backward_s < 90, suggestion.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-4: dizzy pressed while an hr_ceiling stop is under way is not "
-    "spoken (StopPath.replaces: hr_ceiling is not a user stop); the walker "
-    "never hears 'hold the rails and step off to the side'",
-)
 def test_dizzy_pressed_during_an_hr_ceiling_stop_is_spoken() -> None:
     heart = ScriptedHeart(lambda t: 165 if t >= 80 else 110)  # 150 + 15 for 20 s: hr_ceiling
 
