@@ -10,6 +10,7 @@ from controller_rig import Run, SimTreadmill, run_session
 
 from treadcoach.coach.announce import DIZZY_CUE
 from treadcoach.coach.controller import SessionController
+from treadcoach.coach.events import Event, Stop
 from treadcoach.safety.reasons import StopReason
 
 STOP_WRITE = b"\x08\x01"
@@ -70,9 +71,65 @@ def test_a_dizzy_stop_in_the_same_turn_as_a_key_stop_is_said_once_as_dizzy() -> 
     assert [c.text for c in run.cues("stop")] == [DIZZY_CUE]
 
 
+def dizzy_stops(run: Run) -> list[Stop]:
+    return [s for s in run.of("stop") if s.reason is StopReason.DIZZY]
+
+
 def test_a_dizzy_stop_after_a_fault_stop_keeps_the_fault_as_the_reason() -> None:
-    # the fault is what ended the session; the summary says so
+    # the fault is what ended the session; the summary (and the screen's reason) say so
     run = stops_at((30.0, StopReason.OVERSPEED, "too fast"), (31.0, StopReason.DIZZY, ""))
-    assert run.stop.reason is StopReason.OVERSPEED
+    assert run.of("stop")[0].reason is StopReason.OVERSPEED
     assert run.summary is not None
     assert run.summary.stop_reason is StopReason.OVERSPEED
+    assert run.controller is not None
+    assert run.controller.state.stop_reason is StopReason.OVERSPEED
+    assert "dizzy" in run.controller.state.stop_detail
+
+
+def test_a_dizzy_stop_during_a_fault_stop_is_recorded_as_its_own_stop_and_spoken() -> None:
+    run = stops_at((30.0, StopReason.OVERSPEED, "too fast"), (31.0, StopReason.DIZZY, "dizzy key"))
+    assert [s.reason for s in run.of("stop")] == [StopReason.OVERSPEED, StopReason.DIZZY]
+    (dizzy,) = dizzy_stops(run)
+    assert "overspeed" in dizzy.detail  # what was already stopping the belt
+    assert "dizzy key" in dizzy.detail
+    assert [c.text for c in run.cues("stop")].count(DIZZY_CUE) == 1
+    # the dizzy press writes what any user stop pressed during a fault stop writes, no more
+    key = stops_at((30.0, StopReason.OVERSPEED, "too fast"), (31.0, StopReason.KEY, "stop key"))
+    assert [(w.t, w.data) for w in run.writes] == [(w.t, w.data) for w in key.writes]
+    assert run.belt_speed_kmh == 0.0
+
+
+def test_a_dizzy_stop_pressed_twice_during_a_fault_stop_is_recorded_and_spoken_once() -> None:
+    run = stops_at(
+        (30.0, StopReason.OVERSPEED, "too fast"),
+        (31.0, StopReason.DIZZY, "dizzy key"),
+        (31.5, StopReason.DIZZY, "pedal held"),
+    )
+    assert len(dizzy_stops(run)) == 1
+    assert [c.text for c in run.cues("stop")].count(DIZZY_CUE) == 1
+
+
+def test_a_dizzy_stop_in_the_same_turn_as_a_fault_stop_is_said_after_it() -> None:
+    run = stops_at((30.0, StopReason.OVERSPEED, "too fast"), (30.0, StopReason.DIZZY, "dizzy key"))
+    assert [s.reason for s in run.of("stop")] == [StopReason.OVERSPEED, StopReason.DIZZY]
+    assert [c.text for c in run.cues("stop")].count(DIZZY_CUE) == 1
+    assert run.summary is not None
+    assert run.summary.stop_reason is StopReason.OVERSPEED
+
+
+def test_a_dizzy_stop_while_the_plan_end_stop_runs_the_belt_down_is_recorded_and_spoken() -> None:
+    async def scenario(treadmill: SimTreadmill, controller: SessionController) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, Stop) and event.reason is StopReason.PLAN_END:
+                loop.call_later(0.5, controller.request_stop, StopReason.DIZZY, "dizzy key")
+
+        controller.add_listener(on_event)
+
+    run = run_session(during=scenario)
+    assert [s.reason for s in run.of("stop")] == [StopReason.PLAN_END, StopReason.DIZZY]
+    assert "plan_end" in dizzy_stops(run)[0].detail
+    assert [c.text for c in run.cues("stop")] == [DIZZY_CUE]
+    assert run.summary is not None
+    assert run.summary.stop_reason is StopReason.PLAN_END

@@ -66,12 +66,6 @@ def _next_session_after(run: Run, journal_path: Path) -> Suggestion:
     ],
     ids=["plan_end", "target_ignored", "during_reconnect"],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-3: StopPath.replaces lets dizzy replace only a USER_STOPS reason; "
-    "dizzy pressed while the plan-end stop (or a fault's stop) runs the belt down is recorded "
-    "as plan_end/the fault, so the progression grows (or repeats) instead of stepping back",
-)
 def test_dizzy_pressed_while_another_stop_runs_the_belt_down_steps_the_progression_back(
     first: StopReason, faults: tuple[str, ...], tmp_path: Path
 ) -> None:
@@ -89,12 +83,6 @@ def test_dizzy_pressed_while_another_stop_runs_the_belt_down_steps_the_progressi
     assert suggestion.backward_s < 90, suggestion.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-4: dizzy pressed while an hr_ceiling stop is under way is not "
-    "spoken (StopPath.replaces: hr_ceiling is not a user stop); the walker "
-    "never hears 'hold the rails and step off to the side'",
-)
 def test_dizzy_pressed_during_an_hr_ceiling_stop_is_spoken() -> None:
     heart = ScriptedHeart(lambda t: 165 if t >= 80 else 110)  # 150 + 15 for 20 s: hr_ceiling
 
@@ -188,13 +176,6 @@ def _refused_pedal(hold_s: float | None) -> Run:
     return run_session(faults=("control_lost@80",), config=hold_config(), during=during)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="red team 3-8 (model finding 14's class, reached by the dizzy gesture itself): the "
-    "pedal's 1.5 s hold is a second user stop while the first Stop is being refused; its new "
-    "Stop restarts the link's retries and 'use the treadmill's stop button' comes 2.5 s later "
-    "than after a short press",
-)
 def test_holding_the_pedal_for_dizzy_does_not_delay_the_refused_stop_warning() -> None:
     def warned_at(run: Run) -> float:
         return min(c.t for c in run.cues("stop") if c.text == USE_STOP_BUTTON_CUE)

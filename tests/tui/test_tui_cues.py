@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from tui_double import BACKWARD, RETRO, TURN_IN, WARMUP, running
 
+from treadcoach.coach.announce import DIZZY_CUE
 from treadcoach.coach.events import Cue, SegmentStarted, Stop, Telemetry
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.state import Phase
@@ -129,3 +130,14 @@ def test_a_stop_upgraded_to_dizzy_after_it_began_is_spoken_once_more() -> None:
     assert len(said) == 1
     assert "hold the rails" in said[0].lower()
     assert planner.on_event(Stop(t=3, reason=StopReason.DIZZY)) == []  # said once
+
+
+def test_a_dizzy_press_during_a_fault_stop_is_spoken_once_with_what_to_do() -> None:
+    # the controller keeps the fault as the reason and adds a Stop with reason dizzy and its cue
+    planner = CuePlanner()
+    assert planner.on_event(Stop(t=1, reason=StopReason.OVERSPEED, detail="too fast"))
+    assert planner.on_event(Cue(t=1, text="Stop: too fast", kind="stop")) == []
+    said = _texts(planner.on_event(Stop(t=2, reason=StopReason.DIZZY, detail="dizzy key")))
+    assert len(said) == 1
+    assert "hold the rails" in said[0].lower()
+    assert planner.on_event(Cue(t=2, text=DIZZY_CUE, kind="stop")) == []  # not twice

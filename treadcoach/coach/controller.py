@@ -177,8 +177,9 @@ class SessionController:
 
     def _stop_again(self, reason: StopReason, detail: str) -> None:
         """A stop input while stopping: a user's writes Stop again (also after a parting stop
-        at 0xFF); a dizzy one over an ordinary user stop becomes the recorded reason; any other
-        only adds to the log."""
+        at 0xFF); a dizzy one over an ordinary user stop becomes the recorded reason, over any
+        other stop (a fault's, the plan's end) it is recorded and said beside it, once; any
+        other only adds to the log."""
         first = self._stopping.reason
         stopping = self._phases.phase is SessionPhase.STOPPING
         # In every phase from stopping on, while the link is alive (the stop path may be over
@@ -190,6 +191,8 @@ class SessionController:
             log.info("stop under way (%s); also asked: %s %s", first, reason, detail)
         if stopping and self._stopping.replaces(reason):
             self._stopping.replace(reason, detail)
+        elif stopping and self._stopping.adds_dizzy(reason):
+            self._stopping.add_dizzy(detail)
 
     def _show_stop(self) -> None:
         self._shown_phase = None

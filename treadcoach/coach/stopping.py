@@ -58,6 +58,10 @@ class StopPath:
         self._answer_seen = False  # the first Stop's answer was waited for
         self._said = False  # the Stop event is out
         self._refusal_said = False  # a refused Stop was told to the user
+        # dizzy pressed while another stop (a fault's, the plan's end) ran the belt down: its
+        # own Stop event's detail, said once after the first stop (see :meth:`add_dizzy`)
+        self._dizzy: str | None = None
+        self._dizzy_shown = ""  # and what the screen adds to the first stop's detail
         self.belt_unsure = False  # the belt may still be running after the session
 
     def send(self, link: Link, reason: StopReason) -> None:
@@ -110,10 +114,50 @@ class StopPath:
         say.emit(Stop(t=say.t(), reason=reason, detail=detail))
         say.emit(announce.stop_cue(reason, detail, t=say.t()))
 
+    def adds_dizzy(self, reason: StopReason) -> bool:
+        """Whether a stop asked while stopping is a dizzy press to record beside the first
+        reason (one :meth:`replaces` does not take): the fault or the plan's end stays what
+        ended the session, but the walker's "I feel dizzy" must reach the journal, the
+        progression (a step back) and the walker's ears. Once per stop."""
+        first = self.reason
+        return (
+            reason is StopReason.DIZZY
+            and first is not None
+            and first is not StopReason.DIZZY
+            and first not in USER_STOPS
+            and self._dizzy is None
+        )
+
+    def add_dizzy(self, detail: str) -> None:
+        """Record a dizzy press beside the first reason (see :meth:`adds_dizzy`): a Stop event
+        with reason dizzy saying what was already stopping the belt, and the dizzy cue, after
+        the first stop's (at once if that was said, else right after it is)."""
+        first = self.reason
+        assert first is not None
+        already = f"{first.value}: {self.detail}" if self.detail else first.value
+        self._dizzy = "; ".join(
+            part for part in (detail, f"pressed while the belt was stopping for {already}") if part
+        )
+        self._dizzy_shown = f"dizzy pressed ({detail})" if detail else "dizzy pressed"
+        if self._said:
+            self._say_dizzy()
+
+    def _say_dizzy(self) -> None:
+        assert self._dizzy is not None
+        say = self._voice
+        self.show()
+        say.emit(Stop(t=say.t(), reason=StopReason.DIZZY, detail=self._dizzy))
+        say.emit(announce.stop_cue(StopReason.DIZZY, self._dizzy, t=say.t()))
+
+    def _shown_detail(self) -> str:
+        """The stop detail on screen: the first stop's (the reason shown stays the one the
+        summary records), and a dizzy press beside it, so the walker sees it was heard."""
+        return "; ".join(part for part in (self.detail, self._dizzy_shown) if part)
+
     def show(self) -> None:
         self._voice.update(
             stop_reason=self.reason,
-            stop_detail=self.detail,
+            stop_detail=self._shown_detail(),
             target_kmh=0.0,
             turnaround_countdown_s=None,
         )
@@ -128,6 +172,8 @@ class StopPath:
         say.emit(Stop(t=say.t(), reason=reason, detail=self.detail))
         if reason is not StopReason.PLAN_END:
             say.emit(announce.stop_cue(reason, self.detail, t=say.t()))
+        if self._dizzy is not None:  # pressed in the same turn as the first stop
+            self._say_dizzy()
         if link is not None and self.sent is not None:
             accepted = await self._accepted(link)
             self._answer_seen = True
@@ -189,7 +235,7 @@ class StopPath:
         say.fault(kind, detail)
         say.emit(Cue(t=say.t(), text=announce.USE_STOP_BUTTON_CUE, kind="stop"))
         self.detail = "; ".join(part for part in (self.detail, detail) if part)
-        say.update(stop_detail=self.detail)
+        say.update(stop_detail=self._shown_detail())
 
     async def _await_standstill(self, link: Link) -> None:
         """Keep listening until the belt reports standstill, so the user (and the journal) see
