@@ -130,7 +130,7 @@ USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT}
 #: into a pass (strict: CI says so) and its tag comes out of here.
 #: ``TREADCOACH_MODEL_EXCUSE=none`` raises every violation (the long run), ``=tag,...``
 #: excuses only those, ``=all`` every tagged one.
-OPEN_FINDINGS: dict[str, int] = {"console_start_overwritten_by_pause_ack": 15}
+OPEN_FINDINGS: dict[str, int] = {}
 _EXCUSE_ENV = os.environ.get("TREADCOACH_MODEL_EXCUSE")
 EXCUSED = (
     frozenset(OPEN_FINDINGS)
@@ -145,6 +145,14 @@ EXCUSED = (
 #: ``TREADCOACH_MODEL_EXCUSE=all`` too, one run counts every tagged class.
 TALLY_PATH = os.environ.get("TREADCOACH_MODEL_TALLY")
 
+
+#: the notifications noted in the trace when they reach the link (Treadmill Data is not: the
+#: session's telemetry event says when the link heard a record)
+_WATCHED = {
+    uuids.CONTROL_POINT_UUID: "indication",
+    uuids.MACHINE_STATUS_UUID: "machine_status",
+    uuids.TRAINING_STATUS_UUID: "training_status",
+}
 
 _addresses = itertools.count(1)
 
@@ -247,7 +255,10 @@ class StopPathRules:
     # pressed while stopping asks for nothing: control stays lost for the link)
     _ff_delivered: bool = False
     _rc_since_ff: bool = False  # a Request Control was written after that 0xFF
-    _console_started: bool = False  # since the last Stop/Pause/Start write
+    # The console started the belt and its report (Machine Status, Training Status, a
+    # telemetry record) has not reached the link yet: a Start written now is the race on the
+    # wire of finding 15, which no client can prevent (see ``_on_write``)
+    _console_start_unheard: bool = False
     _ff_at: float = 0.0
     _writes: list[ControlPointWrite] = field(default_factory=list)
     _pending: list[_PendingStop] = field(default_factory=list)
@@ -325,13 +336,22 @@ class StopPathRules:
             for pending in self._pending:
                 pending.deadline = max(pending.deadline, entry.at + bound)
         elif entry.name == "console_start":
-            self._console_started = True
+            # only a start of a belt that was not running (the console's Start on a running
+            # belt changes nothing and reports nothing: the link may know it runs)
+            self._console_start_unheard = entry.data != RunState.RUNNING.value
             # the console started the belt: stops asked before are overridden by a person there
             self._pending.clear()
 
     def _on_link(self, entry: Entry, decel: float) -> None:
-        """A control-point indication reached the link (``80 <opcode> <result>``)."""
+        """A notification reached the link: a control-point indication (``80 <opcode>
+        <result>``), or Machine Status or Training Status (``machine_status``, ...)."""
         data: bytes = entry.data
+        if entry.name != "indication":
+            # notifications keep their order on one connection: whatever the link hears after
+            # a console start, it heard the console's report of it first
+            self._console_start_unheard = False
+            return
+        self._console_start_unheard = False
         if len(data) < 3 or data[0] != OpCode.RESPONSE:
             return
         self._last_indication = data
@@ -385,6 +405,9 @@ class StopPathRules:
     def _on_event(self, entry: Entry, decel: float) -> None:
         event = entry.data
         kind = event.event
+        if kind in ("telemetry", "connected"):
+            # the link heard a record of the belt (or read its state at connect)
+            self._console_start_unheard = False
         if kind == "segment":
             step = self.steps[event.index]
             prev = self._announced
@@ -432,15 +455,19 @@ class StopPathRules:
     def _on_write(self, entry: Entry, decel: float) -> None:
         write: ControlPointWrite = entry.data
         op = write.opcode
-        if op == OpCode.START_RESUME and write.state_before is RunState.RUNNING:
-            self.violate(
-                "start_running",
-                "Start/Resume written to a running belt",
-                entry,
-                tag="console_start_overwritten_by_pause_ack" if self._console_started else None,
-            )
-        if op in (OpCode.STOP_PAUSE, OpCode.START_RESUME):
-            self._console_started = False
+        # "No Start to a running belt", judged by what the link had heard when it wrote, not
+        # by the belt's truth alone: a console start whose report had not reached the link
+        # (it was on the air, or the link stale) when our Start went out is a race on the wire
+        # that no client can prevent (finding 15: a resume's Start written in the instant of
+        # a console start; the Machine Status "started" arrived after the write). The link
+        # owns the rest: a Start written after it heard the console's report, or to a belt it
+        # had heard running before, is a violation.
+        if (
+            op == OpCode.START_RESUME
+            and write.state_before is RunState.RUNNING
+            and not self._console_start_unheard
+        ):
+            self.violate("start_running", "Start/Resume written to a running belt", entry)
         if op == OpCode.SET_TARGET_SPEED and len(write.data) == 3:
             value = int.from_bytes(write.data[1:3], "little") / 100
             belt = value * MPH_KMH if self.mph_target else value
@@ -684,9 +711,10 @@ class ModelSession:
         self.rules.trace.append(Entry(write.at_s, "write", "cp", write, write.belt_kmh_before))
 
     def _watch_indications(self) -> None:
-        """Note every control-point indication when it reaches the link (the bleak callback),
-        not when the treadmill answered: a late or lost indication is the difference, and
-        rules about what the link may do next judge by what the link knows."""
+        """Note every control-point indication, Machine Status and Training Status when it
+        reaches the link (the bleak callback), not when the treadmill sent it: a late or lost
+        indication, or a console's report still on the air, is the difference, and rules
+        about what the link may do next judge by what the link knows."""
         treadmill = self.treadmill
         connect = treadmill.connect
 
@@ -695,11 +723,12 @@ class ModelSession:
             subscribe = link.subscribe
 
             def subscribe_watched(uuid: str, callback: Any, cccd: int) -> None:
-                if uuid == uuids.CONTROL_POINT_UUID and callback is not None:
+                name = _WATCHED.get(uuid)
+                if name is not None and callback is not None:
                     inner = callback
 
                     def callback(data: bytearray) -> None:
-                        self.note("link", "indication", bytes(data))
+                        self.note("link", name, bytes(data))
                         inner(data)
 
                 subscribe(uuid, callback, cccd)
@@ -829,7 +858,16 @@ class ModelSession:
             if kind is FaultKind.DISCONNECT and params.get("down_s"):
                 self.note("treadmill", "unreachable", params["down_s"])
 
-        self.act("treadmill", kind.value, fault, params or None)
+        def state() -> str:
+            return treadmill.server.state.value
+
+        # a console start notes the machine's state when it was pressed (read in that turn)
+        self.act(
+            "treadmill",
+            kind.value,
+            fault,
+            state if kind is FaultKind.CONSOLE_START else params or None,
+        )
 
     # --- the end ---------------------------------------------------------------------------------
 

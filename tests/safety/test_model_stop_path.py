@@ -47,7 +47,7 @@ from model_harness import MODEL_PLAN, Entry, ModelSession, StopPathRules
 from sim import PROFILES, RunState
 from sim.faults import FaultKind
 from sim.treadmill import ControlPointWrite
-from treadcoach.coach.events import Fault, SegmentStarted, Stop, Summary
+from treadcoach.coach.events import Fault, SegmentStarted, Stop, Summary, Telemetry
 from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Caps, expand
 from treadcoach.ftms.enums import ResultCode
@@ -527,6 +527,46 @@ def test_rules_start_to_a_running_belt() -> None:
     assert rules.first("start_running") is None
     _judge(rules, _write(1, b"\x07", state=RunState.RUNNING))
     assert rules.first("start_running") is not None
+
+
+def test_rules_start_to_a_belt_the_console_started_judged_by_what_the_link_heard() -> None:
+    def console_start(at: float) -> Entry:
+        return Entry(at, "treadmill", "console_start", RunState.PAUSED.value)
+
+    # finding 15: the console's report (Machine Status 0x04) reached the link after our Start
+    race = _rules()
+    _judge(
+        race,
+        console_start(1),
+        _write(1, b"\x07", state=RunState.RUNNING),
+        Entry(1, "link", "machine_status", b"\x04"),
+    )
+    assert race.first("start_running") is None
+    # the link heard the console's report before it wrote: a violation
+    heard = _rules()
+    _judge(
+        heard,
+        console_start(1),
+        Entry(1, "link", "machine_status", b"\x04"),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert heard.first("start_running") is not None
+    # heard by telemetry (a machine whose report was lost), or by any later notification
+    for news in (
+        Entry(2, "event", "telemetry", Telemetry(t=2, speed_kmh=1.0, distance_m=0.0)),
+        _indication(2, b"\x80\x02\x01"),
+    ):
+        late = _rules()
+        _judge(late, console_start(1), news, _write(3, b"\x07", state=RunState.RUNNING))
+        assert late.first("start_running") is not None, news
+    # a console Start on a belt already running reports nothing: no excuse for the link
+    running = _rules()
+    _judge(
+        running,
+        Entry(1, "treadmill", "console_start", RunState.RUNNING.value),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert running.first("start_running") is not None
 
 
 def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
