@@ -120,6 +120,10 @@ RECONNECT_SLACK_S = 10.0
 STEP_TOLERANCE_KMH = 0.55
 #: unit conversion rounding on the wire (0.01 km/h or 0.01 mph) may not reach this far over
 CAP_EPSILON_KMH = 1e-3
+#: telemetry this long after a console start (its Machine Status lost) tells the link the belt
+#: runs: the link's belt belief takes a speed that has not fallen for 3 s as running
+#: (``BeltBelief.coast_stall_s``); a shorter stretch may be a belt coasting after our Pause
+TELEMETRY_TELLS_RUNNING_S = 3.0
 #: while time passes, the rules are judged at least this often (sim seconds)
 CHECK_EVERY_S = 0.5
 USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT})
@@ -255,10 +259,12 @@ class StopPathRules:
     # pressed while stopping asks for nothing: control stays lost for the link)
     _ff_delivered: bool = False
     _rc_since_ff: bool = False  # a Request Control was written after that 0xFF
-    # The console started the belt and its report (Machine Status, Training Status, a
-    # telemetry record) has not reached the link yet: a Start written now is the race on the
-    # wire of finding 15, which no client can prevent (see ``_on_write``)
+    # The console started the belt and its report (Machine Status, Training Status, or
+    # telemetry that tells it) has not reached the link yet: a Start written now is the race
+    # on the wire of finding 15, which no client can prevent (see ``_on_write``)
     _console_start_unheard: bool = False
+    # the telemetry records (at, km/h) the link heard since that console start
+    _unheard_records: list[tuple[float, float]] = field(default_factory=list)
     _ff_at: float = 0.0
     _writes: list[ControlPointWrite] = field(default_factory=list)
     _pending: list[_PendingStop] = field(default_factory=list)
@@ -336,9 +342,12 @@ class StopPathRules:
             for pending in self._pending:
                 pending.deadline = max(pending.deadline, entry.at + bound)
         elif entry.name == "console_start":
-            # only a start of a belt that was not running (the console's Start on a running
-            # belt changes nothing and reports nothing: the link may know it runs)
-            self._console_start_unheard = entry.data != RunState.RUNNING.value
+            # only a start of a belt that was not running: the console's Start on a running
+            # belt changes nothing and reports nothing (the link may have heard it run, or
+            # not yet heard of an earlier console start: that stays as it was; seed 1215)
+            if entry.data != RunState.RUNNING.value and not self._console_start_unheard:
+                self._console_start_unheard = True
+                self._unheard_records = []
             # the console started the belt: stops asked before are overridden by a person there
             self._pending.clear()
 
@@ -347,11 +356,11 @@ class StopPathRules:
         <result>``), or Machine Status or Training Status (``machine_status``, ...)."""
         data: bytes = entry.data
         if entry.name != "indication":
-            # notifications keep their order on one connection: whatever the link hears after
-            # a console start, it heard the console's report of it first
+            # the console's report of its start (or a later status: they keep their order on
+            # one connection). Not an indication: it answers our write, and a machine gone
+            # quiet (stale) still answers writes while its report of the start never comes
             self._console_start_unheard = False
             return
-        self._console_start_unheard = False
         if len(data) < 3 or data[0] != OpCode.RESPONSE:
             return
         self._last_indication = data
@@ -405,9 +414,18 @@ class StopPathRules:
     def _on_event(self, entry: Entry, decel: float) -> None:
         event = entry.data
         kind = event.event
-        if kind in ("telemetry", "connected"):
-            # the link heard a record of the belt (or read its state at connect)
-            self._console_start_unheard = False
+        if kind == "connected":
+            self._console_start_unheard = False  # the link read the machine's state anew
+        elif kind == "telemetry" and self._console_start_unheard:
+            self._unheard_records.append((entry.at, event.speed_kmh))
+            records = self._unheard_records
+            # Telemetry tells a console start (its report lost: a stale machine) only when it
+            # can: moving from a standstill record, or telemetry long enough to tell a belt
+            # spinning up from one coasting down after our Pause (one record at 0.55 km/h
+            # after a Pause accepted is either: seed 1215)
+            from_standstill = any(a <= 0.0 < b for (_, a), (_, b) in itertools.pairwise(records))
+            if from_standstill or records[-1][0] - records[0][0] >= TELEMETRY_TELLS_RUNNING_S:
+                self._console_start_unheard = False
         if kind == "segment":
             step = self.steps[event.index]
             prev = self._announced

@@ -551,14 +551,29 @@ def test_rules_start_to_a_belt_the_console_started_judged_by_what_the_link_heard
         _write(1, b"\x07", state=RunState.RUNNING),
     )
     assert heard.first("start_running") is not None
-    # heard by telemetry (a machine whose report was lost), or by any later notification
-    for news in (
-        Entry(2, "event", "telemetry", Telemetry(t=2, speed_kmh=1.0, distance_m=0.0)),
-        _indication(2, b"\x80\x02\x01"),
-    ):
-        late = _rules()
-        _judge(late, console_start(1), news, _write(3, b"\x07", state=RunState.RUNNING))
-        assert late.first("start_running") is not None, news
+
+    # heard by telemetry (a machine whose report was lost): moving from a standstill record,
+    # or telemetry long enough to tell a belt spinning up from one coasting after our Pause
+    def record(at: float, kmh: float) -> Entry:
+        return Entry(at, "event", "telemetry", Telemetry(t=at, speed_kmh=kmh, distance_m=0.0))
+
+    one = _rules()
+    _judge(one, console_start(1), record(2, 0.55), _write(2, b"\x07", state=RunState.RUNNING))
+    assert one.first("start_running") is None  # one record: coasting or starting (seed 1215)
+    for records in ((record(2, 0.0), record(3, 0.3)), (record(2, 0.5), record(5, 0.5))):
+        told = _rules()
+        _judge(told, console_start(1), *records, _write(6, b"\x07", state=RunState.RUNNING))
+        assert told.first("start_running") is not None, records
+    # an indication answers our own write: it says nothing of the console's start (a stale
+    # machine answers writes and sends no status; long run, seed 1215)
+    quiet = _rules()
+    _judge(
+        quiet,
+        console_start(1),
+        _indication(1, b"\x80\x08\x01"),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert quiet.first("start_running") is None
     # a console Start on a belt already running reports nothing: no excuse for the link
     running = _rules()
     _judge(
@@ -567,6 +582,15 @@ def test_rules_start_to_a_belt_the_console_started_judged_by_what_the_link_heard
         _write(1, b"\x07", state=RunState.RUNNING),
     )
     assert running.first("start_running") is not None
+    # ... nor does it make a console start before it heard (seed 1215)
+    twice = _rules()
+    _judge(
+        twice,
+        console_start(1),
+        Entry(1, "treadmill", "console_start", RunState.RUNNING.value),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert twice.first("start_running") is None
 
 
 def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
