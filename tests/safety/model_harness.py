@@ -120,6 +120,10 @@ RECONNECT_SLACK_S = 10.0
 STEP_TOLERANCE_KMH = 0.55
 #: unit conversion rounding on the wire (0.01 km/h or 0.01 mph) may not reach this far over
 CAP_EPSILON_KMH = 1e-3
+#: telemetry this long after a console start (its Machine Status lost) tells the link the belt
+#: runs: the link's belt belief takes a speed that has not fallen for 3 s as running
+#: (``BeltBelief.coast_stall_s``); a shorter stretch may be a belt coasting after our Pause
+TELEMETRY_TELLS_RUNNING_S = 3.0
 #: while time passes, the rules are judged at least this often (sim seconds)
 CHECK_EVERY_S = 0.5
 USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT})
@@ -130,7 +134,7 @@ USER_STOP_REASONS = frozenset({StopReason.KEY, StopReason.QUIT, StopReason.MQTT}
 #: into a pass (strict: CI says so) and its tag comes out of here.
 #: ``TREADCOACH_MODEL_EXCUSE=none`` raises every violation (the long run), ``=tag,...``
 #: excuses only those, ``=all`` every tagged one.
-OPEN_FINDINGS: dict[str, int] = {"console_start_overwritten_by_pause_ack": 15}
+OPEN_FINDINGS: dict[str, int] = {}
 _EXCUSE_ENV = os.environ.get("TREADCOACH_MODEL_EXCUSE")
 EXCUSED = (
     frozenset(OPEN_FINDINGS)
@@ -145,6 +149,14 @@ EXCUSED = (
 #: ``TREADCOACH_MODEL_EXCUSE=all`` too, one run counts every tagged class.
 TALLY_PATH = os.environ.get("TREADCOACH_MODEL_TALLY")
 
+
+#: the notifications noted in the trace when they reach the link (Treadmill Data is not: the
+#: session's telemetry event says when the link heard a record)
+_WATCHED = {
+    uuids.CONTROL_POINT_UUID: "indication",
+    uuids.MACHINE_STATUS_UUID: "machine_status",
+    uuids.TRAINING_STATUS_UUID: "training_status",
+}
 
 _addresses = itertools.count(1)
 
@@ -247,7 +259,12 @@ class StopPathRules:
     # pressed while stopping asks for nothing: control stays lost for the link)
     _ff_delivered: bool = False
     _rc_since_ff: bool = False  # a Request Control was written after that 0xFF
-    _console_started: bool = False  # since the last Stop/Pause/Start write
+    # The console started the belt and its report (Machine Status, Training Status, or
+    # telemetry that tells it) has not reached the link yet: a Start written now is the race
+    # on the wire of finding 15, which no client can prevent (see ``_on_write``)
+    _console_start_unheard: bool = False
+    # the telemetry records (at, km/h) the link heard since that console start
+    _unheard_records: list[tuple[float, float]] = field(default_factory=list)
     _ff_at: float = 0.0
     _writes: list[ControlPointWrite] = field(default_factory=list)
     _pending: list[_PendingStop] = field(default_factory=list)
@@ -325,13 +342,25 @@ class StopPathRules:
             for pending in self._pending:
                 pending.deadline = max(pending.deadline, entry.at + bound)
         elif entry.name == "console_start":
-            self._console_started = True
+            # only a start of a belt that was not running: the console's Start on a running
+            # belt changes nothing and reports nothing (the link may have heard it run, or
+            # not yet heard of an earlier console start: that stays as it was; seed 1215)
+            if entry.data != RunState.RUNNING.value and not self._console_start_unheard:
+                self._console_start_unheard = True
+                self._unheard_records = []
             # the console started the belt: stops asked before are overridden by a person there
             self._pending.clear()
 
     def _on_link(self, entry: Entry, decel: float) -> None:
-        """A control-point indication reached the link (``80 <opcode> <result>``)."""
+        """A notification reached the link: a control-point indication (``80 <opcode>
+        <result>``), or Machine Status or Training Status (``machine_status``, ...)."""
         data: bytes = entry.data
+        if entry.name != "indication":
+            # the console's report of its start (or a later status: they keep their order on
+            # one connection). Not an indication: it answers our write, and a machine gone
+            # quiet (stale) still answers writes while its report of the start never comes
+            self._console_start_unheard = False
+            return
         if len(data) < 3 or data[0] != OpCode.RESPONSE:
             return
         self._last_indication = data
@@ -385,6 +414,18 @@ class StopPathRules:
     def _on_event(self, entry: Entry, decel: float) -> None:
         event = entry.data
         kind = event.event
+        if kind == "connected":
+            self._console_start_unheard = False  # the link read the machine's state anew
+        elif kind == "telemetry" and self._console_start_unheard:
+            self._unheard_records.append((entry.at, event.speed_kmh))
+            records = self._unheard_records
+            # Telemetry tells a console start (its report lost: a stale machine) only when it
+            # can: moving from a standstill record, or telemetry long enough to tell a belt
+            # spinning up from one coasting down after our Pause (one record at 0.55 km/h
+            # after a Pause accepted is either: seed 1215)
+            from_standstill = any(a <= 0.0 < b for (_, a), (_, b) in itertools.pairwise(records))
+            if from_standstill or records[-1][0] - records[0][0] >= TELEMETRY_TELLS_RUNNING_S:
+                self._console_start_unheard = False
         if kind == "segment":
             step = self.steps[event.index]
             prev = self._announced
@@ -432,15 +473,19 @@ class StopPathRules:
     def _on_write(self, entry: Entry, decel: float) -> None:
         write: ControlPointWrite = entry.data
         op = write.opcode
-        if op == OpCode.START_RESUME and write.state_before is RunState.RUNNING:
-            self.violate(
-                "start_running",
-                "Start/Resume written to a running belt",
-                entry,
-                tag="console_start_overwritten_by_pause_ack" if self._console_started else None,
-            )
-        if op in (OpCode.STOP_PAUSE, OpCode.START_RESUME):
-            self._console_started = False
+        # "No Start to a running belt", judged by what the link had heard when it wrote, not
+        # by the belt's truth alone: a console start whose report had not reached the link
+        # (it was on the air, or the link stale) when our Start went out is a race on the wire
+        # that no client can prevent (finding 15: a resume's Start written in the instant of
+        # a console start; the Machine Status "started" arrived after the write). The link
+        # owns the rest: a Start written after it heard the console's report, or to a belt it
+        # had heard running before, is a violation.
+        if (
+            op == OpCode.START_RESUME
+            and write.state_before is RunState.RUNNING
+            and not self._console_start_unheard
+        ):
+            self.violate("start_running", "Start/Resume written to a running belt", entry)
         if op == OpCode.SET_TARGET_SPEED and len(write.data) == 3:
             value = int.from_bytes(write.data[1:3], "little") / 100
             belt = value * MPH_KMH if self.mph_target else value
@@ -684,9 +729,10 @@ class ModelSession:
         self.rules.trace.append(Entry(write.at_s, "write", "cp", write, write.belt_kmh_before))
 
     def _watch_indications(self) -> None:
-        """Note every control-point indication when it reaches the link (the bleak callback),
-        not when the treadmill answered: a late or lost indication is the difference, and
-        rules about what the link may do next judge by what the link knows."""
+        """Note every control-point indication, Machine Status and Training Status when it
+        reaches the link (the bleak callback), not when the treadmill sent it: a late or lost
+        indication, or a console's report still on the air, is the difference, and rules
+        about what the link may do next judge by what the link knows."""
         treadmill = self.treadmill
         connect = treadmill.connect
 
@@ -695,11 +741,12 @@ class ModelSession:
             subscribe = link.subscribe
 
             def subscribe_watched(uuid: str, callback: Any, cccd: int) -> None:
-                if uuid == uuids.CONTROL_POINT_UUID and callback is not None:
+                name = _WATCHED.get(uuid)
+                if name is not None and callback is not None:
                     inner = callback
 
                     def callback(data: bytearray) -> None:
-                        self.note("link", "indication", bytes(data))
+                        self.note("link", name, bytes(data))
                         inner(data)
 
                 subscribe(uuid, callback, cccd)
@@ -829,7 +876,16 @@ class ModelSession:
             if kind is FaultKind.DISCONNECT and params.get("down_s"):
                 self.note("treadmill", "unreachable", params["down_s"])
 
-        self.act("treadmill", kind.value, fault, params or None)
+        def state() -> str:
+            return treadmill.server.state.value
+
+        # a console start notes the machine's state when it was pressed (read in that turn)
+        self.act(
+            "treadmill",
+            kind.value,
+            fault,
+            state if kind is FaultKind.CONSOLE_START else params or None,
+        )
 
     # --- the end ---------------------------------------------------------------------------------
 

@@ -306,14 +306,14 @@ def test_pressing_stop_again_while_stop_is_refused_does_not_delay_telling_the_us
 # --- 15 -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model finding 15 (long run, seed 1201; reproduces on 486bfd7, before round 3's stop "
-    "fixes): a console start in the same instant as a resume after a pause: the resume's Start "
-    "is written to the belt the console just started. Not yet judged whether the link could "
-    "know (the console's report had not reached it) or it overlooks it",
-)
-def test_a_resume_in_the_instant_of_a_console_start_sends_no_start_to_the_running_belt() -> None:
+# Judged a race on the wire, not a link bug: the console's Start and the resume's Start cross.
+# The resume's Start is written in the instant the console starts the belt, and the console's
+# Machine Status "started" (0x04) reaches the link only after that write: the link's last word
+# from the machine was our Pause accepted, so no client could have known. The rule now judges
+# by what the link had heard when it wrote (``StopPathRules._console_start_unheard``).
+
+
+def test_a_resume_in_the_instant_of_a_console_start_is_a_start_written_before_its_report() -> None:
     def steps(m: ModelSession) -> None:
         m.pause()
         m.inject(FaultKind.SLOW_BELT)
@@ -324,3 +324,21 @@ def test_a_resume_in_the_instant_of_a_console_start_sends_no_start_to_the_runnin
 
     model = replay(steps)
     assert_kept(model, "start_running")
+    # the order of events that makes it a race: the Start went out to a belt the console had
+    # just started, and the console's report of that start reached the link after the write
+    trace = model.rules.trace
+    console = next(i for i, e in enumerate(trace) if e.name == "console_start")
+    start = next(
+        i
+        for i, e in enumerate(trace)
+        if i > console and e.what == "write" and e.data.opcode == OpCode.START_RESUME
+    )
+    assert trace[start].data.state_before.value == "running"
+    reported = next(
+        i
+        for i, e in enumerate(trace)
+        if i > console and e.name == "machine_status" and e.data[:1] == b"\x04"
+    )
+    assert reported > start, "\n".join(str(e) for e in trace[console : start + 3])
+    heard = [e for e in trace[console:start] if e.what == "link" or e.name == "telemetry"]
+    assert heard == [], heard

@@ -47,7 +47,7 @@ from model_harness import MODEL_PLAN, Entry, ModelSession, StopPathRules
 from sim import PROFILES, RunState
 from sim.faults import FaultKind
 from sim.treadmill import ControlPointWrite
-from treadcoach.coach.events import Fault, SegmentStarted, Stop, Summary
+from treadcoach.coach.events import Fault, SegmentStarted, Stop, Summary, Telemetry
 from treadcoach.coach.plan import parse_plan
 from treadcoach.coach.schedule import Caps, expand
 from treadcoach.ftms.enums import ResultCode
@@ -527,6 +527,70 @@ def test_rules_start_to_a_running_belt() -> None:
     assert rules.first("start_running") is None
     _judge(rules, _write(1, b"\x07", state=RunState.RUNNING))
     assert rules.first("start_running") is not None
+
+
+def test_rules_start_to_a_belt_the_console_started_judged_by_what_the_link_heard() -> None:
+    def console_start(at: float) -> Entry:
+        return Entry(at, "treadmill", "console_start", RunState.PAUSED.value)
+
+    # finding 15: the console's report (Machine Status 0x04) reached the link after our Start
+    race = _rules()
+    _judge(
+        race,
+        console_start(1),
+        _write(1, b"\x07", state=RunState.RUNNING),
+        Entry(1, "link", "machine_status", b"\x04"),
+    )
+    assert race.first("start_running") is None
+    # the link heard the console's report before it wrote: a violation
+    heard = _rules()
+    _judge(
+        heard,
+        console_start(1),
+        Entry(1, "link", "machine_status", b"\x04"),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert heard.first("start_running") is not None
+
+    # heard by telemetry (a machine whose report was lost): moving from a standstill record,
+    # or telemetry long enough to tell a belt spinning up from one coasting after our Pause
+    def record(at: float, kmh: float) -> Entry:
+        return Entry(at, "event", "telemetry", Telemetry(t=at, speed_kmh=kmh, distance_m=0.0))
+
+    one = _rules()
+    _judge(one, console_start(1), record(2, 0.55), _write(2, b"\x07", state=RunState.RUNNING))
+    assert one.first("start_running") is None  # one record: coasting or starting (seed 1215)
+    for records in ((record(2, 0.0), record(3, 0.3)), (record(2, 0.5), record(5, 0.5))):
+        told = _rules()
+        _judge(told, console_start(1), *records, _write(6, b"\x07", state=RunState.RUNNING))
+        assert told.first("start_running") is not None, records
+    # an indication answers our own write: it says nothing of the console's start (a stale
+    # machine answers writes and sends no status; long run, seed 1215)
+    quiet = _rules()
+    _judge(
+        quiet,
+        console_start(1),
+        _indication(1, b"\x80\x08\x01"),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert quiet.first("start_running") is None
+    # a console Start on a belt already running reports nothing: no excuse for the link
+    running = _rules()
+    _judge(
+        running,
+        Entry(1, "treadmill", "console_start", RunState.RUNNING.value),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert running.first("start_running") is not None
+    # ... nor does it make a console start before it heard (seed 1215)
+    twice = _rules()
+    _judge(
+        twice,
+        console_start(1),
+        Entry(1, "treadmill", "console_start", RunState.RUNNING.value),
+        _write(1, b"\x07", state=RunState.RUNNING),
+    )
+    assert twice.first("start_running") is None
 
 
 def test_rules_request_control_after_0xff_only_after_the_user_asks() -> None:
