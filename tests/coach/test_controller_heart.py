@@ -7,55 +7,20 @@ is a function of session time, so each test says exactly what the walker's heart
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 from controller_rig import SET_SPEED, Run, Write, plan_steps, run_session
+from heart_doubles import MPH_PLAN, ScriptedHeart
 
-from treadcoach.coach.heart_rate import HeartRateCoach, HrDecision, HrSample, HrZone, SpeedBounds
+from treadcoach.coach.heart_rate import HrZone
 from treadcoach.coach.kinds import SegmentKind
 from treadcoach.coach.schedule import Caps
 from treadcoach.link import KMH_PER_MPH, GenericProfile, TreadmillLink
 from treadcoach.safety.reasons import StopReason
 
-HR_MAX = 150
 #: the rig's plan: warm-up 0-60 s, turnaround 60-68, backward 68-158 (4.8 km/h, cap 4.83),
 #: turnaround 158-166, cool-down 166-226
 BACKWARD = (68.0, 158.0)
-
-
-class ScriptedHeart:
-    """A strap whose pulse at session time ``t`` is ``bpm(t)`` (None: the strap sends nothing
-    from then on -- its last sample goes stale), through the real HR coach."""
-
-    strap_connected = True
-
-    def __init__(
-        self,
-        bpm: Callable[[float], int | None],
-        zones: dict[int, HrZone] | None = None,
-    ) -> None:
-        self.coach = HeartRateCoach(HR_MAX)
-        self.bpm = bpm
-        self.zones = zones or {}
-        self.t0: float | None = None
-        self.latest: HrSample | None = None
-        self.decisions: list[tuple[float, HrDecision]] = []
-
-    def begin_step(self, step: Any) -> None:
-        self.coach.begin_step(self.zones.get(step.index), step.target_kmh)
-
-    def decide(self, now_s: float, commanded_kmh: float, bounds: SpeedBounds) -> HrDecision:
-        if self.t0 is None:
-            self.t0 = asyncio.get_running_loop().time()
-        t = now_s - self.t0
-        bpm = self.bpm(t)
-        if bpm is not None:
-            self.latest = HrSample(bpm, True, now_s)
-        decision = self.coach.update(now_s, self.latest, commanded_kmh, bounds)
-        self.decisions.append((t, decision))
-        return decision
 
 
 def speeds(run: Run, start: float, end: float) -> list[Write]:
@@ -71,7 +36,7 @@ def test_above_the_hr_ceiling_the_speed_steps_down_and_never_up() -> None:
     assert down == sorted(down, reverse=True), down  # never up while above
     assert down[-1] < 4.8 - 1.0, down  # 0.1 km/h every 5 s over 78 s
     # never above the limit the coach set at that moment
-    limits = [(t, d.limit_kmh) for t, d in heart.decisions if d.limit_kmh is not None]
+    limits = [(t, d.limit_kmh) for t, d, _ in heart.decisions if d.limit_kmh is not None]
     for write in speeds(run, 80, 226):
         before = [limit for t, limit in limits if t <= write.t]
         assert before, write
@@ -173,30 +138,6 @@ def test_a_strap_that_never_sends_leaves_the_plan_as_written() -> None:
     assert plain.controller.state.strap_connected is None
 
 
-#: a backward walk of 1.6 mph (2.57 km/h): between two of a km/h belt's 0.1 steps, as every mph
-#: plan is; the HR ceiling's steps down from it (2.47, 2.37 ...) are off the grid too
-MPH_PLAN = """
-name = "mph"
-title = "mph walk"
-units = "mph"
-
-[[segments]]
-kind = "warmup"
-duration = 30
-speed = 1.6
-
-[[segments]]
-kind = "backward_walk"
-duration = 200
-speed = 1.6
-"""
-
-
-def _limit_at(heart: ScriptedHeart, t: float) -> float | None:
-    before = [d.limit_kmh for at, d in heart.decisions if at <= t]
-    return before[-1] if before else None
-
-
 def test_no_write_is_above_the_hr_ceilings_limit_after_the_belts_rounding() -> None:
     # 155 bpm (above 150, below the stop margin): the limit steps down 0.1 km/h from 2.57, and
     # the link used to round each step to the nearest 0.1 -- 0.03 km/h above the limit
@@ -205,7 +146,7 @@ def test_no_write_is_above_the_hr_ceilings_limit_after_the_belts_rounding() -> N
     checked = [
         (w.t, w.kmh, limit)
         for w in run.writes
-        if w.opcode == SET_SPEED and (limit := _limit_at(heart, w.t)) is not None
+        if w.opcode == SET_SPEED and (limit := heart.limit_at(w.t)) is not None
     ]
     assert len(checked) >= 5, checked  # the ceiling did step the speed down
     assert [c for c in checked if c[1] > c[2] + 1e-9] == []
@@ -226,7 +167,7 @@ def test_no_write_is_above_the_hr_ceilings_limit_after_mph_conversion() -> None:
     checked = [
         (w.t, int.from_bytes(w.data[1:3], "little") / 100 * KMH_PER_MPH, limit)
         for w in run.writes
-        if w.opcode == SET_SPEED and (limit := _limit_at(heart, w.t)) is not None
+        if w.opcode == SET_SPEED and (limit := heart.limit_at(w.t)) is not None
     ]
     assert len(checked) >= 5, checked
     assert [c for c in checked if c[1] > c[2] + 1e-9] == []

@@ -3,27 +3,9 @@ and simulator on virtual time; only the strap is scripted (red3_helpers.Scripted
 
 from __future__ import annotations
 
-from red3_helpers import SET_SPEED, ScriptedHeart, plan_steps, run_session
+from red3_helpers import MPH_PLAN, SET_SPEED, ScriptedHeart, plan_steps, run_session
 
 from treadcoach.coach.heart_rate import HeartRateCoach, HrSample, SpeedBounds
-
-# A backward walk of 1.6 mph (2.57 km/h): a speed between two of the belt's 0.1 km/h steps,
-# as every mph plan is on a km/h machine.
-MPH_PLAN = """
-name = "mph"
-title = "mph walk"
-units = "mph"
-
-[[segments]]
-kind = "warmup"
-duration = 30
-speed = 1.6
-
-[[segments]]
-kind = "backward_walk"
-duration = 200
-speed = 1.6
-"""
 
 
 def test_no_speed_write_above_the_hr_ceilings_limit_on_an_off_grid_target() -> None:
