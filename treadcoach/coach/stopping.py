@@ -95,13 +95,11 @@ class StopPath:
         """Whether a stop asked while stopping becomes the recorded reason: a dizzy stop over an
         ordinary user stop (a pedal held down after its press already stopped the belt), so
         the journal and the progression see the walker was dizzy. Any other keeps the first."""
-        first = self.reason
-        return (
-            reason is StopReason.DIZZY
-            and first is not None
-            and first is not StopReason.DIZZY
-            and first in USER_STOPS
-        )
+        return self._dizzy_over_another(reason) and self.reason in USER_STOPS
+
+    def _dizzy_over_another(self, reason: StopReason) -> bool:
+        """A dizzy press while a stop with another reason is under way."""
+        return reason is StopReason.DIZZY and self.reason not in (None, StopReason.DIZZY)
 
     def replace(self, reason: StopReason, detail: str) -> None:
         """Record ``reason`` (see :meth:`replaces`) instead; once the stop was said, say it
@@ -109,22 +107,16 @@ class StopPath:
         self.reason, self.detail = reason, detail
         if not self._said:
             return  # the stop path says it first thing, with this reason
-        say = self._voice
-        self.show()
-        say.emit(Stop(t=say.t(), reason=reason, detail=detail))
-        say.emit(announce.stop_cue(reason, detail, t=say.t()))
+        self._say_again(reason, detail)
 
     def adds_dizzy(self, reason: StopReason) -> bool:
         """Whether a stop asked while stopping is a dizzy press to record beside the first
         reason (one :meth:`replaces` does not take): the fault or the plan's end stays what
         ended the session, but the walker's "I feel dizzy" must reach the journal, the
         progression (a step back) and the walker's ears. Once per stop."""
-        first = self.reason
         return (
-            reason is StopReason.DIZZY
-            and first is not None
-            and first is not StopReason.DIZZY
-            and first not in USER_STOPS
+            self._dizzy_over_another(reason)
+            and self.reason not in USER_STOPS
             and self._dizzy is None
         )
 
@@ -144,10 +136,14 @@ class StopPath:
 
     def _say_dizzy(self) -> None:
         assert self._dizzy is not None
+        self._say_again(StopReason.DIZZY, self._dizzy)
+
+    def _say_again(self, reason: StopReason, detail: str) -> None:
+        """A stop already said gets news: the screen, then a Stop event and its cue."""
         say = self._voice
         self.show()
-        say.emit(Stop(t=say.t(), reason=StopReason.DIZZY, detail=self._dizzy))
-        say.emit(announce.stop_cue(StopReason.DIZZY, self._dizzy, t=say.t()))
+        say.emit(Stop(t=say.t(), reason=reason, detail=detail))
+        say.emit(announce.stop_cue(reason, detail, t=say.t()))
 
     def _shown_detail(self) -> str:
         """The stop detail on screen: the first stop's (the reason shown stays the one the
