@@ -118,3 +118,10 @@ def test_a_dizzy_stop_during_a_fault_stop_steps_back_instead_of_repeating(
         past = past_sessions(journal, TODAY)
     assert past[-1].stop_reason == "dizzy"
     assert suggest_next(past, TODAY).backward_s == 120  # not a repeat of 2:30
+
+
+def test_the_journals_dizzy_spelling_is_the_stop_reasons() -> None:
+    from treadcoach.history.journal import DIZZY_STOP
+    from treadcoach.safety.reasons import StopReason
+
+    assert StopReason.DIZZY.value == DIZZY_STOP

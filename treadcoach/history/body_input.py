@@ -44,7 +44,7 @@ from treadcoach.coach.body import HrAtSpeed
 from treadcoach.coach.events import Event, SegmentStarted, Stop, Summary, Telemetry
 from treadcoach.coach.kinds import BACKWARD_KINDS, SegmentKind
 from treadcoach.coach.progression import PastSession
-from treadcoach.history.journal import Journal, SessionRecord
+from treadcoach.history.journal import DIZZY_STOP, Journal, SessionRecord
 
 __all__ = [
     "AT_SPEED_KMH",
@@ -69,9 +69,6 @@ MIN_READINGS = 10
 HR_WINDOW_DAYS = 42
 
 log = logging.getLogger(__name__)
-
-# safety.reasons.StopReason.DIZZY's value: this layer reads the journal's strings (layering)
-_DIZZY = "dizzy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +191,7 @@ def _past(journal: Journal, record: SessionRecord, *, read: bool) -> PastSession
     completed, stop_reason = record.completed, record.stop_reason
     if record.dizzy:
         # stopped dizzy (in any stop event): never completed, never progress (module docstring)
-        completed, stop_reason = False, _DIZZY
+        completed, stop_reason = False, DIZZY_STOP
     return PastSession(
         started_at=record.started_at,
         plan=record.plan,

@@ -53,9 +53,14 @@ from treadcoach.history.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from treadcoach.history.spool import SessionHeader, SpoolContents, claimed_spools
 from treadcoach.history.tally import Tally, step, summarize
 
+#: safety.reasons.StopReason.DIZZY's value as the journal stores it: this layer reads the
+#: journal's strings (it may not import safety), and this is the one place that spells it
+DIZZY_STOP = "dizzy"
+
 __all__ = [
     "BUSY_TIMEOUT_S",
     "DATA_DIR_ENV",
+    "DIZZY_STOP",
     "JOURNAL_FILENAME",
     "Journal",
     "Outline",
@@ -671,14 +676,14 @@ class Journal:
         dizzy = (
             "CASE WHEN started_at_utc >= ? THEN EXISTS (SELECT 1 FROM events"
             " WHERE events.session_id = sessions.id AND events.kind = 'stop'"
-            " AND json_extract(events.body, '$.reason') = 'dizzy') ELSE 0 END"
+            " AND json_extract(events.body, '$.reason') = ?) ELSE 0 END"
         )
         with self._lock, self._guard("list sessions"):
             rows = self._db.execute(
                 f"SELECT {_SESSION_COLUMNS}, dizzy FROM (SELECT *, {dizzy} AS dizzy"
                 " FROM sessions) WHERE (finished = 1 AND not_saved IS NULL) OR dizzy"
                 " ORDER BY started_at_utc, id",
-                (since,),
+                (since, DIZZY_STOP),
             ).fetchall()
         return [_record(row[:-1], dizzy=bool(row[-1])) for row in rows]
 

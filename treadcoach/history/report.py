@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from treadcoach.coach.events import Cue, Event, Fault, Stop
-from treadcoach.history.journal import SessionRecord
+from treadcoach.history.journal import DIZZY_STOP, SessionRecord
 from treadcoach.history.tally import HeartRateSummary, heart_rate_summary, segments_done
 
 __all__ = [
@@ -56,9 +56,8 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: set[int])
 # Stop reasons a bare value would leave a reader guessing at. Dizzy is the walker's own alarm
 # (the seed: "stop immediately if dizzy or strained"), and the progression steps back for it.
 # (values of safety.reasons.StopReason, which this layer reads as the journal's strings)
-_DIZZY = "dizzy"
 _REASON_WORDS = {
-    _DIZZY: "felt dizzy or strained",
+    DIZZY_STOP: "felt dizzy or strained",
     "hr_ceiling": "heart rate above the ceiling",
 }
 
@@ -218,7 +217,7 @@ def session_lines(record: SessionRecord, events: Sequence[Event]) -> list[str]:
         what = f"stop: {event.reason}" if isinstance(event, Stop) else f"fault: {event.kind}"
         detail = f" ({event.detail})" if event.detail else ""
         lines.append(f"  {format_duration(event.t)}  {what}{detail}")
-    if record.stop_reason == _DIZZY and record.finished:
+    if record.stop_reason == DIZZY_STOP and record.finished:
         lines.append(
             "Stopped because the walker felt dizzy or strained: the progression counts it as a"
             " step back."
