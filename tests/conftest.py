@@ -15,3 +15,16 @@ def _private_user_dirs(
     home = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("TREADCOACH_LOG", str(Path(home) / "treadcoach.log"))
     monkeypatch.setenv("TREADCOACH_DATA_DIR", str(Path(home) / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _ordinary_scheduling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command-line session run in this process (``own_process``) would make the test process
+    realtime for the rest of the run (treadcoach.priority): it keeps the scheduling it has.
+    Subprocesses claim for real; tests/test_priority.py checks the claim itself."""
+    from treadcoach import session
+    from treadcoach.priority import PriorityGrant
+
+    monkeypatch.setattr(
+        session, "claim_stop_priority", lambda: PriorityGrant("normal", detail="under test")
+    )

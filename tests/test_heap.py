@@ -47,7 +47,7 @@ def _frozen_at_connect(tmp_path: Path, *, settle: bool) -> int:
             sim=True,
             record=False,
             handle_signals=False,
-            settle_heap=settle,
+            own_process=settle,
         ),
         load_settings(tmp_path / "devices.toml"),
     )

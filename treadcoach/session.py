@@ -35,6 +35,7 @@ from treadcoach.config import MqttSettings, Settings
 from treadcoach.errors import ConfigError, HistoryError, SessionBusy, TreadcoachError
 from treadcoach.heap import settle_heap
 from treadcoach.hr_feed import SIM_STRAP, HeartRateFeed, heart_rate_feed
+from treadcoach.priority import PriorityGrant, claim_stop_priority
 from treadcoach.safety.reasons import StopReason
 from treadcoach.safety.watchdog import WatchLimits
 
@@ -75,9 +76,10 @@ class SessionOptions:
     # Headless with a terminal: read the stop/pause keys from stdin (the TUI owns keys itself).
     terminal_keys: bool = False
     ble: str | None = None  # "bumble:TRANSPORT": bleak over bumble (treadcoach.link.bumble.cli)
-    # The process is ours (run, serve): freeze the start-up heap before the belt moves, so the
-    # collector's full passes stay short beside the stop path (treadcoach.heap).
-    settle_heap: bool = False
+    # The process is ours (run, serve): before the belt moves, freeze the start-up heap so the
+    # collector's full passes stay short beside the stop path (treadcoach.heap), and ask the
+    # kernel to run the stop path promptly on a busy machine (treadcoach.priority).
+    own_process: bool = False
 
 
 class SessionLock:
@@ -218,6 +220,8 @@ class Session:
         )
         # the journal's id of this session once it has run (None: not recorded)
         self.saved_as: int | None = None
+        # what the kernel granted the stop path (own_process sessions; None: not asked)
+        self.priority: PriorityGrant | None = None
         self.recording = options.record
         self.treadmill: SimTreadmill | None = None
         target, client_backend, scanner_backend = self._target()
@@ -462,8 +466,10 @@ class Session:
             # a pedal unplugged or a broker down is reported, not a reason to crash the session.
             helpers = [t for t in (self._start_pedal(stack), self._start_terminal_keys()) if t]
             bridge_task = self._start_bridge()
-            if self.options.settle_heap:
+            if self.options.own_process:
                 settle_heap()
+                self.priority = claim_stop_priority()
+                log.info("%s", self.priority.describe())
             try:
                 return await self.controller.run()
             finally:

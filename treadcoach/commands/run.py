@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         record=not args.no_history,
         mqtt=settings.mqtt,
         ble=args.ble,
-        settle_heap=True,  # this process is ours (treadcoach.heap)
+        own_process=True,  # (treadcoach.heap, treadcoach.priority)
     )
     speedup = args.speedup if args.sim else None
     if not args.headless:
@@ -398,7 +398,7 @@ def _run_tui_setup(args: argparse.Namespace, settings: Settings, journal_path: P
                 mqtt=settings.mqtt,
                 hold_on_control_lost=True,
                 ble=args.ble,
-                settle_heap=True,  # this process is ours (treadcoach.heap)
+                own_process=True,  # (treadcoach.heap, treadcoach.priority)
                 handle_signals=False,
             ),
             settings,

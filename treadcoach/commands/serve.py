@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         mqtt=settings.mqtt,
         ble=args.ble,
         terminal_keys=True,
-        settle_heap=True,  # this process is ours (treadcoach.heap)
+        own_process=True,  # (treadcoach.heap, treadcoach.priority)
     )
     session = Session(options, settings)
     token = password or secrets.token_urlsafe(12)
