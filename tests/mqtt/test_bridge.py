@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,32 @@ async def test_stop_on_the_command_topic_reaches_request_stop(
         ("stop", StopReason.MQTT, f"mqtt command on {command}"),
         ("pause", StopReason.MQTT),
     ]
+
+
+async def test_a_stop_is_acted_on_in_the_sockets_read_callback_before_any_loop_turn(
+    mosquitto: LocalMosquitto, device_id: str
+) -> None:
+    """No loop turn between the bytes and ``request_stop``: a screen repaint or another task
+    that is ready meanwhile cannot run ahead of the stop (bench stop-latency, MQTT path)."""
+    session = running_session()
+    seen: list[bool] = []
+    request_stop = session.request_stop
+
+    def stop_from_the_read_callback(reason: StopReason, detail: str = "") -> None:
+        frames = {frame.name for frame in traceback.extract_stack()}
+        seen.append("loop_read" in frames)  # paho's socket read, called by the loop's reader
+        request_stop(reason, detail)
+
+    session.request_stop = stop_from_the_read_callback  # type: ignore[method-assign]
+    bridge = make_bridge(session, mosquitto, device_id)
+    async with (
+        Watcher(mosquitto.host, mosquitto.port, topics.availability_topic(device_id)) as watcher,
+        running(bridge),
+    ):
+        await online(watcher, device_id)
+        await watcher.publish(topics.command_topic(device_id), "stop")
+        await session.wait_calls(1)
+    assert seen == [True]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ and jitter while the session carries on; ``connected`` and ``on_status`` tell th
 Cancelling ``run()`` publishes ``offline`` and disconnects (a clean disconnect does not fire the
 broker's last will, so we say it ourselves).
 
-The stop path: a message is handled synchronously the moment the receive loop gets it; for
+The stop path: a message is handled synchronously the moment paho decodes it, inside the
+socket's read callback (aiomqtt's ``queue_type`` seam: :func:`_acting_queue`), so no loop turn --
+no screen repaint, no other task that is ready -- comes between the bytes and the session; for
 ``stop``/``pause`` and the MQTT buttons the session's ``request_stop``/``request_pause`` is the
 first thing called, before any await (the command result is queued and published afterwards).
 
@@ -180,6 +182,7 @@ class MqttBridge:
             keepalive=self._keepalive_s,
             timeout=self._timeout_s,
             logger=log,
+            queue_type=_acting_queue(self._act),
         )
 
     async def _serve(self, client: aiomqtt.Client) -> None:
@@ -277,8 +280,15 @@ class MqttBridge:
     # --- in: commands, buttons, HA birth --------------------------------------------------------
 
     async def _receive(self, client: aiomqtt.Client) -> None:
+        # Messages were acted on as they were read (_acting_queue): none is ever queued. The
+        # iteration is what notices a broker that went away, and ends this connection's tasks.
         async for message in client.messages:
-            self.handle_message(message.topic, message.payload, retained=message.retain)
+            self._act(message)
+
+    def _act(self, message: aiomqtt.Message) -> None:
+        payload = message.payload
+        data = payload if isinstance(payload, bytes) else str(payload or "").encode()
+        self.handle_message(message.topic, data, retained=message.retain)
 
     def handle_message(self, topic: aiomqtt.Topic, data: bytes, *, retained: bool) -> None:
         """Act on one incoming message at once (synchronous: stop/pause never wait on I/O)."""
@@ -362,6 +372,25 @@ class MqttBridge:
             return
         self._session.request_stop(StopReason.MQTT, f"mqtt button {topic}")
         log.info("MQTT button %s (%s) pressed: stop requested", topic, button.payload)
+
+
+def _acting_queue(
+    act: Callable[[aiomqtt.Message], None],
+) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """A class for aiomqtt's ``queue_type``: a "queue" whose ``put_nowait`` acts on the message.
+
+    aiomqtt puts each message in its queue from paho's ``on_message``, which runs in the loop's
+    reader callback for the socket; a task then takes it out a loop turn or two later, behind
+    whatever else became ready (a 1-8 ms screen update, another session starting in the
+    benchmark). Acting in ``put_nowait`` calls the session in that read callback instead.
+    ``handle_message`` never raises and never awaits, as a paho callback must.
+    """
+
+    class ActingQueue(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            act(item)
+
+    return ActingQueue
 
 
 async def _checked(call: Awaitable[T]) -> T:
