@@ -168,10 +168,20 @@ def _session(tmp_path: Path, *, own_process: bool) -> Session:
     )
 
 
-@pytest.mark.parametrize("own_process", [True, False])
+@pytest.mark.parametrize(
+    ("own_process", "speedup", "claims"),
+    [(True, None, True), (False, None, False), (True, 20.0, False), (True, math.inf, False)],
+    ids=["command-line", "embedded", "sped-up-sim", "virtual-time"],
+)
 def test_a_command_line_session_claims_the_stop_priority_before_the_belt_moves(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_process: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    own_process: bool,
+    speedup: float | None,
+    claims: bool,
 ) -> None:
+    """Only a real-time session of a process that is ours: an embedded one leaves another
+    program's scheduling alone, and a sped-up simulation would hold a core at realtime."""
     claimed: list[str] = []
 
     def claim() -> PriorityGrant:
@@ -189,10 +199,9 @@ def test_a_command_line_session_claims_the_stop_priority_before_the_belt_moves(
             session.request_stop(StopReason.KEY)
 
     session.add_listener(on_event)
-    clock.run(session.run(), speedup=math.inf)
-    # an embedded session (another program's process) leaves the scheduling alone
-    assert at_connect == [["claimed"] if own_process else []]
-    assert (session.priority is not None) == own_process
+    clock.run(session.run(), speedup=speedup)
+    assert at_connect == [["claimed"] if claims else []]
+    assert (session.priority is not None) == claims
 
 
 def test_the_short_slice_is_the_kernels_smallest() -> None:

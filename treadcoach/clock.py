@@ -116,6 +116,11 @@ class VirtualEventLoop(asyncio.SelectorEventLoop):
         return self.virtual_now
 
 
+def is_real_time(loop: asyncio.AbstractEventLoop | None = None) -> bool:
+    """Whether ``loop`` (default: the running one) runs on the wall clock, not scaled or virtual."""
+    return not isinstance(loop or asyncio.get_running_loop(), ScaledEventLoop | VirtualEventLoop)
+
+
 def new_event_loop(speedup: float | None = None) -> asyncio.AbstractEventLoop:
     """A loop for ``speedup``: None or 1 = real time, ``math.inf`` = virtual, else scaled."""
     if speedup is None or speedup == 1:

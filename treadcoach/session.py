@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from treadcoach import clock
 from treadcoach.coach.controller import SessionConfig, SessionController
 from treadcoach.coach.events import Event, Summary
 from treadcoach.coach.handle import EventListener
@@ -468,8 +469,11 @@ class Session:
             bridge_task = self._start_bridge()
             if self.options.own_process:
                 settle_heap()
-                self.priority = claim_stop_priority()
-                log.info("%s", self.priority.describe())
+                # A sped-up simulation runs flat out: realtime would give it a whole core for
+                # ever, and there is no belt to stop in real time.
+                if clock.is_real_time():
+                    self.priority = claim_stop_priority()
+                    log.info("%s", self.priority.describe())
             try:
                 return await self.controller.run()
             finally:

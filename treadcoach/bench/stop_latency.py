@@ -13,11 +13,13 @@ Three inputs, each measured alone and then again beside a CPU hog (one busy proc
 - ``direct``: ``request_stop`` called, as the pedal, the terminal key and the signal handlers do
   (the top-level ``n``/``p50_ms``/``p99_ms`` are this one, without the hog: DESIGN.md contract);
 - ``tui_key``: the stop key pressed in the Textual app showing the session (headless driver);
-- ``mqtt``: a separate long-lived client publishes ``stop`` on the command topic (QoS 1), as a
-  Home Assistant button does.
+- ``mqtt``: a separate long-lived client publishes ``stop`` on the command topic (QoS 0, a Home
+  Assistant button's default); the clock starts as its PUBLISH goes into its socket
+  (:mod:`treadcoach.bench.button`: the publisher is another machine's process in real life, so
+  its own wait for this loop is not counted).
 
-How it fits in well under a minute: a session takes ~0.3 s to start and to wind down after its
-Stop (it listens for standstill), so one session after another would need minutes for n=1000.
+How it fits in about a minute a round (n=1000: 2,000 samples): a session takes ~0.3 s to start
+and to wind down after its Stop (it listens for standstill), so one session after another would need minutes for n=1000.
 Instead ``SLOTS`` sessions, each on its own simulated treadmill with its own MQTT bridge, run side
 by side on the one loop, and a lock lets only one of them be stopped at a time. One headless app
 renders one long session (on a slot of its own, never measured) as a real screen would, and its
@@ -27,10 +29,13 @@ sessions starting, running and winding down, their bridges and the app rendering
 one real session has, so the numbers err on the slow side, never the fast one. (One app, not
 several: a Textual app is the heaviest thing in the loop, and a real session has one.)
 
-That load has a price beside the hog: sessions started and stopped ~60 times a second keep the
-process ~30 % busy (one real session: ~2 %), so when the scheduler is short of CPU the benchmark
-waits for it where a real session would not. ``--slots 3`` measures nearly alone, at ~6 samples a
-second: the cross-check for a hog p99 that looks too high. ``timer_lag`` (how late a 10 ms timer
+The process claims the stop priority first, as ``treadcoach run`` does (:mod:`treadcoach.priority`;
+``priority`` in the output says what it got); the broker, started before, and the hog, started
+after, are ordinary processes. That load has a price beside the hog: sessions started and
+stopped ~40 times a second keep the process ~25 % busy (one real session: ~2 %), and the broker
+may wait a scheduler tick for a core that the hog or this busy process holds -- where a real
+broker mostly runs on another machine (Home Assistant's). ``--slots 3`` measures nearly alone,
+at ~6 samples a second: the cross-check for a hog p99 that looks too high. ``timer_lag`` (how late a 10 ms timer
 fired meanwhile) tells the machine's share of any latency apart from ours.
 """
 
@@ -45,13 +50,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-import aiomqtt
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from textual import events
 
 from sim import SimTreadmill
 from sim.bleak_backend import SimBleakClient, SimBleakScanner
 from treadcoach.bench import BenchOptions
+from treadcoach.bench.button import ButtonPublisher
 from treadcoach.bench.hog import cpu_hog
 from treadcoach.bench.stats import latency_summary
 from treadcoach.coach.controller import SessionConfig, SessionController
@@ -72,9 +77,10 @@ from treadcoach.tui import TreadcoachApp, TuiSettings
 __all__ = ["bench", "bench_fleet"]
 
 DEFAULT_N = 1000
-# The TUI and MQTT paths get a fifth of n each (at least MIN_PATH_N, at most n): they share the direct path's
-# hand-off and only add the key dispatch or the broker hop.
-PATH_SHARE = 5
+# The TUI and MQTT paths get half of n each (at least MIN_PATH_N, at most n): they share the
+# direct path's hand-off and only add the key dispatch or the broker hop. Not less: the p99 of 200
+# samples is the second-worst one, and one stall decided it (round 3: 3-10 ms from run to run).
+PATH_SHARE = 2
 MIN_PATH_N = 100
 SLOTS = 20  # sessions side by side
 FLEET_SIZE = 20
@@ -256,8 +262,9 @@ class _Rig:
     async def measure(self, slot: _Slot, samples: _Samples, fire: Callable[[], None]) -> None:
         """Fire one stop input on ``slot``, alone in the loop's stop window.
 
-        ``fire`` must not wait: what it starts (a publish, a key press) runs in the session's
-        task group while this waits for the Stop alone.
+        ``fire`` must not wait: it hands the input over (a PUBLISH written to the broker's socket,
+        a Key event posted to the app) and the session takes it from there while this waits for
+        the Stop alone.
         """
         async with self.window:
             if samples.done:
@@ -277,7 +284,7 @@ class _Rig:
 async def _samples(rig: _Rig, samples: _Samples, path: Path) -> None:
     """Sessions on every slot, each stopped through ``path``, until ``samples`` is full."""
 
-    async def one_session(slot: _Slot, publisher: aiomqtt.Client | None) -> None:
+    async def one_session(slot: _Slot, publisher: ButtonPublisher | None) -> None:
         controller = rig.controller(slot)
         screen = rig.screen
         assert screen is not None
@@ -287,7 +294,7 @@ async def _samples(rig: _Rig, samples: _Samples, path: Path) -> None:
                 if path == "mqtt":
                     assert publisher is not None
                     command = topics.command_topic(slot.device_id)
-                    tg.create_task(publisher.publish(command, b"stop", qos=1))
+                    publisher.press(command, b"stop")
                 elif path == "tui_key":
                     screen.session.route(controller)
                     screen.press(_TUI_SETTINGS.stop_key)
@@ -301,7 +308,7 @@ async def _samples(rig: _Rig, samples: _Samples, path: Path) -> None:
             controller.request_stop(StopReason.KEY, "benchmark")  # if the sample was skipped
             await session
 
-    async def slot_loop(slot: _Slot, publisher: aiomqtt.Client | None) -> None:
+    async def slot_loop(slot: _Slot, publisher: ButtonPublisher | None) -> None:
         while not samples.done:
             await one_session(slot, publisher)
 
@@ -317,13 +324,13 @@ async def _samples(rig: _Rig, samples: _Samples, path: Path) -> None:
             controller.request_stop(StopReason.KEY, "benchmark over")
             await session
 
-    async with contextlib.AsyncExitStack() as stack:
+    with contextlib.ExitStack() as stack:
         # One long-lived publisher, as a Home Assistant button or zigbee2mqtt is.
         publisher = None
         if path == "mqtt":
             assert rig.broker is not None
-            publisher = await stack.enter_async_context(
-                aiomqtt.Client(rig.broker.host, rig.broker.port)
+            publisher = stack.enter_context(
+                ButtonPublisher(rig.broker.host, rig.broker.port, "bench-button")
             )
         shown, *measured = rig.slots
         async with asyncio.TaskGroup() as tg:
