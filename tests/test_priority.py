@@ -206,3 +206,19 @@ def test_a_command_line_session_claims_the_stop_priority_before_the_belt_moves(
 
 def test_the_short_slice_is_the_kernels_smallest() -> None:
     assert SHORT_SLICE_NS == 100_000  # sched_runtime is clamped to 0.1-100 ms
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux scheduling policies")
+def test_a_broker_of_ours_can_be_given_the_same_priority_by_pid() -> None:
+    """bench stop-latency raises its mosquitto so (README "Stop priority": a broker on the same
+    machine); every thread of that process, not the caller's."""
+    child = subprocess.Popen([sys.executable, "-S", "-c", "import time; time.sleep(60)"])
+    try:
+        grant = claim_stop_priority(pid=child.pid)
+        policy = os.sched_getscheduler(child.pid) & ~os.SCHED_RESET_ON_FORK
+        assert policy == (os.SCHED_RR if grant.level == "realtime" else os.SCHED_OTHER)
+        assert grant.level == "normal" or grant.threads >= 1
+        assert os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK == os.SCHED_OTHER
+    finally:
+        child.kill()
+        child.wait()

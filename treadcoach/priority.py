@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import platform
 from collections.abc import Callable, Iterable
@@ -98,11 +99,11 @@ class PriorityGrant:
         return f"stop priority: normal ({self.detail})"
 
 
-def _thread_ids() -> list[int]:
+def _thread_ids(pid: int | None = None) -> list[int]:
     try:
-        return sorted(int(tid) for tid in os.listdir("/proc/self/task"))
+        return sorted(int(tid) for tid in os.listdir(f"/proc/{pid or 'self'}/task"))
     except OSError:
-        return [0]  # 0: the calling thread (the event loop's)
+        return [pid or 0]  # 0: the calling thread (the event loop's)
 
 
 def _set_realtime(tid: int) -> None:
@@ -169,9 +170,12 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
-def claim_stop_priority(calls: SchedulerCalls | None = None) -> PriorityGrant:
-    """Raise the process's threads as far as the kernel lets us; say how far that was."""
-    calls = calls or SchedulerCalls()
+def claim_stop_priority(
+    calls: SchedulerCalls | None = None, *, pid: int | None = None
+) -> PriorityGrant:
+    """Raise the threads of this process (or of ``pid``: a broker of ours, README "Stop
+    priority") as far as the kernel lets us; say how far that was."""
+    calls = calls or SchedulerCalls(thread_ids=functools.partial(_thread_ids, pid))
     if not calls.linux:
         return PriorityGrant("normal", detail="this system has no per-thread scheduling policy")
     tids = list(calls.thread_ids())

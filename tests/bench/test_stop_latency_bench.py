@@ -10,16 +10,33 @@ import time
 
 import pytest
 
+from treadcoach.bench import stop_latency
 from treadcoach.bench.hog import cpu_hog
 from treadcoach.bench.stop_latency import _bench
+from treadcoach.priority import PriorityGrant
 
 pytestmark = pytest.mark.timeout(120)
 
 LATENCY_KEYS = {"n", "p50_ms", "p99_ms", "max_ms", "missed"}
 
 
-async def test_stop_latency_measures_direct_tui_key_and_mqtt_stops_each_beside_the_hog() -> None:
+async def test_stop_latency_measures_direct_tui_key_and_mqtt_stops_each_beside_the_hog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    claimed: list[int | None] = []
+
+    def claim(*, pid: int | None = None) -> PriorityGrant:
+        # (not for real: the test process would stay realtime for the rest of the run)
+        claimed.append(pid)
+        return PriorityGrant("short-slice", threads=1, detail="not permitted")
+
+    monkeypatch.setattr(stop_latency, "claim_stop_priority", claim)
     result = await _bench(4, hog=True, slots=3, hogs=1)
+    # as `treadcoach run` does, and its broker too (it shares the cores with the hog)
+    assert claimed[0] is None
+    assert len(claimed) == 2
+    assert isinstance(claimed[1], int)
+    assert (result["priority"], result["broker"]) == ("short-slice", "short-slice")
     for section in (result, result["hog"]):
         assert set(section) >= LATENCY_KEYS | {"tui_key", "mqtt", "timer_lag"}
         assert (section["n"], section["missed"]) == (4, 0)

@@ -33,3 +33,6 @@ class BenchOptions:
     n: int | None  # repetitions / samples (None: the benchmark's default)
     hog: bool = True  # stop-latency: also measure beside a CPU hog on every core
     slots: int | None = None  # stop-latency: sessions side by side (None: its default)
+    # stop-latency: leave its broker at ordinary priority (default: the stop priority, as README
+    # "Stop priority" tells a user whose broker shares the machine)
+    ordinary_broker: bool = False

@@ -30,12 +30,14 @@ one real session has, so the numbers err on the slow side, never the fast one. (
 several: a Textual app is the heaviest thing in the loop, and a real session has one.)
 
 The process claims the stop priority first, as ``treadcoach run`` does (:mod:`treadcoach.priority`;
-``priority`` in the output says what it got); the broker, started before, and the hog, started
-after, are ordinary processes. That load has a price beside the hog: sessions started and
-stopped ~40 times a second keep the process ~25 % busy (one real session: ~2 %), and the broker
-may wait a scheduler tick for a core that the hog or this busy process holds -- where a real
-broker mostly runs on another machine (Home Assistant's). ``--slots 3`` measures nearly alone,
-at ~6 samples a second: the cross-check for a hog p99 that looks too high. ``timer_lag`` (how late a 10 ms timer
+``priority`` in the output says what it got); the hog, started after, is an ordinary process. The
+broker shares the cores with the hog, so it gets the same priority (``broker`` in the output), as
+README "Stop priority" tells a user whose broker is on the same machine; ``--ordinary-broker``
+leaves it ordinary, and then its wake-ups may wait a scheduler tick for a core that the hog
+holds (measured: MQTT p99 beside the hog 6.8-11.6 ms instead of 1.6 ms). That load has a price
+of its own: sessions started and stopped ~40 times a second keep the process ~25 % busy (one
+real session: ~2 %). ``--slots 3`` measures nearly alone, at ~6 samples a second: the
+cross-check for a hog p99 that looks too high. ``timer_lag`` (how late a 10 ms timer
 fired meanwhile) tells the machine's share of any latency apart from ours.
 """
 
@@ -417,14 +419,23 @@ async def _rig(slots: int, *, screen: bool, mqtt: bool) -> AsyncIterator[_Rig]:
 
 
 async def _bench(
-    n: int, *, hog: bool, slots: int = SLOTS, hogs: int | None = None
+    n: int,
+    *,
+    hog: bool,
+    slots: int = SLOTS,
+    hogs: int | None = None,
+    ordinary_broker: bool = False,
 ) -> dict[str, Any]:
     async with _rig(slots, screen=True, mqtt=True) as rig:
         # As `treadcoach run` does once its session is built (treadcoach.heap, .priority); the
-        # broker started before and the hog starts after: both stay ordinary processes.
+        # hog, started after, is an ordinary process. The broker shares these cores with the
+        # hog: run as README tells a user whose broker is on the same machine, unless asked.
         settle_heap()
         grant = claim_stop_priority()
-        result: dict[str, Any] = {"slots": slots, "priority": grant.level}
+        broker = "ordinary"
+        if not ordinary_broker and rig.broker is not None and rig.broker.pid is not None:
+            broker = claim_stop_priority(pid=rig.broker.pid).level
+        result: dict[str, Any] = {"slots": slots, "priority": grant.level, "broker": broker}
         result.update(await _all_paths(rig, n))
         if hog:
             with cpu_hog(hogs) as report:
@@ -435,7 +446,14 @@ async def _bench(
 
 def bench(options: BenchOptions) -> dict[str, Any]:
     slots = max(2, options.slots or SLOTS)  # one slot is the session on screen, never measured
-    return asyncio.run(_bench(options.n or DEFAULT_N, hog=options.hog, slots=slots))
+    return asyncio.run(
+        _bench(
+            options.n or DEFAULT_N,
+            hog=options.hog,
+            slots=slots,
+            ordinary_broker=options.ordinary_broker,
+        )
+    )
 
 
 def bench_fleet(options: BenchOptions) -> dict[str, Any]:

@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="stop-latency: skip the second round beside a CPU hog on every core",
     )
     parser.add_argument(
+        "--ordinary-broker",
+        action="store_true",
+        help="stop-latency: leave its mosquitto at ordinary priority (it shares the cores)",
+    )
+    parser.add_argument(
         "--slots",
         type=_at_least_two,
         default=None,
@@ -85,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"treadcoach bench {args.name}: not built yet", file=sys.stderr)
         return 2
     result = getattr(module, function or "bench")(
-        BenchOptions(n=args.n, hog=args.hog, slots=args.slots)
+        BenchOptions(n=args.n, hog=args.hog, slots=args.slots, ordinary_broker=args.ordinary_broker)
     )
     print(json.dumps({"bench": args.name, **result}))
     return 0
