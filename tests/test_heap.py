@@ -5,19 +5,13 @@ what the session made since, not the tens of thousands of objects it was built f
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from own_process import at_connect
 
-from treadcoach import clock
-from treadcoach.coach.events import Event
-from treadcoach.coach.library import find_plan
-from treadcoach.config import load_settings
 from treadcoach.heap import settle_heap
-from treadcoach.safety.reasons import StopReason
-from treadcoach.session import Session, SessionOptions
 
 
 @pytest.fixture(autouse=True)
@@ -40,26 +34,7 @@ def test_settling_the_heap_collects_the_garbage_first_then_freezes_the_rest() ->
 
 
 def _frozen_at_connect(tmp_path: Path, *, settle: bool) -> int:
-    (tmp_path / "devices.toml").write_text("")
-    session = Session(
-        SessionOptions(
-            plan=find_plan("gentle-intro"),
-            sim=True,
-            record=False,
-            handle_signals=False,
-            own_process=settle,
-        ),
-        load_settings(tmp_path / "devices.toml"),
-    )
-    seen: list[int] = []
-
-    def on_event(event: Event) -> None:
-        if event.event == "connected":
-            seen.append(gc.get_freeze_count())
-            session.request_stop(StopReason.KEY)
-
-    session.add_listener(on_event)
-    clock.run(session.run(), speedup=math.inf)
+    _, seen = at_connect(tmp_path, gc.get_freeze_count, own_process=settle)
     return seen[0]
 
 

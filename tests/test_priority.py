@@ -13,12 +13,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from own_process import at_connect
 
-from treadcoach import clock
 from treadcoach import session as session_module
-from treadcoach.coach.events import Event
-from treadcoach.coach.library import find_plan
-from treadcoach.config import load_settings
 from treadcoach.priority import (
     SHORT_SLICE_NS,
     STOP_RT_PRIORITY,
@@ -26,8 +23,6 @@ from treadcoach.priority import (
     SchedulerCalls,
     claim_stop_priority,
 )
-from treadcoach.safety.reasons import StopReason
-from treadcoach.session import Session, SessionOptions
 
 _REPO = Path(__file__).resolve().parents[1]
 
@@ -154,20 +149,6 @@ def test_what_is_reported_is_what_the_kernel_runs_and_children_are_ordinary(mode
         assert probe["level"] != "realtime"  # without CAP_SYS_NICE and RLIMIT_RTPRIO 0
 
 
-def _session(tmp_path: Path, *, own_process: bool) -> Session:
-    (tmp_path / "devices.toml").write_text("")
-    return Session(
-        SessionOptions(
-            plan=find_plan("gentle-intro"),
-            sim=True,
-            record=False,
-            handle_signals=False,
-            own_process=own_process,
-        ),
-        load_settings(tmp_path / "devices.toml"),
-    )
-
-
 @pytest.mark.parametrize(
     ("own_process", "speedup", "claims"),
     [(True, None, True), (False, None, False), (True, 20.0, False), (True, math.inf, False)],
@@ -190,17 +171,10 @@ def test_a_command_line_session_claims_the_stop_priority_before_the_belt_moves(
 
     monkeypatch.setattr(session_module, "claim_stop_priority", claim)
     monkeypatch.setattr(session_module, "settle_heap", lambda: None)
-    session = _session(tmp_path, own_process=own_process)
-    at_connect: list[list[str]] = []
-
-    def on_event(event: Event) -> None:
-        if event.event == "connected":
-            at_connect.append(list(claimed))
-            session.request_stop(StopReason.KEY)
-
-    session.add_listener(on_event)
-    clock.run(session.run(), speedup=speedup)
-    assert at_connect == [["claimed"] if claims else []]
+    session, seen = at_connect(
+        tmp_path, lambda: list(claimed), own_process=own_process, speedup=speedup
+    )
+    assert seen == [["claimed"] if claims else []]
     assert (session.priority is not None) == claims
 
 
