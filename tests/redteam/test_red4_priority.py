@@ -266,8 +266,8 @@ def test_on_one_core_the_stop_priority_never_holds_up_the_processes_the_stop_cro
     mode: str,
 ) -> None:
     probe = _relay_answer(mode)
-    if mode == "as-claimed" and probe["level"] != "realtime":
-        pytest.skip(f"this box grants {probe['level']}, not realtime")  # e.g. not permitted
+    if mode == "as-claimed" and probe["level"] == "normal":
+        pytest.skip("this box grants no stop priority at all")
     if mode == "short-slice" and probe["level"] != mode:
         pytest.skip(f"this kernel has no short slice ({probe['level']})")
     answered_at = probe["answered_at"]
