@@ -216,3 +216,36 @@ async def test_huge_and_binary_garbage_never_stops_the_stop_behind_it(
         assert bridge.connected
     stops = [call for call in session.calls if call[0] == "stop"]
     assert stops == [("stop", StopReason.MQTT, f"mqtt command on {command}")]
+
+
+async def test_every_stop_and_button_press_reaches_the_session_exactly_once(
+    broker: LocalMosquitto,
+) -> None:
+    """Back-to-back QoS 0 presses (Home Assistant's button default, the bench's raw publisher)
+    and QoS 1 commands in one burst: each is one request_stop, none lost or doubled, although
+    several may be decoded in one read callback."""
+    from treadcoach.bench.button import ButtonPublisher
+
+    session = running_session()
+    button_topic = f"red4/{_DEVICE}/button"
+    bridge = _bridge(session, broker.port, buttons=[(button_topic, "PRESS")])
+    command = topics.command_topic(_DEVICE)
+    async with (
+        Watcher(broker.host, broker.port, topics.availability_topic(_DEVICE)) as watcher,
+        _running(bridge),
+    ):
+        await watcher.expect(
+            topics.availability_topic(_DEVICE), lambda m: m.payload == topics.AVAILABLE.encode()
+        )
+        with ButtonPublisher(broker.host, broker.port, "red4-button") as button:
+            for _ in range(5):
+                button.press(button_topic, b"PRESS")
+                button.press(button_topic, b"RELEASE")  # not its payload: nothing
+        for _ in range(5):
+            await watcher.publish(command, "stop")
+        await session.wait_calls(10)
+        await asyncio.sleep(0.2)  # a doubled delivery would land meanwhile
+    details = [call[2] for call in session.calls if call[0] == "stop"]
+    assert len(session.calls) == 10
+    assert details.count(f"mqtt button {button_topic}") == 5
+    assert details.count(f"mqtt command on {command}") == 5
