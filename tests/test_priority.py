@@ -33,6 +33,7 @@ class _Kernel:
     def __init__(self, *, realtime: OSError | None = None, slice_: OSError | None = None):
         self.realtime: list[int] = []
         self.sliced: list[int] = []
+        self.cores = 2
         self._refuse_realtime = realtime
         self._refuse_slice = slice_
 
@@ -42,6 +43,7 @@ class _Kernel:
             set_realtime=self._set_realtime,
             set_short_slice=self._set_slice,
             linux=linux,
+            usable_cores=lambda: self.cores,
         )
 
     def _set_realtime(self, tid: int) -> None:
@@ -72,8 +74,20 @@ def test_refused_realtime_falls_back_to_a_short_slice_and_says_how_to_grant_it()
     assert grant.level == "short-slice"
     assert kernel.sliced == [100, 101]  # the thread that ended meanwhile is skipped
     assert grant.threads == 2
-    assert "realtime was refused (not permitted)" in grant.describe()
+    assert "realtime: not permitted" in grant.describe()
     assert "LimitRTPRIO" in grant.describe()
+
+
+def test_on_one_cpu_realtime_is_not_asked_for_the_short_slice_is() -> None:
+    """One core: a realtime loop would keep bluetoothd and dbus-daemon, which carry the Stop to
+    the radio, off the CPU until it blocks (red team 4-5)."""
+    kernel = _Kernel()
+    kernel.cores = 1
+    grant = claim_stop_priority(kernel.calls([100]))
+    assert grant.level == "short-slice"
+    assert kernel.realtime == []
+    assert "one CPU" in grant.describe()
+    assert "LimitRTPRIO" not in grant.describe()  # nothing to grant: it is not asked for
 
 
 def test_nothing_granted_is_said_with_both_reasons_never_raised() -> None:

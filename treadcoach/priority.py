@@ -6,8 +6,9 @@ priority that is up to a scheduler tick or more per wake-up (4 ms at HZ=250, and
 wakes us more than once): measured with ``treadcoach bench mqtt-stop`` beside a busy process on
 every core, the broker hop alone had a p99 of 4.4-5.2 ms, against 0.35 ms on a quiet machine.
 
-So a process that is ours (``treadcoach run`` / ``serve``) claims, for the threads it has when the
-session starts (the event loop's, the TUI's key reader):
+So a process that is ours (``treadcoach run`` / ``serve``) claims, for the threads the stop path
+runs on (the event loop's, which calls this, and Textual's key reader: :data:`STOP_PATH_THREADS`;
+not the journal's writer or the terminal's output thread, which must never hold up a stop):
 
 1. ``realtime``: ``SCHED_RR`` at priority :data:`STOP_RT_PRIORITY` -- above every ordinary
    process, below the kernel's interrupt threads and audio servers. Needs ``CAP_SYS_NICE`` or an
@@ -18,6 +19,10 @@ session starts (the event loop's, the TUI's key reader):
    slice than the running one may take its core at once. It does not give us more CPU, only
    sooner; it helps a lightly loaded process, as a session is (~2 % of a core).
 3. ``normal``: neither is possible (not Linux, an older kernel, a sandbox); said, not fatal.
+
+On a machine with one usable CPU realtime is not asked for: there the loop would keep every
+ordinary process off the CPU until it blocks -- dbus-daemon and bluetoothd, which carry bleak's
+Stop to the radio, among them (red team 4-5) -- so the short slice is the most we take.
 
 Both are set with reset-on-fork: what this process starts afterwards (the speech synthesizer, a
 broker, a benchmark's CPU hog) is an ordinary process again. Nothing here is ever raised to the
@@ -31,6 +36,7 @@ import errno
 import functools
 import os
 import platform
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -48,6 +54,9 @@ __all__ = [
 STOP_RT_PRIORITY = 10
 # The smallest slice the kernel accepts (it clamps sched_runtime to 0.1-100 ms).
 SHORT_SLICE_NS = 100_000
+# Threads of ours, besides the loop's, that a stop input passes through: Textual's driver reads
+# the keyboard on "textual-input" and hands each key to the loop.
+STOP_PATH_THREADS = ("textual-input",)
 
 Level = Literal["realtime", "short-slice", "normal"]
 
@@ -58,6 +67,7 @@ _SCHED_GETATTR = {"x86_64": 315, "aarch64": 275, "armv7l": 381, "armv6l": 381, "
 _SCHED_FLAG_RESET_ON_FORK = 0x01
 _SCHED_OTHER = 0
 
+ONE_CPU = "not asked on one CPU: it would hold up bluetoothd, which carries the Stop"
 HOW_TO_GRANT = (
     "grant it with `LimitRTPRIO=10` in a systemd unit or "
     "`<user> - rtprio 10` in /etc/security/limits.d/ (README: Stop priority)"
@@ -94,16 +104,28 @@ class PriorityGrant:
         if self.level == "short-slice":
             return (
                 f"stop priority: short time slice ({SHORT_SLICE_NS // 1000} µs); "
-                f"realtime was refused ({self.detail}): {HOW_TO_GRANT}"
+                f"realtime: {self.detail}" + ("" if self.detail == ONE_CPU else f"; {HOW_TO_GRANT}")
             )
         return f"stop priority: normal ({self.detail})"
 
 
 def _thread_ids(pid: int | None = None) -> list[int]:
+    """The stop path's threads of this process, or every thread of ``pid``."""
+    if pid is None:
+        names = set(STOP_PATH_THREADS)
+        inputs = [t.native_id for t in threading.enumerate() if t.name in names and t.native_id]
+        return [threading.get_native_id(), *inputs]
     try:
-        return sorted(int(tid) for tid in os.listdir(f"/proc/{pid or 'self'}/task"))
+        return sorted(int(tid) for tid in os.listdir(f"/proc/{pid}/task"))
     except OSError:
-        return [pid or 0]  # 0: the calling thread (the event loop's)
+        return []  # gone
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _set_realtime(tid: int) -> None:
@@ -147,21 +169,27 @@ class SchedulerCalls:
     set_realtime: Callable[[int], None] = _set_realtime
     set_short_slice: Callable[[int], None] = _set_short_slice
     linux: bool = field(default_factory=lambda: hasattr(os, "sched_setscheduler"))
+    usable_cores: Callable[[], int] = _usable_cores
 
 
-def _apply(setter: Callable[[int], None], tids: list[int]) -> tuple[int, OSError | None]:
-    """Set every thread; stop at the first refusal (the rest would be refused alike). A thread
-    that ended meanwhile (ESRCH) is skipped."""
-    done = 0
+def _apply(
+    setter: Callable[[int], None], tids: list[int], *, every: bool = False
+) -> tuple[int, OSError | None]:
+    """Set the threads; stop at the first refusal (the rest would be refused alike) unless
+    ``every``. A thread that ended meanwhile (ESRCH) is skipped."""
+    done, refused = 0, None
     for tid in tids:
         try:
             setter(tid)
         except ProcessLookupError:
             continue
         except OSError as exc:
-            return done, exc
+            refused = refused or exc
+            if not every:
+                break
+            continue
         done += 1
-    return done, None
+    return done, refused
 
 
 def _reason(exc: OSError) -> str:
@@ -179,15 +207,22 @@ def claim_stop_priority(
     if not calls.linux:
         return PriorityGrant("normal", detail="this system has no per-thread scheduling policy")
     tids = list(calls.thread_ids())
-    done, refused = _apply(calls.set_realtime, tids)
-    if refused is None:
-        return PriorityGrant("realtime", threads=done)
-    why = _reason(refused)
-    # Every thread, also one raised before the refusal: the slice puts it back to SCHED_OTHER, so
-    # no thread is left realtime alone.
-    done, slice_refused = _apply(calls.set_short_slice, tids)
-    if slice_refused is None:
+    if not tids:
+        return PriorityGrant("normal", detail="no thread to raise (the process is gone)")
+    if calls.usable_cores() < 2:
+        why = ONE_CPU
+    else:
+        done, refused = _apply(calls.set_realtime, tids)
+        if refused is None and done:
+            return PriorityGrant("realtime", threads=done)
+        why = _reason(refused) if refused is not None else "no thread to raise"
+    # Every thread, whatever the first one answers, also one raised before a refusal: the slice's
+    # call puts it back to SCHED_OTHER, so no thread is left realtime alone.
+    done, slice_refused = _apply(calls.set_short_slice, tids, every=True)
+    if slice_refused is None and done:
         return PriorityGrant("short-slice", threads=done, detail=why)
+    if slice_refused is None:
+        return PriorityGrant("normal", detail="no thread to raise (the process is gone)")
     return PriorityGrant(
         "normal",
         detail=f"realtime {why}; a short time slice: {_reason(slice_refused)}; {HOW_TO_GRANT}",

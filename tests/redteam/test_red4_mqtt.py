@@ -67,20 +67,11 @@ def _is_state(packet: Packet) -> bool:
     return packet.kind == PUBLISH and packet.topic == topics.state_topic(_DEVICE)
 
 
-_ACTS_WHILE_SAYING_OFFLINE = pytest.mark.xfail(
-    strict=True,
-    reason="acting in paho's on_message keeps acting while a cancelled bridge says offline: a "
-    "resume/speed the broker delivers before its PUBACK of 'offline' moves the belt; the old "
-    "receive task was already cancelled then and the message stayed in aiomqtt's queue "
-    "(the same test passes on bf03ca3)",
-)
-
-
 @pytest.mark.parametrize("command", ["resume", "speed 9"])
 @pytest.mark.parametrize(
     "moment",
     [
-        pytest.param("saying-offline", marks=_ACTS_WHILE_SAYING_OFFLINE),
+        "saying-offline",
         "after-disconnect",
     ],
 )

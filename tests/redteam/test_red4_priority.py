@@ -49,12 +49,6 @@ class _PolicyKernel:
         raise OSError(errno.ENOTSUP, "this kernel has no per-thread time slice (Linux >= 6.12)")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="claim_stop_priority: when realtime is refused part-way AND the short slice is "
-    "refused, _apply stops at the first thread, so the threads raised before the refusal stay "
-    "SCHED_RR while the grant says 'normal'",
-)
 def test_a_grant_short_of_realtime_leaves_no_thread_realtime() -> None:
     kernel = _PolicyKernel([100, 101, 102, 103], refuse_rt_from=102)
     grant = claim_stop_priority(kernel.calls())
@@ -117,13 +111,6 @@ def _session_threads(tmp_path: Path) -> dict[str, object]:
 
 
 @_LINUX
-@pytest.mark.xfail(
-    strict=True,
-    reason="Session.run claims for every thread alive at the claim, and the journal's writer "
-    "thread (started by _journal just before) becomes SCHED_RR 10 -- the same priority as the "
-    "loop, so on one core its sqlite bursts are not preempted by a stop (RR: equal priority waits "
-    "out a 100 ms quantum), and above bluetoothd/dbus that the stop's BLE write needs",
-)
 def test_only_the_stop_path_threads_run_realtime_not_the_journal_writer(tmp_path: Path) -> None:
     probe = _session_threads(tmp_path)
     threads = probe["threads"]
@@ -178,12 +165,6 @@ def test_threads_and_processes_started_after_the_claim_are_ordinary() -> None:
 
 
 @_LINUX
-@pytest.mark.xfail(
-    strict=True,
-    reason="claim_stop_priority(pid=) of a process that is gone: every thread is skipped as "
-    "ESRCH, so nothing was raised, yet the grant says 'realtime' (threads=0) -- the bench would "
-    "report a realtime broker that does not exist",
-)
 def test_a_claim_that_raised_no_thread_does_not_say_realtime() -> None:
     child = subprocess.Popen([sys.executable, "-S", "-c", "pass"])
     child.wait()
@@ -249,19 +230,8 @@ def _relay_answer(mode: str) -> dict[str, object]:
     return result
 
 
-_STARVES_THE_RELAY = pytest.mark.xfail(
-    strict=True,
-    reason="on one core a SCHED_RR loop keeps every ordinary process the stop must cross "
-    "(dbus-daemon and bluetoothd for bleak's write, a local broker) off the CPU until the loop "
-    "blocks: the stop leaves the process at once but waits out all the work the loop does after "
-    "it (up to ~0.95 s, the kernel's RT throttling). Ordinary or short-slice: answered at once",
-)
-
-
 @_LINUX
-@pytest.mark.parametrize(
-    "mode", ["normal", "short-slice", pytest.param("as-claimed", marks=_STARVES_THE_RELAY)]
-)
+@pytest.mark.parametrize("mode", ["normal", "short-slice", "as-claimed"])
 def test_on_one_core_the_stop_priority_never_holds_up_the_processes_the_stop_crosses(
     mode: str,
 ) -> None:
@@ -317,18 +287,9 @@ _WRITER_BURST_PROBE = textwrap.dedent(
     """
 )
 
-_WRITER_STARVES_THE_STOP = pytest.mark.xfail(
-    strict=True,
-    reason="a realtime thread that is not the stop path (the journal writer, raised because it "
-    "existed at the claim) keeps the ordinary process sending the stop off the only core "
-    "for its whole burst: the stop is read only after the burst",
-)
-
 
 @_LINUX
-@pytest.mark.parametrize(
-    "mode", ["normal", pytest.param("as-claimed", marks=_WRITER_STARVES_THE_STOP)]
-)
+@pytest.mark.parametrize("mode", ["normal", "as-claimed"])
 def test_on_one_core_a_journal_burst_never_holds_up_a_stop_sent_meanwhile(mode: str) -> None:
     done = subprocess.run(
         [sys.executable, "-c", _WRITER_BURST_PROBE, mode],

@@ -119,6 +119,11 @@ class MqttBridge:
         self._ha_status_topic = topics.ha_status_topic(self._prefix)
 
         self.connected = False
+        # Whether the connection being served is one we keep: cleared the moment it is given
+        # up (cancelled, or its tasks failed). Messages are acted on in paho's read callback
+        # (_acting_queue), which keeps reading while a cancelled bridge says offline; only a
+        # stop or a pause is still taken then, never what moves the belt (red team 4-1).
+        self._live = False
         self.status_detail = "not connected yet"
         # Filled by the sync message handler and the session listener, drained by the publisher.
         self._wake = asyncio.Event()
@@ -189,6 +194,7 @@ class MqttBridge:
         # Drop what was queued for a previous connection: results of old commands are stale.
         while not self._outbox.empty():
             self._outbox.get_nowait()
+        self._live = True
         try:
             await _checked(client.subscribe(self.command_topic, qos=1))
             for button in self._buttons:
@@ -201,8 +207,11 @@ class MqttBridge:
                 tasks.create_task(self._receive(client))
                 tasks.create_task(self._publish_loop(client))
         except asyncio.CancelledError:
+            self._live = False
             await self._say_offline(client)
             raise
+        finally:
+            self._live = False
 
     async def _announce(self, client: aiomqtt.Client) -> None:
         """Availability, discovery and state: after every (re)connect and every HA birth."""
@@ -336,6 +345,9 @@ class MqttBridge:
         elif name is CommandName.PAUSE:
             self._session.request_pause(StopReason.MQTT)
             detail = "pause requested"
+        elif not self._live:
+            log.warning("ignoring MQTT %r on %s: this connection is closing", name.value, topic)
+            return
         elif not self.remote_control:
             log.warning(
                 "refused MQTT %r on %s: remote control is not enabled (stop and pause are always "
