@@ -44,7 +44,7 @@ from treadcoach.config import Settings, load_settings
 from treadcoach.errors import TreadcoachError
 from treadcoach.ftms import uuids
 from treadcoach.ftms.enums import OpCode, ResultCode
-from treadcoach.link.timeouts import STOP_ATTEMPT_TIMEOUT_S
+from treadcoach.link.timeouts import COMMAND_TIMEOUT_S, STOP_ATTEMPT_TIMEOUT_S
 from treadcoach.safety.reasons import StopReason
 from treadcoach.session import Session, SessionOptions
 
@@ -254,6 +254,7 @@ class StopPathRules:
     _ff_open: bool = False
     # the Request Control of the user's C (written in C's own turn) awaits its grant
     _control_back_open: bool = False
+    _control_back_write: ControlPointWrite | None = None  # C's Request Control, while open
     _control_back_at: float | None = None  # when C was pressed, until the next write
     # 0xFF reached the link, and the link has not heard a Request Control granted since (a C
     # pressed while stopping asks for nothing: control stays lost for the link)
@@ -369,6 +370,7 @@ class StopPathRules:
             data[1] == OpCode.REQUEST_CONTROL
             and data[2] == ResultCode.SUCCESS
             and self._control_back_open
+            and self._control_back_matchable(entry.at)
         ):
             # The user's C granted: heard after a 0xFF that came while it was in flight, it is
             # control back (indications and notifications keep their order on one connection,
@@ -561,10 +563,26 @@ class StopPathRules:
                 op == OpCode.REQUEST_CONTROL and abs(write.at_s - self._control_back_at) < 1e-6
             )
             self._control_back_open = self._control_back_open or c_wrote
+            if c_wrote:
+                self._control_back_write = write
             self._control_back_at = None
         self._last_write = write
         self._writes.append(write)
         self._heard_since_write = []
+
+    def _control_back_matchable(self, now: float) -> bool:
+        """Whether the link can still take a grant as the answer to C's Request Control: on
+        the connection C wrote it on (a reconnect forgets what was in flight) and before its
+        answer timed out. A later grant is unmatched for the link, which then still has no
+        control (finding 16, seed 1232: a grant 5 s late, after a reconnect)."""
+        c = self._control_back_write
+        last = self._last_write
+        return (
+            c is not None
+            and last is not None
+            and last.connection == c.connection
+            and now - c.at_s <= COMMAND_TIMEOUT_S + 1e-6
+        )
 
     def _after_stop_kind(self, write: ControlPointWrite, last: ControlPointWrite | None) -> str:
         """Which way the write broke the rule (for the reader; none of these is excused)."""
