@@ -399,18 +399,25 @@ class StopPathRules:
             # control to land it (after 0xFF too) is the behaviour 12 c/e asks for. An answer
             # landing at the very instant the last Stop's wait timed out is unmatched for the
             # link (its timeout fires first), so the stop stays open for it (seed 1202).
+            # Nor is one that arrives when no Stop awaits its answer for the link: after the
+            # latest Stop's wait timed out (also at that very instant, where the timeout fires
+            # first), or on an earlier connection (finding 16, seed 1232: a success 4 s late,
+            # while a Request Control was in flight, is unmatched for the link, whose user stop
+            # stays unconfirmed).
             last = self._last_write
-            at_timeout = (
-                last is not None
-                and last.opcode == OpCode.STOP_PAUSE
-                and abs(entry.at - last.at_s - STOP_ATTEMPT_TIMEOUT_S) < 1e-6
+            stops = [i for i, w in enumerate(self._writes) if w.opcode == OpCode.STOP_PAUSE]
+            latest = self._writes[stops[-1]] if stops else None
+            awaited = (
+                latest is not None
+                and last is not None
+                and latest.connection == last.connection
+                and entry.at - latest.at_s < STOP_ATTEMPT_TIMEOUT_S - 1e-6
             )
             # Only a Stop written after the latest press answers it: an earlier Stop's success
             # leaves a press that came after it open (the link writes that press a Stop of
             # its own, which may ask for control after 0xFF: seed 1201)
-            stops = [i for i, w in enumerate(self._writes) if w.opcode == OpCode.STOP_PAUSE]
             after_press = bool(stops) and stops[-1] >= self._user_stop_writes
-            if not at_timeout and after_press:
+            if awaited and after_press:
                 self._user_stop_open = False
 
     def _on_event(self, entry: Entry, decel: float) -> None:

@@ -379,3 +379,25 @@ def test_a_late_grant_after_a_reconnect_is_not_control_back_for_the_users_stop()
     assert {w.opcode for w in after} <= {OpCode.STOP_PAUSE, OpCode.REQUEST_CONTROL}
     assert after[-1].opcode == OpCode.STOP_PAUSE
     assert after[-1].result == ResultCode.SUCCESS
+
+
+def test_a_late_stop_success_the_link_cannot_match_leaves_the_users_stop_open() -> None:
+    """The same run's second shrink: no C, and the unmatched late answer is the Stop's success
+    (its wait had timed out, a Request Control was in flight), so for the link the user's stop
+    is still unconfirmed and its retry may ask for control again."""
+
+    def steps(m: ModelSession) -> None:
+        m.advance(3.0)
+        for _ in range(3):
+            m.inject(FaultKind.CONTROL_LOST)
+        m.inject(FaultKind.DISCONNECT, down_s=0.0)
+        m.inject(FaultKind.DROP_INDICATION, count=2)
+        m.inject(FaultKind.LATE_INDICATION, count=2, delay_s=0.5)
+        for _ in range(5):
+            m.inject(FaultKind.CONTROL_LOST)
+        m.inject(FaultKind.LATE_INDICATION, count=1, delay_s=0.5)
+        m.inject(FaultKind.LATE_INDICATION, count=2, delay_s=4.0)
+
+    model = replay(steps)
+    assert_kept(model, "after_stop", "standstill", "cap", "start_running", "rc_after_ff")
+    assert writes(model)[-1].opcode == OpCode.STOP_PAUSE
