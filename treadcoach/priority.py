@@ -47,6 +47,7 @@ __all__ = [
     "PriorityGrant",
     "SchedulerCalls",
     "claim_stop_priority",
+    "usable_cores",
 ]
 
 # SCHED_RR priorities run 1..99. PipeWire's and JACK's audio threads use 20-88 and the kernel's
@@ -121,7 +122,8 @@ def _thread_ids(pid: int | None = None) -> list[int]:
         return []  # gone
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """The CPUs this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -169,7 +171,7 @@ class SchedulerCalls:
     set_realtime: Callable[[int], None] = _set_realtime
     set_short_slice: Callable[[int], None] = _set_short_slice
     linux: bool = field(default_factory=lambda: hasattr(os, "sched_setscheduler"))
-    usable_cores: Callable[[], int] = _usable_cores
+    usable_cores: Callable[[], int] = usable_cores
 
 
 def _apply(

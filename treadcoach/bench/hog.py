@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from treadcoach.priority import usable_cores
+
 __all__ = ["HogReport", "cpu_hog", "usable_cores"]
 
 # Spin, but look up every ~100k iterations (a few ms) whether the parent is still there.
@@ -39,13 +41,6 @@ class HogReport:
     pids: list[int] = field(default_factory=list)
     wall_s: float = 0.0
     cpu_s: float = 0.0  # CPU the hogs burnt: proof they ran (about processes x wall_s when idle)
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 @contextlib.contextmanager

@@ -295,9 +295,7 @@ class MqttBridge:
             self._act(message)
 
     def _act(self, message: aiomqtt.Message) -> None:
-        payload = message.payload
-        data = payload if isinstance(payload, bytes) else str(payload or "").encode()
-        self.handle_message(message.topic, data, retained=message.retain)
+        self.handle_message(message.topic, message.payload, retained=message.retain)
 
     def handle_message(self, topic: aiomqtt.Topic, data: bytes, *, retained: bool) -> None:
         """Act on one incoming message at once (synchronous: stop/pause never wait on I/O)."""
