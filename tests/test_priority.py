@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from own_process import at_connect
+from own_process import at_connect, run_probe
 
 from treadcoach import session as session_module
 from treadcoach.priority import (
@@ -23,8 +23,6 @@ from treadcoach.priority import (
     SchedulerCalls,
     claim_stop_priority,
 )
-
-_REPO = Path(__file__).resolve().parents[1]
 
 
 class _Kernel:
@@ -133,18 +131,7 @@ _PROBE = textwrap.dedent(
 
 
 def _probe(mode: str) -> dict[str, object]:
-    import json
-
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, mode],
-        capture_output=True,
-        text=True,
-        cwd=_REPO,
-        env={**os.environ, "PYTHONPATH": str(_REPO)},
-        check=True,
-    )
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
+    return run_probe(_PROBE, mode, timeout_s=60)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux scheduling policies")

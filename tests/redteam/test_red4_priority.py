@@ -6,7 +6,6 @@ Every real-kernel probe runs in a subprocess: the test process itself must stay 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import subprocess
 import sys
@@ -14,10 +13,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from own_process import run_probe
 
 from treadcoach.priority import SchedulerCalls, claim_stop_priority
 
-_REPO = Path(__file__).resolve().parents[2]
 _LINUX = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux scheduling")
 
 
@@ -97,17 +96,7 @@ _SESSION_PROBE = textwrap.dedent(
 
 
 def _session_threads(tmp_path: Path) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _SESSION_PROBE, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=_REPO,
-        env={**os.environ, "PYTHONPATH": str(_REPO)},
-        check=True,
-        timeout=120,
-    )
-    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+    return run_probe(_SESSION_PROBE, str(tmp_path))
 
 
 @_LINUX
@@ -150,16 +139,7 @@ _LATER_THREADS_PROBE = textwrap.dedent(
 def test_threads_and_processes_started_after_the_claim_are_ordinary() -> None:
     """reset-on-fork covers threads (the checkpointer, executor threads) and spawned children
     alike, not only fork(): a thread or a synthesizer started later never runs realtime."""
-    done = subprocess.run(
-        [sys.executable, "-c", _LATER_THREADS_PROBE],
-        capture_output=True,
-        text=True,
-        cwd=_REPO,
-        env={**os.environ, "PYTHONPATH": str(_REPO)},
-        check=True,
-        timeout=60,
-    )
-    out = json.loads(done.stdout)
+    out = run_probe(_LATER_THREADS_PROBE, timeout_s=60)
     assert out["thread"] == os.SCHED_OTHER
     assert out["child"] == os.SCHED_OTHER
 
@@ -217,17 +197,7 @@ _WORK = 1_500_000  # ~0.15 s of the loop's core here; the relay needs a few µs 
 
 
 def _relay_answer(mode: str) -> dict[str, object]:
-    done = subprocess.run(
-        [sys.executable, "-c", _ONE_CORE_PROBE, mode, str(_WORK)],
-        capture_output=True,
-        text=True,
-        cwd=_REPO,
-        env={**os.environ, "PYTHONPATH": str(_REPO)},
-        check=True,
-        timeout=60,
-    )
-    result: dict[str, object] = json.loads(done.stdout)
-    return result
+    return run_probe(_ONE_CORE_PROBE, mode, str(_WORK), timeout_s=60)
 
 
 @_LINUX
@@ -291,16 +261,7 @@ _WRITER_BURST_PROBE = textwrap.dedent(
 @_LINUX
 @pytest.mark.parametrize("mode", ["normal", "as-claimed"])
 def test_on_one_core_a_journal_burst_never_holds_up_a_stop_sent_meanwhile(mode: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _WRITER_BURST_PROBE, mode],
-        capture_output=True,
-        text=True,
-        cwd=_REPO,
-        env={**os.environ, "PYTHONPATH": str(_REPO)},
-        check=True,
-        timeout=120,
-    )
-    probe = json.loads(done.stdout)
-    if mode == "as-claimed" and probe["level"] == "normal":
+    result = run_probe(_WRITER_BURST_PROBE, mode)
+    if mode == "as-claimed" and result["level"] == "normal":
         pytest.skip("this box grants no stop priority at all")
-    assert probe["order"] == ["stop read", "writer done"]
+    assert result["order"] == ["stop read", "writer done"]
